@@ -1,0 +1,93 @@
+/**
+ * The error catalogue. Every failure rolegate reports carries one of these
+ * stable codes: it is the `reason` in audit records, the `reason` label on
+ * metrics, and the `code` in CLI output. Codes are never renamed; new
+ * failures get new codes.
+ */
+export const ERROR_CATALOGUE = {
+  // Policy documents (load time).
+  ERR_POLICY_SYNTAX: 'the policy text is not valid JSON or YAML',
+  ERR_POLICY_SHAPE: 'a policy element has the wrong JSON type',
+  ERR_POLICY_VERSION: 'the Version is not 2012-10-17 or 2008-10-17',
+  ERR_POLICY_UNKNOWN_ELEMENT: 'the document or a statement holds an element IAM does not define',
+  ERR_POLICY_MISSING_ELEMENT: 'a required element is missing',
+  ERR_POLICY_CONFLICTING_ELEMENTS: 'two elements that exclude each other are both present',
+  ERR_POLICY_EFFECT: 'Effect is neither Allow nor Deny',
+  ERR_POLICY_ACTION: 'an action is not of the form service:Name',
+  ERR_POLICY_ARN: 'a resource or ARN value is not a valid ARN',
+  ERR_POLICY_PRINCIPAL: 'a Principal or NotPrincipal element is malformed',
+  ERR_POLICY_DUPLICATE_SID: 'two statements of one document share a Sid',
+  ERR_POLICY_UNKNOWN_OPERATOR: 'a condition operator is not one IAM defines',
+  ERR_POLICY_BAD_CIDR: 'an IpAddress value is not an IPv4 or IPv6 address or CIDR',
+  ERR_POLICY_BAD_DATE: 'a Date value is neither ISO 8601 nor epoch seconds',
+  ERR_POLICY_BAD_NUMBER: 'a Numeric value is not a number',
+  ERR_POLICY_BAD_BOOL: 'a Bool or Null value is neither true nor false',
+  ERR_POLICY_BAD_BINARY: 'a BinaryEquals value is not base64',
+  ERR_POLICY_VARIABLE_SYNTAX: 'a policy variable is malformed',
+  ERR_POLICY_VARIABLE_VERSION:
+    'a policy variable is used under a Version that does not substitute it',
+  ERR_POLICY_VARIABLE_MULTIVALUED: 'a multivalued context key is used as a policy variable',
+  ERR_POLICY_SET_OPERATOR_SINGLE_VALUED:
+    'ForAnyValue/ForAllValues is used with a single-valued key',
+  // Policy warnings (legal, but likely a mistake).
+  WARN_POLICY_ALLOW_ALL: 'a statement allows every action on every resource',
+  WARN_POLICY_NEVER_MATCHES: 'a statement can never match a request',
+
+  // CLI input.
+  ERR_INPUT_SYNTAX: 'an input line is not valid JSON',
+  ERR_INPUT_SHAPE: 'an input line lacks a required field or has one of the wrong type',
+  ERR_INPUT_POLICY: 'a policy document in an input line is invalid',
+
+  // Configuration.
+  ERR_CONFIG_READ: 'the configuration file cannot be read',
+  ERR_CONFIG_SYNTAX: 'the configuration file is not valid YAML or JSON',
+  ERR_CONFIG_INVALID: 'the configuration does not match its schema',
+
+  // Decision path: credentials and identity (401).
+  ERR_CREDENTIAL_MISSING: 'the request carries no credential',
+  ERR_TOKEN_TOO_LARGE: 'the token exceeds the maximum size',
+  ERR_TOKEN_MALFORMED: 'the token is not a well-formed JWS compact serialization',
+  ERR_TOKEN_ISSUER_UNKNOWN: 'the token names an issuer that is not configured',
+  ERR_TOKEN_ALG: 'the token algorithm is not allowed for its issuer or key',
+  ERR_TOKEN_KID_UNKNOWN: 'no key of the issuer matches the token',
+  ERR_TOKEN_SIGNATURE: 'the token signature does not verify',
+  ERR_TOKEN_EXPIRED: 'the token has expired',
+  ERR_TOKEN_NOT_YET_VALID: 'the token is not valid yet',
+  ERR_TOKEN_AUDIENCE: 'the token audience is not accepted',
+  ERR_TOKEN_CLAIM: 'a required claim is missing or invalid',
+  ERR_JWKS_UNAVAILABLE: 'the issuer keys cannot be fetched and no usable cached keys remain',
+
+  // Decision path: authorization (403).
+  ERR_NO_ROLE: 'no role trust policy admits the caller',
+  ERR_ROLE_NOT_ASSUMABLE: 'the requested role does not admit the caller',
+  ERR_ROUTE_UNMATCHED: 'the request matches no route and unmatched requests are denied',
+  ERR_EXPLICIT_DENY: 'a policy statement explicitly denies the request',
+  ERR_IMPLICIT_DENY: 'no policy allows the request',
+
+  // Decision path: anything unexpected (fail closed).
+  ERR_INTERNAL: 'an internal error occurred; the request is denied',
+} as const;
+
+/** A stable error code from {@link ERROR_CATALOGUE}. */
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The one error class rolegate throws; `code` is stable, `message` is for humans. */
+export class RolegateError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? ERROR_CATALOGUE[code], options);
+    this.name = 'RolegateError';
+    this.code = code;
+  }
+}
+
+/** True when `value` is a code of the catalogue. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CATALOGUE, value);
+}
+
+/** The catalogue code of any thrown value; unknown errors map to ERR_INTERNAL. */
+export function errorCodeOf(err: unknown): ErrorCode {
+  return err instanceof RolegateError ? err.code : 'ERR_INTERNAL';
+}
