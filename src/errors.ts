@@ -29,9 +29,15 @@ export const ERROR_CATALOGUE = {
   ERR_POLICY_VARIABLE_MULTIVALUED: 'a multivalued context key is used as a policy variable',
   ERR_POLICY_SET_OPERATOR_SINGLE_VALUED:
     'ForAnyValue/ForAllValues is used with a single-valued key',
+  ERR_POLICY_VARIABLE_PLACEMENT:
+    'a policy variable is used where IAM does not substitute it (before the resource part of a Resource ARN)',
   // Policy warnings (legal, but likely a mistake).
   WARN_POLICY_ALLOW_ALL: 'a statement allows every action on every resource',
   WARN_POLICY_NEVER_MATCHES: 'a statement can never match a request',
+
+  // Policy evaluation (request time).
+  ERR_CONTEXT_VALUE_TYPE:
+    'a request context value cannot be compared by the condition operator (not a number, date, IP, bool, base64 or ARN)',
 
   // CLI input.
   ERR_INPUT_SYNTAX: 'an input line is not valid JSON',

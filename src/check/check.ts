@@ -1,0 +1,180 @@
+/**
+ * The one decision function every transport calls. It runs the pipeline
+ * (credentials -> identity -> route -> roles -> policy) and never throws:
+ * any failure becomes a deny with its catalogue code (fail closed).
+ */
+import { errorCodeOf, type ErrorCode } from '../errors.js';
+import { buildContext, evaluate } from '../policy/index.js';
+import type { Decision, Determining } from '../policy/types.js';
+import type { RuntimeConfig, RuntimeRole } from '../config/compile.js';
+import type { JwtVerifier } from '../identity/jwt.js';
+import type { Principal } from '../identity/principal.js';
+import { extractBearerToken } from '../request/credentials.js';
+import type { AuthzRequest } from '../request/types.js';
+import { assumableRoles } from '../roles/trust.js';
+import { resolveRoute } from '../route/resolve.js';
+import type { RouteMatch } from '../route/table.js';
+import { requestContext, roleContext } from './context.js';
+
+/** The generation of configuration a check runs against; swapped whole on reload. */
+export interface CheckRuntime {
+  readonly config: RuntimeConfig;
+  readonly verifier: JwtVerifier;
+}
+
+export interface CheckDeps {
+  /** The current runtime; read once per check so a reload never mixes generations. */
+  readonly runtime: () => CheckRuntime;
+  /** Clock in epoch milliseconds. */
+  readonly now: () => number;
+  /** Decision id generator. */
+  readonly newId: () => string;
+}
+
+export type CheckStatus = 200 | 401 | 403;
+
+/** Everything known about one decision: what the response and the audit record need. */
+export interface CheckOutcome {
+  readonly decisionId: string;
+  readonly allowed: boolean;
+  readonly status: CheckStatus;
+  /** `OK` for an allow, else the catalogue code of the deny. */
+  readonly reason: 'OK' | ErrorCode;
+  readonly principal?: Principal;
+  readonly route?: RouteMatch;
+  /** Names of the roles whose permissions were evaluated (trust admitted). */
+  readonly rolesConsidered: readonly string[];
+  readonly role?: RuntimeRole;
+  readonly determining: readonly Determining[];
+}
+
+const UNAUTHENTICATED = new Set<ErrorCode>([
+  'ERR_CREDENTIAL_MISSING',
+  'ERR_TOKEN_TOO_LARGE',
+  'ERR_TOKEN_MALFORMED',
+  'ERR_TOKEN_ISSUER_UNKNOWN',
+  'ERR_TOKEN_ALG',
+  'ERR_TOKEN_KID_UNKNOWN',
+  'ERR_TOKEN_SIGNATURE',
+  'ERR_TOKEN_EXPIRED',
+  'ERR_TOKEN_NOT_YET_VALID',
+  'ERR_TOKEN_AUDIENCE',
+  'ERR_TOKEN_CLAIM',
+  'ERR_JWKS_UNAVAILABLE',
+]);
+
+/** HTTP status for a deny reason: credential problems are 401, everything else 403. */
+export function statusForReason(reason: ErrorCode): 401 | 403 {
+  return UNAUTHENTICATED.has(reason) ? 401 : 403;
+}
+
+/** What the pipeline learned so far; filled in as phases complete. */
+export interface Progress {
+  principal?: Principal;
+  route?: RouteMatch;
+  rolesConsidered: string[];
+  role?: RuntimeRole;
+  determining: Determining[];
+}
+
+function deny(id: string, reason: ErrorCode, p: Progress): CheckOutcome {
+  return {
+    decisionId: id,
+    allowed: false,
+    status: statusForReason(reason),
+    reason,
+    rolesConsidered: p.rolesConsidered,
+    determining: p.determining,
+    ...(p.principal ? { principal: p.principal } : {}),
+    ...(p.route ? { route: p.route } : {}),
+    ...(p.role ? { role: p.role } : {}),
+  };
+}
+
+/**
+ * The authorization half of the pipeline for an already-verified principal:
+ * route, roles from trust policies, then each role's policies. Also used by
+ * `rolegate simulate --config`, which supplies claims instead of a token.
+ */
+export function authorize(
+  request: AuthzRequest,
+  principal: Principal,
+  config: RuntimeConfig,
+  nowMs: number,
+  p: Progress,
+): ErrorCode | 'OK' {
+  const route = resolveRoute(request, {
+    routes: config.routes,
+    unmatchedRoutes: config.config.unmatchedRoutes,
+  });
+  if (!route) return 'ERR_ROUTE_UNMATCHED';
+  p.route = route;
+
+  const base = requestContext(request, principal, route, nowMs);
+  const requested = request.headers[config.config.headers.requestedRole];
+  const { assumable } = assumableRoles(config.roles, principal, base, requested);
+  if (assumable.length === 0) {
+    return requested === undefined ? 'ERR_NO_ROLE' : 'ERR_ROLE_NOT_ASSUMABLE';
+  }
+
+  // Each role is a session of its own: the request is allowed if one role allows it.
+  let sawExplicitDeny = false;
+  const denials: Determining[] = [];
+  for (const role of assumable) {
+    p.rolesConsidered.push(role.name);
+    const decision: Decision = evaluate(role.permissions, {
+      action: route.action,
+      resource: route.resource,
+      context: buildContext(roleContext(base, role.arn, role.name, principal)),
+    });
+    if (decision.decision === 'Allow') {
+      p.role = role;
+      p.determining = [...decision.determining];
+      return 'OK';
+    }
+    if (decision.decision === 'ExplicitDeny') sawExplicitDeny = true;
+    denials.push(...decision.determining);
+  }
+  p.determining = denials;
+  return sawExplicitDeny ? 'ERR_EXPLICIT_DENY' : 'ERR_IMPLICIT_DENY';
+}
+
+async function decide(
+  request: AuthzRequest,
+  runtime: CheckRuntime,
+  nowMs: number,
+  p: Progress,
+): Promise<ErrorCode | 'OK'> {
+  const token = extractBearerToken(request);
+  if (token === undefined) return 'ERR_CREDENTIAL_MISSING';
+  p.principal = await runtime.verifier.verify(token);
+  return authorize(request, p.principal, runtime.config, nowMs, p);
+}
+
+/** Turns what `authorize` found into an outcome. */
+export function toOutcome(id: string, reason: ErrorCode | 'OK', p: Progress): CheckOutcome {
+  if (reason !== 'OK' || !p.role) return deny(id, reason === 'OK' ? 'ERR_INTERNAL' : reason, p);
+  return {
+    decisionId: id,
+    allowed: true,
+    status: 200,
+    reason: 'OK',
+    rolesConsidered: p.rolesConsidered,
+    role: p.role,
+    determining: p.determining,
+    ...(p.principal ? { principal: p.principal } : {}),
+    ...(p.route ? { route: p.route } : {}),
+  };
+}
+
+/** Decides one request. Never throws; never allows on error. */
+export async function check(request: AuthzRequest, deps: CheckDeps): Promise<CheckOutcome> {
+  const p: Progress = { rolesConsidered: [], determining: [] };
+  let reason: ErrorCode | 'OK';
+  try {
+    reason = await decide(request, deps.runtime(), deps.now(), p);
+  } catch (err) {
+    reason = errorCodeOf(err);
+  }
+  return toOutcome(deps.newId(), reason, p);
+}

@@ -1,0 +1,380 @@
+/**
+ * The configuration file's schema: one YAML (or JSON) document validated
+ * into {@link RolegateConfig}. Validation reports every problem with its
+ * JSON path; policy documents are only located here and compiled in
+ * `compile.ts`.
+ */
+import { childPath, isRecord, Reader, type ConfigProblem } from './reader.js';
+
+/** Asymmetric JWS algorithms accepted by default; `none` and HS* never are. */
+export const DEFAULT_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+/** Where a policy document sits: inline in the config, or in a file next to it. */
+export interface PolicyRef {
+  /** Policy name used in decisions and diagnostics. */
+  readonly name: string;
+  /** Inline document, or `undefined` when `file` is set. */
+  readonly document?: unknown;
+  /** Path relative to the config file. */
+  readonly file?: string;
+  /** JSON path of the reference inside the config, for diagnostics. */
+  readonly path: string;
+}
+
+export interface IssuerConfig {
+  /** Exact `iss` value. */
+  readonly issuer: string;
+  /** Accepted `aud` values (at least one). */
+  readonly audiences: readonly string[];
+  /** JWKS URL; when absent, found through `<issuer>/.well-known/openid-configuration`. */
+  readonly jwksUri?: string;
+  /** Allowed algorithms. Default: {@link DEFAULT_ALGORITHMS}. */
+  readonly algorithms: readonly string[];
+  /** Leeway for exp/nbf/iat in seconds. Default 30. */
+  readonly clockToleranceSeconds: number;
+  /**
+   * Extra `Principal.Federated` names this issuer answers to in trust
+   * policies, e.g. an IAM OIDC provider ARN. The issuer URL and the issuer
+   * without `https://` always match.
+   */
+  readonly federatedPrincipals: readonly string[];
+}
+
+export interface RoleConfig {
+  readonly name: string;
+  /** Default `arn:rolegate:iam:::role/<name>`. */
+  readonly arn: string;
+  readonly trustPolicy: PolicyRef;
+  readonly policies: readonly PolicyRef[];
+  readonly permissionsBoundary?: PolicyRef;
+}
+
+export interface RouteConfig {
+  /** Upper-case HTTP method, or `*` for any. */
+  readonly method: string;
+  /** Path template: literal segments, `{name}` one segment, `{name+}` the rest. */
+  readonly path: string;
+  readonly action: string;
+  /** Resource template; `{name}` is replaced by the captured segment. */
+  readonly resource: string;
+  /** `aws:ResourceTag/<key>` values for this route. */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly jsonPath: string;
+}
+
+export interface ListenConfig {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RolegateConfig {
+  readonly server: {
+    /** gRPC ext_authz listener. Default 127.0.0.1:9001. */
+    readonly grpc: ListenConfig;
+    /** Admin HTTP listener (/healthz, /readyz, /metrics). Default 127.0.0.1:9002. */
+    readonly admin: ListenConfig;
+    /** Seconds to drain in-flight calls on SIGTERM. Default 10. */
+    readonly drainSeconds: number;
+  };
+  readonly issuers: readonly IssuerConfig[];
+  readonly roles: readonly RoleConfig[];
+  readonly guardrails: readonly PolicyRef[];
+  readonly routes: readonly RouteConfig[];
+  /**
+   * What happens to a request no route matches: `deny` (default) or
+   * `default`: action `http:<Method>` on `arn:rolegate:http:::<host><path>`.
+   */
+  readonly unmatchedRoutes: 'deny' | 'default';
+  readonly headers: {
+    /** Header that asks for one specific role. Default `x-rolegate-role`. */
+    readonly requestedRole: string;
+    /** Upstream header name -> claim path (dots for nesting), e.g. `x-user-email: email`. */
+    readonly claims: Readonly<Record<string, string>>;
+  };
+  readonly tokens: {
+    /** Largest accepted token in bytes. Default 16384. */
+    readonly maxBytes: number;
+    /** Verified-token cache entries. Default 10000; 0 disables the cache. */
+    readonly cacheEntries: number;
+  };
+  readonly audit: {
+    /** Fraction of allows that are audited (denies always are). Default 1. */
+    readonly allowSampleRate: number;
+  };
+}
+
+const TOP_LEVEL = [
+  'server',
+  'issuers',
+  'roles',
+  'guardrails',
+  'routes',
+  'unmatchedRoutes',
+  'headers',
+  'tokens',
+  'audit',
+] as const;
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
+
+function readListen(r: Reader, value: unknown, path: string, fallback: ListenConfig): ListenConfig {
+  if (value === undefined) return fallback;
+  const o = r.object(value, path, ['host', 'port']);
+  if (!o) return fallback;
+  return {
+    host: r.string(o.host, childPath(path, 'host')) ?? fallback.host,
+    port: r.integer(o.port, childPath(path, 'port'), 0, 65535) ?? fallback.port,
+  };
+}
+
+function readPolicyRef(
+  r: Reader,
+  value: unknown,
+  path: string,
+  name: string,
+): PolicyRef | undefined {
+  if (!isRecord(value)) return r.fail(path, 'must be a policy document or {file: path}');
+  if ('file' in value) {
+    const o = r.object(value, path, ['file']);
+    const file = o && r.string(o.file, childPath(path, 'file'), { required: true });
+    return file === undefined ? undefined : { name, file, path };
+  }
+  return { name, document: value, path };
+}
+
+/** A map of name -> document (or list of documents, named by index). */
+function readPolicyMap(r: Reader, value: unknown, path: string, prefix: string): PolicyRef[] {
+  if (value === undefined) return [];
+  const out: PolicyRef[] = [];
+  if (Array.isArray(value)) {
+    value.forEach((doc, i) => {
+      const ref = readPolicyRef(r, doc, childPath(path, i), `${prefix}[${i}]`);
+      if (ref) out.push(ref);
+    });
+    return out;
+  }
+  if (!isRecord(value)) {
+    r.fail(path, 'must be a mapping of policy name to policy document');
+    return out;
+  }
+  for (const [name, doc] of Object.entries(value)) {
+    const ref = readPolicyRef(r, doc, childPath(path, name), name);
+    if (ref) out.push(ref);
+  }
+  return out;
+}
+
+function readIssuer(r: Reader, value: unknown, path: string): IssuerConfig | undefined {
+  const o = r.object(value, path, [
+    'issuer',
+    'audiences',
+    'jwksUri',
+    'algorithms',
+    'clockToleranceSeconds',
+    'federatedPrincipals',
+  ]);
+  if (!o) return undefined;
+  const issuer = r.string(o.issuer, childPath(path, 'issuer'), { required: true });
+  const audiences = r.stringList(o.audiences, childPath(path, 'audiences'), { required: true });
+  const jwksUri = r.string(o.jwksUri, childPath(path, 'jwksUri'));
+  for (const [field, url] of [
+    ['issuer', issuer],
+    ['jwksUri', jwksUri],
+  ] as const) {
+    if (url !== undefined && !URL.canParse(url)) r.fail(childPath(path, field), 'must be a URL');
+  }
+  const algorithms = r.stringList(o.algorithms, childPath(path, 'algorithms')) ?? [
+    ...DEFAULT_ALGORITHMS,
+  ];
+  algorithms.forEach((alg, i) => {
+    if (!(DEFAULT_ALGORITHMS as readonly string[]).includes(alg)) {
+      r.fail(
+        childPath(childPath(path, 'algorithms'), i),
+        `${alg} is not allowed; use asymmetric algorithms only (${DEFAULT_ALGORITHMS.join(', ')})`,
+      );
+    }
+  });
+  if (audiences?.length === 0) r.fail(childPath(path, 'audiences'), 'must not be empty');
+  if (issuer === undefined || audiences === undefined) return undefined;
+  return {
+    issuer,
+    audiences,
+    ...(jwksUri === undefined ? {} : { jwksUri }),
+    algorithms,
+    clockToleranceSeconds:
+      r.integer(o.clockToleranceSeconds, childPath(path, 'clockToleranceSeconds'), 0, 600) ?? 30,
+    federatedPrincipals:
+      r.stringList(o.federatedPrincipals, childPath(path, 'federatedPrincipals')) ?? [],
+  };
+}
+
+function readRole(r: Reader, value: unknown, path: string): RoleConfig | undefined {
+  const o = r.object(value, path, [
+    'name',
+    'arn',
+    'trustPolicy',
+    'policies',
+    'permissionsBoundary',
+  ]);
+  if (!o) return undefined;
+  const name = r.string(o.name, childPath(path, 'name'), { required: true });
+  if (name !== undefined && !/^[\w+=,.@-]{1,64}$/.test(name)) {
+    r.fail(childPath(path, 'name'), 'must be 1-64 characters of letters, digits and +=,.@_-');
+  }
+  const arn = r.string(o.arn, childPath(path, 'arn'));
+  if (arn !== undefined && !/^arn:[^:]+:iam:[^:]*:[^:]*:role\/.+$/.test(arn)) {
+    r.fail(childPath(path, 'arn'), 'must be a role ARN, e.g. arn:aws:iam::123456789012:role/name');
+  }
+  if (o.trustPolicy === undefined) r.fail(childPath(path, 'trustPolicy'), 'is required');
+  const trustPolicy =
+    o.trustPolicy === undefined
+      ? undefined
+      : readPolicyRef(r, o.trustPolicy, childPath(path, 'trustPolicy'), `${name ?? '?'}/trust`);
+  const policies = readPolicyMap(r, o.policies, childPath(path, 'policies'), 'policy');
+  const boundary =
+    o.permissionsBoundary === undefined
+      ? undefined
+      : readPolicyRef(
+          r,
+          o.permissionsBoundary,
+          childPath(path, 'permissionsBoundary'),
+          `${name ?? '?'}/boundary`,
+        );
+  if (name === undefined || trustPolicy === undefined) return undefined;
+  return {
+    name,
+    arn: arn ?? `arn:rolegate:iam:::role/${name}`,
+    trustPolicy,
+    policies,
+    ...(boundary === undefined ? {} : { permissionsBoundary: boundary }),
+  };
+}
+
+function readRoute(r: Reader, value: unknown, path: string): RouteConfig | undefined {
+  const o = r.object(value, path, ['method', 'path', 'action', 'resource', 'tags']);
+  if (!o) return undefined;
+  const method = r.oneOf(
+    typeof o.method === 'string' ? o.method.toUpperCase() : o.method,
+    childPath(path, 'method'),
+    HTTP_METHODS,
+  );
+  const routePath = r.string(o.path, childPath(path, 'path'), { required: true });
+  if (routePath !== undefined && !routePath.startsWith('/')) {
+    r.fail(childPath(path, 'path'), 'must start with /');
+  }
+  const action = r.string(o.action, childPath(path, 'action'), { required: true });
+  if (action !== undefined && !/^[A-Za-z0-9_-]+:[A-Za-z0-9_*?-]+$/.test(action)) {
+    r.fail(childPath(path, 'action'), 'must be of the form service:ActionName');
+  }
+  const resource = r.string(o.resource, childPath(path, 'resource'), { required: true });
+  const tags: Record<string, string> = {};
+  if (o.tags !== undefined) {
+    const t = r.object(
+      o.tags,
+      childPath(path, 'tags'),
+      Object.keys(isRecord(o.tags) ? o.tags : {}),
+    );
+    for (const [k, v] of Object.entries(t ?? {})) {
+      const s = r.string(v, childPath(childPath(path, 'tags'), k), { required: true });
+      if (s !== undefined) tags[k] = s;
+    }
+  }
+  if (routePath === undefined || action === undefined || resource === undefined) return undefined;
+  return { method: method ?? '*', path: routePath, action, resource, tags, jsonPath: path };
+}
+
+/**
+ * Validates a parsed configuration value. Returns the config, or the full
+ * list of problems when there is any.
+ */
+export function validateConfig(
+  value: unknown,
+): { config: RolegateConfig; problems: [] } | { config?: undefined; problems: ConfigProblem[] } {
+  const r = new Reader();
+  const root = r.object(value, '$', TOP_LEVEL) ?? {};
+
+  const server = r.object(root.server ?? {}, '$.server', ['grpc', 'admin', 'drainSeconds']) ?? {};
+  const issuers: IssuerConfig[] = [];
+  (r.list(root.issuers, '$.issuers') ?? []).forEach((v, i) => {
+    const issuer = readIssuer(r, v, `$.issuers[${i}]`);
+    if (issuer === undefined) return;
+    if (issuers.some((x) => x.issuer === issuer.issuer)) {
+      r.fail(`$.issuers[${i}].issuer`, `duplicate issuer ${issuer.issuer}`);
+    }
+    issuers.push(issuer);
+  });
+  const roles: RoleConfig[] = [];
+  (r.list(root.roles, '$.roles') ?? []).forEach((v, i) => {
+    const role = readRole(r, v, `$.roles[${i}]`);
+    if (role === undefined) return;
+    if (roles.some((x) => x.name === role.name)) {
+      r.fail(`$.roles[${i}].name`, `duplicate role name ${role.name}`);
+    }
+    roles.push(role);
+  });
+  const routes: RouteConfig[] = [];
+  (r.list(root.routes, '$.routes') ?? []).forEach((v, i) => {
+    const route = readRoute(r, v, `$.routes[${i}]`);
+    if (route) routes.push(route);
+  });
+  const headers = r.object(root.headers ?? {}, '$.headers', ['requestedRole', 'claims']) ?? {};
+  const claims: Record<string, string> = {};
+  if (headers.claims !== undefined) {
+    const c = isRecord(headers.claims)
+      ? headers.claims
+      : r.fail('$.headers.claims', 'must be a mapping');
+    for (const [name, claim] of Object.entries(c ?? {})) {
+      const p = childPath('$.headers.claims', name);
+      if (!/^[a-z0-9-]+$/.test(name))
+        r.fail(p, 'header names must be lower-case letters, digits and -');
+      const s = r.string(claim, p, { required: true });
+      if (s !== undefined) claims[name] = s;
+    }
+  }
+  const tokens = r.object(root.tokens ?? {}, '$.tokens', ['maxBytes', 'cacheEntries']) ?? {};
+  const audit = r.object(root.audit ?? {}, '$.audit', ['allowSampleRate']) ?? {};
+  let allowSampleRate = 1;
+  if (audit.allowSampleRate !== undefined) {
+    const v = audit.allowSampleRate;
+    if (typeof v !== 'number' || v < 0 || v > 1) {
+      r.fail('$.audit.allowSampleRate', 'must be a number from 0 to 1');
+    } else allowSampleRate = v;
+  }
+
+  const config: RolegateConfig = {
+    server: {
+      grpc: readListen(r, server.grpc, '$.server.grpc', { host: '127.0.0.1', port: 9001 }),
+      admin: readListen(r, server.admin, '$.server.admin', { host: '127.0.0.1', port: 9002 }),
+      drainSeconds: r.integer(server.drainSeconds, '$.server.drainSeconds', 0, 300) ?? 10,
+    },
+    issuers,
+    roles,
+    guardrails: readPolicyMap(r, root.guardrails, '$.guardrails', 'guardrail'),
+    routes,
+    unmatchedRoutes:
+      r.oneOf(root.unmatchedRoutes, '$.unmatchedRoutes', ['deny', 'default']) ?? 'deny',
+    headers: {
+      requestedRole:
+        r.string(headers.requestedRole, '$.headers.requestedRole')?.toLowerCase() ??
+        'x-rolegate-role',
+      claims,
+    },
+    tokens: {
+      maxBytes: r.integer(tokens.maxBytes, '$.tokens.maxBytes', 256, 1048576) ?? 16384,
+      cacheEntries: r.integer(tokens.cacheEntries, '$.tokens.cacheEntries', 0, 10000000) ?? 10000,
+    },
+    audit: { allowSampleRate },
+  };
+  return r.problems.length === 0 ? { config, problems: [] } : { problems: r.problems };
+}

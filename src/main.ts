@@ -1,0 +1,175 @@
+/**
+ * Composition root: config -> pipeline -> servers, hot reload, and the
+ * SIGTERM drain. Tests, benchmarks and the CLI all start rolegate here.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { check, type CheckRuntime } from './check/check.js';
+import type { RuntimeConfig } from './config/compile.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import { watchConfig, type ConfigWatcher } from './config/watch.js';
+import { createJwtVerifier, type JwtVerifier } from './identity/jwt.js';
+import { createAuditor } from './observe/audit.js';
+import { createLogger, type Logger } from './observe/logger.js';
+import { createMetrics, type Metrics } from './observe/metrics.js';
+import { normalizeCheckRequest } from './request/normalize.js';
+import { DENY_BODY, toCheckResponse } from './response/check-response.js';
+import { startGrpcServer, type GrpcServer } from './transport/grpc/server.js';
+import { RpcCode, type CheckResponse } from './transport/grpc/messages.js';
+import { startAdminServer, type AdminServer } from './transport/http/admin.js';
+
+export interface StartOptions {
+  readonly configFile: string;
+  /** Operational log (default: JSON on stderr). */
+  readonly logger?: Logger;
+  /** Audit log (default: JSON on stdout). */
+  readonly auditLogger?: Logger;
+  /** Override the config's listen ports (0 = any free port); for tests. */
+  readonly grpcPort?: number;
+  readonly adminPort?: number;
+  /** Clock in epoch ms. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Watch the config file for changes. Default true. */
+  readonly watch?: boolean;
+  /** Default process metrics. Default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+export interface Rolegate {
+  readonly grpcPort: number;
+  readonly adminPort: number;
+  readonly metrics: Metrics;
+  /** Decisions since start, for quick reads (benchmarks) without scraping metrics. */
+  readonly decisions: { allow: number; deny: number };
+  /** The active config generation. */
+  current(): RuntimeConfig;
+  /** Reloads the config now; throws on an invalid file (the old one stays active). */
+  reload(): void;
+  /** Health NOT_SERVING, drain in-flight calls within the configured deadline, close. */
+  stop(): Promise<void>;
+}
+
+/** A deny for a handler that threw despite the pipeline's own guards. */
+function internalErrorResponse(): CheckResponse {
+  return {
+    status: { code: RpcCode.PERMISSION_DENIED },
+    denied_response: { status: { code: 'Forbidden' }, body: DENY_BODY[403] },
+  };
+}
+
+/** Loads the config (refusing an invalid one) and starts the gRPC and admin servers. */
+export async function startRolegate(options: StartOptions): Promise<Rolegate> {
+  const logger = options.logger ?? createLogger(process.env['ROLEGATE_LOG_LEVEL'] ?? 'info', 2);
+  const auditLogger = options.auditLogger ?? createLogger('info', 1);
+  const now = options.now ?? Date.now;
+  const metrics = createMetrics(options.defaultMetrics ?? true);
+
+  const makeVerifier = (config: RuntimeConfig): JwtVerifier =>
+    createJwtVerifier({
+      issuers: config.config.issuers,
+      maxTokenBytes: config.config.tokens.maxBytes,
+      cacheEntries: config.config.tokens.cacheEntries,
+      now,
+      onCacheLookup: (hit) => metrics.tokenCache.inc({ result: hit ? 'hit' : 'miss' }),
+    });
+
+  const initial = loadConfig(options.configFile);
+  let runtime: CheckRuntime = { config: initial, verifier: makeVerifier(initial) };
+  metrics.policyStatements.set(initial.statementCount);
+  for (const w of initial.warnings) logger.warn({ warning: w }, 'policy warning');
+
+  const swap = (next: RuntimeConfig) => {
+    const sameIssuers =
+      JSON.stringify(next.config.issuers) === JSON.stringify(runtime.config.config.issuers) &&
+      JSON.stringify(next.config.tokens) === JSON.stringify(runtime.config.config.tokens);
+    // Keep the verifier (and its key and token caches) when issuers did not change.
+    runtime = { config: next, verifier: sameIssuers ? runtime.verifier : makeVerifier(next) };
+    metrics.configReloads.inc({ result: 'success' });
+    metrics.policyStatements.set(next.statementCount);
+    logger.info({ statements: next.statementCount, roles: next.roles.length }, 'config reloaded');
+    for (const w of next.warnings) logger.warn({ warning: w }, 'policy warning');
+  };
+  const reloadFailed = (err: Error) => {
+    metrics.configReloads.inc({ result: 'failure' });
+    logger.error(
+      {
+        code: err instanceof ConfigError ? err.code : 'ERR_CONFIG_INVALID',
+        problems: err instanceof ConfigError ? err.problems : [err.message],
+      },
+      'config reload failed; keeping the last good config',
+    );
+  };
+
+  const auditor = createAuditor(auditLogger, () => runtime.config.config.audit.allowSampleRate);
+  const deps = { runtime: () => runtime, now, newId: randomUUID };
+  let draining = false;
+  const decisions = { allow: 0, deny: 0 };
+
+  const grpcServer: GrpcServer = await startGrpcServer({
+    host: initial.config.server.grpc.host,
+    port: options.grpcPort ?? initial.config.server.grpc.port,
+    async handle(message) {
+      const started = performance.now();
+      const request = normalizeCheckRequest(message);
+      const outcome = await check(request, deps);
+      const settings = runtime.config.config.headers;
+      const response = toCheckResponse(outcome, request.headers, {
+        claimHeaders: settings.claims,
+        requestedRoleHeader: settings.requestedRole,
+      });
+      const seconds = (performance.now() - started) / 1000;
+      const decision = outcome.allowed ? 'allow' : 'deny';
+      decisions[decision]++;
+      metrics.checks.inc({ decision, reason: outcome.reason });
+      metrics.checkDuration.observe({ decision }, seconds);
+      auditor.record(request, outcome, seconds * 1e6);
+      return response;
+    },
+    onHandlerError(err) {
+      decisions.deny++;
+      metrics.checks.inc({ decision: 'deny', reason: 'ERR_INTERNAL' });
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'check failed');
+      return internalErrorResponse();
+    },
+  });
+  const admin: AdminServer = await startAdminServer({
+    host: initial.config.server.admin.host,
+    port: options.adminPort ?? initial.config.server.admin.port,
+    registry: metrics.registry,
+    ready: () => !draining,
+  });
+
+  const watcher: ConfigWatcher | undefined =
+    options.watch === false
+      ? undefined
+      : watchConfig(options.configFile, { onReload: swap, onReloadError: reloadFailed });
+
+  grpcServer.serving();
+  logger.info(
+    { grpcPort: grpcServer.port, adminPort: admin.port, roles: initial.roles.length },
+    'rolegate serving',
+  );
+
+  return {
+    grpcPort: grpcServer.port,
+    adminPort: admin.port,
+    metrics,
+    decisions,
+    current: () => runtime.config,
+    reload() {
+      try {
+        swap(loadConfig(options.configFile));
+      } catch (err) {
+        reloadFailed(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }
+    },
+    async stop() {
+      draining = true;
+      watcher?.close();
+      await grpcServer.drain(runtime.config.config.server.drainSeconds * 1000);
+      await admin.close();
+      logger.info('rolegate stopped');
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Wildcard matching for IAM patterns: `*` matches any run of characters
+ * (including none), `?` exactly one character. Patterns are compiled once
+ * into a {@link Glob}; matching allocates nothing and never builds a RegExp.
+ */
+
+/** `*` in a pattern item list. */
+export const STAR = 0;
+/** `?` in a pattern item list. */
+export const QMARK = 1;
+
+/** A pattern item: a literal run of characters, {@link STAR} or {@link QMARK}. */
+export type GlobItem = string | typeof STAR | typeof QMARK;
+
+const K_ANY = 0;
+const K_EXACT = 1;
+const K_PREFIX = 2;
+const K_SUFFIX = 3;
+const K_CONTAINS = 4;
+const K_GENERIC = 5;
+
+/** A compiled pattern. `kind` selects a specialised matcher. */
+export interface Glob {
+  readonly kind: 0 | 1 | 2 | 3 | 4 | 5;
+  /** The literal for EXACT/PREFIX/SUFFIX/CONTAINS. */
+  readonly lit: string;
+  /** Items for the generic matcher. */
+  readonly items: readonly GlobItem[];
+  /** The pattern text as written (after any case folding). */
+  readonly source: string;
+}
+
+/** Splits a wildcard pattern into items; consecutive `*` collapse into one. */
+export function parseGlob(pattern: string): GlobItem[] {
+  const items: GlobItem[] = [];
+  let start = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern.charCodeAt(i);
+    if (c === 42 /* * */ || c === 63 /* ? */) {
+      if (i > start) items.push(pattern.slice(start, i));
+      if (c === 42) {
+        if (items[items.length - 1] !== STAR) items.push(STAR);
+      } else {
+        items.push(QMARK);
+      }
+      start = i + 1;
+    }
+  }
+  if (start < pattern.length) items.push(pattern.slice(start));
+  return items;
+}
+
+/** True when the text holds `*` or `?`. */
+export function hasWildcard(text: string): boolean {
+  return text.includes('*') || text.includes('?');
+}
+
+/** Compiles a pattern; with `wildcards` false the text is matched literally. */
+export function compileGlob(pattern: string, wildcards = true): Glob {
+  if (!wildcards || !hasWildcard(pattern)) {
+    return { kind: K_EXACT, lit: pattern, items: [pattern], source: pattern };
+  }
+  const items = parseGlob(pattern);
+  const n = items.length;
+  if (n === 1 && items[0] === STAR) return { kind: K_ANY, lit: '', items, source: pattern };
+  if (!items.includes(QMARK)) {
+    const first = items[0];
+    const last = items[n - 1];
+    if (n === 2 && typeof first === 'string' && last === STAR) {
+      return { kind: K_PREFIX, lit: first, items, source: pattern };
+    }
+    if (n === 2 && first === STAR && typeof last === 'string') {
+      return { kind: K_SUFFIX, lit: last, items, source: pattern };
+    }
+    const mid = items[1];
+    if (n === 3 && first === STAR && last === STAR && typeof mid === 'string') {
+      return { kind: K_CONTAINS, lit: mid, items, source: pattern };
+    }
+  }
+  return { kind: K_GENERIC, lit: '', items, source: pattern };
+}
+
+/** Matches `s` against a compiled pattern. */
+export function matchGlob(g: Glob, s: string): boolean {
+  switch (g.kind) {
+    case K_ANY:
+      return true;
+    case K_EXACT:
+      return s === g.lit;
+    case K_PREFIX:
+      return s.startsWith(g.lit);
+    case K_SUFFIX:
+      return s.endsWith(g.lit);
+    case K_CONTAINS:
+      return s.includes(g.lit);
+    default:
+      return matchItems(g.items, s);
+  }
+}
+
+/**
+ * Matches `s` against an item list: greedy with backtracking to the last
+ * `*` only, which is linear in practice and O(n·m) at worst.
+ */
+export function matchItems(items: readonly GlobItem[], s: string): boolean {
+  const n = s.length;
+  const m = items.length;
+  let i = 0;
+  let p = 0;
+  let starI = -1;
+  let starP = 0;
+  for (;;) {
+    if (i < m) {
+      const it = items[i];
+      if (it === STAR) {
+        starI = i;
+        starP = p;
+        i++;
+        continue;
+      }
+      if (it === QMARK) {
+        if (p < n) {
+          p++;
+          i++;
+          continue;
+        }
+      } else if (it !== undefined && s.startsWith(it, p)) {
+        p += it.length;
+        i++;
+        continue;
+      }
+    } else if (p === n) {
+      return true;
+    }
+    // Mismatch: let the last star absorb one more character.
+    if (starI < 0 || starP >= n) return false;
+    starP++;
+    p = starP;
+    i = starI + 1;
+  }
+}

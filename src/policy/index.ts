@@ -1,0 +1,14 @@
+/**
+ * rolegate's AWS IAM policy engine. Pure: no I/O, no clock, no globals.
+ *
+ *   parsePolicyText → compilePolicy (once per document) → createPolicySet
+ *   (once per role) → buildContext + evaluate (per request).
+ */
+export { parsePolicyText, type ParseResult } from './parse.js';
+export { compilePolicy, type CompileOptions } from './compile.js';
+export { createPolicySet, evaluate } from './evaluate.js';
+export { buildContext } from './context.js';
+export { formatDiagnostic } from './diagnostics.js';
+export { DEFAULT_KEY_REGISTRY, type KeyRegistry } from './keys.js';
+export { OPERATORS } from './conditions.js';
+export type * from './types.js';

@@ -1,0 +1,119 @@
+/**
+ * Decision -> CheckResponse. Allows carry identity headers for the upstream
+ * and strip any inbound copy of headers rolegate owns; denies carry a fixed,
+ * generic body (never policy detail, never the token) and the decision id.
+ */
+import type { CheckOutcome } from '../check/check.js';
+import {
+  RpcCode,
+  type CheckResponse,
+  type HeaderValueOption,
+  type ProtoStruct,
+} from '../transport/grpc/messages.js';
+
+/** Prefix of every header rolegate owns; inbound copies never reach the upstream. */
+export const OWNED_HEADER_PREFIX = 'x-rolegate-';
+
+export const PRINCIPAL_HEADER = 'x-rolegate-principal';
+export const ROLE_HEADER = 'x-rolegate-role';
+export const DECISION_ID_HEADER = 'x-rolegate-decision-id';
+
+/** Fixed deny bodies: the same bytes for every deny of a kind. */
+export const DENY_BODY = {
+  401: '{"error":"unauthenticated","message":"a valid bearer token is required"}',
+  403: '{"error":"forbidden","message":"the request is not allowed"}',
+} as const;
+
+export interface ResponseSettings {
+  /** Upstream header name -> claim path (dots for nesting). */
+  readonly claimHeaders: Readonly<Record<string, string>>;
+  /** The header a caller uses to ask for a role; stripped like owned headers. */
+  readonly requestedRoleHeader: string;
+}
+
+function set(key: string, value: string): HeaderValueOption {
+  return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+}
+
+function claimAt(claims: Readonly<Record<string, unknown>>, path: string): string | undefined {
+  let node: unknown = claims;
+  for (const part of path.split('.')) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  if (typeof node === 'string') return node;
+  if (typeof node === 'number' || typeof node === 'boolean') return String(node);
+  if (Array.isArray(node) && node.every((v) => typeof v === 'string')) return node.join(',');
+  return undefined;
+}
+
+function metadata(outcome: CheckOutcome): ProtoStruct {
+  const fields: Record<string, { stringValue: string }> = {
+    decision_id: { stringValue: outcome.decisionId },
+    decision: { stringValue: outcome.allowed ? 'allow' : 'deny' },
+    reason: { stringValue: outcome.reason },
+  };
+  if (outcome.principal) {
+    fields['principal'] = { stringValue: outcome.principal.subject };
+    fields['issuer'] = { stringValue: outcome.principal.issuer };
+  }
+  if (outcome.role) fields['role'] = { stringValue: outcome.role.arn };
+  if (outcome.route) {
+    fields['action'] = { stringValue: outcome.route.action };
+    fields['resource'] = { stringValue: outcome.route.resource };
+  }
+  return { fields };
+}
+
+/** Builds the CheckResponse for an outcome. `inbound` are the request's lower-cased headers. */
+export function toCheckResponse(
+  outcome: CheckOutcome,
+  inbound: Readonly<Record<string, string>>,
+  settings: ResponseSettings,
+): CheckResponse {
+  const dynamic_metadata = metadata(outcome);
+  if (!outcome.allowed || !outcome.principal || !outcome.role) {
+    const status = outcome.allowed ? 403 : outcome.status === 401 ? 401 : 403;
+    const headers: HeaderValueOption[] = [
+      set('content-type', 'application/json'),
+      set(DECISION_ID_HEADER, outcome.decisionId),
+    ];
+    if (status === 401) {
+      headers.push(set('www-authenticate', 'Bearer realm="rolegate", error="invalid_token"'));
+    }
+    return {
+      status: { code: status === 401 ? RpcCode.UNAUTHENTICATED : RpcCode.PERMISSION_DENIED },
+      denied_response: {
+        status: { code: status === 401 ? 'Unauthorized' : 'Forbidden' },
+        headers,
+        body: DENY_BODY[status],
+      },
+      dynamic_metadata,
+    };
+  }
+
+  const injected = new Map<string, string>([
+    [PRINCIPAL_HEADER, outcome.principal.subject],
+    [ROLE_HEADER, outcome.role.arn],
+    [DECISION_ID_HEADER, outcome.decisionId],
+  ]);
+  for (const [header, path] of Object.entries(settings.claimHeaders)) {
+    const value = claimAt(outcome.principal.claims, path);
+    if (value !== undefined) injected.set(header, value);
+  }
+  // Inbound copies of owned headers we do not overwrite must go: Envoy applies
+  // removals after additions, so only headers we do not set are listed.
+  const owned = (name: string) =>
+    name.startsWith(OWNED_HEADER_PREFIX) ||
+    name === settings.requestedRoleHeader ||
+    Object.hasOwn(settings.claimHeaders, name);
+  const headers_to_remove = Object.keys(inbound).filter((n) => owned(n) && !injected.has(n));
+  return {
+    status: { code: RpcCode.OK },
+    ok_response: {
+      headers: [...injected].map(([k, v]) => set(k, v)),
+      headers_to_remove,
+    },
+    dynamic_metadata,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Role selection: a caller may assume a role when the role's own trust
+ * policy allows `sts:AssumeRoleWithWebIdentity` for the caller's federated
+ * principal under the claim conditions, exactly as AWS STS decides it.
+ */
+import { buildContext, evaluate } from '../policy/index.js';
+import type { ContextInput, Decision, PolicySet } from '../policy/types.js';
+import type { Principal } from '../identity/principal.js';
+
+/** What role selection needs of a role. */
+export interface TrustedRole {
+  readonly name: string;
+  readonly arn: string;
+  readonly trust: PolicySet;
+}
+
+/** The trust action for token-bearing callers. */
+export const WEB_IDENTITY_ACTION = 'sts:AssumeRoleWithWebIdentity';
+
+/** Evaluates one role's trust policy for a principal. */
+export function evaluateTrust(
+  role: TrustedRole,
+  principal: Principal,
+  context: ContextInput,
+): Decision {
+  return evaluate(role.trust, {
+    action: WEB_IDENTITY_ACTION,
+    resource: role.arn,
+    principal: { Federated: principal.federated },
+    context: buildContext(context),
+  });
+}
+
+/**
+ * The roles, in configuration order, whose trust policy admits the caller.
+ * With `requested` set, only that role (matched by name or ARN) is considered.
+ */
+export function assumableRoles<R extends TrustedRole>(
+  roles: readonly R[],
+  principal: Principal,
+  context: ContextInput,
+  requested?: string,
+): { considered: readonly R[]; assumable: R[] } {
+  const considered =
+    requested === undefined
+      ? roles
+      : roles.filter((r) => r.name === requested || r.arn === requested);
+  const assumable = considered.filter(
+    (role) => evaluateTrust(role, principal, context).decision === 'Allow',
+  );
+  return { considered, assumable };
+}

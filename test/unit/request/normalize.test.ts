@@ -1,0 +1,104 @@
+import { describe, expect, it } from '@jest/globals';
+import { normalizeCheckRequest } from '../../../src/request/normalize.js';
+import { extractBearerToken } from '../../../src/request/credentials.js';
+import { RolegateError } from '../../../src/errors.js';
+import type { CheckRequest } from '../../../src/transport/grpc/messages.js';
+
+function message(http: Record<string, unknown>, extra: Record<string, unknown> = {}): CheckRequest {
+  return {
+    attributes: {
+      source: {
+        address: { socket_address: { address: '10.1.2.3', port_value: 5555 } },
+        principal: 'spiffe://cluster.local/ns/a/sa/b',
+      },
+      request: {
+        http: {
+          headers: {},
+          header_map: null,
+          path: '/',
+          host: '',
+          method: 'GET',
+          query: '',
+          ...http,
+        },
+      },
+      context_extensions: {},
+      tls_session: null,
+      ...extra,
+    },
+  } as unknown as CheckRequest;
+}
+
+describe('normalizeCheckRequest', () => {
+  it('splits path and query, lower-cases host and header names', () => {
+    const req = normalizeCheckRequest(
+      message({
+        method: 'post',
+        path: '/orders/1?x=1&x=2&y=3',
+        host: 'API.Example.com.',
+        headers: { 'X-Thing': 'v', 'x-request-id': 'rid' },
+      }),
+    );
+    expect(req.method).toBe('POST');
+    expect(req.path).toBe('/orders/1');
+    expect(req.query.get('x')).toEqual(['1', '2']);
+    expect(req.host).toBe('api.example.com');
+    expect(req.headers['x-thing']).toBe('v');
+    expect(req.requestId).toBe('rid');
+    expect(req.sourceAddress).toBe('10.1.2.3');
+    expect(req.sourcePrincipal).toBe('spiffe://cluster.local/ns/a/sa/b');
+    expect(req.secure).toBe(false);
+  });
+
+  it('reads header_map (encode_raw_headers) and joins repeated headers', () => {
+    const req = normalizeCheckRequest(
+      message({
+        headers: {},
+        header_map: {
+          headers: [
+            { key: 'Accept', value: '', raw_value: Buffer.from('a') },
+            { key: 'accept', value: '', raw_value: Buffer.from('b') },
+          ],
+        },
+      }),
+    );
+    expect(req.headers['accept']).toBe('a,b');
+  });
+
+  it('keeps context extensions and marks TLS sessions secure', () => {
+    const req = normalizeCheckRequest(
+      message({}, { context_extensions: { action: 'svc:Do' }, tls_session: { sni: 'x' } }),
+    );
+    expect(req.contextExtensions).toEqual({ action: 'svc:Do' });
+    expect(req.secure).toBe(true);
+  });
+
+  it('survives an empty message', () => {
+    const req = normalizeCheckRequest({ attributes: null });
+    expect(req.method).toBe('GET');
+    expect(req.path).toBe('/');
+  });
+});
+
+describe('extractBearerToken', () => {
+  const req = (authorization?: string) =>
+    normalizeCheckRequest(message({ headers: authorization ? { authorization } : {} }));
+
+  it('returns undefined without an Authorization header', () => {
+    expect(extractBearerToken(req())).toBeUndefined();
+  });
+  it('returns the token of a Bearer header, any case of the scheme', () => {
+    expect(extractBearerToken(req('bearer abc.def.ghi'))).toBe('abc.def.ghi');
+  });
+  it.each(['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', 'Bearer <script>'])(
+    'rejects %j as malformed',
+    (header) => {
+      expect(() => extractBearerToken(req(header))).toThrow(RolegateError);
+      try {
+        extractBearerToken(req(header));
+      } catch (err) {
+        expect((err as RolegateError).code).toBe('ERR_TOKEN_MALFORMED');
+      }
+    },
+  );
+});
