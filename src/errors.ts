@@ -53,6 +53,11 @@ export const ERROR_CATALOGUE = {
   ERR_CREDENTIAL_MISSING: 'the request carries no credential',
   ERR_TOKEN_TOO_LARGE: 'the token exceeds the maximum size',
   ERR_TOKEN_MALFORMED: 'the token is not a well-formed JWS compact serialization',
+  ERR_TOKEN_ENCRYPTED: 'an encrypted token (JWE) was sent where a signed token (JWS) is expected',
+  ERR_TOKEN_CRIT: 'the token header lists critical extensions rolegate does not understand',
+  ERR_TOKEN_KID_INVALID:
+    'the token kid header is not a plausible key id (path or control characters)',
+  ERR_TOKEN_LOCATION: 'the token was presented where its issuer does not send tokens',
   ERR_TOKEN_ISSUER_UNKNOWN: 'the token names an issuer that is not configured',
   ERR_TOKEN_ALG: 'the token algorithm is not allowed for its issuer or key',
   ERR_TOKEN_KID_UNKNOWN: 'no key of the issuer matches the token',
@@ -69,6 +74,15 @@ export const ERROR_CATALOGUE = {
   ERR_ROUTE_UNMATCHED: 'the request matches no route and unmatched requests are denied',
   ERR_EXPLICIT_DENY: 'a policy statement explicitly denies the request',
   ERR_IMPLICIT_DENY: 'no policy allows the request',
+
+  // AWS integration.
+  ERR_IAM_SYNC: 'loading roles from AWS IAM failed; the last good set of IAM roles stays active',
+  ERR_IAM_ROLE_INVALID:
+    'a role loaded from AWS IAM has a document the policy engine rejects; the role is skipped',
+  ERR_IAM_ROLE_NAME_CLASH:
+    'a role loaded from AWS IAM has the name of a role in the config file; the file role wins',
+  ERR_STS_FAILED:
+    'temporary AWS credentials for the upstream could not be obtained from STS; the request is denied',
 
   // Decision path: anything unexpected (fail closed).
   ERR_INTERNAL: 'an internal error occurred; the request is denied',

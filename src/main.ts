@@ -3,15 +3,17 @@
  * SIGTERM drain. Tests, benchmarks and the CLI all start rolegate here.
  */
 import { randomUUID } from 'node:crypto';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { check, type CheckRuntime } from './check/check.js';
+import { check, type CheckOutcome, type CheckRuntime } from './check/check.js';
 import type { RuntimeConfig } from './config/compile.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { watchConfig, type ConfigWatcher } from './config/watch.js';
 import { createJwtVerifier, type JwtVerifier } from './identity/jwt.js';
-import { createAuditor } from './observe/audit.js';
-import { createLogger, type Logger } from './observe/logger.js';
+import { createAuditor, type Auditor } from './observe/audit.js';
+import { createLogger, flushLogger, type Logger } from './observe/logger.js';
 import { createMetrics, type Metrics } from './observe/metrics.js';
+import { tracingFromEnv, TRACING_OFF, type Tracing } from './observe/tracing.js';
 import { normalizeCheckRequest } from './request/normalize.js';
 import { DENY_BODY, toCheckResponse } from './response/check-response.js';
 import { startGrpcServer, type GrpcServer } from './transport/grpc/server.js';
@@ -33,6 +35,14 @@ export interface StartOptions {
   readonly watch?: boolean;
   /** Default process metrics. Default true. */
   readonly defaultMetrics?: boolean;
+  /**
+   * Audit records, metric updates and spans for each check. Default true;
+   * false (benchmarks only) skips them entirely: /metrics still answers,
+   * but the check and token-cache series stay at zero.
+   */
+  readonly observability?: boolean;
+  /** Tracing; default from the standard `OTEL_*` environment variables (off unless they ask). */
+  readonly tracing?: Tracing;
 }
 
 export interface Rolegate {
@@ -60,27 +70,38 @@ function internalErrorResponse(): CheckResponse {
 /** Loads the config (refusing an invalid one) and starts the gRPC and admin servers. */
 export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const logger = options.logger ?? createLogger(process.env['ROLEGATE_LOG_LEVEL'] ?? 'info', 2);
-  const auditLogger = options.auditLogger ?? createLogger('info', 1);
   const now = options.now ?? Date.now;
+  const observe = options.observability ?? true;
   const metrics = createMetrics(options.defaultMetrics ?? true);
+  const tracing = observe ? (options.tracing ?? tracingFromEnv()) : TRACING_OFF;
 
   const makeVerifier = (config: RuntimeConfig): JwtVerifier =>
     createJwtVerifier({
-      issuers: config.config.issuers,
+      issuers: config.issuers,
       maxTokenBytes: config.config.tokens.maxBytes,
       cacheEntries: config.config.tokens.cacheEntries,
       now,
-      onCacheLookup: (hit) => metrics.tokenCache.inc({ result: hit ? 'hit' : 'miss' }),
+      ...(observe
+        ? { onCacheLookup: (hit: boolean) => metrics.tokenCache.inc({ result: hit ? 'hit' : 'miss' }) }
+        : {}),
+      onJwksFetch: (issuer, result) => metrics.jwksFetches.inc({ issuer, result }),
     });
 
   const initial = loadConfig(options.configFile);
+  const auditFile = initial.config.audit.file;
+  const auditLogger =
+    options.auditLogger ??
+    createLogger(
+      'info',
+      auditFile === undefined ? 1 : { file: resolvePath(dirname(options.configFile), auditFile) },
+    );
   let runtime: CheckRuntime = { config: initial, verifier: makeVerifier(initial) };
   metrics.policyStatements.set(initial.statementCount);
   for (const w of initial.warnings) logger.warn({ warning: w }, 'policy warning');
 
   const swap = (next: RuntimeConfig) => {
     const sameIssuers =
-      JSON.stringify(next.config.issuers) === JSON.stringify(runtime.config.config.issuers) &&
+      JSON.stringify(next.issuers) === JSON.stringify(runtime.config.issuers) &&
       JSON.stringify(next.config.tokens) === JSON.stringify(runtime.config.config.tokens);
     // Keep the verifier (and its key and token caches) when issuers did not change.
     runtime = { config: next, verifier: sameIssuers ? runtime.verifier : makeVerifier(next) };
@@ -100,7 +121,9 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     );
   };
 
-  const auditor = createAuditor(auditLogger, () => runtime.config.config.audit.allowSampleRate);
+  const auditor: Auditor | undefined = observe
+    ? createAuditor(auditLogger, () => runtime.config.config.audit.allowSampleRate)
+    : undefined;
   const deps = { runtime: () => runtime, now, newId: randomUUID };
   let draining = false;
   const decisions = { allow: 0, deny: 0 };
@@ -111,23 +134,36 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     async handle(message) {
       const started = performance.now();
       const request = normalizeCheckRequest(message);
-      const outcome = await check(request, deps);
-      const settings = runtime.config.config.headers;
-      const response = toCheckResponse(outcome, request.headers, {
-        claimHeaders: settings.claims,
-        requestedRoleHeader: settings.requestedRole,
-      });
-      const seconds = (performance.now() - started) / 1000;
+      const span = tracing.enabled
+        ? tracing.startCheck(request.headers, performance.timeOrigin + started)
+        : undefined;
+      let outcome: CheckOutcome;
+      let response: CheckResponse;
+      try {
+        outcome = await check(request, deps);
+        const settings = runtime.config.config.headers;
+        response = toCheckResponse(outcome, request.headers, {
+          claimHeaders: settings.claims,
+          requestedRoleHeader: settings.requestedRole,
+        });
+      } catch (err) {
+        span?.fail();
+        throw err;
+      }
       const decision = outcome.allowed ? 'allow' : 'deny';
       decisions[decision]++;
-      metrics.checks.inc({ decision, reason: outcome.reason });
-      metrics.checkDuration.observe({ decision }, seconds);
-      auditor.record(request, outcome, seconds * 1e6);
+      if (observe) {
+        const seconds = (performance.now() - started) / 1000;
+        metrics.checks.inc({ decision, reason: outcome.reason });
+        metrics.checkDuration.observe({ decision }, seconds);
+        auditor?.record(request, outcome, seconds * 1e6);
+      }
+      span?.end(outcome);
       return response;
     },
     onHandlerError(err) {
       decisions.deny++;
-      metrics.checks.inc({ decision: 'deny', reason: 'ERR_INTERNAL' });
+      if (observe) metrics.checks.inc({ decision: 'deny', reason: 'ERR_INTERNAL' });
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'check failed');
       return internalErrorResponse();
     },
@@ -169,6 +205,8 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       watcher?.close();
       await grpcServer.drain(runtime.config.config.server.drainSeconds * 1000);
       await admin.close();
+      if (!options.tracing) await tracing.shutdown();
+      await flushLogger(auditLogger);
       logger.info('rolegate stopped');
     },
   };

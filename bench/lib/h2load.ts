@@ -161,7 +161,8 @@ function run(cmd: string, args: readonly string[]): Promise<{ stdout: string; st
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code ?? signal}:\n${stderr}${stdout}`));
+      else
+        reject(new Error(`${cmd} ${args.join(' ')} exited ${code ?? signal}:\n${stderr}${stdout}`));
     });
   });
 }

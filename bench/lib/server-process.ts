@@ -80,7 +80,8 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
       switch (word) {
         case 'HEADER': {
           const colon = rest.indexOf(':');
-          if (colon > 0) headers[rest.slice(0, colon).trim().toLowerCase()] = rest.slice(colon + 1).trim();
+          if (colon > 0)
+            headers[rest.slice(0, colon).trim().toLowerCase()] = rest.slice(colon + 1).trim();
           break;
         }
         case 'PATH':

@@ -9,7 +9,8 @@ import type { Decision, Determining } from '../policy/types.js';
 import type { RuntimeConfig, RuntimeRole } from '../config/compile.js';
 import type { JwtVerifier } from '../identity/jwt.js';
 import type { Principal } from '../identity/principal.js';
-import { extractBearerToken } from '../request/credentials.js';
+import { extractToken } from '../request/credentials.js';
+import { peerPrincipal } from '../identity/mtls.js';
 import type { AuthzRequest } from '../request/types.js';
 import { assumableRoles } from '../roles/trust.js';
 import { resolveRoute } from '../route/resolve.js';
@@ -145,9 +146,15 @@ async function decide(
   nowMs: number,
   p: Progress,
 ): Promise<ErrorCode | 'OK'> {
-  const token = extractBearerToken(request);
-  if (token === undefined) return 'ERR_CREDENTIAL_MISSING';
-  p.principal = await runtime.verifier.verify(token);
+  const found = extractToken(request, runtime.verifier.locations);
+  if (found !== undefined) {
+    p.principal = await runtime.verifier.verify(found.token, found.location);
+  } else {
+    // No token: an mTLS peer identity may stand in, when the config allows it.
+    const peer = peerPrincipal(request, runtime.config.config.mtls);
+    if (peer === undefined) return 'ERR_CREDENTIAL_MISSING';
+    p.principal = peer;
+  }
   return authorize(request, p.principal, runtime.config, nowMs, p);
 }
 

@@ -61,13 +61,25 @@ export function requestContext(
       if (value !== undefined) ctx[`jwt:${claim}`] = value;
     }
     const prefix = issuerKeyPrefix(principal.issuer);
-    ctx[`${prefix}:sub`] = principal.subject;
+    if (principal.kind === 'jwt') ctx[`${prefix}:sub`] = principal.subject;
     const aud = claimValue(principal.claims['aud']);
     if (aud !== undefined) ctx[`${prefix}:aud`] = aud;
     const amr = claimValue(principal.claims['amr']);
     if (amr !== undefined) {
       ctx[`${prefix}:amr`] = amr;
       ctx['aws:MultiFactorAuthPresent'] = Array.isArray(amr) && amr.includes('mfa');
+    }
+    if (principal.groups !== undefined) ctx['rolegate:groups'] = [...principal.groups];
+    for (const [tag, value] of Object.entries(principal.tags ?? {})) {
+      ctx[`aws:PrincipalTag/${tag}`] = value;
+    }
+    for (const [claim, raw] of Object.entries(principal.claims)) {
+      // One level of nesting (`jwt:realm_access.roles`), the shape IdPs use for roles.
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) continue;
+      for (const [inner, innerRaw] of Object.entries(raw as Record<string, unknown>)) {
+        const value = claimValue(innerRaw);
+        if (value !== undefined) ctx[`jwt:${claim}.${inner}`] = value;
+      }
     }
     const iat = principal.claims['iat'];
     if (typeof iat === 'number') ctx['aws:TokenIssueTime'] = new Date(iat * 1000).toISOString();

@@ -6,6 +6,7 @@
 import { compilePolicy, createPolicySet, formatDiagnostic } from '../policy/index.js';
 import type { CompiledPolicy, Diagnostic, PolicySet } from '../policy/types.js';
 import { compileRoute, type CompiledRoute } from '../route/table.js';
+import type { ResolvedIssuer } from '../identity/jwt.js';
 import type { PolicyRef, RolegateConfig } from './schema.js';
 
 export interface RuntimeRole {
@@ -18,7 +19,11 @@ export interface RuntimeRole {
 /** The immutable runtime view of one configuration generation. */
 export interface RuntimeConfig {
   readonly config: RolegateConfig;
+  /** Issuers with their key files and secrets resolved. */
+  readonly issuers: readonly ResolvedIssuer[];
   readonly roles: readonly RuntimeRole[];
+  /** The compiled guardrails, so roles loaded later (from AWS IAM) get the same ones. */
+  readonly guardrails?: readonly CompiledPolicy[];
   readonly routes: readonly CompiledRoute[];
   /** Statements across all policies, for the `rolegate_policy_statements` gauge. */
   readonly statementCount: number;
@@ -52,6 +57,7 @@ function locate(d: Diagnostic, base: string): Diagnostic {
 export function compileConfig(
   config: RolegateConfig,
   resolve: (ref: PolicyRef) => ResolvedPolicy,
+  issuers: readonly ResolvedIssuer[] = config.issuers,
 ): RuntimeConfig {
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -99,7 +105,9 @@ export function compileConfig(
   if (errors.length > 0) throw new PolicyCompileErrors(errors);
   return {
     config,
+    issuers,
     roles,
+    guardrails,
     routes: config.routes.map((r, i) => compileRoute(r, i)),
     statementCount,
     warnings,

@@ -9,7 +9,10 @@ import { parseDocument } from 'yaml';
 import { RolegateError } from '../errors.js';
 import { formatDiagnostic, parsePolicyText } from '../policy/index.js';
 import { compileConfig, PolicyCompileErrors, type RuntimeConfig } from './compile.js';
-import { validateConfig, type PolicyRef } from './schema.js';
+import type { JSONWebKeySet } from 'jose';
+import type { ResolvedIssuer } from '../identity/jwt.js';
+import { isRecord } from './reader.js';
+import { validateConfig, type IssuerConfig, type PolicyRef } from './schema.js';
 
 /** A config that cannot be used; `problems` lists every finding with its location. */
 export class ConfigError extends RolegateError {
@@ -34,6 +37,41 @@ export function parseConfigText(text: string, file: string): unknown {
     );
   }
   return doc.toJS({ maxAliasCount: 100 }) as unknown;
+}
+
+/** Reads each issuer's `jwksFile` and `hmacSecretEnv`; secrets come from the environment only. */
+function resolveIssuers(
+  issuers: readonly IssuerConfig[],
+  baseDir: string,
+  file: string,
+): ResolvedIssuer[] {
+  const problems: string[] = [];
+  const resolved = issuers.map((issuer, i): ResolvedIssuer => {
+    let out: ResolvedIssuer = issuer;
+    if (issuer.jwksFile !== undefined) {
+      const path = resolvePath(baseDir, issuer.jwksFile);
+      try {
+        const jwks = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+        if (!isRecord(jwks) || !Array.isArray(jwks['keys'])) throw new Error('no keys array');
+        out = { ...out, jwks: jwks as unknown as JSONWebKeySet };
+      } catch (err) {
+        problems.push(
+          `${file}: $.issuers[${i}].jwksFile: ${path}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+    if (issuer.hmacSecretEnv !== undefined) {
+      const secret = process.env[issuer.hmacSecretEnv];
+      if (secret === undefined || secret.length < 32) {
+        problems.push(
+          `${file}: $.issuers[${i}].hmacSecretEnv: environment variable ${issuer.hmacSecretEnv} must hold at least 32 characters`,
+        );
+      } else out = { ...out, hmacSecret: new TextEncoder().encode(secret) };
+    }
+    return out;
+  });
+  if (problems.length > 0) throw new ConfigError('ERR_CONFIG_INVALID', problems);
+  return resolved;
 }
 
 /** Loads and compiles `file`. Throws {@link ConfigError} on any problem. */
@@ -66,8 +104,9 @@ export function loadConfig(file: string): RuntimeConfig {
     }
     return { ref, document: parsed.document, file: path, basePath: '$' };
   };
+  const issuers = resolveIssuers(config.issuers, baseDir, file);
   try {
-    return compileConfig(config, resolveRef);
+    return compileConfig(config, resolveRef, issuers);
   } catch (err) {
     if (err instanceof PolicyCompileErrors)
       throw new ConfigError('ERR_CONFIG_INVALID', err.problems);

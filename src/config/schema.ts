@@ -4,6 +4,7 @@
  * JSON path; policy documents are only located here and compiled in
  * `compile.ts`.
  */
+import { readAwsConfig, type AwsConfig } from '../aws/config.js';
 import { childPath, isRecord, Reader, type ConfigProblem } from './reader.js';
 
 /** Asymmetric JWS algorithms accepted by default; `none` and HS* never are. */
@@ -32,15 +33,42 @@ export interface PolicyRef {
   readonly path: string;
 }
 
+/** Where an issuer's tokens travel. Default: `Authorization: Bearer <token>`. */
+export type TokenLocation =
+  | { readonly kind: 'bearer' }
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string };
+
+/** HMAC algorithms: accepted only for an issuer with a configured secret. */
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+
 export interface IssuerConfig {
   /** Exact `iss` value. */
   readonly issuer: string;
   /** Accepted `aud` values (at least one). */
   readonly audiences: readonly string[];
-  /** JWKS URL; when absent, found through `<issuer>/.well-known/openid-configuration`. */
+  /** JWKS URL; when absent (and no `jwksFile`), found through `<issuer>/.well-known/openid-configuration`. */
   readonly jwksUri?: string;
+  /** JWKS document file, relative to the config file; read at (re)load, never fetched. */
+  readonly jwksFile?: string;
+  /** Environment variable holding an HMAC secret; only then may `algorithms` list HS*. */
+  readonly hmacSecretEnv?: string;
   /** Allowed algorithms. Default: {@link DEFAULT_ALGORITHMS}. */
   readonly algorithms: readonly string[];
+  /** Claims that must be present; with values, the claim must equal one of them. */
+  readonly requiredClaims: Readonly<Record<string, readonly string[] | null>>;
+  /** Claim path (dots for nesting, e.g. `realm_access.roles`) exposed as `rolegate:groups`. */
+  readonly groupsClaim?: string;
+  /** Principal tag -> claim path, exposed as `aws:PrincipalTag/<tag>`. */
+  readonly tagClaims: Readonly<Record<string, string>>;
+  /** Where the token is. Default `Authorization: Bearer`. */
+  readonly token: TokenLocation;
+  /** Key cache timing in seconds: max age 600, refetch cooldown 30, stale window 3600. */
+  readonly keys: {
+    readonly maxAgeSeconds: number;
+    readonly cooldownSeconds: number;
+    readonly staleSeconds: number;
+  };
   /** Leeway for exp/nbf/iat in seconds. Default 30. */
   readonly clockToleranceSeconds: number;
   /**
@@ -70,6 +98,12 @@ export interface RouteConfig {
   readonly resource: string;
   /** `aws:ResourceTag/<key>` values for this route. */
   readonly tags: Readonly<Record<string, string>>;
+  /**
+   * Temporary AWS credentials for the caller's role, injected for the
+   * upstream (see docs/aws.md). `required`: an STS failure denies;
+   * `optional`: the request goes on without them. Default: none.
+   */
+  readonly credentials?: 'required' | 'optional';
   readonly jsonPath: string;
 }
 
@@ -79,6 +113,15 @@ export interface ListenConfig {
 }
 
 export interface RolegateConfig {
+  /**
+   * mTLS peers (Envoy's `source.principal`, e.g. a SPIFFE ID) as principals
+   * when a request carries no token. Off by default.
+   */
+  readonly mtls: {
+    readonly enabled: boolean;
+    /** Accepted SPIFFE trust domains (`spiffe://<domain>/...`); empty = any. */
+    readonly trustDomains: readonly string[];
+  };
   readonly server: {
     /** gRPC ext_authz listener. Default 127.0.0.1:9001. */
     readonly grpc: ListenConfig;
@@ -111,10 +154,18 @@ export interface RolegateConfig {
   readonly audit: {
     /** Fraction of allows that are audited (denies always are). Default 1. */
     readonly allowSampleRate: number;
+    /**
+     * Append audit records to this file instead of stdout (opened at start;
+     * a change takes effect on restart). Default: stdout.
+     */
+    readonly file?: string;
   };
+  /** IAM as a role source and STS credentials for upstreams; see docs/aws.md. */
+  readonly aws?: AwsConfig;
 }
 
 const TOP_LEVEL = [
+  'mtls',
   'server',
   'issuers',
   'roles',
@@ -124,6 +175,7 @@ const TOP_LEVEL = [
   'headers',
   'tokens',
   'audit',
+  'aws',
 ] as const;
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
@@ -175,47 +227,138 @@ function readPolicyMap(r: Reader, value: unknown, path: string, prefix: string):
   return out;
 }
 
+function readTokenLocation(r: Reader, value: unknown, path: string): TokenLocation {
+  if (value === undefined) return { kind: 'bearer' };
+  const o = r.object(value, path, ['header', 'cookie']);
+  const header = o && r.string(o.header, childPath(path, 'header'));
+  const cookie = o && r.string(o.cookie, childPath(path, 'cookie'));
+  if (header !== undefined && cookie !== undefined) {
+    r.fail(path, 'give either header or cookie, not both');
+  }
+  if (cookie !== undefined) return { kind: 'cookie', name: cookie };
+  if (header !== undefined && header.toLowerCase() !== 'authorization') {
+    return { kind: 'header', name: header.toLowerCase() };
+  }
+  return { kind: 'bearer' };
+}
+
+function readRequiredClaims(
+  r: Reader,
+  value: unknown,
+  path: string,
+): Record<string, readonly string[] | null> {
+  const out: Record<string, readonly string[] | null> = {};
+  if (value === undefined) return out;
+  if (Array.isArray(value)) {
+    for (const name of r.stringList(value, path) ?? []) out[name] = null;
+    return out;
+  }
+  if (!isRecord(value)) {
+    r.fail(path, 'must be a list of claim names or a mapping of claim to value(s)');
+    return out;
+  }
+  for (const [name, v] of Object.entries(value)) {
+    const list = r.stringList(v, childPath(path, name), { required: true });
+    if (list) out[name] = list;
+  }
+  return out;
+}
+
+function readSeconds(r: Reader, value: unknown, path: string, fallback: number): number {
+  return r.integer(value, path, 0, 7 * 86_400) ?? fallback;
+}
+
 function readIssuer(r: Reader, value: unknown, path: string): IssuerConfig | undefined {
   const o = r.object(value, path, [
     'issuer',
     'audiences',
     'jwksUri',
+    'jwksFile',
+    'hmacSecretEnv',
     'algorithms',
     'clockToleranceSeconds',
     'federatedPrincipals',
+    'requiredClaims',
+    'groupsClaim',
+    'tagClaims',
+    'token',
+    'keys',
   ]);
   if (!o) return undefined;
-  const issuer = r.string(o.issuer, childPath(path, 'issuer'), { required: true });
-  const audiences = r.stringList(o.audiences, childPath(path, 'audiences'), { required: true });
-  const jwksUri = r.string(o.jwksUri, childPath(path, 'jwksUri'));
+  const at = (key: string) => childPath(path, key);
+  const issuer = r.string(o.issuer, at('issuer'), { required: true });
+  const audiences = r.stringList(o.audiences, at('audiences'), { required: true });
+  const jwksUri = r.string(o.jwksUri, at('jwksUri'));
+  const jwksFile = r.string(o.jwksFile, at('jwksFile'));
+  const hmacSecretEnv = r.string(o.hmacSecretEnv, at('hmacSecretEnv'));
+  if (jwksUri !== undefined && jwksFile !== undefined) {
+    r.fail(at('jwksFile'), 'give either jwksUri or jwksFile, not both');
+  }
   for (const [field, url] of [
     ['issuer', issuer],
     ['jwksUri', jwksUri],
   ] as const) {
-    if (url !== undefined && !URL.canParse(url)) r.fail(childPath(path, field), 'must be a URL');
+    if (url !== undefined && !URL.canParse(url)) r.fail(at(field), 'must be a URL');
   }
-  const algorithms = r.stringList(o.algorithms, childPath(path, 'algorithms')) ?? [
-    ...DEFAULT_ALGORITHMS,
-  ];
+  const algorithms = r.stringList(o.algorithms, at('algorithms')) ?? [...DEFAULT_ALGORITHMS];
   algorithms.forEach((alg, i) => {
-    if (!(DEFAULT_ALGORITHMS as readonly string[]).includes(alg)) {
+    const hmac = (HMAC_ALGORITHMS as readonly string[]).includes(alg);
+    if (hmac && hmacSecretEnv === undefined) {
+      r.fail(childPath(at('algorithms'), i), `${alg} needs hmacSecretEnv naming the shared secret`);
+    } else if (!hmac && !(DEFAULT_ALGORITHMS as readonly string[]).includes(alg)) {
       r.fail(
-        childPath(childPath(path, 'algorithms'), i),
-        `${alg} is not allowed; use asymmetric algorithms only (${DEFAULT_ALGORITHMS.join(', ')})`,
+        childPath(at('algorithms'), i),
+        `${alg} is not allowed; use ${DEFAULT_ALGORITHMS.join(', ')} (or HS* with hmacSecretEnv)`,
       );
     }
   });
-  if (audiences?.length === 0) r.fail(childPath(path, 'audiences'), 'must not be empty');
+  if (audiences?.length === 0) r.fail(at('audiences'), 'must not be empty');
+  const tagClaims: Record<string, string> = {};
+  if (o.tagClaims !== undefined) {
+    if (!isRecord(o.tagClaims)) r.fail(at('tagClaims'), 'must map tag names to claim paths');
+    for (const [tag, claim] of Object.entries(isRecord(o.tagClaims) ? o.tagClaims : {})) {
+      const c = r.string(claim, childPath(at('tagClaims'), tag), { required: true });
+      if (c !== undefined) tagClaims[tag] = c;
+    }
+  }
+  const keys = r.object(o.keys ?? {}, at('keys'), [
+    'maxAgeSeconds',
+    'cooldownSeconds',
+    'staleSeconds',
+  ]);
+  const groupsClaim = r.string(o.groupsClaim, at('groupsClaim'));
+  const token = readTokenLocation(r, o.token, at('token'));
+  const requiredClaims = readRequiredClaims(r, o.requiredClaims, at('requiredClaims'));
   if (issuer === undefined || audiences === undefined) return undefined;
   return {
     issuer,
     audiences,
     ...(jwksUri === undefined ? {} : { jwksUri }),
+    ...(jwksFile === undefined ? {} : { jwksFile }),
+    ...(hmacSecretEnv === undefined ? {} : { hmacSecretEnv }),
     algorithms,
     clockToleranceSeconds:
-      r.integer(o.clockToleranceSeconds, childPath(path, 'clockToleranceSeconds'), 0, 600) ?? 30,
-    federatedPrincipals:
-      r.stringList(o.federatedPrincipals, childPath(path, 'federatedPrincipals')) ?? [],
+      r.integer(o.clockToleranceSeconds, at('clockToleranceSeconds'), 0, 600) ?? 30,
+    federatedPrincipals: r.stringList(o.federatedPrincipals, at('federatedPrincipals')) ?? [],
+    requiredClaims,
+    ...(groupsClaim === undefined ? {} : { groupsClaim }),
+    tagClaims,
+    token,
+    keys: {
+      maxAgeSeconds: readSeconds(
+        r,
+        keys?.maxAgeSeconds,
+        childPath(at('keys'), 'maxAgeSeconds'),
+        600,
+      ),
+      cooldownSeconds: readSeconds(
+        r,
+        keys?.cooldownSeconds,
+        childPath(at('keys'), 'cooldownSeconds'),
+        30,
+      ),
+      staleSeconds: readSeconds(r, keys?.staleSeconds, childPath(at('keys'), 'staleSeconds'), 3600),
+    },
   };
 }
 
@@ -262,7 +405,11 @@ function readRole(r: Reader, value: unknown, path: string): RoleConfig | undefin
 }
 
 function readRoute(r: Reader, value: unknown, path: string): RouteConfig | undefined {
-  const o = r.object(value, path, ['method', 'path', 'action', 'resource', 'tags']);
+  const o = r.object(value, path, ['method', 'path', 'action', 'resource', 'tags', 'credentials']);
+  const credentials = r.oneOf(o?.credentials, childPath(path, 'credentials'), [
+    'required',
+    'optional',
+  ]);
   if (!o) return undefined;
   const method = r.oneOf(
     typeof o.method === 'string' ? o.method.toUpperCase() : o.method,
@@ -291,7 +438,15 @@ function readRoute(r: Reader, value: unknown, path: string): RouteConfig | undef
     }
   }
   if (routePath === undefined || action === undefined || resource === undefined) return undefined;
-  return { method: method ?? '*', path: routePath, action, resource, tags, jsonPath: path };
+  return {
+    method: method ?? '*',
+    path: routePath,
+    action,
+    resource,
+    tags,
+    ...(credentials === undefined ? {} : { credentials }),
+    jsonPath: path,
+  };
 }
 
 /**
@@ -343,7 +498,8 @@ export function validateConfig(
     }
   }
   const tokens = r.object(root.tokens ?? {}, '$.tokens', ['maxBytes', 'cacheEntries']) ?? {};
-  const audit = r.object(root.audit ?? {}, '$.audit', ['allowSampleRate']) ?? {};
+  const audit = r.object(root.audit ?? {}, '$.audit', ['allowSampleRate', 'file']) ?? {};
+  const auditFile = r.string(audit.file, '$.audit.file');
   let allowSampleRate = 1;
   if (audit.allowSampleRate !== undefined) {
     const v = audit.allowSampleRate;
@@ -352,7 +508,13 @@ export function validateConfig(
     } else allowSampleRate = v;
   }
 
+  const aws = readAwsConfig(r, root.aws, '$.aws');
+  const mtls = r.object(root.mtls ?? {}, '$.mtls', ['enabled', 'trustDomains']) ?? {};
   const config: RolegateConfig = {
+    mtls: {
+      enabled: r.boolean(mtls.enabled, '$.mtls.enabled') ?? false,
+      trustDomains: r.stringList(mtls.trustDomains, '$.mtls.trustDomains') ?? [],
+    },
     server: {
       grpc: readListen(r, server.grpc, '$.server.grpc', { host: '127.0.0.1', port: 9001 }),
       admin: readListen(r, server.admin, '$.server.admin', { host: '127.0.0.1', port: 9002 }),
@@ -374,7 +536,8 @@ export function validateConfig(
       maxBytes: r.integer(tokens.maxBytes, '$.tokens.maxBytes', 256, 1048576) ?? 16384,
       cacheEntries: r.integer(tokens.cacheEntries, '$.tokens.cacheEntries', 0, 10000000) ?? 10000,
     },
-    audit: { allowSampleRate },
+    audit: { allowSampleRate, ...(auditFile !== undefined ? { file: auditFile } : {}) },
+    ...(aws === undefined ? {} : { aws }),
   };
   return r.problems.length === 0 ? { config, problems: [] } : { problems: r.problems };
 }

@@ -1,53 +1,54 @@
 /**
  * JWT bearer-token verification against configured issuers. The issuer is
  * chosen from the token's `iss` before any key is fetched, so a token from
- * an unknown issuer costs no network traffic.
+ * an unknown issuer costs no network traffic; every failure maps to its own
+ * catalogue code.
  */
 import {
-  createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   errors as joseErrors,
   jwtVerify,
+  type JSONWebKeySet,
   type JWTPayload,
-  type JWTVerifyGetKey,
+  type ProtectedHeaderParameters,
 } from 'jose';
 import { RolegateError, type ErrorCode } from '../errors.js';
-import type { IssuerConfig } from '../config/schema.js';
-import { issuerKeyPrefix, type Principal } from './principal.js';
+import { HMAC_ALGORITHMS, type IssuerConfig, type TokenLocation } from '../config/schema.js';
+import { createKeyStore, DEFAULT_KEY_TIMING, type KeyStore } from './jwks.js';
+import { claimAt, issuerKeyPrefix, type Principal } from './principal.js';
 import { TokenCache, tokenCacheKey } from './token-cache.js';
 
+/** An issuer with what the config loader resolved for it. */
+export interface ResolvedIssuer extends IssuerConfig {
+  /** The key set read from `jwksFile`. */
+  readonly jwks?: JSONWebKeySet;
+  /** The HMAC secret read from `hmacSecretEnv`. */
+  readonly hmacSecret?: Uint8Array;
+}
+
 export interface JwtVerifierOptions {
-  readonly issuers: readonly IssuerConfig[];
+  readonly issuers: readonly ResolvedIssuer[];
   /** Largest accepted token in bytes. */
   readonly maxTokenBytes: number;
   /** Verified-token cache size; 0 disables it. */
   readonly cacheEntries: number;
   /** Clock in epoch milliseconds. */
   readonly now: () => number;
-  /** Resolves an issuer's JWKS URL (discovery). Default: OpenID discovery over `fetch`. */
-  readonly discover?: (issuer: string) => Promise<string>;
+  /** Fetches JSON for discovery and JWKS (default: `fetch`). */
+  readonly fetchJson?: (url: string, timeoutMs: number) => Promise<unknown>;
   /** Called after each token-cache lookup. */
   readonly onCacheLookup?: (hit: boolean) => void;
+  /** Called after each discovery or JWKS fetch, with the issuer URL. */
+  readonly onJwksFetch?: (issuer: string, result: 'success' | 'failure') => void;
 }
 
 export interface JwtVerifier {
-  /** Verifies `token`; throws a {@link RolegateError} with a 401-class code. */
-  verify(token: string): Promise<Principal>;
+  /** Verifies `token` found at `location`; throws a {@link RolegateError} with a 401-class code. */
+  verify(token: string, location?: TokenLocation): Promise<Principal>;
+  /** The distinct places tokens are looked for, in config order. */
+  readonly locations: readonly TokenLocation[];
   readonly cache: TokenCache<Principal>;
-}
-
-/** OpenID discovery: `<issuer>/.well-known/openid-configuration` -> `jwks_uri`. */
-export async function discoverJwksUri(issuer: string): Promise<string> {
-  const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'error' });
-  if (!res.ok) throw new Error(`discovery answered HTTP ${res.status}`);
-  const doc: unknown = await res.json();
-  const jwksUri = (doc as { jwks_uri?: unknown }).jwks_uri;
-  if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri)) {
-    throw new Error('discovery document has no valid jwks_uri');
-  }
-  return jwksUri;
 }
 
 function mapJoseError(err: unknown): ErrorCode {
@@ -66,110 +67,186 @@ function mapJoseError(err: unknown): ErrorCode {
   if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) {
     return 'ERR_TOKEN_MALFORMED';
   }
-  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) {
+  if (err instanceof joseErrors.JWKInvalid || err instanceof joseErrors.JWKSInvalid) {
     return 'ERR_JWKS_UNAVAILABLE';
   }
-  // Network failures while fetching keys surface as plain errors from fetch.
-  return 'ERR_JWKS_UNAVAILABLE';
+  return 'ERR_INTERNAL';
 }
 
-interface IssuerState {
-  readonly config: IssuerConfig;
-  readonly federated: readonly string[];
-  keys?: JWTVerifyGetKey;
-  pendingKeys?: Promise<JWTVerifyGetKey>;
+/** Key ids are opaque, but never paths or control characters; refuse those before any lookup. */
+const PLAUSIBLE_KID = /^[\x21-\x7e]{1,256}$/;
+
+interface Peeked {
+  readonly header: ProtectedHeaderParameters;
+  readonly alg: string;
+  readonly payload: JWTPayload;
 }
 
-/** Reads the unverified header and payload; anything unparsable is malformed. */
-function peek(token: string): { alg: string; payload: JWTPayload } {
-  if (token.split('.').length !== 3) {
+/** Reads the unverified header and payload, refusing what no issuer could have signed. */
+function peek(token: string): Peeked {
+  const parts = token.split('.');
+  if (parts.length === 5) throw new RolegateError('ERR_TOKEN_ENCRYPTED');
+  if (parts.length !== 3)
     throw new RolegateError('ERR_TOKEN_MALFORMED', 'not a JWS compact serialization');
-  }
+  let header: ProtectedHeaderParameters;
+  let payload: JWTPayload;
   try {
-    const header = decodeProtectedHeader(token);
-    const payload = decodeJwt(token);
-    if (typeof header.alg !== 'string') throw new Error('no alg');
-    return { alg: header.alg, payload };
+    header = decodeProtectedHeader(token);
+    payload = decodeJwt(token);
   } catch {
     throw new RolegateError('ERR_TOKEN_MALFORMED', 'token header or payload is not valid JSON');
   }
+  if (typeof header.alg !== 'string') throw new RolegateError('ERR_TOKEN_MALFORMED', 'no alg');
+  if (header.alg === 'none')
+    throw new RolegateError('ERR_TOKEN_ALG', 'unsigned tokens are refused');
+  if (header.crit !== undefined) throw new RolegateError('ERR_TOKEN_CRIT');
+  if (header.kid !== undefined) {
+    if (
+      typeof header.kid !== 'string' ||
+      !PLAUSIBLE_KID.test(header.kid) ||
+      /[/\\]|\.\./.test(header.kid)
+    ) {
+      throw new RolegateError('ERR_TOKEN_KID_INVALID');
+    }
+  }
+  return { header, alg: header.alg, payload };
+}
+
+function sameLocation(a: TokenLocation, b: TokenLocation): boolean {
+  return a.kind === b.kind && (a.kind === 'bearer' || ('name' in b && a.name === b.name));
+}
+
+interface IssuerState {
+  readonly config: ResolvedIssuer;
+  readonly federated: readonly string[];
+  readonly keys: KeyStore;
+}
+
+function checkRequiredClaims(config: IssuerConfig, payload: JWTPayload): void {
+  for (const [claim, allowed] of Object.entries(config.requiredClaims)) {
+    const value = payload[claim];
+    if (value === undefined || value === null) {
+      throw new RolegateError('ERR_TOKEN_CLAIM', `required claim ${claim} is missing`);
+    }
+    if (allowed !== null) {
+      const values = Array.isArray(value) ? value : [value];
+      if (!values.some((v) => typeof v === 'string' && allowed.includes(v))) {
+        throw new RolegateError('ERR_TOKEN_CLAIM', `claim ${claim} has no accepted value`);
+      }
+    }
+  }
+}
+
+function mappedGroups(config: IssuerConfig, payload: JWTPayload): readonly string[] | undefined {
+  if (config.groupsClaim === undefined) return undefined;
+  const value = claimAt(payload, config.groupsClaim);
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+function mappedTags(config: IssuerConfig, payload: JWTPayload): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const [tag, path] of Object.entries(config.tagClaims)) {
+    const value = claimAt(payload, path);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      tags[tag] = String(value);
+    }
+  }
+  return tags;
 }
 
 /** Creates a verifier for the configured issuers. */
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
-  const discover = options.discover ?? discoverJwksUri;
   const issuers = new Map<string, IssuerState>();
+  const locations: TokenLocation[] = [];
   for (const config of options.issuers) {
     const prefix = issuerKeyPrefix(config.issuer);
     issuers.set(config.issuer, {
       config,
       federated: [...new Set([config.issuer, prefix, ...config.federatedPrincipals])],
+      keys: createKeyStore({
+        issuer: config.issuer,
+        ...(config.jwksUri === undefined ? {} : { jwksUri: config.jwksUri }),
+        ...(config.jwks === undefined ? {} : { jwks: config.jwks }),
+        timing: {
+          ...DEFAULT_KEY_TIMING,
+          maxAgeMs: config.keys.maxAgeSeconds * 1000,
+          cooldownMs: config.keys.cooldownSeconds * 1000,
+          staleMs: config.keys.staleSeconds * 1000,
+        },
+        now: options.now,
+        ...(options.fetchJson ? { fetchJson: options.fetchJson } : {}),
+        onFetch: (result) => options.onJwksFetch?.(config.issuer, result),
+      }),
     });
+    if (!locations.some((l) => sameLocation(l, config.token))) locations.push(config.token);
   }
   const cache = new TokenCache<Principal>(options.cacheEntries, options.onCacheLookup);
 
-  async function keysFor(state: IssuerState): Promise<JWTVerifyGetKey> {
-    if (state.keys) return state.keys;
-    // One discovery in flight per issuer, however many requests wait for it.
-    state.pendingKeys ??= (async () => {
-      const uri = state.config.jwksUri ?? (await discover(state.config.issuer));
-      const keys = createRemoteJWKSet(new URL(uri), {
-        timeoutDuration: 5000,
-        cooldownDuration: 30_000,
-        cacheMaxAge: 600_000,
-      });
-      state.keys = keys;
-      return keys;
-    })().finally(() => {
-      delete state.pendingKeys;
-    });
-    return state.pendingKeys;
-  }
-
-  async function verify(token: string): Promise<Principal> {
-    if (Buffer.byteLength(token) > options.maxTokenBytes) {
-      throw new RolegateError('ERR_TOKEN_TOO_LARGE');
-    }
-    const key = tokenCacheKey(token);
-    const nowMs = options.now();
-    const cached = cache.get(key, nowMs);
-    if (cached) return cached;
-
+  async function verifyUncached(token: string, nowMs: number): Promise<Principal> {
     const { alg, payload } = peek(token);
     const state = typeof payload.iss === 'string' ? issuers.get(payload.iss) : undefined;
     if (!state) throw new RolegateError('ERR_TOKEN_ISSUER_UNKNOWN');
-    if (!state.config.algorithms.includes(alg)) {
+    const { config } = state;
+    if (!config.algorithms.includes(alg)) {
       throw new RolegateError('ERR_TOKEN_ALG', `algorithm ${alg} is not allowed for this issuer`);
     }
+    const hmac = (HMAC_ALGORITHMS as readonly string[]).includes(alg);
+    if (hmac && config.hmacSecret === undefined) throw new RolegateError('ERR_TOKEN_ALG');
     let verified: JWTPayload;
     try {
-      const keys = await keysFor(state);
-      ({ payload: verified } = await jwtVerify(token, keys, {
-        issuer: state.config.issuer,
-        audience: [...state.config.audiences],
-        algorithms: [...state.config.algorithms],
-        clockTolerance: state.config.clockToleranceSeconds,
+      const verifyOptions = {
+        issuer: config.issuer,
+        audience: [...config.audiences],
+        algorithms: [...config.algorithms],
+        clockTolerance: config.clockToleranceSeconds,
         currentDate: new Date(nowMs),
-        requiredClaims: ['sub'],
-      }));
+        requiredClaims: ['sub', 'exp'],
+      };
+      ({ payload: verified } =
+        hmac && config.hmacSecret
+          ? await jwtVerify(token, config.hmacSecret, verifyOptions)
+          : await jwtVerify(token, state.keys.getKey, verifyOptions));
     } catch (err) {
       throw new RolegateError(mapJoseError(err), undefined, { cause: err });
     }
     if (typeof verified.sub !== 'string' || verified.sub === '') {
       throw new RolegateError('ERR_TOKEN_CLAIM', 'sub must be a non-empty string');
     }
-    const principal: Principal = {
+    checkRequiredClaims(config, verified);
+    const groups = mappedGroups(config, verified);
+    return {
       kind: 'jwt',
-      issuer: state.config.issuer,
+      issuer: config.issuer,
       subject: verified.sub,
       claims: verified,
       federated: state.federated,
+      ...(groups === undefined ? {} : { groups }),
+      tags: mappedTags(config, verified),
       ...(typeof verified.exp === 'number' ? { expiresAt: verified.exp } : {}),
     };
-    // Tokens without exp are not cached: nothing bounds how long they stay valid.
-    if (principal.expiresAt !== undefined) cache.set(key, principal, principal.expiresAt * 1000);
+  }
+
+  async function verify(token: string, location: TokenLocation = { kind: 'bearer' }) {
+    if (Buffer.byteLength(token) > options.maxTokenBytes) {
+      throw new RolegateError('ERR_TOKEN_TOO_LARGE');
+    }
+    const key = tokenCacheKey(token);
+    const nowMs = options.now();
+    let principal = cache.get(key, nowMs);
+    if (principal === undefined) {
+      principal = await verifyUncached(token, nowMs);
+      if (principal.expiresAt !== undefined) cache.set(key, principal, principal.expiresAt * 1000);
+    }
+    // A token is only accepted where its issuer sends tokens: a cookie-borne
+    // token replayed in a header (or the reverse) is refused.
+    const expected = issuers.get(principal.issuer)?.config.token;
+    if (!expected || !sameLocation(expected, location)) {
+      throw new RolegateError('ERR_TOKEN_LOCATION');
+    }
     return principal;
   }
 
-  return { verify, cache };
+  return { verify, locations, cache };
 }

@@ -1,30 +1,54 @@
 /**
  * One audit record per decision. The record names who, what, which role
- * and why; it never holds a token, a header value or a credential.
+ * and why; it is built only from what the pipeline derived (principal,
+ * route, roles, policy statements), never from header values, so it cannot
+ * hold a token, a cookie or a credential.
  */
 import type { Logger } from 'pino';
 import type { CheckOutcome } from '../check/check.js';
+import type { Determining } from '../policy/types.js';
 import type { AuthzRequest } from '../request/types.js';
 
-/** The audit record's fields, as documented in the README. */
+/**
+ * The audit record's fields, as documented in docs/observability.md. Pino
+ * adds `time` (ISO 8601), `level`, `service` and `msg: "decision"` around
+ * the record, which sits under the `audit` key of each JSON line.
+ */
 export interface AuditRecord {
+  /** rolegate's id for this decision (also sent upstream as `x-rolegate-decision-id`). */
   readonly decision_id: string;
+  /** Envoy's `x-request-id`, or empty. */
   readonly request_id: string;
-  readonly decision: 'allow' | 'deny';
-  readonly status: number;
-  readonly reason: string;
+  /** Verified token issuer, when a token was verified. */
   readonly issuer?: string;
+  /** Verified token subject, when a token was verified. */
   readonly subject?: string;
+  /** Names of the roles whose permissions were evaluated, in order. */
   readonly roles_considered: readonly string[];
+  /** ARN of the role that allowed the request (allows only). */
   readonly role?: string;
+  /** IAM action of the request, when a route matched. */
   readonly action?: string;
+  /** IAM resource of the request, when a route matched. */
   readonly resource?: string;
-  readonly route?: string;
+  readonly decision: 'allow' | 'deny';
+  /** `OK` for an allow, else the catalogue code of the deny. */
+  readonly reason: string;
+  /** The statements that decided, as `layer:policy/statement:Effect` (or `layer:ImplicitDeny`). */
   readonly determining: readonly string[];
-  readonly source_address?: string;
-  readonly method: string;
-  readonly path: string;
+  /** Time from receipt of the Check call to its response, in whole microseconds. */
   readonly latency_us: number;
+  /** The downstream client's IP address, when Envoy sent one. */
+  readonly source_address?: string;
+  /** Where the action and resource came from: `route[<i>]`, `context_extensions` or `default`. */
+  readonly route?: string;
+}
+
+/** One determining statement as a short, stable string. */
+export function formatDetermining(d: Determining): string {
+  return d.policy === undefined
+    ? `${d.layer}:${d.effect}`
+    : `${d.layer}:${d.policy}/${d.statement ?? ''}:${d.effect}`;
 }
 
 /** Builds the record for one decision. */
@@ -36,40 +60,31 @@ export function auditRecord(
   return {
     decision_id: outcome.decisionId,
     request_id: request.requestId,
-    decision: outcome.allowed ? 'allow' : 'deny',
-    status: outcome.status,
-    reason: outcome.reason,
     ...(outcome.principal
       ? { issuer: outcome.principal.issuer, subject: outcome.principal.subject }
       : {}),
     roles_considered: outcome.rolesConsidered,
     ...(outcome.role ? { role: outcome.role.arn } : {}),
-    ...(outcome.route
-      ? {
-          action: outcome.route.action,
-          resource: outcome.route.resource,
-          route: outcome.route.source,
-        }
-      : {}),
-    determining: outcome.determining.map((d) =>
-      d.policy === undefined
-        ? `${d.layer}:${d.effect}`
-        : `${d.layer}:${d.policy}/${d.statement ?? ''}:${d.effect}`,
-    ),
-    ...(request.sourceAddress ? { source_address: request.sourceAddress } : {}),
-    method: request.method,
-    path: request.path,
+    ...(outcome.route ? { action: outcome.route.action, resource: outcome.route.resource } : {}),
+    decision: outcome.allowed ? 'allow' : 'deny',
+    reason: outcome.reason,
+    determining: outcome.determining.map(formatDetermining),
     latency_us: Math.round(latencyUs),
+    ...(request.sourceAddress ? { source_address: request.sourceAddress } : {}),
+    ...(outcome.route ? { route: outcome.route.source } : {}),
   };
 }
 
 export interface Auditor {
+  /** Writes the record for a decision, unless it is an allow left out by sampling. */
   record(request: AuthzRequest, outcome: CheckOutcome, latencyUs: number): void;
 }
 
 /**
  * Writes records to `logger`. Denies are always written; allows with
- * probability `allowSampleRate` (1 = all, the default), using `random`.
+ * probability `allowSampleRate()` (read per decision so a reload applies;
+ * 1 = all, 0 = none), drawing from `random` (default `Math.random`). A
+ * sampled-out allow costs one call to `random` and builds no record.
  */
 export function createAuditor(
   logger: Logger,
@@ -80,7 +95,7 @@ export function createAuditor(
     record(request, outcome, latencyUs) {
       if (outcome.allowed) {
         const rate = allowSampleRate();
-        if (rate < 1 && random() >= rate) return;
+        if (rate <= 0 || (rate < 1 && random() >= rate)) return;
       }
       logger.info({ audit: auditRecord(request, outcome, latencyUs) }, 'decision');
     },

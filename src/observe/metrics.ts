@@ -1,54 +1,113 @@
 /**
  * Prometheus metrics (prom-client) in a registry of our own, so tests and
- * several servers in one process never collide. Labels stay bounded: the
- * reason label takes catalogue codes only.
+ * several servers in one process never collide.
+ *
+ * Naming follows the Prometheus conventions: a `rolegate_` prefix, the base
+ * unit in the name (`_seconds`), `_total` on counters. Labels stay bounded:
+ * `decision` is allow|deny, `reason` takes catalogue codes only, `result` a
+ * fixed pair of words, and `issuer` only the issuers the config lists. No
+ * subject, path, role session or other free-form value is ever a label.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** `result` label values of the success/failure counters. */
+export type Result = 'success' | 'failure';
+
 export interface Metrics {
   readonly registry: Registry;
+  /** `rolegate_check_total{decision,reason}`. */
   readonly checks: Counter<'decision' | 'reason'>;
+  /** `rolegate_check_duration_seconds{decision}`. */
   readonly checkDuration: Histogram<'decision'>;
+  /** `rolegate_config_reloads_total{result}`. */
   readonly configReloads: Counter<'result'>;
+  /** `rolegate_policy_statements`. */
   readonly policyStatements: Gauge;
+  /** `rolegate_token_cache_lookups_total{result}`: result is `hit` or `miss`. */
   readonly tokenCache: Counter<'result'>;
+  /** `rolegate_jwks_fetches_total{issuer,result}`: issuer is a configured issuer URL. */
+  readonly jwksFetches: Counter<'issuer' | 'result'>;
+  /** `rolegate_sts_requests_total{result}`. */
+  readonly stsRequests: Counter<'result'>;
+  /** `rolegate_iam_syncs_total{result}`. */
+  readonly iamSyncs: Counter<'result'>;
+  /** `rolegate_iam_last_sync_success_timestamp_seconds` (Unix seconds). */
+  readonly iamLastSyncSuccess: Gauge;
 }
 
-/** Creates the metric set. `defaults` (default true) adds process metrics. */
+/**
+ * Histogram buckets for one Check, in seconds. A warm decision takes tens of
+ * microseconds, so the low end is fine-grained; a cold token (JWKS fetch,
+ * 5 s timeout) lands in the top buckets.
+ */
+export const CHECK_DURATION_BUCKETS: readonly number[] = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1,
+  0.5, 1, 5,
+];
+
+/** Creates the metric set. `defaults` (default true) adds process metrics (`rolegate_process_*`, `rolegate_nodejs_*`). */
 export function createMetrics(defaults = true): Metrics {
   const registry = new Registry();
   if (defaults) collectDefaultMetrics({ register: registry, prefix: 'rolegate_' });
+  const outcome = (name: string, help: string): Counter<'result'> => {
+    const counter = new Counter({
+      name,
+      help,
+      labelNames: ['result'] as const,
+      registers: [registry],
+    });
+    // Both series exist from the start, so rate() and alerts see a zero, not "no data".
+    counter.inc({ result: 'success' }, 0);
+    counter.inc({ result: 'failure' }, 0);
+    return counter;
+  };
+  const tokenCache = new Counter({
+    name: 'rolegate_token_cache_lookups_total',
+    help: 'Verified-token cache lookups, by result (hit|miss).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  tokenCache.inc({ result: 'hit' }, 0);
+  tokenCache.inc({ result: 'miss' }, 0);
   return {
     registry,
     checks: new Counter({
       name: 'rolegate_check_total',
-      help: 'Authorization decisions, by decision (allow|deny) and reason code.',
+      help: 'Authorization decisions, by decision (allow|deny) and reason (catalogue code, OK for an allow).',
       labelNames: ['decision', 'reason'] as const,
       registers: [registry],
     }),
     checkDuration: new Histogram({
       name: 'rolegate_check_duration_seconds',
-      help: 'Time to decide one Check call, from receipt to response.',
+      help: 'Time to decide one Check call, from receipt to response, in seconds.',
       labelNames: ['decision'] as const,
-      // Decisions take tens of microseconds; token fetches can take far longer.
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
+      buckets: [...CHECK_DURATION_BUCKETS],
       registers: [registry],
     }),
-    configReloads: new Counter({
-      name: 'rolegate_config_reloads_total',
-      help: 'Configuration reloads, by result (success|failure).',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
+    configReloads: outcome(
+      'rolegate_config_reloads_total',
+      'Configuration reloads, by result (success|failure).',
+    ),
     policyStatements: new Gauge({
       name: 'rolegate_policy_statements',
       help: 'Policy statements in the active configuration.',
       registers: [registry],
     }),
-    tokenCache: new Counter({
-      name: 'rolegate_token_cache_total',
-      help: 'Verified-token cache lookups, by result (hit|miss).',
-      labelNames: ['result'] as const,
+    tokenCache,
+    jwksFetches: new Counter({
+      name: 'rolegate_jwks_fetches_total',
+      help: 'JWKS (and OpenID discovery) fetches, by configured issuer and result (success|failure).',
+      labelNames: ['issuer', 'result'] as const,
+      registers: [registry],
+    }),
+    stsRequests: outcome(
+      'rolegate_sts_requests_total',
+      'Requests to AWS STS, by result (success|failure).',
+    ),
+    iamSyncs: outcome('rolegate_iam_syncs_total', 'IAM role and policy syncs, by result (success|failure).'),
+    iamLastSyncSuccess: new Gauge({
+      name: 'rolegate_iam_last_sync_success_timestamp_seconds',
+      help: 'Unix time of the last successful IAM sync, in seconds; 0 before the first.',
       registers: [registry],
     }),
   };

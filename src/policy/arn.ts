@@ -8,25 +8,43 @@
  * fifth colon) `*` matches anything, `/` and `:` included. `"*"` alone
  * matches everything. Matching is case-sensitive.
  */
-import { compileGlob, matchGlob, matchItems, STAR, type Glob, type GlobItem } from './glob.js';
+import { compileGlob, matchGlob, matchGlobRange, matchItems, STAR, type Glob, type GlobItem } from './glob.js';
 import type { EvaluationContext } from './types.js';
-import { parseTemplate, resolveItems, isDynamic, type Template } from './variables.js';
+import { parseTemplate, resolveItems, isDynamic, matchTemplate, type Template } from './variables.js';
 
-/** A request-side ARN, split once per request. */
+/**
+ * A request-side ARN, located once per request: the offsets of its first
+ * five colons (no substrings are made unless a pattern needs them).
+ */
 export interface RequestArn {
   readonly text: string;
-  /** All colon-separated parts; fewer than 6 means "not an ARN". */
-  readonly parts: readonly string[];
-  /** Everything after the fifth colon ('' when not an ARN). */
-  readonly rest: string;
+  /** Starts with `arn:` and has at least five colons. */
+  readonly ok: boolean;
+  /** Offsets of the first five colons. */
+  readonly cuts: readonly number[];
+  /** More than five colons. */
+  readonly extra: boolean;
 }
 
 export function splitRequestArn(text: string): RequestArn {
-  const parts = text.split(':');
-  if (parts.length < 6 || parts[0] !== 'arn') return { text, parts: [], rest: '' };
-  let idx = -1;
-  for (let i = 0; i < 5; i++) idx = text.indexOf(':', idx + 1);
-  return { text, parts, rest: text.slice(idx + 1) };
+  const cuts: number[] = [];
+  if (!text.startsWith('arn:')) return { text, ok: false, cuts, extra: false };
+  let idx = 3;
+  cuts.push(3);
+  for (let i = 1; i < 5; i++) {
+    idx = text.indexOf(':', idx + 1);
+    if (idx < 0) return { text, ok: false, cuts, extra: false };
+    cuts.push(idx);
+  }
+  return { text, ok: true, cuts, extra: text.indexOf(':', idx + 1) >= 0 };
+}
+
+/** Start and end offsets of head segment `i` (0..4), or of the rest for `i` = 5. */
+function segStart(req: RequestArn, i: number): number {
+  return i === 0 ? 0 : (req.cuts[i - 1] ?? 0) + 1;
+}
+function segEnd(req: RequestArn, i: number): number {
+  return i === 5 ? req.text.length : (req.cuts[i] ?? 0);
 }
 
 /** A compiled Resource / NotResource / Arn* value. */
@@ -150,37 +168,33 @@ export function patternVariables(p: ArnPattern): readonly string[] {
   return p.restTemplate?.vars ?? [];
 }
 
-function matchRest(p: ArnPattern, rest: string, items: readonly GlobItem[] | undefined): boolean {
+function matchRest(p: ArnPattern, rest: string, ctx: EvaluationContext): boolean {
   if (p.rest !== undefined) return matchGlob(p.rest, rest);
-  return items !== undefined && matchItems(items, rest);
+  return p.restTemplate !== undefined && matchTemplate(p.restTemplate, rest, ctx);
 }
 
 /** Matches a request ARN against a compiled pattern; variables resolve from `ctx`. */
 export function matchArn(p: ArnPattern, req: RequestArn, ctx: EvaluationContext): boolean {
   if (p.any) return true;
-  const parts = req.parts;
-  if (parts.length < 6) return false;
-  let items: GlobItem[] | undefined;
-  if (p.restTemplate !== undefined) {
-    items = resolveItems(p.restTemplate, ctx);
-    if (items === undefined) return false; // unresolved variable: matches nothing
-  }
-  if (!p.anyCross || parts.length === 6) {
+  if (!req.ok) return false;
+  if (!p.anyCross || !req.extra) {
+    const text = req.text;
     for (let i = 0; i < 5; i++) {
       const g = p.head[i];
-      const s = parts[i];
-      if (g === undefined || s === undefined || !matchGlob(g, s)) return false;
+      if (g === undefined || !matchGlobRange(g, text, segStart(req, i), segEnd(req, i))) return false;
     }
-    return matchRest(p, req.rest, items);
+    const start = segStart(req, 5);
+    if (p.rest !== undefined) return matchGlobRange(p.rest, text, start, text.length);
+    return p.restTemplate !== undefined && matchTemplate(p.restTemplate, text, ctx, start, text.length);
   }
-  return matchCrossing(p, parts, items);
+  return matchCrossing(p, req.text.split(':'), ctx);
 }
 
 /** Segment alignment when a segment-final `*` may swallow extra colon-separated parts. */
 function matchCrossing(
   p: ArnPattern,
   parts: readonly string[],
-  items: readonly GlobItem[] | undefined,
+  ctx: EvaluationContext,
 ): boolean {
   const n = parts.length;
   let cur = new Uint8Array(n + 1);
@@ -204,7 +218,7 @@ function matchCrossing(
     cur = next;
   }
   for (let ri = 0; ri < n; ri++) {
-    if (cur[ri] === 1 && matchRest(p, parts.slice(ri).join(':'), items)) return true;
+    if (cur[ri] === 1 && matchRest(p, parts.slice(ri).join(':'), ctx)) return true;
   }
   return false;
 }
@@ -217,7 +231,7 @@ export function matchArnTemplate(t: Template, req: RequestArn, ctx: EvaluationCo
   const items = resolveItems(t, ctx);
   if (items === undefined) return false;
   if (items.length === 1 && items[0] === STAR) return true;
-  if (req.parts.length < 6) return false;
+  if (!req.ok) return false;
   const segs: GlobItem[][] = [[]];
   for (const it of items) {
     if (typeof it !== 'string' || segs.length >= 6) {
@@ -237,9 +251,8 @@ export function matchArnTemplate(t: Template, req: RequestArn, ctx: EvaluationCo
   if (segs.length < 6) return false;
   for (let i = 0; i < 5; i++) {
     const seg = segs[i];
-    const s = req.parts[i];
-    if (seg === undefined || s === undefined || !matchItems(seg, s)) return false;
+    if (seg === undefined || !matchItems(seg, req.text, segStart(req, i), segEnd(req, i))) return false;
   }
   const last = segs[5];
-  return last !== undefined && matchItems(last, req.rest);
+  return last !== undefined && matchItems(last, req.text, segStart(req, 5), req.text.length);
 }

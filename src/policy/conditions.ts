@@ -25,7 +25,7 @@ import {
   type ArnPattern,
 } from './arn.js';
 import { RequestContext } from './context.js';
-import { compileGlob, matchGlob, matchItems, type Glob } from './glob.js';
+import { compileGlob, matchGlob, type Glob } from './glob.js';
 import type { EvaluationContext } from './types.js';
 import {
   bytesEqual,
@@ -37,16 +37,8 @@ import {
   parseIp,
   parseNumber,
   type Cidr,
-  type Ip,
 } from './values.js';
-import {
-  isDynamic,
-  lowerItems,
-  parseTemplate,
-  resolveItems,
-  resolveText,
-  type Template,
-} from './variables.js';
+import { isDynamic, matchTemplate, parseTemplate, resolveText, type Template } from './variables.js';
 
 export type Family =
   'string' | 'stringci' | 'like' | 'numeric' | 'date' | 'bool' | 'binary' | 'ip' | 'arn' | 'null';
@@ -342,10 +334,7 @@ function compareValue(c: Clause, v: string, ctx: EvaluationContext, sink: ErrorS
     }
     case 'like': {
       for (const g of c.globs) if (matchGlob(g, v)) return 1;
-      for (const t of c.templates) {
-        const items = resolveItems(t, ctx);
-        if (items !== undefined && matchItems(items, v)) return 1;
-      }
+      for (const t of c.templates) if (matchTemplate(t, v, ctx)) return 1;
       return 0;
     }
     case 'numeric': {
@@ -372,14 +361,14 @@ function compareValue(c: Clause, v: string, ctx: EvaluationContext, sink: ErrorS
       return 0;
     }
     case 'ip': {
-      const ip = memoized<Ip>(ctx, 'ip', v, parseIp);
+      const ip = parseIp(v);
       if (ip === undefined) return unreadable(c, v, 'an IP address', sink);
       for (const p of c.cidrs) if (cidrContains(p, ip)) return 1;
       return 0;
     }
     case 'arn': {
       const req = splitRequestArn(v);
-      if (req.parts.length < 6) {
+      if (!req.ok) {
         for (const p of c.arns) if (p.any) return 1;
         return unreadable(c, v, 'an ARN', sink);
       }
@@ -432,4 +421,3 @@ export function evalClause(c: Clause, ctx: EvaluationContext, sink: ErrorSink): 
   return false;
 }
 
-export { lowerItems };

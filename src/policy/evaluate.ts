@@ -52,6 +52,12 @@ interface Candidates {
   readonly allow: readonly Entry[];
 }
 
+/** Candidates whose action patterns still have to be tested. */
+interface PatternCandidates {
+  readonly deny: readonly PatternEntry[];
+  readonly allow: readonly PatternEntry[];
+}
+
 interface PatternEntry {
   readonly entry: Entry;
   readonly globs: readonly Glob[];
@@ -62,16 +68,23 @@ interface PatternEntry {
 export class PolicySetImpl implements PolicySet {
   readonly statementCount: number;
   readonly exact: ReadonlyMap<string, Candidates>;
-  readonly byService: ReadonlyMap<string, readonly PatternEntry[]>;
-  readonly generic: readonly PatternEntry[];
+  /** Service → its wildcard statements merged with the generic ones, in order. */
+  readonly byService: ReadonlyMap<string, PatternCandidates>;
+  /** Generic statements only (for services no statement names). */
+  readonly generic: PatternCandidates;
   /** Bits of the layers that must allow. */
   readonly required: number;
+  /**
+   * Bounded memo of request action (as given) → candidates. Only ever
+   * holds what `candidatesFor` computes, so it never changes a decision.
+   */
+  readonly memo: Map<string, Candidates>;
 
   constructor(
     statementCount: number,
     exact: Map<string, Candidates>,
-    byService: Map<string, PatternEntry[]>,
-    generic: PatternEntry[],
+    byService: Map<string, PatternCandidates>,
+    generic: PatternCandidates,
     required: number,
   ) {
     this.statementCount = statementCount;
@@ -79,6 +92,7 @@ export class PolicySetImpl implements PolicySet {
     this.byService = byService;
     this.generic = generic;
     this.required = required;
+    this.memo = new Map();
   }
 }
 
@@ -189,7 +203,16 @@ export function createPolicySet(input: PolicySetInput): PolicySet {
       allow: sorted.filter((e) => e.stmt.effect === 'Allow'),
     });
   }
-  return new PolicySetImpl(ordinal, exact, byService, generic, required);
+  const split = (list: PatternEntry[]): PatternCandidates => {
+    const sorted = [...list].sort((a, b) => a.entry.ordinal - b.entry.ordinal);
+    return {
+      deny: sorted.filter((pe) => pe.entry.stmt.effect === 'Deny'),
+      allow: sorted.filter((pe) => pe.entry.stmt.effect === 'Allow'),
+    };
+  };
+  const merged = new Map<string, PatternCandidates>();
+  for (const [svc, list] of byService) merged.set(svc, split([...list, ...generic]));
+  return new PolicySetImpl(ordinal, exact, merged, split(generic), required);
 }
 
 const NO_ERRORS: readonly EvaluationError[] = Object.freeze([]);
@@ -254,47 +277,45 @@ class Evaluation implements ErrorSink {
   }
 }
 
-function gather(set: PolicySetImpl, action: string): Candidates {
-  const deny: Entry[] = [];
-  const allow: Entry[] = [];
-  const add = (pe: PatternEntry): void => {
-    if (actionMatches(pe, action)) (pe.entry.stmt.effect === 'Deny' ? deny : allow).push(pe.entry);
-  };
-  const svc = set.byService.get(serviceOf(action));
-  if (svc !== undefined) for (const pe of svc) add(pe);
-  for (const pe of set.generic) add(pe);
-  if (svc !== undefined && set.generic.length > 0) {
-    deny.sort(byOrdinal);
-    allow.sort(byOrdinal);
-  }
-  return { deny, allow };
+const MEMO_LIMIT = 10_000;
+
+/** The statements whose action part matches, in order, split by effect. */
+function candidatesFor(set: PolicySetImpl, requestAction: string): Candidates {
+  const action = requestAction.toLowerCase();
+  const hit = set.exact.get(action);
+  if (hit !== undefined) return hit;
+  const pc = set.byService.get(serviceOf(action)) ?? set.generic;
+  const pick = (list: readonly PatternEntry[]): Entry[] =>
+    list.filter((pe) => actionMatches(pe, action)).map((pe) => pe.entry);
+  return { deny: pick(pc.deny), allow: pick(pc.allow) };
 }
 
 /** Decides a request. Pure: the same set and request always give the same decision. */
 export function evaluate(policySet: PolicySet, request: EvaluationRequest): Decision {
   if (!(policySet instanceof PolicySetImpl))
     throw new TypeError('policy sets must come from createPolicySet');
-  const action = request.action.toLowerCase();
-  const cand = policySet.exact.get(action) ?? gather(policySet, action);
+  let cand = policySet.memo.get(request.action);
+  if (cand === undefined) {
+    cand = candidatesFor(policySet, request.action);
+    if (policySet.memo.size < MEMO_LIMIT) policySet.memo.set(request.action, cand);
+  }
   const ev = new Evaluation(request);
-
+  const required = policySet.required;
   let denies: Determining[] | undefined;
-  for (const e of cand.deny) {
-    if (ev.applies(e)) (denies ??= []).push(e.determining);
+  let allows: Determining[] | undefined;
+  let allowed = 0;
+  for (const e of cand.deny) if (ev.applies(e)) (denies ??= []).push(e.determining);
+  if (denies === undefined) {
+    for (const e of cand.allow) {
+      if (ev.applies(e)) {
+        allowed |= e.bit;
+        (allows ??= []).push(e.determining);
+      }
+    }
   }
   if (denies !== undefined) {
     return { decision: 'ExplicitDeny', determining: denies, errors: ev.errors ?? NO_ERRORS };
   }
-  let allowed = 0;
-  let allows: Determining[] | undefined;
-  for (const e of cand.allow) {
-    if ((e.bit & policySet.required) === 0) continue;
-    if (ev.applies(e)) {
-      allowed |= e.bit;
-      (allows ??= []).push(e.determining);
-    }
-  }
-  const required = policySet.required;
   if ((allowed & required) === required && allows !== undefined) {
     return { decision: 'Allow', determining: allows, errors: ev.errors ?? NO_ERRORS };
   }

@@ -98,15 +98,37 @@ export function matchGlob(g: Glob, s: string): boolean {
   }
 }
 
+/** Matches `s.slice(start, end)` against a compiled pattern without slicing. */
+export function matchGlobRange(g: Glob, s: string, start: number, end: number): boolean {
+  const len = end - start;
+  switch (g.kind) {
+    case K_ANY:
+      return true;
+    case K_EXACT:
+      return len === g.lit.length && s.startsWith(g.lit, start);
+    case K_PREFIX:
+      return len >= g.lit.length && s.startsWith(g.lit, start);
+    case K_SUFFIX:
+      return len >= g.lit.length && s.startsWith(g.lit, end - g.lit.length);
+    case K_CONTAINS: {
+      const i = s.indexOf(g.lit, start);
+      return i >= 0 && i + g.lit.length <= end;
+    }
+    default:
+      return matchItems(g.items, s, start, end);
+  }
+}
+
 /**
- * Matches `s` against an item list: greedy with backtracking to the last
- * `*` only, which is linear in practice and O(n·m) at worst.
+ * Matches `s` (or `s.slice(start, end)`) against an item list: greedy with
+ * backtracking to the last `*` only, which is linear in practice and
+ * O(n·m) at worst.
  */
-export function matchItems(items: readonly GlobItem[], s: string): boolean {
-  const n = s.length;
+export function matchItems(items: readonly GlobItem[], s: string, start = 0, end = s.length): boolean {
+  const n = end;
   const m = items.length;
   let i = 0;
-  let p = 0;
+  let p = start;
   let starI = -1;
   let starP = 0;
   for (;;) {
@@ -124,7 +146,7 @@ export function matchItems(items: readonly GlobItem[], s: string): boolean {
           i++;
           continue;
         }
-      } else if (it !== undefined && s.startsWith(it, p)) {
+      } else if (it !== undefined && p + it.length <= n && s.startsWith(it, p)) {
         p += it.length;
         i++;
         continue;

@@ -186,7 +186,7 @@ export function parseCidr(text: string): Cidr | undefined {
     if (bits < 96) return { family: 6, w: [0, 0, 0xffff, ip.w[3]], bits };
     return { family: 4, w: ip.w, bits: bits - 96 };
   }
-  return { family: ip.family, w: ip.w, bits: ip.family === 4 && !writtenV6 ? bits : bits };
+  return { family: ip.family, w: ip.w, bits };
 }
 
 function maskWord(bitsLeft: number): number {

@@ -29,9 +29,14 @@ export interface VariablePart {
 }
 export type TemplatePart = PatternPart | LiteralPart | VariablePart;
 
+/** A template item: a glob item, or a variable whose value is literal text. */
+export type TemplateItem = GlobItem | VariablePart;
+
 /** A parsed template; `vars` lists the variables' key names as written. */
 export interface Template {
   readonly parts: readonly TemplatePart[];
+  /** Flattened items for allocation-free matching. */
+  readonly items: readonly TemplateItem[];
   readonly vars: readonly string[];
   readonly source: string;
 }
@@ -83,7 +88,13 @@ export function parseTemplate(text: string): TemplateParse {
     i = close + 1;
   }
   flush();
-  return { ok: true, template: { parts, vars, source: text } };
+  const items: TemplateItem[] = [];
+  for (const p of parts) {
+    if (p.t === 'pat') items.push(...p.items);
+    else if (p.t === 'lit') items.push(p.text);
+    else items.push(p);
+  }
+  return { ok: true, template: { parts, items, vars, source: text } };
 }
 
 /** True when any part is a variable or literal escape (the template is not plain text). */
@@ -133,9 +144,67 @@ export function resolveItems(t: Template, ctx: EvaluationContext): GlobItem[] | 
   return out;
 }
 
+/**
+ * Matches `s` against a template with wildcards active in the written text
+ * and substituted values literal, without building the resolved pattern.
+ * An unresolved variable makes the template match nothing.
+ */
+export function matchTemplate(
+  t: Template,
+  s: string,
+  ctx: EvaluationContext,
+  start = 0,
+  end = s.length,
+): boolean {
+  for (const p of t.parts) if (p.t === 'var' && variableValue(p, ctx) === undefined) return false;
+  const items = t.items;
+  const n = end;
+  const m = items.length;
+  let i = 0;
+  let pos = start;
+  let starI = -1;
+  let starP = 0;
+  for (;;) {
+    if (i < m) {
+      const it = items[i];
+      if (it === STAR) {
+        starI = i;
+        starP = pos;
+        i++;
+        continue;
+      }
+      if (it === QMARK) {
+        if (pos < n) {
+          pos++;
+          i++;
+          continue;
+        }
+      } else if (typeof it === 'string') {
+        if (pos + it.length <= n && s.startsWith(it, pos)) {
+          pos += it.length;
+          i++;
+          continue;
+        }
+      } else if (it !== undefined) {
+        const v = variableValue(it, ctx) ?? '';
+        if (pos + v.length <= n && s.startsWith(v, pos)) {
+          pos += v.length;
+          i++;
+          continue;
+        }
+      }
+    } else if (pos === n) {
+      return true;
+    }
+    if (starI < 0 || starP >= n) return false;
+    starP++;
+    pos = starP;
+    i = starI + 1;
+  }
+}
+
 /** Lower-cases the literal text of glob items (for case-insensitive matching). */
 export function lowerItems(items: readonly GlobItem[]): GlobItem[] {
   return items.map((it) => (typeof it === 'string' ? it.toLowerCase() : it));
 }
 
-export { STAR, QMARK };

@@ -1,6 +1,24 @@
-/** Credential extraction: which bytes of the request claim to be a token. */
+/** Credential extraction: which bytes of the request claim to be a token, and where they were. */
+import type { TokenLocation } from '../config/schema.js';
 import { RolegateError } from '../errors.js';
 import type { AuthzRequest } from './types.js';
+
+/** A token and the place it was found. */
+export interface FoundToken {
+  readonly token: string;
+  readonly location: TokenLocation;
+}
+
+const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)\s*$/i;
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(/;\s*/)) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
 
 /**
  * The bearer token of the `Authorization` header, `undefined` when the
@@ -10,9 +28,24 @@ import type { AuthzRequest } from './types.js';
 export function extractBearerToken(request: AuthzRequest): string | undefined {
   const header = request.headers['authorization'];
   if (header === undefined || header === '') return undefined;
-  const m = /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header);
+  const m = BEARER.exec(header);
   if (!m || m[1] === undefined) {
     throw new RolegateError('ERR_TOKEN_MALFORMED', 'Authorization header is not "Bearer <token>"');
   }
   return m[1];
+}
+
+/** The first token found at any of `locations` (in order), or undefined. */
+export function extractToken(
+  request: AuthzRequest,
+  locations: readonly TokenLocation[],
+): FoundToken | undefined {
+  for (const location of locations) {
+    let token: string | undefined;
+    if (location.kind === 'bearer') token = extractBearerToken(request);
+    else if (location.kind === 'header') token = request.headers[location.name];
+    else token = cookieValue(request.headers['cookie'], location.name);
+    if (token !== undefined && token !== '') return { token, location };
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@
  * generic body (never policy detail, never the token) and the decision id.
  */
 import type { CheckOutcome } from '../check/check.js';
+import { claimAt } from '../identity/principal.js';
 import {
   RpcCode,
   type CheckResponse,
@@ -35,12 +36,9 @@ function set(key: string, value: string): HeaderValueOption {
   return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
 }
 
-function claimAt(claims: Readonly<Record<string, unknown>>, path: string): string | undefined {
-  let node: unknown = claims;
-  for (const part of path.split('.')) {
-    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
+/** A claim rendered as a header value; objects and mixed lists are not rendered. */
+function claimHeaderValue(claims: Readonly<Record<string, unknown>>, path: string): string | undefined {
+  const node = claimAt(claims, path);
   if (typeof node === 'string') return node;
   if (typeof node === 'number' || typeof node === 'boolean') return String(node);
   if (Array.isArray(node) && node.every((v) => typeof v === 'string')) return node.join(',');
@@ -98,7 +96,7 @@ export function toCheckResponse(
     [DECISION_ID_HEADER, outcome.decisionId],
   ]);
   for (const [header, path] of Object.entries(settings.claimHeaders)) {
-    const value = claimAt(outcome.principal.claims, path);
+    const value = claimHeaderValue(outcome.principal.claims, path);
     if (value !== undefined) injected.set(header, value);
   }
   // Inbound copies of owned headers we do not overwrite must go: Envoy applies

@@ -1,7 +1,8 @@
 /**
  * Role selection: a caller may assume a role when the role's own trust
  * policy allows `sts:AssumeRoleWithWebIdentity` for the caller's federated
- * principal under the claim conditions, exactly as AWS STS decides it.
+ * principal under the claim conditions, exactly as AWS STS decides it. An
+ * mTLS peer is matched as `Principal: {"Spiffe": "<id>"}` for `sts:AssumeRole`.
  */
 import { buildContext, evaluate } from '../policy/index.js';
 import type { ContextInput, Decision, PolicySet } from '../policy/types.js';
@@ -16,6 +17,8 @@ export interface TrustedRole {
 
 /** The trust action for token-bearing callers. */
 export const WEB_IDENTITY_ACTION = 'sts:AssumeRoleWithWebIdentity';
+/** The trust action for mTLS peers, which present no web identity. */
+export const PEER_ACTION = 'sts:AssumeRole';
 
 /** Evaluates one role's trust policy for a principal. */
 export function evaluateTrust(
@@ -23,10 +26,11 @@ export function evaluateTrust(
   principal: Principal,
   context: ContextInput,
 ): Decision {
+  const peer = principal.kind === 'mtls';
   return evaluate(role.trust, {
-    action: WEB_IDENTITY_ACTION,
+    action: peer ? PEER_ACTION : WEB_IDENTITY_ACTION,
     resource: role.arn,
-    principal: { Federated: principal.federated },
+    principal: peer ? { Spiffe: [principal.subject] } : { Federated: principal.federated },
     context: buildContext(context),
   });
 }

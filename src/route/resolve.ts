@@ -29,6 +29,10 @@ export function resolveRoute(
         ext['resource'] || defaultRoute(request.method, request.host, request.path).resource,
       source: 'context_extensions',
       tags,
+      // Only the two documented values ask for credentials; anything else asks for none.
+      ...(ext['credentials'] === 'required' || ext['credentials'] === 'optional'
+        ? { credentials: ext['credentials'] }
+        : {}),
     };
   }
   const fromTable = matchRoute(settings.routes, request.method, request.path);

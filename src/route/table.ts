@@ -13,6 +13,8 @@ export interface RouteMatch {
   readonly source: string;
   /** `aws:ResourceTag/<k>` values. */
   readonly tags: Readonly<Record<string, string>>;
+  /** Temporary AWS credentials for the upstream: `required` or `optional`; absent = none. */
+  readonly credentials?: 'required' | 'optional';
 }
 
 export interface CompiledRoute {
@@ -22,6 +24,7 @@ export interface CompiledRoute {
   readonly action: string;
   readonly resource: string;
   readonly tags: Readonly<Record<string, string>>;
+  readonly credentials?: 'required' | 'optional';
   readonly index: number;
 }
 
@@ -50,6 +53,7 @@ export function compileRoute(route: RouteConfig, index: number): CompiledRoute {
     action: route.action,
     resource: route.resource,
     tags: route.tags,
+    ...(route.credentials === undefined ? {} : { credentials: route.credentials }),
     index,
   };
 }
@@ -77,6 +81,7 @@ export function matchRoute(
       resource: fillTemplate(route.resource, values),
       source: `route[${route.index}]`,
       tags: route.tags,
+      ...(route.credentials === undefined ? {} : { credentials: route.credentials }),
     };
   }
   return undefined;

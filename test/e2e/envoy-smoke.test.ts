@@ -14,6 +14,7 @@ import {
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { parse } from 'yaml';
 
 import { EchoUpstream } from '../harness/echo-upstream.js';
@@ -25,6 +26,7 @@ import {
   route,
 } from '../harness/envoy-config.js';
 import { extAuthzService } from '../harness/ext-authz-protos.js';
+import { JwksIssuer } from '../harness/jwks.js';
 
 interface CheckRequest {
   attributes?: {
@@ -194,4 +196,44 @@ describe('envoy/envoy.yaml example', () => {
       .start();
     await container.stop();
   }, 60_000);
+});
+
+describe('JwksIssuer', () => {
+  const issuer = new JwksIssuer({ audience: 'rolegate' });
+  beforeAll(() => issuer.start());
+  afterAll(() => issuer.stop());
+
+  it('serves discovery + JWKS, and its tokens verify against them', async () => {
+    const discovery = (await (
+      await fetch(issuer.url('/.well-known/openid-configuration'))
+    ).json()) as {
+      issuer: string;
+      jwks_uri: string;
+    };
+    expect(discovery).toMatchObject({ issuer: issuer.issuer, jwks_uri: issuer.jwksUri });
+    const token = await issuer.mint({ sub: 'alice', groups: ['admins'] });
+    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'RS256', kid: issuer.kid });
+    const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: issuer.issuer,
+      audience: 'rolegate',
+    });
+    expect(payload).toMatchObject({ sub: 'alice', groups: ['admins'] });
+    expect(issuer.requestCount('/jwks.json')).toBe(1);
+    expect(issuer.requestCount()).toBe(2);
+  });
+
+  it('signs with a foreign key on request (bad signature)', async () => {
+    const token = await issuer.mint({ sub: 'mallory' }, { foreignKey: true });
+    const jwks = createRemoteJWKSet(new URL(issuer.jwksUri));
+    await expect(jwtVerify(token, jwks)).rejects.toThrow(/signature/);
+  });
+
+  it('rotates keys, keeping the old one unless told otherwise', async () => {
+    const old = issuer.kid;
+    const kid = await issuer.rotateKey();
+    expect(issuer.jwks().keys.map((k) => k.kid)).toEqual([old, kid]);
+    await issuer.rotateKey({ dropOld: true });
+    expect(issuer.jwks().keys).toHaveLength(1);
+  });
 });

@@ -104,6 +104,7 @@ function runtimeFor(principal: Principal | Error): CheckRuntime {
     config: compiled,
     verifier: {
       cache: new TokenCache(0),
+      locations: [{ kind: 'bearer' }],
       verify: async () => {
         if (principal instanceof Error) throw principal;
         return principal;

@@ -2,23 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { createJwtVerifier, type JwtVerifier } from '../../../src/identity/jwt.js';
 import { RolegateError } from '../../../src/errors.js';
-import { DEFAULT_ALGORITHMS, type IssuerConfig } from '../../../src/config/schema.js';
+import { issuerConfig } from '../../support/issuer.js';
 import { JwksIssuer } from '../../harness/jwks.js';
 
 // The verifier's clock is frozen at module load; tokens are minted relative to it.
 const NOW_S = Math.floor(Date.now() / 1000);
 const NOW_MS = NOW_S * 1000;
-
-function issuerConfig(issuer: string, extra: Partial<IssuerConfig> = {}): IssuerConfig {
-  return {
-    issuer,
-    audiences: ['api'],
-    algorithms: [...DEFAULT_ALGORITHMS],
-    clockToleranceSeconds: 0,
-    federatedPrincipals: [],
-    ...extra,
-  };
-}
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -33,7 +22,7 @@ describe('createJwtVerifier', () => {
   const idp = new JwksIssuer({ audience: 'api' });
   let verifier: JwtVerifier;
   const mint = (opts: Parameters<JwksIssuer['mint']>[1] = {}, claims = {}) =>
-    idp.mint({ ...claims }, { subject: 'alice', issuedAt: NOW_S - 10, expiresIn: null, ...opts });
+    idp.mint({ ...claims }, { subject: 'alice', issuedAt: NOW_S - 10, expiresIn: 300, ...opts });
 
   beforeAll(async () => {
     await idp.start();
@@ -49,7 +38,7 @@ describe('createJwtVerifier', () => {
   it('verifies a token found by discovery and returns the principal', async () => {
     const token = await idp.mint(
       { groups: ['a', 'b'] },
-      { subject: 'alice', issuedAt: NOW_S - 10, expiresIn: null },
+      { subject: 'alice', issuedAt: NOW_S - 10, expiresIn: 300 },
     );
     const principal = await verifier.verify(token);
     expect(principal.subject).toBe('alice');
@@ -71,11 +60,9 @@ describe('createJwtVerifier', () => {
     await v.verify(token);
     expect(v.cache.size).toBe(1);
     expect(v.cache.hits).toBe(1);
-    // No exp: never cached, since nothing bounds how long it stays valid.
+    // A token without exp is refused: nothing would bound how long it stays valid.
     const forever = await idp.mint({}, { subject: 'bob', issuedAt: NOW_S, expiresIn: null });
-    await v.verify(forever);
-    await v.verify(forever);
-    expect(v.cache.size).toBe(1);
+    expect(await codeOf(v.verify(forever))).toBe('ERR_TOKEN_CLAIM');
   });
 
   const cases: [string, () => Promise<string>, string][] = [
@@ -105,7 +92,21 @@ describe('createJwtVerifier', () => {
       },
       'ERR_TOKEN_ALG',
     ],
-    ['a JWE-shaped token', async () => 'a.b.c.d.e', 'ERR_TOKEN_MALFORMED'],
+    ['a JWE where a JWS is expected', async () => 'a.b.c.d.e', 'ERR_TOKEN_ENCRYPTED'],
+    [
+      'a kid with path characters',
+      () => mint({ kid: '../../etc/passwd' }),
+      'ERR_TOKEN_KID_INVALID',
+    ],
+    [
+      'an unknown crit header',
+      async () => {
+        const [, payload, signature] = (await mint()).split('.');
+        const header = { alg: 'RS256', kid: idp.kid, crit: ['x-unknown'], 'x-unknown': 1 };
+        return `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${payload}.${signature}`;
+      },
+      'ERR_TOKEN_CRIT',
+    ],
     ['a 100 KB token', async () => 'a'.repeat(100_000), 'ERR_TOKEN_TOO_LARGE'],
   ];
   it.each(cases)('rejects %s', async (_name, make, code) => {
@@ -131,7 +132,7 @@ describe('createJwtVerifier', () => {
   });
 
   it('rejects a token without sub', async () => {
-    const token = await idp.mint({}, { issuedAt: NOW_S, expiresIn: null });
+    const token = await idp.mint({}, { issuedAt: NOW_S, expiresIn: 300 });
     expect(await codeOf(verifier.verify(token))).toBe('ERR_TOKEN_CLAIM');
   });
 });

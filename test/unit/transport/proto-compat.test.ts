@@ -194,16 +194,14 @@ describe('proto compatibility with upstream Envoy ext_authz v3', () => {
     expect(http?.method).toBe('POST');
     expect(http?.path).toBe('/orders/42?expand=items&x=%20y');
     expect(http?.headers['authorization']).toBe('Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig');
-    expect(http?.header_map?.headers.map((h) => [h.key, h.raw_value.toString(), h.value])).toEqual(
-      [
-        [':authority', 'api.example.com', ''],
-        [':path', '/orders/42?expand=items&x=%20y', ''],
-        ['authorization', 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig', ''],
-        ['x-multi', 'one', ''],
-        ['x-multi', 'two', ''],
-        ['x-legacy', '', 'text-value'],
-      ],
-    );
+    expect(http?.header_map?.headers.map((h) => [h.key, h.raw_value.toString(), h.value])).toEqual([
+      [':authority', 'api.example.com', ''],
+      [':path', '/orders/42?expand=items&x=%20y', ''],
+      ['authorization', 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig', ''],
+      ['x-multi', 'one', ''],
+      ['x-multi', 'two', ''],
+      ['x-legacy', '', 'text-value'],
+    ]);
     expect(http?.size).toBe('-1');
     expect(http?.raw_body).toEqual(Buffer.from([0, 1, 2, 255]));
     expect(attrs?.request?.time).toEqual({ seconds: '1735689600', nanos: 123456789 });
@@ -252,7 +250,9 @@ describe('proto compatibility with upstream Envoy ext_authz v3', () => {
       'Bearer t',
     );
 
-    const mapOnly = { attributes: { request: { http: { headers: { authorization: 'Bearer t' } } } } };
+    const mapOnly = {
+      attributes: { request: { http: { headers: { authorization: 'Bearer t' } } } },
+    };
     const ours2 = service.Check.requestDeserialize(
       Buffer.from(upCheckRequest.encode(upCheckRequest.fromObject(mapOnly)).finish()),
     );
@@ -387,7 +387,9 @@ describe('proto compatibility with upstream Envoy ext_authz v3', () => {
         body: '{"error":"forbidden"}',
       },
       http_response: 'denied_response',
-      dynamic_metadata: { fields: { reason: { stringValue: 'explicit-deny', kind: 'stringValue' } } },
+      dynamic_metadata: {
+        fields: { reason: { stringValue: 'explicit-deny', kind: 'stringValue' } },
+      },
     });
 
     // Numeric HTTP status and UNAUTHENTICATED encode the same way.

@@ -49,7 +49,10 @@ describe('grpc-js round trip through our service definition', () => {
             status: { code: RpcCode.OK },
             ok_response: {
               headers: [
-                { header: { key: 'x-user', value: 'u1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+                {
+                  header: { key: 'x-user', value: 'u1' },
+                  append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+                },
               ],
               headers_to_remove: ['authorization'],
             },

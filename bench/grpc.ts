@@ -1,0 +1,236 @@
+/**
+ * gRPC load benchmark: h2load drives Check at fixed concurrency against
+ * (a) a baseline server (default: the no-op grpc-js server, same protos) and
+ * (b) rolegate (a child entry the caller names), side by side in one run:
+ * servers pinned to core 0, h2load to core 1, rounds alternating a, b, a, b…
+ * so that machine noise hits both sides alike. Prints calls/s, p50, p99 and
+ * the ratio b/a of median calls/s. h2load ignores grpc-status, so allows and
+ * denies are read from the servers' own counters (bench/lib/README.md).
+ *
+ * Direct use (after `npm run build`):
+ *   node dist/bench/grpc.js                  # (a) only
+ *   node dist/bench/grpc.js --aa             # (a) vs a second no-op: ratio ≈ 1
+ *   node dist/bench/grpc.js <entry.js> [args…]  # (a) vs that entry
+ */
+import { fileURLToPath } from 'node:url';
+
+import type { DecisionCounts } from './lib/child-protocol.js';
+import { defaultPinning } from './lib/cpu.js';
+import type { H2loadResult } from './lib/h2load.js';
+import { h2loadVersion, runH2load } from './lib/h2load.js';
+import { benchCheckRequest, grpcFrame } from './lib/request.js';
+import type { ServerProcess } from './lib/server-process.js';
+import { startServerProcess } from './lib/server-process.js';
+
+export const NOOP_SERVER_ENTRY = fileURLToPath(new URL('./noop-server.js', import.meta.url));
+
+export interface GrpcBenchOptions {
+  /** Child entry for (b), e.g. dist/bench/rolegate-server.js. Omitted: (a) only. */
+  readonly rolegateEntry?: string;
+  readonly rolegateArgs?: readonly string[];
+  /** Child entry for (a); defaults to the no-op server. */
+  readonly baselineEntry?: string;
+  readonly baselineArgs?: readonly string[];
+  /** Names printed for the two sides. */
+  readonly baselineLabel?: string;
+  readonly rolegateLabel?: string;
+  /** Heading for this scenario (e.g. 'warm token cache'). */
+  readonly title?: string;
+  /** Pass when ratio b/a ≥ this; printed only. Default 0.9. */
+  readonly targetRatio?: number;
+  readonly clients?: number;
+  readonly streams?: number;
+  readonly rounds?: number;
+  readonly durationSec?: number;
+  readonly warmupSec?: number;
+}
+
+export interface SideSummary {
+  readonly label: string;
+  readonly callsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly allow: number;
+  readonly deny: number;
+  readonly failed: number;
+  readonly rounds: readonly H2loadResult[];
+}
+
+export interface GrpcBenchResult {
+  readonly a: SideSummary;
+  readonly b?: SideSummary;
+  /** b.callsPerSec / a.callsPerSec (medians). */
+  readonly ratio?: number;
+}
+
+interface Side {
+  readonly label: string;
+  readonly server: ServerProcess;
+  readonly body: Buffer;
+  readonly results: H2loadResult[];
+  allow: number;
+  deny: number;
+}
+
+export async function runGrpcBench(
+  print: (line: string) => void,
+  opts: GrpcBenchOptions,
+): Promise<GrpcBenchResult> {
+  const clients = opts.clients ?? 4;
+  const streams = opts.streams ?? 8;
+  const rounds = opts.rounds ?? 3;
+  const durationSec = opts.durationSec ?? 5;
+  const warmupSec = opts.warmupSec ?? 2;
+  const target = opts.targetRatio ?? 0.9;
+  const pin = defaultPinning();
+
+  const version = await h2loadVersion();
+  print(`gRPC Check${opts.title ? ` — ${opts.title}` : ''}`);
+  print(
+    `  ${version}, ${clients} connections x ${streams} streams, ${rounds} rounds x ${durationSec}s ` +
+      `(+${warmupSec}s warm-up) per side, ` +
+      (pin.note ?? `server on core ${pin.server}, h2load on core ${pin.loadgen}`),
+  );
+
+  const sides: Side[] = [];
+  try {
+    sides.push(
+      await startSide(opts.baselineLabel ?? 'a: no-op grpc-js', {
+        entry: opts.baselineEntry ?? NOOP_SERVER_ENTRY,
+        args: opts.baselineArgs ?? [],
+        core: pin.server,
+      }),
+    );
+    if (opts.rolegateEntry !== undefined) {
+      sides.push(
+        await startSide(opts.rolegateLabel ?? 'b: rolegate', {
+          entry: opts.rolegateEntry,
+          args: opts.rolegateArgs ?? [],
+          core: pin.server,
+        }),
+      );
+    }
+
+    // Warm every side once (JIT, token cache), then alternate measured rounds.
+    for (const side of sides) {
+      await runH2load({
+        port: side.server.port,
+        body: side.body,
+        clients,
+        streams,
+        durationSec: warmupSec,
+        ...(pin.loadgen !== undefined ? { core: pin.loadgen } : {}),
+      });
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const side of sides) {
+        const before = await side.server.counts();
+        const res = await runH2load({
+          port: side.server.port,
+          body: side.body,
+          clients,
+          streams,
+          durationSec,
+          ...(pin.loadgen !== undefined ? { core: pin.loadgen } : {}),
+        });
+        const after = await side.server.counts();
+        side.results.push(res);
+        const decided = after.allow - before.allow + (after.deny - before.deny);
+        side.allow += after.allow - before.allow;
+        side.deny += after.deny - before.deny;
+        // Calls still in flight when h2load stops may be decided but not "done".
+        if (Math.abs(decided - res.done) > clients * streams) {
+          print(`  WARNING ${side.label}: server decided ${decided} calls, h2load saw ${res.done}`);
+        }
+        print(
+          `  round ${r + 1} ${side.label.padEnd(24)} ${fmtRate(res.callsPerSec)} calls/s  ` +
+            `p50 ${fmtMs(res.p50Ms)}  p99 ${fmtMs(res.p99Ms)}` +
+            (res.failed ? `  FAILED ${res.failed}` : ''),
+        );
+      }
+    }
+  } finally {
+    await Promise.all(sides.map((s) => s.server.stop()));
+  }
+
+  const summaries = sides.map(summarize);
+  const [a, b] = summaries;
+  if (a === undefined) throw new Error('unreachable: no baseline side');
+  print('');
+  print(
+    `  ${'server'.padEnd(26)} ${'calls/s'.padStart(9)} ${'p50'.padStart(9)} ${'p99'.padStart(9)}  allow/deny`,
+  );
+  for (const s of summaries) {
+    print(
+      `  ${s.label.padEnd(26)} ${fmtRate(s.callsPerSec)} ${fmtMs(s.p50Ms)} ${fmtMs(s.p99Ms)}  ` +
+        `${s.allow}/${s.deny}${s.failed ? `  (${s.failed} failed streams)` : ''}`,
+    );
+  }
+  if (b === undefined) return { a };
+  const ratio = b.callsPerSec / a.callsPerSec;
+  const perRound = b.rounds.map((rb, i) => rb.callsPerSec / (a.rounds[i]?.callsPerSec ?? NaN));
+  print(
+    `  ratio b/a = ${ratio.toFixed(2)} (target ≥ ${target}: ${ratio >= target ? 'PASS' : 'FAIL'}; ` +
+      `per round ${perRound.map((x) => x.toFixed(2)).join(', ')})`,
+  );
+  return { a, b, ratio };
+}
+
+async function startSide(
+  label: string,
+  o: { entry: string; args: readonly string[]; core: number | undefined },
+): Promise<Side> {
+  const server = await startServerProcess({
+    entry: o.entry,
+    args: o.args,
+    ...(o.core !== undefined ? { core: o.core } : {}),
+  });
+  const body = grpcFrame(
+    benchCheckRequest({
+      headers: server.headers,
+      ...(server.path !== undefined ? { path: server.path } : {}),
+      ...(server.method !== undefined ? { method: server.method } : {}),
+    }),
+  );
+  return { label, server, body, results: [], allow: 0, deny: 0 };
+}
+
+/** Median round by calls/s; its p50/p99 are reported with it. */
+function summarize(side: Side): SideSummary {
+  const sorted = [...side.results].sort((x, y) => x.callsPerSec - y.callsPerSec);
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (mid === undefined) throw new Error('no rounds measured');
+  const counts: DecisionCounts = { allow: side.allow, deny: side.deny };
+  return {
+    label: side.label,
+    callsPerSec: mid.callsPerSec,
+    p50Ms: mid.p50Ms,
+    p99Ms: mid.p99Ms,
+    ...counts,
+    failed: side.results.reduce((n, r) => n + r.failed, 0),
+    rounds: side.results,
+  };
+}
+
+function fmtRate(x: number): string {
+  return x.toFixed(0).padStart(9);
+}
+
+function fmtMs(ms: number): string {
+  return `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)}ms`.padStart(9);
+}
+
+// CLI: node dist/bench/grpc.js [--aa | <entry.js> [args…]]
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const [first, ...rest] = process.argv.slice(2);
+  const opts: GrpcBenchOptions =
+    first === undefined
+      ? {}
+      : first === '--aa'
+        ? { rolegateEntry: NOOP_SERVER_ENTRY, rolegateLabel: 'b: no-op grpc-js (A/A)' }
+        : { rolegateEntry: first, rolegateArgs: rest };
+  runGrpcBench((line) => console.log(line), opts).catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

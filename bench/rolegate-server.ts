@@ -1,0 +1,142 @@
+/**
+ * Bench child entry: rolegate itself with a realistic configuration (one
+ * OIDC issuer served in-process, five roles with claim-conditioned trust
+ * policies, guardrails, a permissions boundary, twenty routes), speaking
+ * the protocol in bench/lib/child-protocol.ts. The "(b)" side of bench/grpc.ts.
+ *
+ * Arguments: `--token-cache off` verifies the token signature on every call.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { stringify } from 'yaml';
+import { startRolegate } from '../src/main.js';
+import { createLogger } from '../src/observe/logger.js';
+import { announceToParent } from './lib/child-protocol.js';
+
+const tokenCache = process.argv.includes('off') ? 0 : 10_000;
+
+const { publicKey, privateKey } = await generateKeyPair('ES256');
+const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }] });
+const idp = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+const prefix = issuer.replace('http://', '');
+
+/** A realistic config: what a mid-size API would carry. */
+export function benchConfig(): object {
+  const services = ['orders', 'invoices', 'customers', 'inventory', 'shipping'];
+  const trust = (group: string) => ({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: issuer },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: {
+          StringEquals: { [`${prefix}:aud`]: 'bench-api' },
+          'ForAnyValue:StringEquals': { 'jwt:groups': [group, 'admins'] },
+        },
+      },
+    ],
+  });
+  const roles = services.map((svc) => ({
+    name: `${svc}-operator`,
+    trustPolicy: trust(`${svc}-team`),
+    policies: {
+      [`${svc}-read`]: {
+        Version: '2012-10-17',
+        Statement: [
+          { Sid: 'Read', Effect: 'Allow', Action: [`${svc}:Get*`, `${svc}:List*`], Resource: `arn:rolegate:${svc}:::item/*` },
+          {
+            Sid: 'OwnWrites',
+            Effect: 'Allow',
+            Action: `${svc}:Put*`,
+            Resource: `arn:rolegate:${svc}:::item/\${jwt:sub}/*`,
+          },
+          {
+            Sid: 'OfficeNetwork',
+            Effect: 'Deny',
+            Action: `${svc}:Delete*`,
+            Resource: '*',
+            Condition: { NotIpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '192.168.0.0/16'] } },
+          },
+        ],
+      },
+      [`${svc}-admin`]: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: `${svc}:*`,
+            Resource: '*',
+            Condition: { 'ForAnyValue:StringEquals': { 'jwt:groups': 'admins' }, NumericLessThanIfExists: { 'jwt:level': 5 } },
+          },
+        ],
+      },
+    },
+    permissionsBoundary: {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: services.map((s) => `${s}:*`), Resource: '*' }],
+    },
+  }));
+  const routes = services.flatMap((svc) => [
+    { method: 'GET', path: `/${svc}`, action: `${svc}:ListItems`, resource: `arn:rolegate:${svc}:::item/*` },
+    { method: 'GET', path: `/${svc}/{id}`, action: `${svc}:GetItem`, resource: `arn:rolegate:${svc}:::item/{id}` },
+    { method: 'PUT', path: `/${svc}/{id}`, action: `${svc}:PutItem`, resource: `arn:rolegate:${svc}:::item/{id}` },
+    { method: 'DELETE', path: `/${svc}/{id}`, action: `${svc}:DeleteItem`, resource: `arn:rolegate:${svc}:::item/{id}` },
+  ]);
+  return {
+    issuers: [{ issuer, audiences: ['bench-api'], jwksUri: issuer }],
+    tokens: { cacheEntries: tokenCache },
+    headers: { claims: { 'x-user-email': 'email' } },
+    guardrails: {
+      baseline: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: '*', Resource: '*' },
+          { Sid: 'NoPurge', Effect: 'Deny', Action: '*:Purge*', Resource: '*' },
+        ],
+      },
+    },
+    roles,
+    routes,
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'rolegate-bench-'));
+const configFile = join(dir, 'rolegate.yaml');
+writeFileSync(configFile, stringify(benchConfig()));
+const sink = new Writable({ write: (_c, _e, done) => done() });
+const rolegate = await startRolegate({
+  configFile,
+  grpcPort: 0,
+  adminPort: 0,
+  logger: createLogger('warn', sink),
+  auditLogger: createLogger('info', sink),
+  watch: false,
+});
+const token = await new SignJWT({ groups: ['inventory-team'], email: 'bench@example.com' })
+  .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+  .setIssuer(issuer)
+  .setAudience('bench-api')
+  .setSubject('bench-user')
+  .setIssuedAt()
+  .setExpirationTime('2h')
+  .sign(privateKey);
+
+announceToParent({
+  port: rolegate.grpcPort,
+  counts: () => ({ ...rolegate.decisions }),
+  headers: { authorization: `Bearer ${token}` },
+  path: '/inventory/42',
+  method: 'GET',
+  shutdown: async () => {
+    await rolegate.stop();
+    idp.close();
+  },
+});

@@ -1,0 +1,131 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { joinUrl, type Peer } from './peer.js';
+import { freePort } from './ports.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const HOW_TO_FIX =
+  "Install moto's server into the project venv (`.tools/venv/bin/pip install 'moto[server]'`; " +
+  '`bash .ci/run` does it), put moto_server on PATH, or set ROLEGATE_MOTO_SERVER to its path.';
+
+/** The account moto puts every resource in unless told otherwise. */
+export const MOTO_ACCOUNT = '123456789012';
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The `moto_server` to run: env `ROLEGATE_MOTO_SERVER`, then `PATH`, then
+ * `<repo>/.tools/venv/bin/moto_server`. Throws (never skips) when none exists.
+ */
+export function findMotoServer(env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = env['ROLEGATE_MOTO_SERVER'];
+  if (explicit !== undefined && explicit !== '') {
+    if (executable(explicit)) return explicit;
+    throw new Error(`moto: ROLEGATE_MOTO_SERVER=${explicit} is not executable. ${HOW_TO_FIX}`);
+  }
+  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'moto_server');
+    if (executable(candidate)) return candidate;
+  }
+  const venv = join(REPO, '.tools', 'venv', 'bin', 'moto_server');
+  if (executable(venv)) return venv;
+  throw new Error(
+    `moto: no moto_server found (CI=${env['CI'] ?? 'unset'}; looked at ROLEGATE_MOTO_SERVER, PATH, ${venv}). ${HOW_TO_FIX}`,
+  );
+}
+
+/**
+ * A real moto_server (AWS API emulator from PyPI) as a child process on a
+ * free loopback port. One server emulates every service (IAM, STS, ...) on
+ * the same endpoint.
+ */
+export class MotoServer implements Peer {
+  private child: ChildProcess | undefined;
+  private port_ = 0;
+  private output = '';
+  private readonly startupTimeoutMs: number;
+
+  constructor(options: { startupTimeoutMs?: number } = {}) {
+    this.startupTimeoutMs = options.startupTimeoutMs ?? 30_000;
+  }
+
+  async start(): Promise<void> {
+    if (this.child !== undefined) return;
+    const bin = findMotoServer();
+    this.port_ = await freePort();
+    const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(this.port_)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    });
+    this.child = child;
+    // Keep the tail only: moto logs every request.
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString('utf8')).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    let exited: string | undefined;
+    child.once('exit', (code, signal) => {
+      exited = `exited (code ${String(code)}, signal ${String(signal)})`;
+    });
+    const deadline = Date.now() + this.startupTimeoutMs;
+    while (Date.now() < deadline) {
+      if (exited !== undefined) break;
+      try {
+        const res = await fetch(this.url('/moto-api/'), { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        if (res.status < 500) return;
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.stop();
+    throw new Error(
+      `moto: ${bin} did not answer on port ${this.port_} (${exited ?? 'timed out'}). ${HOW_TO_FIX}\n${this.output}`,
+    );
+  }
+
+  get port(): number {
+    if (this.child === undefined) throw new Error('MotoServer: not started');
+    return this.port_;
+  }
+
+  url(path = '/'): string {
+    return joinUrl(`http://127.0.0.1:${this.port}`, path);
+  }
+
+  /** Forget every resource (moto's own reset endpoint). */
+  async reset(): Promise<void> {
+    const res = await fetch(this.url('/moto-api/reset'), { method: 'POST' });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`moto: reset answered ${res.status}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child === undefined) return;
+    this.child = undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolveStop) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolveStop();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}
