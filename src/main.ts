@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createAwsIntegration } from './aws/integration.js';
 import { check, type CheckOutcome, type CheckRuntime } from './check/check.js';
 import type { RuntimeConfig } from './config/compile.js';
 import { ConfigError, loadConfig } from './config/load.js';
@@ -14,6 +15,7 @@ import { createAuditor, type Auditor } from './observe/audit.js';
 import { createLogger, flushLogger, type Logger } from './observe/logger.js';
 import { createMetrics, type Metrics } from './observe/metrics.js';
 import { tracingFromEnv, TRACING_OFF, type Tracing } from './observe/tracing.js';
+import { extractToken } from './request/credentials.js';
 import { normalizeCheckRequest } from './request/normalize.js';
 import { DENY_BODY, toCheckResponse } from './response/check-response.js';
 import { startGrpcServer, type GrpcServer } from './transport/grpc/server.js';
@@ -53,6 +55,8 @@ export interface Rolegate {
   readonly decisions: { allow: number; deny: number };
   /** The active config generation. */
   current(): RuntimeConfig;
+  /** Epoch ms of the last successful AWS IAM sync; undefined without one (docs/aws.md). */
+  lastIamSync(): number | undefined;
   /** Reloads the config now; throws on an invalid file (the old one stays active). */
   reload(): void;
   /** Health NOT_SERVING, drain in-flight calls within the configured deadline, close. */
@@ -95,11 +99,28 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       'info',
       auditFile === undefined ? 1 : { file: resolvePath(dirname(options.configFile), auditFile) },
     );
+  // IAM roles join the file's roles in every generation (docs/aws.md).
+  let fileRuntime = initial;
+  const aws = createAwsIntegration({
+    logger,
+    now,
+    registry: metrics.registry,
+    onRolesChanged() {
+      const next = aws.compose(fileRuntime);
+      runtime = { config: next, verifier: runtime.verifier };
+      metrics.policyStatements.set(next.statementCount);
+    },
+  });
   let runtime: CheckRuntime = { config: initial, verifier: makeVerifier(initial) };
-  metrics.policyStatements.set(initial.statementCount);
+  await aws.configure(initial.config);
+  runtime = { config: aws.compose(initial), verifier: runtime.verifier };
+  metrics.policyStatements.set(runtime.config.statementCount);
   for (const w of initial.warnings) logger.warn({ warning: w }, 'policy warning');
 
-  const swap = (next: RuntimeConfig) => {
+  const swap = (loaded: RuntimeConfig) => {
+    fileRuntime = loaded;
+    void aws.configure(loaded.config);
+    const next = aws.compose(loaded);
     const sameIssuers =
       JSON.stringify(next.issuers) === JSON.stringify(runtime.config.issuers) &&
       JSON.stringify(next.config.tokens) === JSON.stringify(runtime.config.config.tokens);
@@ -141,10 +162,23 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       let response: CheckResponse;
       try {
         outcome = await check(request, deps);
-        const settings = runtime.config.config.headers;
+        const config = runtime.config.config;
+        let extraHeaders: Readonly<Record<string, string>> = {};
+        if (outcome.allowed && outcome.route?.credentials !== undefined) {
+          let token: string | undefined;
+          try {
+            token = extractToken(request, runtime.verifier.locations)?.token;
+          } catch {
+            token = undefined;
+          }
+          ({ outcome, headers: extraHeaders } = await aws.upstreamCredentials(outcome, config, token));
+        }
+        const settings = config.headers;
         response = toCheckResponse(outcome, request.headers, {
           claimHeaders: settings.claims,
           requestedRoleHeader: settings.requestedRole,
+          extraHeaders,
+          ownedHeaders: aws.ownedHeaders(config),
         });
       } catch (err) {
         span?.fail();
@@ -192,6 +226,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     metrics,
     decisions,
     current: () => runtime.config,
+    lastIamSync: () => aws.lastIamSync(),
     reload() {
       try {
         swap(loadConfig(options.configFile));
@@ -203,6 +238,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     async stop() {
       draining = true;
       watcher?.close();
+      aws.stop();
       await grpcServer.drain(runtime.config.config.server.drainSeconds * 1000);
       await admin.close();
       if (!options.tracing) await tracing.shutdown();

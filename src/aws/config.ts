@@ -128,7 +128,8 @@ function readIam(r: Reader, value: unknown, path: string): AwsIamConfig | undefi
   return {
     pathPrefix,
     tags: readStringMap(r, o.tags, childPath(path, 'tags')),
-    refreshSeconds: r.integer(o.refreshSeconds, childPath(path, 'refreshSeconds'), 1, 86_400) ?? 300,
+    refreshSeconds:
+      r.integer(o.refreshSeconds, childPath(path, 'refreshSeconds'), 1, 86_400) ?? 300,
     jitter,
     roleArnAsName: r.boolean(o.roleArnAsName, childPath(path, 'roleArnAsName')) ?? false,
   };
@@ -158,7 +159,8 @@ function readSts(r: Reader, value: unknown, path: string): AwsStsConfig {
       r.integer(o.durationSeconds, childPath(path, 'durationSeconds'), 900, 43_200) ?? 3600,
     headers: readHeaders(r, o.headers, childPath(path, 'headers')),
     sessionTags,
-    webIdentity: r.oneOf(o.webIdentity, childPath(path, 'webIdentity'), ['auto', 'never']) ?? 'auto',
+    webIdentity:
+      r.oneOf(o.webIdentity, childPath(path, 'webIdentity'), ['auto', 'never']) ?? 'auto',
     cacheEntries: r.integer(o.cacheEntries, childPath(path, 'cacheEntries'), 1, 1_000_000) ?? 1000,
   };
 }

@@ -49,24 +49,14 @@ export interface CheckOutcome {
   readonly determining: readonly Determining[];
 }
 
-const UNAUTHENTICATED = new Set<ErrorCode>([
-  'ERR_CREDENTIAL_MISSING',
-  'ERR_TOKEN_TOO_LARGE',
-  'ERR_TOKEN_MALFORMED',
-  'ERR_TOKEN_ISSUER_UNKNOWN',
-  'ERR_TOKEN_ALG',
-  'ERR_TOKEN_KID_UNKNOWN',
-  'ERR_TOKEN_SIGNATURE',
-  'ERR_TOKEN_EXPIRED',
-  'ERR_TOKEN_NOT_YET_VALID',
-  'ERR_TOKEN_AUDIENCE',
-  'ERR_TOKEN_CLAIM',
-  'ERR_JWKS_UNAVAILABLE',
-]);
-
 /** HTTP status for a deny reason: credential problems are 401, everything else 403. */
 export function statusForReason(reason: ErrorCode): 401 | 403 {
-  return UNAUTHENTICATED.has(reason) ? 401 : 403;
+  // By catalogue convention every credential and token failure is a 401.
+  const unauthenticated =
+    reason.startsWith('ERR_TOKEN_') ||
+    reason.startsWith('ERR_CREDENTIAL_') ||
+    reason === 'ERR_JWKS_UNAVAILABLE';
+  return unauthenticated ? 401 : 403;
 }
 
 /** What the pipeline learned so far; filled in as phases complete. */

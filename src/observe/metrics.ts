@@ -7,6 +7,9 @@
  * `decision` is allow|deny, `reason` takes catalogue codes only, `result` a
  * fixed pair of words, and `issuer` only the issuers the config lists. No
  * subject, path, role session or other free-form value is ever a label.
+ *
+ * The AWS integration (src/aws/integration.ts) registers its STS and IAM
+ * sync metrics in this same registry.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -27,12 +30,6 @@ export interface Metrics {
   readonly tokenCache: Counter<'result'>;
   /** `rolegate_jwks_fetches_total{issuer,result}`: issuer is a configured issuer URL. */
   readonly jwksFetches: Counter<'issuer' | 'result'>;
-  /** `rolegate_sts_requests_total{result}`. */
-  readonly stsRequests: Counter<'result'>;
-  /** `rolegate_iam_syncs_total{result}`. */
-  readonly iamSyncs: Counter<'result'>;
-  /** `rolegate_iam_last_sync_success_timestamp_seconds` (Unix seconds). */
-  readonly iamLastSyncSuccess: Gauge;
 }
 
 /**
@@ -98,16 +95,6 @@ export function createMetrics(defaults = true): Metrics {
       name: 'rolegate_jwks_fetches_total',
       help: 'JWKS (and OpenID discovery) fetches, by configured issuer and result (success|failure).',
       labelNames: ['issuer', 'result'] as const,
-      registers: [registry],
-    }),
-    stsRequests: outcome(
-      'rolegate_sts_requests_total',
-      'Requests to AWS STS, by result (success|failure).',
-    ),
-    iamSyncs: outcome('rolegate_iam_syncs_total', 'IAM role and policy syncs, by result (success|failure).'),
-    iamLastSyncSuccess: new Gauge({
-      name: 'rolegate_iam_last_sync_success_timestamp_seconds',
-      help: 'Unix time of the last successful IAM sync, in seconds; 0 before the first.',
       registers: [registry],
     }),
   };

@@ -56,6 +56,8 @@ export interface ArnPattern {
   /** Per head segment: it ends with `*` and may cross colons. */
   readonly cross: readonly boolean[];
   readonly anyCross: boolean;
+  /** Indices of head segments that need checking (not "arn", not "*"). */
+  readonly checks: readonly number[];
   /** Static resource part. */
   readonly rest: Glob | undefined;
   /** Resource part holding policy variables. */
@@ -111,6 +113,7 @@ export function compileArnPattern(text: string, variables: boolean, cross: boole
         head: [],
         cross: [],
         anyCross: false,
+        checks: [],
         rest: undefined,
         restTemplate: undefined,
       },
@@ -157,6 +160,7 @@ export function compileArnPattern(text: string, variables: boolean, cross: boole
       head,
       cross: crossing,
       anyCross: crossing.includes(true),
+      checks: [1, 2, 3, 4].filter((i) => head[i]?.kind !== 0),
       rest,
       restTemplate,
     },
@@ -179,13 +183,18 @@ export function matchArn(p: ArnPattern, req: RequestArn, ctx: EvaluationContext)
   if (!req.ok) return false;
   if (!p.anyCross || !req.extra) {
     const text = req.text;
-    for (let i = 0; i < 5; i++) {
+    const start = segStart(req, 5);
+    if (p.rest !== undefined) {
+      if (!matchGlobRange(p.rest, text, start, text.length)) return false;
+    } else if (p.restTemplate === undefined || !matchTemplate(p.restTemplate, text, ctx, start, text.length)) {
+      return false;
+    }
+    // Segment 0 is "arn" on both sides; "*" segments match anything.
+    for (const i of p.checks) {
       const g = p.head[i];
       if (g === undefined || !matchGlobRange(g, text, segStart(req, i), segEnd(req, i))) return false;
     }
-    const start = segStart(req, 5);
-    if (p.rest !== undefined) return matchGlobRange(p.rest, text, start, text.length);
-    return p.restTemplate !== undefined && matchTemplate(p.restTemplate, text, ctx, start, text.length);
+    return true;
   }
   return matchCrossing(p, req.text.split(':'), ctx);
 }

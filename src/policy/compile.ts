@@ -30,6 +30,8 @@ export interface CompiledStatement {
   readonly notAction: boolean;
   /** Lower-cased action patterns as written. */
   readonly actions: readonly string[];
+  /** Action patterns as written (for a case-preserving fast lookup). */
+  readonly writtenActions: readonly string[];
   readonly actionGlobs: readonly Glob[];
   readonly notResource: boolean;
   /** `undefined`: no Resource element (trust policies), matches any resource. */
@@ -305,6 +307,7 @@ function compileStatement(
   const hasAction = value['Action'] !== undefined;
   const hasNotAction = value['NotAction'] !== undefined;
   const actions: string[] = [];
+  const writtenActions: string[] = [];
   if (hasAction && hasNotAction) {
     c.error(
       'ERR_POLICY_CONFLICTING_ELEMENTS',
@@ -323,7 +326,10 @@ function compileStatement(
           `"${it.text}" is not "*" or of the form service:ActionName`,
           it.path,
         );
-      } else actions.push(it.text.toLowerCase());
+      } else {
+        actions.push(it.text.toLowerCase());
+        writtenActions.push(it.text);
+      }
     }
   }
   // Resource / NotResource
@@ -408,6 +414,7 @@ function compileStatement(
     effect: effect === 'Deny' ? 'Deny' : 'Allow',
     notAction: hasNotAction,
     actions,
+    writtenActions,
     actionGlobs: actions.map((a) => compileGlob(a)),
     notResource: hasNotResource,
     resources,

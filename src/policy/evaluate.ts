@@ -135,6 +135,7 @@ export function createPolicySet(input: PolicySetInput): PolicySet {
   if (layers.session.length > 0) required |= LAYER_BIT.session;
 
   const exactStmts = new Map<string, Entry[]>();
+  const aliases = new Map<string, string>();
   const byService = new Map<string, PatternEntry[]>();
   const generic: PatternEntry[] = [];
   let ordinal = 0;
@@ -172,6 +173,8 @@ export function createPolicySet(input: PolicySetInput): PolicySet {
           const g = stmt.actionGlobs[i];
           if (g === undefined) return;
           if (g.kind === 1 /* exact */) {
+            const written = stmt.writtenActions[i];
+            if (written !== undefined && written !== a) aliases.set(written, a);
             let list = exactStmts.get(a);
             if (list === undefined) exactStmts.set(a, (list = []));
             if (list[list.length - 1] !== entry) list.push(entry);
@@ -202,6 +205,10 @@ export function createPolicySet(input: PolicySetInput): PolicySet {
       deny: sorted.filter((e) => e.stmt.effect === 'Deny'),
       allow: sorted.filter((e) => e.stmt.effect === 'Allow'),
     });
+  }
+  for (const [written, lower] of aliases) {
+    const cand = exact.get(lower);
+    if (cand !== undefined && !exact.has(written)) exact.set(written, cand);
   }
   const split = (list: PatternEntry[]): PatternCandidates => {
     const sorted = [...list].sort((a, b) => a.entry.ordinal - b.entry.ordinal);
@@ -277,12 +284,12 @@ class Evaluation implements ErrorSink {
   }
 }
 
-const MEMO_LIMIT = 10_000;
+const MEMO_LIMIT = 20_000;
 
 /** The statements whose action part matches, in order, split by effect. */
 function candidatesFor(set: PolicySetImpl, requestAction: string): Candidates {
   const action = requestAction.toLowerCase();
-  const hit = set.exact.get(action);
+  const hit = set.exact.get(requestAction) ?? set.exact.get(action);
   if (hit !== undefined) return hit;
   const pc = set.byService.get(serviceOf(action)) ?? set.generic;
   const pick = (list: readonly PatternEntry[]): Entry[] =>
@@ -294,7 +301,7 @@ function candidatesFor(set: PolicySetImpl, requestAction: string): Candidates {
 export function evaluate(policySet: PolicySet, request: EvaluationRequest): Decision {
   if (!(policySet instanceof PolicySetImpl))
     throw new TypeError('policy sets must come from createPolicySet');
-  let cand = policySet.memo.get(request.action);
+  let cand = policySet.exact.get(request.action) ?? policySet.memo.get(request.action);
   if (cand === undefined) {
     cand = candidatesFor(policySet, request.action);
     if (policySet.memo.size < MEMO_LIMIT) policySet.memo.set(request.action, cand);

@@ -99,21 +99,30 @@ export interface Cidr {
 }
 
 function parseV4Num(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
   let n = 0;
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3 || (p.length > 1 && p.startsWith('0'))) return undefined;
-    let v = 0;
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) return undefined;
-      v = v * 10 + c;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  let leadingZero = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return undefined;
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+      continue;
     }
-    if (v > 255) return undefined;
-    n = n * 256 + v;
+    const d = c - 48;
+    if (d < 0 || d > 9) return undefined;
+    if (digits === 0) leadingZero = d === 0;
+    else if (leadingZero) return undefined;
+    octet = octet * 10 + d;
+    if (++digits > 3 || octet > 255) return undefined;
   }
-  return n;
+  if (dots !== 3 || digits === 0) return undefined;
+  return n * 256 + octet;
 }
 
 function parseV6Words(text: string): [number, number, number, number] | undefined {

@@ -30,6 +30,10 @@ export interface ResponseSettings {
   readonly claimHeaders: Readonly<Record<string, string>>;
   /** The header a caller uses to ask for a role; stripped like owned headers. */
   readonly requestedRoleHeader: string;
+  /** More headers for an allow (upstream AWS credentials); they win over claim headers. Default none. */
+  readonly extraHeaders?: Readonly<Record<string, string>>;
+  /** More header names rolegate owns: inbound copies never reach the upstream. Default none. */
+  readonly ownedHeaders?: readonly string[];
 }
 
 function set(key: string, value: string): HeaderValueOption {
@@ -99,12 +103,16 @@ export function toCheckResponse(
     const value = claimHeaderValue(outcome.principal.claims, path);
     if (value !== undefined) injected.set(header, value);
   }
+  for (const [header, value] of Object.entries(settings.extraHeaders ?? {})) {
+    injected.set(header, value);
+  }
   // Inbound copies of owned headers we do not overwrite must go: Envoy applies
   // removals after additions, so only headers we do not set are listed.
   const owned = (name: string) =>
     name.startsWith(OWNED_HEADER_PREFIX) ||
     name === settings.requestedRoleHeader ||
-    Object.hasOwn(settings.claimHeaders, name);
+    Object.hasOwn(settings.claimHeaders, name) ||
+    (settings.ownedHeaders?.includes(name) ?? false);
   const headers_to_remove = Object.keys(inbound).filter((n) => owned(n) && !injected.has(n));
   return {
     status: { code: RpcCode.OK },

@@ -1,0 +1,278 @@
+/**
+ * The AWS capability as the composition root sees it: keeps the IAM sync in
+ * step with the config file, merges IAM roles into each runtime generation,
+ * and turns an allow on a credentials route into upstream credential
+ * headers (or a deny). rolegate's own AWS credentials always come from the
+ * SDK's default provider chain: environment, web identity (IRSA),
+ * container, instance.
+ */
+import { IAMClient } from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
+import { decodeJwt } from 'jose';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { CheckOutcome } from '../check/check.js';
+import type { RuntimeConfig } from '../config/compile.js';
+import type { RolegateConfig } from '../config/schema.js';
+import { errorCodeOf } from '../errors.js';
+import type { Logger } from '../observe/logger.js';
+import { credentialHeaderNames, DEFAULT_CREDENTIAL_HEADERS, type AwsConfig } from './config.js';
+import { loadIamRoles, type IamSnapshot } from './iam-source.js';
+import { createIamSync, type IamSync } from './iam-sync.js';
+import { isIamRole, mergeIamRoles } from './merge.js';
+import { createStsBroker, stsCalls, type StsBroker } from './sts-broker.js';
+
+export interface AwsIntegrationOptions {
+  readonly logger: Logger;
+  /** Clock in epoch ms. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Metrics go here when given. */
+  readonly registry?: Registry;
+  /** Called after a sync changed the IAM roles: recompose the runtime. */
+  readonly onRolesChanged: () => void;
+}
+
+/** What an allow on a credentials route adds: the outcome (maybe now a deny) and headers. */
+export interface CredentialsStep {
+  readonly outcome: CheckOutcome;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface AwsIntegration {
+  /** Starts, restarts or stops the IAM sync for a (re)loaded config; resolves after its first load. */
+  configure(config: RolegateConfig): Promise<void>;
+  /** A file-loaded runtime with the current IAM roles merged in. */
+  compose(file: RuntimeConfig): RuntimeConfig;
+  /**
+   * Adds upstream credentials to an allow whose route asks for them.
+   * `token` is the caller's raw token when it has one. Never throws.
+   */
+  upstreamCredentials(
+    outcome: CheckOutcome,
+    config: RolegateConfig,
+    token: string | undefined,
+  ): Promise<CredentialsStep>;
+  /** Credential header names, stripped from every inbound request. */
+  ownedHeaders(config: RolegateConfig): readonly string[];
+  /** Epoch ms of the last successful IAM sync, or undefined. */
+  lastIamSync(): number | undefined;
+  /** Syncs IAM now; false on failure or without an IAM source. Never rejects. */
+  syncNow(): Promise<boolean>;
+  stop(): void;
+}
+
+function clientConfig(aws: AwsConfig | undefined): { region?: string; endpoint?: string } {
+  return {
+    ...(aws?.region === undefined ? {} : { region: aws.region }),
+    ...(aws?.endpoint === undefined ? {} : { endpoint: aws.endpoint }),
+  };
+}
+
+/** True when the token is the one the principal was verified from (same iss and sub). */
+function tokenOf(outcome: CheckOutcome, token: string | undefined): string | undefined {
+  if (token === undefined || outcome.principal?.kind !== 'jwt') return undefined;
+  try {
+    const claims = decodeJwt(token);
+    return claims.iss === outcome.principal.issuer && claims.sub === outcome.principal.subject
+      ? token
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates the integration; nothing talks to AWS until `configure` or a credentials route. */
+export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegration {
+  const { logger } = options;
+  const now = options.now ?? Date.now;
+  const registers = options.registry ? [options.registry] : [];
+  const metrics = {
+    lastSync: new Gauge({
+      name: 'rolegate_iam_last_sync_timestamp_seconds',
+      help: 'Time of the last successful IAM sync (epoch seconds).',
+      registers,
+    }),
+    syncs: new Counter({
+      name: 'rolegate_iam_syncs_total',
+      help: 'IAM syncs, by result (success|failure).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    iamRoles: new Gauge({
+      name: 'rolegate_iam_roles',
+      help: 'Roles loaded from IAM (loaded|invalid|shadowed).',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    sts: new Counter({
+      name: 'rolegate_sts_calls_total',
+      help: 'STS calls for upstream credentials, by API and result (success|failure).',
+      labelNames: ['api', 'result'] as const,
+      registers,
+    }),
+  };
+
+  let sync: IamSync | undefined;
+  let syncKey = '';
+  let snapshot: IamSnapshot | undefined;
+  let broker: { key: string; broker: StsBroker } | undefined;
+  let reportedClashes = '';
+
+  const brokerFor = (aws: AwsConfig | undefined): StsBroker => {
+    const key = JSON.stringify([clientConfig(aws), aws?.sts ?? null]);
+    if (broker?.key !== key) {
+      const settings = aws?.sts ?? {
+        durationSeconds: 3600,
+        sessionTags: {},
+        webIdentity: 'auto' as const,
+        cacheEntries: 1000,
+      };
+      broker = {
+        key,
+        broker: createStsBroker({
+          calls: stsCalls(new STSClient(clientConfig(aws))),
+          settings,
+          now,
+          onCall: (api, ok) => metrics.sts.inc({ api, result: ok ? 'success' : 'failure' }),
+        }),
+      };
+    }
+    return broker.broker;
+  };
+
+  return {
+    async configure(config) {
+      const iam = config.aws?.iam;
+      const key = iam ? JSON.stringify([clientConfig(config.aws), iam]) : '';
+      if (key === syncKey) return;
+      sync?.stop();
+      sync = undefined;
+      syncKey = key;
+      // Roles chosen by an old selection must not outlive it.
+      const hadRoles = snapshot !== undefined;
+      snapshot = undefined;
+      if (hadRoles) options.onRolesChanged();
+      if (!iam) return;
+      // IAM is global: in the aws partition it answers in us-east-1.
+      const client = new IAMClient({ region: 'us-east-1', ...clientConfig(config.aws) });
+      const versionCache = new Map<string, unknown>();
+      const mine: IamSync = createIamSync({
+        intervalMs: iam.refreshSeconds * 1000,
+        jitter: iam.jitter,
+        now,
+        load: () =>
+          loadIamRoles(client, {
+            pathPrefix: iam.pathPrefix,
+            tags: iam.tags,
+            roleArnAsName: iam.roleArnAsName,
+            versionCache,
+            now,
+          }),
+        onUpdate(next) {
+          if (sync !== mine) return;
+          snapshot = next;
+          metrics.syncs.inc({ result: 'success' });
+          metrics.lastSync.set(next.syncedAt / 1000);
+          metrics.iamRoles.set({ state: 'loaded' }, next.roles.length);
+          metrics.iamRoles.set({ state: 'invalid' }, next.errors.length);
+          for (const e of next.errors) {
+            logger.error(
+              { code: e.code, role: e.roleName, arn: e.arn, problems: e.message },
+              'IAM role skipped',
+            );
+          }
+          logger.info(
+            { roles: next.roles.length, skipped: next.errors.length },
+            'IAM roles synced',
+          );
+          options.onRolesChanged();
+        },
+        onError(err, retryInMs) {
+          if (sync !== mine) return;
+          metrics.syncs.inc({ result: 'failure' });
+          logger.error(
+            {
+              code: 'ERR_IAM_SYNC',
+              error: err instanceof Error ? err.name : 'error',
+              status: (err as { $metadata?: { httpStatusCode?: number } })?.$metadata
+                ?.httpStatusCode,
+              retryInMs,
+              lastSuccess: mine.lastSuccess(),
+            },
+            'IAM sync failed; keeping the last good set of IAM roles',
+          );
+        },
+      });
+      sync = mine;
+      await mine.syncNow();
+    },
+
+    compose(file) {
+      const { runtime, clashes } = mergeIamRoles(file, snapshot);
+      metrics.iamRoles.set({ state: 'shadowed' }, clashes.length);
+      // Report a clash once, not on every recompose.
+      const summary = JSON.stringify(clashes.map((c) => c.arn));
+      if (summary !== reportedClashes) {
+        reportedClashes = summary;
+        for (const c of clashes) {
+          logger.warn({ code: c.code, role: c.roleName, arn: c.arn }, c.message);
+        }
+      }
+      return runtime;
+    },
+
+    async upstreamCredentials(outcome, config, token) {
+      const mode = outcome.route?.credentials;
+      if (!outcome.allowed || mode === undefined || !outcome.principal || !outcome.role) {
+        return { outcome, headers: {} };
+      }
+      const names = config.aws?.sts.headers;
+      try {
+        const role = outcome.role;
+        const webToken = tokenOf(outcome, token);
+        const creds = await brokerFor(config.aws).credentials({
+          roleArn: role.arn,
+          principal: outcome.principal,
+          ...(webToken === undefined ? {} : { token: webToken }),
+          ...(isIamRole(role) ? { webIdentityProviders: role.webIdentityProviders } : {}),
+        });
+        const h = names ?? DEFAULT_CREDENTIAL_HEADERS;
+        return {
+          outcome,
+          headers: {
+            [h.accessKeyId]: creds.accessKeyId,
+            [h.secretAccessKey]: creds.secretAccessKey,
+            [h.sessionToken]: creds.sessionToken,
+            [h.expiration]: new Date(creds.expiration).toISOString(),
+          },
+        };
+      } catch (err) {
+        const code = errorCodeOf(err) === 'ERR_INTERNAL' ? 'ERR_INTERNAL' : 'ERR_STS_FAILED';
+        logger.warn(
+          {
+            code,
+            role: outcome.role.arn,
+            decisionId: outcome.decisionId,
+            detail: err instanceof Error ? err.message : 'error',
+            optional: mode === 'optional',
+          },
+          mode === 'optional'
+            ? 'upstream credentials unavailable; continuing without them (route marks them optional)'
+            : 'upstream credentials unavailable; denying',
+        );
+        if (mode === 'optional') return { outcome, headers: {} };
+        return {
+          outcome: { ...outcome, allowed: false, status: 403, reason: code },
+          headers: {},
+        };
+      }
+    },
+
+    ownedHeaders: (config) => credentialHeaderNames(config.aws),
+    lastIamSync: () => sync?.lastSuccess(),
+    syncNow: () => sync?.syncNow() ?? Promise.resolve(false),
+    stop() {
+      sync?.stop();
+      sync = undefined;
+    },
+  };
+}

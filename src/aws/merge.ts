@@ -1,0 +1,74 @@
+/**
+ * File config + IAM: the roles of one runtime generation. File roles come
+ * first and win a name (or ARN) clash; IAM roles follow in ListRoles order
+ * and get the same guardrails as file roles.
+ */
+import type { RuntimeConfig, RuntimeRole } from '../config/compile.js';
+import { RolegateError } from '../errors.js';
+import { createPolicySet } from '../policy/index.js';
+import type { IamRoleProblem, IamSnapshot, RoleFromIam } from './iam-source.js';
+
+/** A runtime role that came from IAM; the STS broker looks at its trust. */
+export interface IamRuntimeRole extends RuntimeRole {
+  readonly source: 'iam';
+  /** See {@link RoleFromIam.webIdentityProviders}. */
+  readonly webIdentityProviders: readonly string[];
+}
+
+/** True for roles loaded from IAM. */
+export function isIamRole(role: RuntimeRole): role is IamRuntimeRole {
+  return (role as Partial<IamRuntimeRole>).source === 'iam';
+}
+
+/** The runtime with IAM roles appended, and the IAM roles a file role shadowed. */
+export function mergeIamRoles(
+  file: RuntimeConfig,
+  snapshot: IamSnapshot | undefined,
+): { runtime: RuntimeConfig; clashes: IamRoleProblem[] } {
+  if (!snapshot || snapshot.roles.length === 0) return { runtime: file, clashes: [] };
+  const guardrails = file.guardrails;
+  // Fail closed: without the compiled guardrails, IAM roles would escape them.
+  if (guardrails === undefined && file.config.guardrails.length > 0) {
+    throw new RolegateError('ERR_INTERNAL', 'compiled guardrails are not available');
+  }
+  const names = new Set(file.roles.map((r) => r.name));
+  const arns = new Set(file.roles.map((r) => r.arn));
+  const roles: RuntimeRole[] = [...file.roles];
+  const clashes: IamRoleProblem[] = [];
+  let statementCount = file.statementCount;
+  const warnings = [...file.warnings];
+  for (const role of snapshot.roles) {
+    if (names.has(role.name) || arns.has(role.arn)) {
+      clashes.push({
+        roleName: role.roleName,
+        arn: role.arn,
+        code: 'ERR_IAM_ROLE_NAME_CLASH',
+        message: `the config file defines a role named ${role.name} (or with ARN ${role.arn}); the file role is used`,
+      });
+      continue;
+    }
+    names.add(role.name);
+    roles.push(toRuntimeRole(role, guardrails ?? []));
+    statementCount += role.statementCount;
+    warnings.push(...role.warnings);
+  }
+  return { runtime: { ...file, roles, statementCount, warnings }, clashes };
+}
+
+function toRuntimeRole(
+  role: RoleFromIam,
+  guardrails: NonNullable<RuntimeConfig['guardrails']>,
+): IamRuntimeRole {
+  return {
+    name: role.name,
+    arn: role.arn,
+    trust: createPolicySet({ identity: [role.trust] }),
+    permissions: createPolicySet({
+      guardrails,
+      identity: role.identity,
+      ...(role.boundary ? { boundary: [role.boundary] } : {}),
+    }),
+    source: 'iam',
+    webIdentityProviders: role.webIdentityProviders,
+  };
+}

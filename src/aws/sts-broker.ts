@@ -1,0 +1,253 @@
+/**
+ * Temporary AWS credentials for upstreams. For the caller's chosen role:
+ * `AssumeRoleWithWebIdentity` with the caller's own token when the role (as
+ * read from IAM) trusts the token's issuer as an OIDC provider, otherwise
+ * `AssumeRole` as rolegate itself with a session name and source identity
+ * from the subject and session tags from claims.
+ *
+ * Credentials are cached per role and caller until five minutes before
+ * they expire, with one STS call in flight per key however many requests
+ * wait for it, in a bounded LRU.
+ */
+import { createHash } from 'node:crypto';
+import {
+  AssumeRoleCommand,
+  AssumeRoleWithWebIdentityCommand,
+  type Credentials,
+  type STSClient,
+} from '@aws-sdk/client-sts';
+import { RolegateError } from '../errors.js';
+import { issuerKeyPrefix, type Principal } from '../identity/principal.js';
+import type { AwsStsConfig } from './config.js';
+
+/** One set of temporary credentials. Never log it. */
+export interface UpstreamCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  /** Epoch ms. */
+  readonly expiration: number;
+}
+
+/** What to assume, for whom. */
+export interface CredentialsRequest {
+  readonly roleArn: string;
+  readonly principal: Principal;
+  /** The caller's verified token, for web identity. */
+  readonly token?: string;
+  /** OIDC providers the role trusts in IAM; absent for roles not read from IAM. */
+  readonly webIdentityProviders?: readonly string[];
+}
+
+/** The STS calls the broker makes; the real one is {@link stsCalls}. */
+export interface StsCalls {
+  assumeRole(input: {
+    RoleArn: string;
+    RoleSessionName: string;
+    SourceIdentity: string;
+    DurationSeconds: number;
+    Tags: { Key: string; Value: string }[];
+  }): Promise<Credentials | undefined>;
+  assumeRoleWithWebIdentity(input: {
+    RoleArn: string;
+    RoleSessionName: string;
+    WebIdentityToken: string;
+    DurationSeconds: number;
+  }): Promise<Credentials | undefined>;
+}
+
+/** {@link StsCalls} over an SDK client. */
+export function stsCalls(client: STSClient): StsCalls {
+  return {
+    async assumeRole(input) {
+      const input_ = input.Tags.length === 0 ? { ...input, Tags: undefined } : input;
+      return (await client.send(new AssumeRoleCommand(input_))).Credentials;
+    },
+    async assumeRoleWithWebIdentity(input) {
+      return (await client.send(new AssumeRoleWithWebIdentityCommand(input))).Credentials;
+    },
+  };
+}
+
+/** Credentials are reused until this long before they expire. */
+export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
+
+const NAME_CHARS = /[^\w+=,.@-]/g;
+
+/**
+ * A `RoleSessionName` / `SourceIdentity` from a subject: characters outside
+ * AWS's `[\w+=,.@-]` become `_`, 2 to 64 characters. A longer subject is cut
+ * and suffixed with a hash of the whole, so distinct subjects stay distinct.
+ */
+export function sessionNameFor(subject: string): string {
+  let name = subject.replace(NAME_CHARS, '_');
+  if (name.length > 64) {
+    const hash = createHash('sha256').update(subject).digest('hex').slice(0, 10);
+    name = `${name.slice(0, 53)}-${hash}`;
+  }
+  // `aws:` is reserved as a SourceIdentity prefix.
+  if (/^aws:/i.test(name)) name = `_${name.slice(1)}`;
+  return name.padEnd(2, '_');
+}
+
+const TAG_VALUE_CHARS = /[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu;
+
+function claimValue(claims: Readonly<Record<string, unknown>>, path: string): string | undefined {
+  let node: unknown = claims;
+  for (const part of path.split('.')) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  if (typeof node === 'string') return node;
+  if (typeof node === 'number' || typeof node === 'boolean') return String(node);
+  // `:` separates: STS tag values may not hold commas.
+  if (Array.isArray(node) && node.every((v) => typeof v === 'string')) return node.join(':');
+  return undefined;
+}
+
+/** Session tags from claims: values cleaned to STS's character set, at most 256 characters. */
+export function sessionTagsFor(
+  principal: Principal,
+  mapping: Readonly<Record<string, string>>,
+): { Key: string; Value: string }[] {
+  const tags: { Key: string; Value: string }[] = [];
+  for (const [key, path] of Object.entries(mapping)) {
+    const value = claimValue(principal.claims, path);
+    if (value === undefined) continue;
+    tags.push({ Key: key, Value: value.replace(TAG_VALUE_CHARS, '_').slice(0, 256) });
+  }
+  return tags;
+}
+
+/** True when one of the role's trusted OIDC providers is the token's issuer. */
+export function trustsIssuer(providers: readonly string[], issuer: string): boolean {
+  const suffix = `:oidc-provider/${issuerKeyPrefix(issuer)}`;
+  return providers.some((p) => p.endsWith(suffix));
+}
+
+export interface StsBrokerOptions {
+  readonly calls: StsCalls;
+  readonly settings: Pick<AwsStsConfig, 'durationSeconds' | 'sessionTags' | 'webIdentity'> & {
+    readonly cacheEntries: number;
+  };
+  /** Clock in epoch ms. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Called once per STS call, for metrics. */
+  readonly onCall?: (api: 'AssumeRole' | 'AssumeRoleWithWebIdentity', ok: boolean) => void;
+}
+
+export interface StsBroker {
+  /** Credentials for the request; rejects with `ERR_STS_FAILED`. */
+  credentials(request: CredentialsRequest): Promise<UpstreamCredentials>;
+  /** Cached entries (for tests and metrics). */
+  size(): number;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
+
+/** Creates a broker with its own cache. */
+export function createStsBroker(options: StsBrokerOptions): StsBroker {
+  const now = options.now ?? Date.now;
+  const { settings, calls } = options;
+  const cache = new Map<string, UpstreamCredentials>();
+  const inflight = new Map<string, Promise<UpstreamCredentials>>();
+
+  const fresh = (c: UpstreamCredentials) => now() < c.expiration - REFRESH_BEFORE_EXPIRY_MS;
+
+  const call = async (
+    request: CredentialsRequest,
+    webIdentity: boolean,
+    tags: { Key: string; Value: string }[],
+  ): Promise<UpstreamCredentials> => {
+    const api = webIdentity ? 'AssumeRoleWithWebIdentity' : 'AssumeRole';
+    const name = sessionNameFor(request.principal.subject);
+    let result: Credentials | undefined;
+    try {
+      result =
+        webIdentity && request.token !== undefined
+          ? await calls.assumeRoleWithWebIdentity({
+              RoleArn: request.roleArn,
+              RoleSessionName: name,
+              WebIdentityToken: request.token,
+              DurationSeconds: settings.durationSeconds,
+            })
+          : await calls.assumeRole({
+              RoleArn: request.roleArn,
+              RoleSessionName: name,
+              SourceIdentity: name,
+              DurationSeconds: settings.durationSeconds,
+              Tags: tags,
+            });
+    } catch (err) {
+      options.onCall?.(api, false);
+      // The SDK's message names the error, never the credentials or the token.
+      throw new RolegateError(
+        'ERR_STS_FAILED',
+        `${api} ${request.roleArn}: ${err instanceof Error ? err.name : 'error'}`,
+        { cause: err },
+      );
+    }
+    const c = result;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+      options.onCall?.(api, false);
+      throw new RolegateError('ERR_STS_FAILED', `${api} ${request.roleArn}: incomplete answer`);
+    }
+    options.onCall?.(api, true);
+    return {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: new Date(c.Expiration).getTime(),
+    };
+  };
+
+  return {
+    size: () => cache.size,
+    async credentials(request) {
+      const webIdentity =
+        settings.webIdentity === 'auto' &&
+        request.token !== undefined &&
+        request.principal.kind === 'jwt' &&
+        trustsIssuer(request.webIdentityProviders ?? [], request.principal.issuer);
+      const tags = webIdentity ? [] : sessionTagsFor(request.principal, settings.sessionTags);
+      // Web identity sessions are bound to the token they were minted from;
+      // AssumeRole sessions to the subject and the tags they carry.
+      const key = [
+        request.roleArn,
+        request.principal.issuer,
+        request.principal.subject,
+        webIdentity
+          ? `token:${sha256(request.token ?? '')}`
+          : `tags:${sha256(JSON.stringify(tags))}`,
+      ].join('\u0000');
+      const hit = cache.get(key);
+      if (hit) {
+        cache.delete(key);
+        if (fresh(hit)) {
+          cache.set(key, hit);
+          return hit;
+        }
+      }
+      let pending = inflight.get(key);
+      if (!pending) {
+        pending = call(request, webIdentity, tags)
+          .then((creds) => {
+            if (fresh(creds)) {
+              cache.set(key, creds);
+              while (cache.size > settings.cacheEntries) {
+                const oldest = cache.keys().next().value;
+                if (oldest === undefined) break;
+                cache.delete(oldest);
+              }
+            }
+            return creds;
+          })
+          .finally(() => inflight.delete(key));
+        inflight.set(key, pending);
+      }
+      return pending;
+    },
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * Observability end to end: traffic through a real Envoy to rolegate, a real
+ * Prometheus (Debian's package) scraping rolegate's /metrics, and the test
+ * asking Prometheus's HTTP API for the counters and the latency histogram.
+ * The same run checks the audit file destination and that the check span
+ * joins the trace named by the request's traceparent.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { stringify } from 'yaml';
+import { startRolegate, type Rolegate } from '../../src/main.js';
+import { createTracing, type Tracing } from '../../src/observe/tracing.js';
+import { EchoUpstream } from '../harness/echo-upstream.js';
+import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
+import { JwksIssuer } from '../harness/jwks.js';
+import { findPrometheus, PrometheusPeer } from '../harness/prometheus.js';
+import { captureLogger } from '../support/log-capture.js';
+
+/** Allows, denies by policy and denies for a missing credential, in two waves each. */
+const ALLOWS = 12;
+const POLICY_DENIES = 5;
+const NO_TOKEN_DENIES = 3;
+const TOTAL = ALLOWS + POLICY_DENIES + NO_TOKEN_DENIES;
+
+/** The dashboard's p99 panel expression (observe/grafana-dashboard.json). */
+const DASHBOARD_P99 =
+  'histogram_quantile(0.99, sum by (le) (rate(rolegate_check_duration_seconds_bucket[1m])))';
+
+const idp = new JwksIssuer({ audience: 'orders-api' });
+const upstream = new EchoUpstream();
+const ops = captureLogger('warn');
+const spans = new InMemorySpanExporter();
+let tracing: Tracing;
+let envoy: EnvoyPeer;
+let rolegate: Rolegate;
+let prometheus: PrometheusPeer;
+let auditFile: string;
+
+function config() {
+  const prefix = idp.issuer.replace('http://', '');
+  return {
+    issuers: [{ issuer: idp.issuer, audiences: ['orders-api'] }],
+    audit: { file: 'audit.log', allowSampleRate: 1 },
+    roles: [
+      {
+        name: 'orders-reader',
+        trustPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Federated: idp.issuer },
+              Action: 'sts:AssumeRoleWithWebIdentity',
+              Condition: { StringEquals: { [`${prefix}:aud`]: 'orders-api' } },
+            },
+          ],
+        },
+        policies: {
+          read: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'Read',
+                Effect: 'Allow',
+                Action: 'orders:GetOrder',
+                Resource: 'arn:rolegate:orders:::order/*',
+              },
+            ],
+          },
+        },
+      },
+    ],
+    routes: [
+      {
+        method: 'GET',
+        path: '/orders/{id}',
+        action: 'orders:GetOrder',
+        resource: 'arn:rolegate:orders:::order/{id}',
+      },
+      {
+        method: 'DELETE',
+        path: '/orders/{id}',
+        action: 'orders:DeleteOrder',
+        resource: 'arn:rolegate:orders:::order/{id}',
+      },
+    ],
+  };
+}
+
+async function send(path: string, method: string, headers: Record<string, string>) {
+  const res = await fetch(envoy.url(path), { method, headers });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Sends `allows`, `denies` and `anonymous` requests; asserts Envoy's answers. */
+async function traffic(token: string, allows: number, denies: number, anonymous: number) {
+  const auth = { authorization: `Bearer ${token}` };
+  for (let i = 0; i < allows; i++) expect(await send(`/orders/${i}`, 'GET', auth)).toBe(200);
+  for (let i = 0; i < denies; i++) expect(await send(`/orders/${i}`, 'DELETE', auth)).toBe(403);
+  for (let i = 0; i < anonymous; i++) expect(await send(`/orders/${i}`, 'GET', {})).toBe(401);
+}
+
+/** Polls an instant query until its single value satisfies `ok` (or times out). */
+async function eventually(promql: string, ok: (v: number) => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last: number | undefined;
+  for (;;) {
+    const [sample] = await prometheus.query(promql);
+    last = sample?.value;
+    if (last !== undefined && ok(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`prometheus: ${promql} is ${String(last)} after ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+beforeAll(async () => {
+  findPrometheus(); // fail fast, with instructions, before starting anything
+  await assertEnvoyImage();
+  await Promise.all([idp.start(), upstream.start()]);
+  const dir = mkdtempSync(join(tmpdir(), 'rolegate-prom-'));
+  const configFile = join(dir, 'rolegate.yaml');
+  auditFile = join(dir, 'audit.log');
+  writeFileSync(configFile, stringify(config()));
+  tracing = createTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+  rolegate = await startRolegate({
+    configFile,
+    grpcPort: 0,
+    adminPort: 0,
+    logger: ops.logger,
+    tracing,
+    watch: false,
+  });
+  prometheus = new PrometheusPeer({ targets: [`127.0.0.1:${rolegate.adminPort}`] });
+  envoy = new EnvoyPeer({ rolegatePort: rolegate.grpcPort, upstreamPort: upstream.port });
+  await Promise.all([prometheus.start(), envoy.start()]);
+  await envoy.waitForCluster('rolegate');
+  // One scrape before any traffic, so rate() has a baseline.
+  await eventually('up{job="rolegate"}', (v) => v === 1);
+}, 120_000);
+
+afterAll(async () => {
+  await envoy?.stop();
+  await prometheus?.stop();
+  await rolegate?.stop().catch(() => undefined);
+  await tracing?.shutdown();
+  await Promise.all([idp.stop(), upstream.stop()]);
+});
+
+describe('rolegate metrics in a real Prometheus', () => {
+  it('counts decisions and latency exactly as sent through Envoy', async () => {
+    const token = await idp.mint({}, { subject: 'alice' });
+    await traffic(token, ALLOWS / 2, 2, 1);
+    // Wait for a scrape between the waves, so rate() over the window is non-zero.
+    await eventually('sum(rolegate_check_duration_seconds_count)', (v) => v === ALLOWS / 2 + 3);
+    await traffic(token, ALLOWS / 2, POLICY_DENIES - 2, NO_TOKEN_DENIES - 1);
+
+    const is = (n: number) => (v: number) => v === n;
+    await eventually('sum(rolegate_check_total{decision="allow"})', is(ALLOWS));
+    await eventually('sum(rolegate_check_total{decision="deny"})', is(POLICY_DENIES + NO_TOKEN_DENIES));
+    await eventually('rolegate_check_total{decision="allow",reason="OK"}', is(ALLOWS));
+    await eventually(
+      'rolegate_check_total{decision="deny",reason="ERR_IMPLICIT_DENY"}',
+      is(POLICY_DENIES),
+    );
+    await eventually(
+      'rolegate_check_total{decision="deny",reason="ERR_CREDENTIAL_MISSING"}',
+      is(NO_TOKEN_DENIES),
+    );
+    await eventually('sum(rolegate_check_duration_seconds_count)', is(TOTAL));
+    await eventually('rolegate_check_duration_seconds_count{decision="allow"}', is(ALLOWS));
+    await eventually(
+      'rolegate_check_duration_seconds_bucket{decision="allow",le="+Inf"}',
+      is(ALLOWS),
+    );
+
+    const p99 = await eventually(DASHBOARD_P99, (v) => Number.isFinite(v));
+    expect(p99).toBeGreaterThan(0);
+    expect(p99).toBeLessThanOrEqual(5);
+    const overall = await eventually(
+      'histogram_quantile(0.5, sum by (le) (rolegate_check_duration_seconds_bucket))',
+      (v) => Number.isFinite(v),
+    );
+    expect(overall).toBeGreaterThan(0);
+  });
+
+  it('exposes the identity, config and process metrics', async () => {
+    await eventually('sum(rolegate_jwks_fetches_total{result="success"})', (v) => v >= 1);
+    await eventually('rolegate_token_cache_lookups_total{result="hit"}', (v) => v >= 1);
+    await eventually('rolegate_policy_statements', (v) => v >= 1);
+    await eventually('rolegate_config_reloads_total{result="failure"}', (v) => v === 0);
+    await eventually('rolegate_process_cpu_seconds_total', (v) => v > 0);
+    // Every family rolegate exposes is prefixed; its own (not prom-client's
+    // default process set, which has e.g. the gauge nodejs_active_resources_total)
+    // follow the counter/_total convention.
+    const text = await (await fetch(`http://127.0.0.1:${rolegate.adminPort}/metrics`)).text();
+    const families = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]);
+    expect(families.length).toBeGreaterThan(10);
+    for (const [name, type] of families) {
+      expect(name).toMatch(/^rolegate_[a-z0-9_]+$/);
+      if (/^rolegate_(nodejs|process)_/.test(name ?? '')) continue;
+      if (type === 'counter') expect(name).toMatch(/_total$/);
+      else expect(name).not.toMatch(/_total$/);
+    }
+    // No label carries a subject or path.
+    const series = await prometheus.query('{__name__=~"rolegate_.+", job="rolegate"}');
+    for (const s of series) {
+      const text = JSON.stringify(s.metric);
+      expect(text).not.toContain('alice');
+      expect(text).not.toContain('/orders');
+    }
+  });
+
+  it('writes every decision to the configured audit file', async () => {
+    await rolegate.stop(); // flushes the audit file
+    const records = readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { time: string; audit: Record<string, unknown> });
+    expect(records).toHaveLength(TOTAL);
+    expect(records.filter((r) => r.audit['decision'] === 'allow')).toHaveLength(ALLOWS);
+    for (const r of records) expect(Number.isNaN(Date.parse(r.time))).toBe(false);
+  });
+});
+
+describe('check spans behind Envoy', () => {
+  it('joins the trace named by the client traceparent', async () => {
+    // rolegate was stopped by the audit test: start a second one on the same tracing.
+    const dir = mkdtempSync(join(tmpdir(), 'rolegate-trace-'));
+    const configFile = join(dir, 'rolegate.yaml');
+    writeFileSync(configFile, stringify({ ...config(), audit: { allowSampleRate: 0 } }));
+    const audit = captureLogger();
+    const second = await startRolegate({
+      configFile,
+      grpcPort: 0,
+      adminPort: 0,
+      logger: ops.logger,
+      auditLogger: audit.logger,
+      tracing,
+      watch: false,
+    });
+    const proxy = new EnvoyPeer({ rolegatePort: second.grpcPort, upstreamPort: upstream.port });
+    try {
+      await proxy.start();
+      await proxy.waitForCluster('rolegate');
+      spans.reset();
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const res = await fetch(proxy.url('/orders/9'), {
+        headers: {
+          authorization: `Bearer ${await idp.mint({}, { subject: 'alice' })}`,
+          traceparent: `00-${traceId}-b7ad6b7169203331-01`,
+        },
+      });
+      expect(res.status).toBe(200);
+      const decisionId = res.headers.get('x-rolegate-decision-id');
+      await res.arrayBuffer();
+      const [span] = spans.getFinishedSpans();
+      expect(span?.spanContext().traceId).toBe(traceId);
+      expect(span?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+      expect(span?.attributes).toMatchObject({
+        'rolegate.decision': 'allow',
+        'rolegate.reason': 'OK',
+        'rolegate.role': 'arn:rolegate:iam:::role/orders-reader',
+        'rolegate.determining': ['identity:read/Read:Allow'],
+      });
+      // Sampling rate 0: the allow left no audit record.
+      expect(audit.lines).toHaveLength(0);
+      if (decisionId !== null) expect(span?.attributes['rolegate.decision_id']).toBe(decisionId);
+    } finally {
+      await proxy.stop();
+      await second.stop();
+    }
+  }, 60_000);
+});

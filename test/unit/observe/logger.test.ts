@@ -1,0 +1,49 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { createLogger, flushLogger } from '../../../src/observe/logger.js';
+import { captureLogger } from '../../support/log-capture.js';
+
+describe('logger', () => {
+  it('appends JSON lines to a file destination', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rolegate-log-')), 'audit.log');
+    const first = createLogger('info', { file });
+    first.info({ audit: { decision: 'deny' } }, 'decision');
+    await flushLogger(first);
+    const second = createLogger('info', { file });
+    second.info({ audit: { decision: 'allow' } }, 'decision');
+    await flushLogger(second);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { audit: { decision: string } }).audit.decision)).toEqual([
+      'deny',
+      'allow',
+    ]);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ service: 'rolegate', msg: 'decision' });
+  });
+
+  it('fails at creation when the file cannot be opened', () => {
+    expect(() => createLogger('info', { file: join(tmpdir(), 'no-such-dir-71', 'a.log') })).toThrow(
+      /ENOENT/,
+    );
+  });
+
+  it('censors credential-named fields as a second line of defence', () => {
+    const capture = captureLogger();
+    capture.logger.info(
+      {
+        token: 'T1',
+        authorization: 'A1',
+        cookie: 'C1',
+        headers: { authorization: 'A2', cookie: 'C2', 'proxy-authorization': 'P1' },
+        req: { headers: { 'set-cookie': 'S1' }, secret: 'X1', password: 'W1' },
+      },
+      'careless',
+    );
+    const line = capture.lines[0] ?? '';
+    for (const v of ['T1', 'A1', 'C1', 'A2', 'C2', 'P1', 'S1', 'X1', 'W1']) {
+      expect(line).not.toContain(`"${v}"`);
+    }
+    expect(line).toContain('[redacted]');
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from '@jest/globals';
+import { CHECK_DURATION_BUCKETS, createMetrics } from '../../../src/observe/metrics.js';
+
+const OWN = [
+  ['rolegate_check_total', 'counter', ['decision', 'reason']],
+  ['rolegate_check_duration_seconds', 'histogram', ['decision']],
+  ['rolegate_config_reloads_total', 'counter', ['result']],
+  ['rolegate_policy_statements', 'gauge', []],
+  ['rolegate_token_cache_lookups_total', 'counter', ['result']],
+  ['rolegate_jwks_fetches_total', 'counter', ['issuer', 'result']],
+] as const;
+
+/** Labels that could carry unbounded, caller-controlled values. */
+const FORBIDDEN_LABELS = ['subject', 'sub', 'path', 'user', 'principal', 'token', 'request_id'];
+
+describe('metrics', () => {
+  it('registers exactly the documented metrics, named by Prometheus conventions', async () => {
+    const m = createMetrics(false);
+    const json = await m.registry.getMetricsAsJSON();
+    expect(json.map((x) => x.name).sort()).toEqual(OWN.map(([n]) => n).sort());
+    for (const [name, type, labels] of OWN) {
+      const metric = m.registry.getSingleMetric(name) as unknown as {
+        labelNames: string[];
+        help: string;
+      };
+      expect(json.find((x) => x.name === name)?.type).toBe(type);
+      expect([...metric.labelNames].sort()).toEqual([...labels].sort());
+      expect(metric.help.length).toBeGreaterThan(10);
+      expect(name).toMatch(/^rolegate_[a-z_]+$/);
+      if (type === 'counter') expect(name).toMatch(/_total$/);
+      else expect(name).not.toMatch(/_total$/);
+      for (const l of metric.labelNames) expect(FORBIDDEN_LABELS).not.toContain(l);
+    }
+  });
+
+  it('has histogram buckets that resolve sub-millisecond checks', () => {
+    const subMs = CHECK_DURATION_BUCKETS.filter((b) => b < 0.001);
+    expect(subMs.length).toBeGreaterThanOrEqual(5);
+    expect(CHECK_DURATION_BUCKETS[0]).toBeLessThanOrEqual(0.00001);
+    expect([...CHECK_DURATION_BUCKETS].sort((a, b) => a - b)).toEqual(CHECK_DURATION_BUCKETS);
+  });
+
+  it('exposes zero-valued failure and miss series before any event', async () => {
+    const text = await createMetrics(false).registry.metrics();
+    for (const line of [
+      'rolegate_config_reloads_total{result="failure"} 0',
+      'rolegate_token_cache_lookups_total{result="hit"} 0',
+      'rolegate_token_cache_lookups_total{result="miss"} 0',
+    ]) {
+      expect(text).toContain(line);
+    }
+  });
+
+  it('records checks with decision and reason, and observes durations', async () => {
+    const m = createMetrics(false);
+    m.checks.inc({ decision: 'deny', reason: 'ERR_IMPLICIT_DENY' });
+    m.checkDuration.observe({ decision: 'deny' }, 0.00004);
+    m.jwksFetches.inc({ issuer: 'https://idp.example.com', result: 'failure' });
+    const text = await m.registry.metrics();
+    expect(text).toContain('rolegate_check_total{decision="deny",reason="ERR_IMPLICIT_DENY"} 1');
+    expect(text).toContain('rolegate_check_duration_seconds_bucket{le="0.00005",decision="deny"} 1');
+    expect(text).toContain('rolegate_check_duration_seconds_bucket{le="0.000025",decision="deny"} 0');
+    expect(text).toContain(
+      'rolegate_jwks_fetches_total{issuer="https://idp.example.com",result="failure"} 1',
+    );
+  });
+
+  it('adds the default process metrics under the rolegate_ prefix', async () => {
+    const text = await createMetrics(true).registry.metrics();
+    expect(text).toContain('rolegate_process_cpu_seconds_total');
+    expect(text).toContain('rolegate_nodejs_eventloop_lag_seconds');
+  });
+
+  it('keeps separate registries per instance', async () => {
+    const a = createMetrics(false);
+    const b = createMetrics(false);
+    a.checks.inc({ decision: 'allow', reason: 'OK' });
+    expect(await b.registry.metrics()).not.toContain('reason="OK"');
+  });
+});
