@@ -5,8 +5,12 @@
  * the protocol in bench/lib/child-protocol.ts. The "(b)" side of bench/grpc.ts.
  *
  * Arguments: `--token-cache off` verifies the token signature on every call.
+ * `--observability off` starts rolegate without audit records, metric
+ * updates or spans (the "without" side of bench/observability.ts).
+ * `--audit-file` writes audit records to a temp file (pino's async file
+ * destination, as `audit.file` does in production) instead of a no-op sink.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,7 +22,14 @@ import { startRolegate } from '../src/main.js';
 import { createLogger } from '../src/observe/logger.js';
 import { announceToParent } from './lib/child-protocol.js';
 
-const tokenCache = process.argv.includes('off') ? 0 : 10_000;
+/** The value after `--name` on the command line. */
+const argValue = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+};
+const tokenCache = argValue('--token-cache') === 'off' ? 0 : 10_000;
+const observability = argValue('--observability') !== 'off';
+const auditToFile = process.argv.includes('--audit-file');
 
 const { publicKey, privateKey } = await generateKeyPair('ES256');
 const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }] });
@@ -117,8 +128,9 @@ const rolegate = await startRolegate({
   grpcPort: 0,
   adminPort: 0,
   logger: createLogger('warn', sink),
-  auditLogger: createLogger('info', sink),
+  auditLogger: createLogger('info', auditToFile ? { file: join(dir, 'audit.log') } : sink),
   watch: false,
+  observability,
 });
 const token = await new SignJWT({ groups: ['inventory-team'], email: 'bench@example.com' })
   .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
@@ -138,5 +150,6 @@ announceToParent({
   shutdown: async () => {
     await rolegate.stop();
     idp.close();
+    rmSync(dir, { recursive: true, force: true });
   },
 });

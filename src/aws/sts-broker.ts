@@ -85,8 +85,7 @@ export function sessionNameFor(subject: string): string {
     const hash = createHash('sha256').update(subject).digest('hex').slice(0, 10);
     name = `${name.slice(0, 53)}-${hash}`;
   }
-  // `aws:` is reserved as a SourceIdentity prefix.
-  if (/^aws:/i.test(name)) name = `_${name.slice(1)}`;
+  // `:` is outside the character set, so the reserved `aws:` SourceIdentity prefix cannot occur.
   return name.padEnd(2, '_');
 }
 

@@ -148,4 +148,3 @@ describe('condition operators (IAM User Guide)', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => check(c));
 });
 
-export const count = cases.length;

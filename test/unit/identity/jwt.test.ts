@@ -136,3 +136,71 @@ describe('createJwtVerifier', () => {
     expect(await codeOf(verifier.verify(token))).toBe('ERR_TOKEN_CLAIM');
   });
 });
+
+describe('issuer options', () => {
+  const idp = new JwksIssuer({ audience: 'api' });
+  beforeAll(() => idp.start());
+  afterAll(() => idp.stop());
+  const make = (extra: Parameters<typeof issuerConfig>[1]) =>
+    createJwtVerifier({
+      issuers: [issuerConfig(idp.issuer, extra)],
+      maxTokenBytes: 16384,
+      cacheEntries: 10,
+      now: () => NOW_MS,
+    });
+
+  it('maps nested groups and principal tags from claims', async () => {
+    const v = make({ groupsClaim: 'realm_access.roles', tagClaims: { team: 'org.team' } });
+    const token = await idp.mint(
+      { realm_access: { roles: ['admin', 'dev'] }, org: { team: 'blue' } },
+      { subject: 'a', issuedAt: NOW_S },
+    );
+    const p = await v.verify(token);
+    expect(p.groups).toEqual(['admin', 'dev']);
+    expect(p.tags).toEqual({ team: 'blue' });
+  });
+
+  it('enforces required claims and their values', async () => {
+    const v = make({ requiredClaims: { tenant: ['acme'], email: null } });
+    const ok = await idp.mint({ tenant: 'acme', email: 'a@x' }, { subject: 'a', issuedAt: NOW_S });
+    expect(await codeOf(v.verify(ok))).toBe('resolved');
+    const wrong = await idp.mint(
+      { tenant: 'other', email: 'a@x' },
+      { subject: 'a', issuedAt: NOW_S },
+    );
+    expect(await codeOf(v.verify(wrong))).toBe('ERR_TOKEN_CLAIM');
+    const missing = await idp.mint({ tenant: 'acme' }, { subject: 'a', issuedAt: NOW_S });
+    expect(await codeOf(v.verify(missing))).toBe('ERR_TOKEN_CLAIM');
+  });
+
+  it('accepts a token only where its issuer sends tokens', async () => {
+    const v = make({ token: { kind: 'cookie', name: 'session' } });
+    const token = await idp.mint({}, { subject: 'a', issuedAt: NOW_S });
+    expect(await codeOf(v.verify(token, { kind: 'cookie', name: 'session' }))).toBe('resolved');
+    expect(await codeOf(v.verify(token, { kind: 'bearer' }))).toBe('ERR_TOKEN_LOCATION');
+  });
+
+  it('verifies HS256 only with the configured secret', async () => {
+    const secret = new TextEncoder().encode('s'.repeat(40));
+    const v = createJwtVerifier({
+      issuers: [
+        { ...issuerConfig('https://hmac.example', { algorithms: ['HS256'] }), hmacSecret: secret },
+      ],
+      maxTokenBytes: 16384,
+      cacheEntries: 0,
+      now: () => NOW_MS,
+    });
+    const sign = (key: Uint8Array) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('https://hmac.example')
+        .setAudience('api')
+        .setSubject('svc')
+        .setExpirationTime(NOW_S + 60)
+        .sign(key);
+    expect(await codeOf(v.verify(await sign(secret)))).toBe('resolved');
+    expect(await codeOf(v.verify(await sign(new TextEncoder().encode('t'.repeat(40)))))).toBe(
+      'ERR_TOKEN_SIGNATURE',
+    );
+  });
+});

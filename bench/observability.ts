@@ -1,0 +1,55 @@
+/**
+ * What observability costs on the gRPC path: the same rolegate bench child
+ * (bench/rolegate-server.ts, warm token cache) run side by side
+ *   (a) with `--observability off`: no audit record, no metric update, no span;
+ *   (b) as shipped: every decision counted and timed in prom-client, and every
+ *       one written as an audit record (allow sample rate 1, the default)
+ *       through pino's async file destination — the worst case.
+ * Tracing stays off on both sides (it is opt-in). Prints calls/s, p50, p99
+ * and the ratio b/a, using bench/grpc.ts's alternating-round harness.
+ *
+ * Direct use (after `npm run build`): node dist/bench/observability.js
+ */
+import { fileURLToPath } from 'node:url';
+import { runGrpcBench, type GrpcBenchOptions, type GrpcBenchResult } from './grpc.js';
+
+export const ROLEGATE_SERVER_ENTRY = fileURLToPath(
+  new URL('./rolegate-server.js', import.meta.url),
+);
+
+/** Runs the with/without comparison and prints it; `opts` overrides rounds, duration, load. */
+export async function runObservabilityBench(
+  print: (line: string) => void,
+  opts: Omit<
+    GrpcBenchOptions,
+    'baselineEntry' | 'baselineArgs' | 'rolegateEntry' | 'rolegateArgs'
+  > = {},
+): Promise<GrpcBenchResult> {
+  const result = await runGrpcBench(print, {
+    title: 'observability overhead (audit every decision + metrics) vs none',
+    baselineLabel: 'a: observability off',
+    rolegateLabel: 'b: audit+metrics on',
+    targetRatio: 0.85,
+    ...opts,
+    baselineEntry: ROLEGATE_SERVER_ENTRY,
+    baselineArgs: ['--observability', 'off'],
+    rolegateEntry: ROLEGATE_SERVER_ENTRY,
+    rolegateArgs: ['--audit-file'],
+  });
+  if (result.b !== undefined && result.ratio !== undefined) {
+    const { a, b } = result;
+    print(
+      `  overhead: ${((1 - result.ratio) * 100).toFixed(1)}% fewer calls/s, ` +
+        `p50 ${(b.p50Ms - a.p50Ms >= 0 ? '+' : '') + (b.p50Ms - a.p50Ms).toFixed(3)} ms, ` +
+        `p99 ${(b.p99Ms - a.p99Ms >= 0 ? '+' : '') + (b.p99Ms - a.p99Ms).toFixed(3)} ms`,
+    );
+  }
+  return result;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  runObservabilityBench((line) => console.log(line)).catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from '@jest/globals';
+import { extractToken } from '../../../src/request/credentials.js';
+import type { AuthzRequest } from '../../../src/request/types.js';
+import type { TokenLocation } from '../../../src/config/schema.js';
+
+const req = (headers: Record<string, string>): AuthzRequest => ({
+  requestId: '',
+  method: 'GET',
+  path: '/',
+  query: new Map(),
+  host: 'h',
+  headers,
+  secure: true,
+  contextExtensions: {},
+});
+
+const bearer: TokenLocation = { kind: 'bearer' };
+const header: TokenLocation = { kind: 'header', name: 'x-id-token' };
+const cookie: TokenLocation = { kind: 'cookie', name: 'session' };
+
+describe('extractToken', () => {
+  it('finds the first configured location that holds a token', () => {
+    const r = req({ 'x-id-token': 'h.h.h', cookie: 'a=1; session=c.c.c; b=2' });
+    expect(extractToken(r, [bearer, header, cookie])).toEqual({ token: 'h.h.h', location: header });
+    expect(extractToken(r, [cookie, header])).toEqual({ token: 'c.c.c', location: cookie });
+  });
+  it('finds nothing when no location holds a token', () => {
+    expect(extractToken(req({ cookie: 'other=1' }), [bearer, cookie])).toBeUndefined();
+  });
+});
