@@ -86,7 +86,10 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       cacheEntries: config.config.tokens.cacheEntries,
       now,
       ...(observe
-        ? { onCacheLookup: (hit: boolean) => metrics.tokenCache.inc({ result: hit ? 'hit' : 'miss' }) }
+        ? {
+            onCacheLookup: (hit: boolean) =>
+              metrics.tokenCache.inc({ result: hit ? 'hit' : 'miss' }),
+          }
         : {}),
       onJwksFetch: (issuer, result) => metrics.jwksFetches.inc({ issuer, result }),
     });

@@ -7,7 +7,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { RuntimeConfig } from './compile.js';
-import { ConfigError, loadConfig } from './load.js';
+import type { ConfigError } from './load.js';
+import { loadConfig } from './load.js';
 
 export interface ReloadEvents {
   onReload(config: RuntimeConfig): void;

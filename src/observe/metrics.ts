@@ -38,8 +38,8 @@ export interface Metrics {
  * 5 s timeout) lands in the top buckets.
  */
 export const CHECK_DURATION_BUCKETS: readonly number[] = [
-  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1,
-  0.5, 1, 5,
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5,
+  1, 5,
 ];
 
 /** Creates the metric set. `defaults` (default true) adds process metrics (`rolegate_process_*`, `rolegate_nodejs_*`). */

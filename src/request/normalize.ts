@@ -53,7 +53,8 @@ export function normalizeCheckRequest(message: CheckRequest): AuthzRequest {
     headers,
     ...(sourceIp && isIP(sourceIp) !== 0 ? { sourceAddress: sourceIp } : {}),
     ...(principal ? { sourcePrincipal: principal } : {}),
-    secure: attrs?.tls_session != null || http?.scheme === 'https',
+    secure:
+      (attrs?.tls_session !== null && attrs?.tls_session !== undefined) || http?.scheme === 'https',
     contextExtensions: { ...(attrs?.context_extensions ?? {}) },
   };
 }

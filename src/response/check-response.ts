@@ -41,7 +41,10 @@ function set(key: string, value: string): HeaderValueOption {
 }
 
 /** A claim rendered as a header value; objects and mixed lists are not rendered. */
-function claimHeaderValue(claims: Readonly<Record<string, unknown>>, path: string): string | undefined {
+function claimHeaderValue(
+  claims: Readonly<Record<string, unknown>>,
+  path: string,
+): string | undefined {
   const node = claimAt(claims, path);
   if (typeof node === 'string') return node;
   if (typeof node === 'number' || typeof node === 'boolean') return String(node);
