@@ -8,7 +8,8 @@
  * Tracing stays off on both sides (it is opt-in). Prints calls/s, p50, p99
  * and the ratio b/a, using bench/grpc.ts's alternating-round harness.
  *
- * Direct use (after `npm run build`): node dist/bench/observability.js
+ * Direct use (after `npm run build`):
+ *   node dist/bench/observability.js [--rounds N] [--duration SECONDS]
  */
 import { fileURLToPath } from 'node:url';
 import { runGrpcBench, type GrpcBenchOptions, type GrpcBenchResult } from './grpc.js';
@@ -16,6 +17,8 @@ import { runGrpcBench, type GrpcBenchOptions, type GrpcBenchResult } from './grp
 export const ROLEGATE_SERVER_ENTRY = fileURLToPath(
   new URL('./rolegate-server.js', import.meta.url),
 );
+
+const signed = (x: number, digits: number) => (x >= 0 ? '+' : '') + x.toFixed(digits);
 
 /** Runs the with/without comparison and prints it; `opts` overrides rounds, duration, load. */
 export async function runObservabilityBench(
@@ -39,16 +42,26 @@ export async function runObservabilityBench(
   if (result.b !== undefined && result.ratio !== undefined) {
     const { a, b } = result;
     print(
-      `  overhead: ${((1 - result.ratio) * 100).toFixed(1)}% fewer calls/s, ` +
-        `p50 ${(b.p50Ms - a.p50Ms >= 0 ? '+' : '') + (b.p50Ms - a.p50Ms).toFixed(3)} ms, ` +
-        `p99 ${(b.p99Ms - a.p99Ms >= 0 ? '+' : '') + (b.p99Ms - a.p99Ms).toFixed(3)} ms`,
+      `  with observability: calls/s ${signed((result.ratio - 1) * 100, 1)}%, ` +
+        `p50 ${signed(b.p50Ms - a.p50Ms, 3)} ms, p99 ${signed(b.p99Ms - a.p99Ms, 3)} ms`,
     );
   }
   return result;
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  runObservabilityBench((line) => console.log(line)).catch((err: unknown) => {
+  // Optional: --rounds N --duration SECONDS
+  const num = (flag: string): number | undefined => {
+    const i = process.argv.indexOf(flag);
+    const v = i < 0 ? undefined : Number(process.argv[i + 1]);
+    return v !== undefined && Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  const rounds = num('--rounds');
+  const durationSec = num('--duration');
+  runObservabilityBench((line) => console.log(line), {
+    ...(rounds !== undefined ? { rounds } : {}),
+    ...(durationSec !== undefined ? { durationSec } : {}),
+  }).catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;
   });

@@ -19,7 +19,7 @@ import { Writable } from 'node:stream';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { stringify } from 'yaml';
 import { startRolegate } from '../src/main.js';
-import { createLogger } from '../src/observe/logger.js';
+import { createAuditLogger, createLogger } from '../src/observe/logger.js';
 import { announceToParent } from './lib/child-protocol.js';
 
 /** The value after `--name` on the command line. */
@@ -32,8 +32,12 @@ const observability = argValue('--observability') !== 'off';
 const auditToFile = process.argv.includes('--audit-file');
 
 const { publicKey, privateKey } = await generateKeyPair('ES256');
-const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }] });
-const idp = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+const jwks = JSON.stringify({
+  keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }],
+});
+const idp = createServer((_req, res) =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end(jwks),
+);
 await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
 const prefix = issuer.replace('http://', '');
@@ -62,7 +66,12 @@ export function benchConfig(): object {
       [`${svc}-read`]: {
         Version: '2012-10-17',
         Statement: [
-          { Sid: 'Read', Effect: 'Allow', Action: [`${svc}:Get*`, `${svc}:List*`], Resource: `arn:rolegate:${svc}:::item/*` },
+          {
+            Sid: 'Read',
+            Effect: 'Allow',
+            Action: [`${svc}:Get*`, `${svc}:List*`],
+            Resource: `arn:rolegate:${svc}:::item/*`,
+          },
           {
             Sid: 'OwnWrites',
             Effect: 'Allow',
@@ -85,7 +94,10 @@ export function benchConfig(): object {
             Effect: 'Allow',
             Action: `${svc}:*`,
             Resource: '*',
-            Condition: { 'ForAnyValue:StringEquals': { 'jwt:groups': 'admins' }, NumericLessThanIfExists: { 'jwt:level': 5 } },
+            Condition: {
+              'ForAnyValue:StringEquals': { 'jwt:groups': 'admins' },
+              NumericLessThanIfExists: { 'jwt:level': 5 },
+            },
           },
         ],
       },
@@ -96,10 +108,30 @@ export function benchConfig(): object {
     },
   }));
   const routes = services.flatMap((svc) => [
-    { method: 'GET', path: `/${svc}`, action: `${svc}:ListItems`, resource: `arn:rolegate:${svc}:::item/*` },
-    { method: 'GET', path: `/${svc}/{id}`, action: `${svc}:GetItem`, resource: `arn:rolegate:${svc}:::item/{id}` },
-    { method: 'PUT', path: `/${svc}/{id}`, action: `${svc}:PutItem`, resource: `arn:rolegate:${svc}:::item/{id}` },
-    { method: 'DELETE', path: `/${svc}/{id}`, action: `${svc}:DeleteItem`, resource: `arn:rolegate:${svc}:::item/{id}` },
+    {
+      method: 'GET',
+      path: `/${svc}`,
+      action: `${svc}:ListItems`,
+      resource: `arn:rolegate:${svc}:::item/*`,
+    },
+    {
+      method: 'GET',
+      path: `/${svc}/{id}`,
+      action: `${svc}:GetItem`,
+      resource: `arn:rolegate:${svc}:::item/{id}`,
+    },
+    {
+      method: 'PUT',
+      path: `/${svc}/{id}`,
+      action: `${svc}:PutItem`,
+      resource: `arn:rolegate:${svc}:::item/{id}`,
+    },
+    {
+      method: 'DELETE',
+      path: `/${svc}/{id}`,
+      action: `${svc}:DeleteItem`,
+      resource: `arn:rolegate:${svc}:::item/{id}`,
+    },
   ]);
   return {
     issuers: [{ issuer, audiences: ['bench-api'], jwksUri: issuer }],
@@ -128,7 +160,7 @@ const rolegate = await startRolegate({
   grpcPort: 0,
   adminPort: 0,
   logger: createLogger('warn', sink),
-  auditLogger: createLogger('info', auditToFile ? { file: join(dir, 'audit.log') } : sink),
+  auditLogger: createAuditLogger(auditToFile ? { file: join(dir, 'audit.log') } : sink),
   watch: false,
   observability,
 });

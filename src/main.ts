@@ -12,7 +12,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { watchConfig, type ConfigWatcher } from './config/watch.js';
 import { createJwtVerifier, type JwtVerifier } from './identity/jwt.js';
 import { createAuditor, type Auditor } from './observe/audit.js';
-import { createLogger, flushLogger, type Logger } from './observe/logger.js';
+import { createAuditLogger, createLogger, flushLogger, type Logger } from './observe/logger.js';
 import { createMetrics, type Metrics } from './observe/metrics.js';
 import { tracingFromEnv, TRACING_OFF, type Tracing } from './observe/tracing.js';
 import { extractToken } from './request/credentials.js';
@@ -98,8 +98,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const auditFile = initial.config.audit.file;
   const auditLogger =
     options.auditLogger ??
-    createLogger(
-      'info',
+    createAuditLogger(
       auditFile === undefined ? 1 : { file: resolvePath(dirname(options.configFile), auditFile) },
     );
   // IAM roles join the file's roles in every generation (docs/aws.md).

@@ -87,7 +87,7 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
   const registers = options.registry ? [options.registry] : [];
   const metrics = {
     lastSync: new Gauge({
-      name: 'rolegate_iam_last_sync_timestamp_seconds',
+      name: 'rolegate_iam_last_sync_success_timestamp_seconds',
       help: 'Time of the last successful IAM sync (epoch seconds).',
       registers,
     }),

@@ -56,7 +56,11 @@ function shape(message: string): RolegateError {
   return new RolegateError('ERR_INPUT_SHAPE', message);
 }
 
-function docList(line: Record<string, unknown>, field: string, required: boolean): unknown[] | undefined {
+function docList(
+  line: Record<string, unknown>,
+  field: string,
+  required: boolean,
+): unknown[] | undefined {
   const v = line[field];
   if (v === undefined) {
     if (required) throw shape(`"${field}" is required`);
@@ -91,7 +95,8 @@ function buildSet(line: Record<string, unknown>, kind: 'identity' | 'resource'):
   const identity = compileLayer(policies, 'policies', kind) ?? [];
   const boundary = compileLayer(boundaries, 'permissionBoundaries', 'identity');
   const guard = compileLayer(guardrails, 'guardrails', 'identity');
-  const sess = session === undefined ? undefined : compileLayer([session], 'sessionPolicy', 'identity');
+  const sess =
+    session === undefined ? undefined : compileLayer([session], 'sessionPolicy', 'identity');
   return createPolicySet({
     identity,
     ...(boundary !== undefined ? { boundary } : {}),
@@ -105,7 +110,9 @@ function contextOf(v: unknown): ContextInput {
   if (!isObject(v)) throw shape('"context" must be an object');
   const out: Record<string, ContextValue> = {};
   const scalar = (x: unknown): x is string | number | boolean =>
-    typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x));
+    typeof x === 'string' ||
+    typeof x === 'boolean' ||
+    (typeof x === 'number' && Number.isFinite(x));
   for (const [k, val] of Object.entries(v)) {
     if (scalar(val)) out[k] = val;
     else if (Array.isArray(val) && val.every(scalar)) out[k] = val;
@@ -127,12 +134,19 @@ function principalOf(v: unknown): RequestPrincipal | undefined {
 }
 
 /** Evaluates one input line; returns the output object. */
-function processLine(text: string, cache: Map<string, Cached>, options: RawSimulateOptions): unknown {
+function processLine(
+  text: string,
+  cache: Map<string, Cached>,
+  options: RawSimulateOptions,
+): unknown {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new RolegateError('ERR_INPUT_SYNTAX', `invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new RolegateError(
+      'ERR_INPUT_SYNTAX',
+      `invalid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   if (!isObject(parsed)) throw shape('an input line must be a JSON object');
   const kindRaw = parsed['policyKind'];
@@ -175,7 +189,12 @@ function processLine(text: string, cache: Map<string, Cached>, options: RawSimul
     }
   }
   if ('error' in entry) throw entry.error;
-  const d = evaluate(entry.set, { action, resource, context, ...(principal !== undefined ? { principal } : {}) });
+  const d = evaluate(entry.set, {
+    action,
+    resource,
+    context,
+    ...(principal !== undefined ? { principal } : {}),
+  });
   return d.errors.length > 0
     ? { decision: d.decision, determining: d.determining, errors: d.errors }
     : { decision: d.decision, determining: d.determining };

@@ -12,7 +12,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { compilePolicy, formatDiagnostic, parsePolicyText, type Diagnostic } from '../policy/index.js';
+import {
+  compilePolicy,
+  formatDiagnostic,
+  parsePolicyText,
+  type Diagnostic,
+} from '../policy/index.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -22,7 +27,9 @@ function looksLikeTrust(doc: unknown): boolean {
   if (!isObject(doc)) return false;
   const st = doc['Statement'];
   const list: unknown[] = Array.isArray(st) ? st : [st];
-  return list.some((s) => isObject(s) && (s['Principal'] !== undefined || s['NotPrincipal'] !== undefined));
+  return list.some(
+    (s) => isObject(s) && (s['Principal'] !== undefined || s['NotPrincipal'] !== undefined),
+  );
 }
 
 /** The named documents a file holds. */
@@ -59,7 +66,9 @@ export async function runValidate(
       text = await readFile(file, 'utf8');
     } catch (e) {
       errors++;
-      err.write(`${file}: ERR_CONFIG_READ cannot read the file: ${e instanceof Error ? e.message : String(e)}\n`);
+      err.write(
+        `${file}: ERR_CONFIG_READ cannot read the file: ${e instanceof Error ? e.message : String(e)}\n`,
+      );
       continue;
     }
     const parsed = parsePolicyText(text, { name: basename(file), file });

@@ -42,14 +42,7 @@ export type LogDestination = number | NodeJS.WritableStream | { readonly file: s
  * written fails at start rather than losing records later.
  */
 export function createLogger(level = 'info', destination: LogDestination = 2): Logger {
-  let stream: DestinationStream;
-  if (typeof destination === 'number') {
-    stream = pino.destination({ fd: destination, sync: false });
-  } else if ('file' in destination) {
-    stream = pino.destination({ fd: openSync(destination.file, 'a', 0o640), sync: false });
-  } else {
-    stream = destination;
-  }
+  const stream = toStream(destination);
   return pino(
     {
       level,
@@ -61,13 +54,49 @@ export function createLogger(level = 'info', destination: LogDestination = 2): L
   );
 }
 
-/** Writes what the logger buffered (async destinations) and resolves once it is out. */
-export function flushLogger(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      logger.flush(() => resolve());
-    } catch {
+/**
+ * Creates the audit logger (level `info`; default destination fd 1,
+ * stdout). Unlike {@link createLogger} it has no redaction: it only ever
+ * logs `{ audit: AuditRecord }`, whose fields are chosen one by one and
+ * hold no credential, so censoring paths would never match anything and
+ * would cost several microseconds per decision.
+ */
+export function createAuditLogger(destination: LogDestination = 1): Logger {
+  return pino(
+    { level: 'info', base: { service: 'rolegate' }, timestamp: pino.stdTimeFunctions.isoTime },
+    toStream(destination),
+  );
+}
+
+function toStream(destination: LogDestination): DestinationStream {
+  if (typeof destination === 'number') return pino.destination({ fd: destination, sync: false });
+  if ('file' in destination) {
+    return pino.destination({ fd: openSync(destination.file, 'a', 0o640), sync: false });
+  }
+  return destination;
+}
+
+/**
+ * Resolves once everything the logger was given is written (async
+ * destinations), or after `timeoutMs` (default 5000). pino's own `flush`
+ * returns before an in-flight asynchronous write has finished, so this
+ * waits for the destination's `drain` instead.
+ */
+export async function flushLogger(logger: Logger, timeoutMs = 5000): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    { _writing?: unknown; _len?: unknown; once?: unknown; flush?: unknown } | undefined;
+  if (stream === undefined || typeof stream.once !== 'function') return;
+  const busy = () =>
+    stream._writing === true || (typeof stream._len === 'number' && stream._len > 0);
+  if (!busy()) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    (stream.once as (event: string, listener: () => void) => void).call(stream, 'drain', () => {
+      clearTimeout(timer);
       resolve();
+    });
+    if (stream._writing !== true && typeof stream.flush === 'function') {
+      (stream.flush as () => void).call(stream);
     }
   });
 }

@@ -8,9 +8,23 @@
  * fifth colon) `*` matches anything, `/` and `:` included. `"*"` alone
  * matches everything. Matching is case-sensitive.
  */
-import { compileGlob, matchGlob, matchGlobRange, matchItems, STAR, type Glob, type GlobItem } from './glob.js';
+import {
+  compileGlob,
+  matchGlob,
+  matchGlobRange,
+  matchItems,
+  STAR,
+  type Glob,
+  type GlobItem,
+} from './glob.js';
 import type { EvaluationContext } from './types.js';
-import { parseTemplate, resolveItems, isDynamic, matchTemplate, type Template } from './variables.js';
+import {
+  parseTemplate,
+  resolveItems,
+  isDynamic,
+  matchTemplate,
+  type Template,
+} from './variables.js';
 
 /**
  * A request-side ARN, located once per request: the offsets of its first
@@ -56,7 +70,9 @@ export interface ArnPattern {
   /** Per head segment: it ends with `*` and may cross colons. */
   readonly cross: readonly boolean[];
   readonly anyCross: boolean;
-  /** Indices of head segments that need checking (not "arn", not "*"). */
+  /** Literal text the request must start with (up to the first wildcard or the fifth colon). */
+  readonly prefix: string;
+  /** Indices of head segments the prefix does not settle and that are not "*". */
   readonly checks: readonly number[];
   /** Static resource part. */
   readonly rest: Glob | undefined;
@@ -113,6 +129,7 @@ export function compileArnPattern(text: string, variables: boolean, cross: boole
         head: [],
         cross: [],
         anyCross: false,
+        prefix: '',
         checks: [],
         rest: undefined,
         restTemplate: undefined,
@@ -141,6 +158,17 @@ export function compileArnPattern(text: string, variables: boolean, cross: boole
     head.push(compileGlob(seg));
     crossing.push(cross && seg.endsWith('*'));
   }
+  const headLength = parts.slice(0, 5).join(':').length + 1; // through the fifth colon
+  let wild = headLength;
+  for (let i = 0; i < headLength; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 42 || ch === 63) {
+      wild = i;
+      break;
+    }
+  }
+  const prefix = text.slice(0, wild);
+  const covered = prefix.split(':').length - 1; // segments closed by a colon inside the prefix
   const restText = parts[5] ?? '';
   let rest: Glob | undefined;
   let restTemplate: Template | undefined;
@@ -160,7 +188,8 @@ export function compileArnPattern(text: string, variables: boolean, cross: boole
       head,
       cross: crossing,
       anyCross: crossing.includes(true),
-      checks: [1, 2, 3, 4].filter((i) => head[i]?.kind !== 0),
+      prefix,
+      checks: [0, 1, 2, 3, 4].filter((i) => i >= covered && head[i]?.kind !== 0),
       rest,
       restTemplate,
     },
@@ -183,16 +212,21 @@ export function matchArn(p: ArnPattern, req: RequestArn, ctx: EvaluationContext)
   if (!req.ok) return false;
   if (!p.anyCross || !req.extra) {
     const text = req.text;
+    if (!text.startsWith(p.prefix)) return false;
     const start = segStart(req, 5);
     if (p.rest !== undefined) {
       if (!matchGlobRange(p.rest, text, start, text.length)) return false;
-    } else if (p.restTemplate === undefined || !matchTemplate(p.restTemplate, text, ctx, start, text.length)) {
+    } else if (
+      p.restTemplate === undefined ||
+      !matchTemplate(p.restTemplate, text, ctx, start, text.length)
+    ) {
       return false;
     }
-    // Segment 0 is "arn" on both sides; "*" segments match anything.
+    // The prefix settled the leading segments; "*" segments match anything.
     for (const i of p.checks) {
       const g = p.head[i];
-      if (g === undefined || !matchGlobRange(g, text, segStart(req, i), segEnd(req, i))) return false;
+      if (g === undefined || !matchGlobRange(g, text, segStart(req, i), segEnd(req, i)))
+        return false;
     }
     return true;
   }
@@ -200,11 +234,7 @@ export function matchArn(p: ArnPattern, req: RequestArn, ctx: EvaluationContext)
 }
 
 /** Segment alignment when a segment-final `*` may swallow extra colon-separated parts. */
-function matchCrossing(
-  p: ArnPattern,
-  parts: readonly string[],
-  ctx: EvaluationContext,
-): boolean {
+function matchCrossing(p: ArnPattern, parts: readonly string[], ctx: EvaluationContext): boolean {
   const n = parts.length;
   let cur = new Uint8Array(n + 1);
   cur[0] = 1;
@@ -260,7 +290,8 @@ export function matchArnTemplate(t: Template, req: RequestArn, ctx: EvaluationCo
   if (segs.length < 6) return false;
   for (let i = 0; i < 5; i++) {
     const seg = segs[i];
-    if (seg === undefined || !matchItems(seg, req.text, segStart(req, i), segEnd(req, i))) return false;
+    if (seg === undefined || !matchItems(seg, req.text, segStart(req, i), segEnd(req, i)))
+      return false;
   }
   const last = segs[5];
   return last !== undefined && matchItems(last, req.text, segStart(req, 5), req.text.length);

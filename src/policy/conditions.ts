@@ -37,8 +37,15 @@ import {
   parseIp,
   parseNumber,
   type Cidr,
+  type Ip,
 } from './values.js';
-import { isDynamic, matchTemplate, parseTemplate, resolveText, type Template } from './variables.js';
+import {
+  isDynamic,
+  matchTemplate,
+  parseTemplate,
+  resolveText,
+  type Template,
+} from './variables.js';
 
 export type Family =
   'string' | 'stringci' | 'like' | 'numeric' | 'date' | 'bool' | 'binary' | 'ip' | 'arn' | 'null';
@@ -293,28 +300,36 @@ function compareNum(a: number, b: number, cmp: Comparison): boolean {
   }
 }
 
-function memoized<T>(
-  ctx: EvaluationContext,
-  tag: string,
-  v: string,
-  parse: (s: string) => T | undefined,
-): T | undefined {
-  if (!(ctx instanceof RequestContext)) return parse(v);
-  let memo = ctx.memo;
-  if (memo === undefined) {
-    memo = new Map();
-    ctx.memo = memo;
+function readIp(ctx: EvaluationContext, v: string): Ip | undefined {
+  if (!(ctx instanceof RequestContext)) return parseIp(v);
+  if (ctx.lastIpText !== v) {
+    ctx.lastIp = parseIp(v);
+    ctx.lastIpText = v;
   }
-  let inner = memo.get(tag) as Map<string, T | null> | undefined;
-  if (inner === undefined) {
-    inner = new Map();
-    memo.set(tag, inner);
+  return ctx.lastIp as Ip | undefined;
+}
+
+function readDate(ctx: EvaluationContext, v: string): number | undefined {
+  if (!(ctx instanceof RequestContext)) return parseDate(v);
+  if (ctx.lastDateText !== v) {
+    ctx.lastDate = parseDate(v);
+    ctx.lastDateText = v;
   }
-  const hit = inner.get(v);
-  if (hit !== undefined) return hit ?? undefined;
-  const parsed = parse(v);
-  inner.set(v, parsed ?? null);
-  return parsed;
+  return ctx.lastDate;
+}
+
+function readNumber(ctx: EvaluationContext, v: string): number | undefined {
+  if (!(ctx instanceof RequestContext)) return parseNumber(v);
+  if (ctx.lastNumText !== v) {
+    ctx.lastNum = parseNumber(v);
+    ctx.lastNumText = v;
+  }
+  return ctx.lastNum;
+}
+
+/** Values of an already lower-cased key. */
+export function lookup(ctx: EvaluationContext, lowerKey: string): readonly string[] | undefined {
+  return ctx instanceof RequestContext ? ctx.lookup(lowerKey) : ctx.get(lowerKey);
 }
 
 /** 1: the request value matches some policy value; 0: none; -1: it cannot be compared. */
@@ -338,13 +353,13 @@ function compareValue(c: Clause, v: string, ctx: EvaluationContext, sink: ErrorS
       return 0;
     }
     case 'numeric': {
-      const n = parseNumber(v);
+      const n = readNumber(ctx, v);
       if (n === undefined) return unreadable(c, v, 'a number', sink);
       for (const p of c.nums) if (compareNum(n, p, c.op.base.cmp)) return 1;
       return 0;
     }
     case 'date': {
-      const d = memoized(ctx, 'date', v, parseDate);
+      const d = readDate(ctx, v);
       if (d === undefined) return unreadable(c, v, 'an ISO 8601 date or epoch seconds', sink);
       for (const p of c.nums) if (compareNum(d, p, c.op.base.cmp)) return 1;
       return 0;
@@ -361,7 +376,7 @@ function compareValue(c: Clause, v: string, ctx: EvaluationContext, sink: ErrorS
       return 0;
     }
     case 'ip': {
-      const ip = parseIp(v);
+      const ip = readIp(ctx, v);
       if (ip === undefined) return unreadable(c, v, 'an IP address', sink);
       for (const p of c.cidrs) if (cidrContains(p, ip)) return 1;
       return 0;
@@ -391,7 +406,7 @@ function unreadable(c: Clause, v: string, what: string, sink: ErrorSink): -1 {
 
 /** Evaluates one condition. */
 export function evalClause(c: Clause, ctx: EvaluationContext, sink: ErrorSink): boolean {
-  const vals = ctx.get(c.key);
+  const vals = lookup(ctx, c.key);
   const present = vals !== undefined && vals.length > 0;
   const o = c.op;
   if (o.base.family === 'null') {
@@ -420,4 +435,3 @@ export function evalClause(c: Clause, ctx: EvaluationContext, sink: ErrorSink): 
   }
   return false;
 }
-

@@ -9,17 +9,35 @@ function stringify(v: string | number | boolean): string {
   return typeof v === 'string' ? v : String(v);
 }
 
-/** The engine's context implementation; `memo` caches parsed values (dates, IPs) for this request only. */
+/**
+ * The engine's context implementation. The `last*` fields are one-entry
+ * caches of parsed request values (the same IP or date is usually tested by
+ * several statements); they live and die with this request's context.
+ */
 export class RequestContext implements EvaluationContext {
   readonly #values: Map<string, readonly string[]>;
   readonly #multi: Set<string>;
-  /** Per-request parse cache, keyed by operator family then lower-cased key. */
-  memo: Map<string, unknown> | undefined;
+  lastIpText: string | undefined;
+  lastIp: unknown;
+  lastDateText: string | undefined;
+  lastDate: number | undefined;
+  lastNumText: string | undefined;
+  lastNum: number | undefined;
 
   constructor(values: Map<string, readonly string[]>, multi: Set<string>) {
     this.#values = values;
     this.#multi = multi;
-    this.memo = undefined;
+    this.lastIpText = undefined;
+    this.lastIp = undefined;
+    this.lastDateText = undefined;
+    this.lastDate = undefined;
+    this.lastNumText = undefined;
+    this.lastNum = undefined;
+  }
+
+  /** Lookup of an already lower-cased key (the compiler lower-cases every key). */
+  lookup(lowerKey: string): readonly string[] | undefined {
+    return this.#values.get(lowerKey);
   }
 
   get(key: string): readonly string[] | undefined {
@@ -41,18 +59,22 @@ export class RequestContext implements EvaluationContext {
 
 /**
  * Builds the context. Keys that differ only in case are merged (their values
- * concatenated, and the key becomes multivalued). `undefined` values are skipped.
+ * concatenated, and the key becomes multivalued). `undefined` values are
+ * skipped. The value lists are typed readonly and never mutated by the engine.
  */
 export function buildContext(input: ContextInput): EvaluationContext {
   const values = new Map<string, readonly string[]>();
   const multi = new Set<string>();
-  for (const rawKey of Object.keys(input)) {
+  for (const rawKey in input) {
+    if (!Object.hasOwn(input, rawKey)) continue;
     const raw: ContextValue | undefined = input[rawKey];
     if (raw === undefined) continue;
     const key = rawKey.toLowerCase();
     let list: string[];
     if (Array.isArray(raw)) {
-      list = (raw as readonly (string | number | boolean)[]).map(stringify);
+      const arr = raw as readonly (string | number | boolean)[];
+      list = new Array<string>(arr.length);
+      for (let i = 0; i < arr.length; i++) list[i] = stringify(arr[i] as string | number | boolean);
       multi.add(key);
     } else {
       list = [stringify(raw as string | number | boolean)];
@@ -62,7 +84,7 @@ export function buildContext(input: ContextInput): EvaluationContext {
       list = [...prev, ...list];
       multi.add(key);
     }
-    values.set(key, Object.freeze(list));
+    values.set(key, list);
   }
   return new RequestContext(values, multi);
 }

@@ -45,6 +45,12 @@ interface Entry {
   /** Global order: layer, then policy, then statement. */
   readonly ordinal: number;
   readonly determining: Determining;
+  // Copied from `stmt` so that deciding touches one object per statement.
+  readonly principal: CompiledStatement['principal'];
+  readonly notPrincipal: boolean;
+  readonly resources: CompiledStatement['resources'];
+  readonly notResource: boolean;
+  readonly clauses: CompiledStatement['clauses'];
 }
 
 interface Candidates {
@@ -75,7 +81,8 @@ export class PolicySetImpl implements PolicySet {
   /** Bits of the layers that must allow. */
   readonly required: number;
   /**
-   * Bounded memo of request action (as given) → candidates. Only ever
+   * Request action (as given) → candidates: starts as a copy of `exact`
+   * and memoises up to MEMO_LIMIT more lookups. Only ever
    * holds what `candidatesFor` computes, so it never changes a decision.
    */
   readonly memo: Map<string, Candidates>;
@@ -92,7 +99,7 @@ export class PolicySetImpl implements PolicySet {
     this.byService = byService;
     this.generic = generic;
     this.required = required;
-    this.memo = new Map();
+    this.memo = new Map(exact);
   }
 }
 
@@ -155,6 +162,11 @@ export function createPolicySet(input: PolicySetInput): PolicySet {
             policy: impl.name,
             statement: stmt.label,
           }),
+          principal: stmt.principal,
+          notPrincipal: stmt.notPrincipal,
+          resources: stmt.resources,
+          notResource: stmt.notResource,
+          clauses: stmt.clauses,
         };
         if (stmt.notAction) {
           generic.push({ entry, globs: stmt.actionGlobs, not: true });
@@ -230,6 +242,11 @@ const IMPLICIT: Readonly<Record<Layer, Determining>> = {
   session: Object.freeze({ layer: 'session', effect: 'ImplicitDeny' }),
 };
 
+/** For each bitmask of layers that failed to allow, the frozen ImplicitDeny list. */
+const FAILED: readonly (readonly Determining[])[] = Array.from({ length: 16 }, (_, mask) =>
+  Object.freeze(LAYERS.filter((l) => (mask & LAYER_BIT[l]) !== 0).map((l) => IMPLICIT[l])),
+);
+
 /** Per-request evaluation state. */
 class Evaluation implements ErrorSink {
   readonly request: EvaluationRequest;
@@ -256,7 +273,7 @@ class Evaluation implements ErrorSink {
 
   /** True when the statement applies (action already matched). */
   applies(e: Entry): boolean {
-    const s = e.stmt;
+    const s = e;
     const req = this.request;
     if (s.principal !== undefined && matchPrincipal(s.principal, req.principal) === s.notPrincipal)
       return false;
@@ -301,22 +318,44 @@ function candidatesFor(set: PolicySetImpl, requestAction: string): Candidates {
 export function evaluate(policySet: PolicySet, request: EvaluationRequest): Decision {
   if (!(policySet instanceof PolicySetImpl))
     throw new TypeError('policy sets must come from createPolicySet');
-  let cand = policySet.exact.get(request.action) ?? policySet.memo.get(request.action);
-  if (cand === undefined) {
-    cand = candidatesFor(policySet, request.action);
-    if (policySet.memo.size < MEMO_LIMIT) policySet.memo.set(request.action, cand);
-  }
   const ev = new Evaluation(request);
   const required = policySet.required;
   let denies: Determining[] | undefined;
   let allows: Determining[] | undefined;
   let allowed = 0;
-  for (const e of cand.deny) if (ev.applies(e)) (denies ??= []).push(e.determining);
-  if (denies === undefined) {
-    for (const e of cand.allow) {
-      if (ev.applies(e)) {
-        allowed |= e.bit;
-        (allows ??= []).push(e.determining);
+  let cand = policySet.memo.get(request.action);
+  if (cand === undefined) {
+    if (policySet.memo.size < policySet.exact.size + MEMO_LIMIT) {
+      cand = candidatesFor(policySet, request.action);
+      policySet.memo.set(request.action, cand);
+    } else {
+      cand = policySet.exact.get(request.action.toLowerCase());
+    }
+  }
+  if (cand !== undefined) {
+    for (const e of cand.deny) if (ev.applies(e)) (denies ??= []).push(e.determining);
+    if (denies === undefined) {
+      for (const e of cand.allow) {
+        if (ev.applies(e)) {
+          allowed |= e.bit;
+          (allows ??= []).push(e.determining);
+        }
+      }
+    }
+  } else {
+    // Memo full: test the action patterns in place, allocating nothing.
+    const action = request.action.toLowerCase();
+    const pc = policySet.byService.get(serviceOf(action)) ?? policySet.generic;
+    for (const pe of pc.deny) {
+      if (actionMatches(pe, action) && ev.applies(pe.entry))
+        (denies ??= []).push(pe.entry.determining);
+    }
+    if (denies === undefined) {
+      for (const pe of pc.allow) {
+        if (actionMatches(pe, action) && ev.applies(pe.entry)) {
+          allowed |= pe.entry.bit;
+          (allows ??= []).push(pe.entry.determining);
+        }
       }
     }
   }
@@ -326,10 +365,9 @@ export function evaluate(policySet: PolicySet, request: EvaluationRequest): Deci
   if ((allowed & required) === required && allows !== undefined) {
     return { decision: 'Allow', determining: allows, errors: ev.errors ?? NO_ERRORS };
   }
-  const failed: Determining[] = [];
-  for (const layer of LAYERS) {
-    const bit = LAYER_BIT[layer];
-    if ((required & bit) !== 0 && (allowed & bit) === 0) failed.push(IMPLICIT[layer]);
-  }
-  return { decision: 'ImplicitDeny', determining: failed, errors: ev.errors ?? NO_ERRORS };
+  return {
+    decision: 'ImplicitDeny',
+    determining: FAILED[required & ~allowed] ?? [],
+    errors: ev.errors ?? NO_ERRORS,
+  };
 }

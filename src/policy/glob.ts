@@ -124,7 +124,12 @@ export function matchGlobRange(g: Glob, s: string, start: number, end: number): 
  * backtracking to the last `*` only, which is linear in practice and
  * O(n·m) at worst.
  */
-export function matchItems(items: readonly GlobItem[], s: string, start = 0, end = s.length): boolean {
+export function matchItems(
+  items: readonly GlobItem[],
+  s: string,
+  start = 0,
+  end = s.length,
+): boolean {
   const n = end;
   const m = items.length;
   let i = 0;

@@ -65,6 +65,8 @@ export function parseDate(text: string): number | undefined {
 
 /** `true`/`false` in any case, or `undefined`. */
 export function parseBool(text: string): boolean | undefined {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
   const lower = text.toLowerCase();
   if (lower === 'true') return true;
   if (lower === 'false') return false;

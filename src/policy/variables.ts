@@ -5,6 +5,7 @@
  * that comes from a request value or a default never acts as a wildcard.
  */
 import type { EvaluationContext } from './types.js';
+import { RequestContext } from './context.js';
 import { STAR, QMARK, parseGlob, type GlobItem } from './glob.js';
 
 /** Pattern text written in the policy (wildcards active where the operator allows them). */
@@ -37,6 +38,8 @@ export interface Template {
   readonly parts: readonly TemplatePart[];
   /** Flattened items for allocation-free matching. */
   readonly items: readonly TemplateItem[];
+  /** The variable parts. */
+  readonly varParts: readonly VariablePart[];
   readonly vars: readonly string[];
   readonly source: string;
 }
@@ -94,7 +97,8 @@ export function parseTemplate(text: string): TemplateParse {
     else if (p.t === 'lit') items.push(p.text);
     else items.push(p);
   }
-  return { ok: true, template: { parts, items, vars, source: text } };
+  const varParts = parts.filter((p): p is VariablePart => p.t === 'var');
+  return { ok: true, template: { parts, items, varParts, vars, source: text } };
 }
 
 /** True when any part is a variable or literal escape (the template is not plain text). */
@@ -107,7 +111,7 @@ export function isDynamic(t: Template): boolean {
  * the default, else `undefined` (absent, or several values).
  */
 export function variableValue(part: VariablePart, ctx: EvaluationContext): string | undefined {
-  const v = ctx.get(part.key);
+  const v = ctx instanceof RequestContext ? ctx.lookup(part.key) : ctx.get(part.key);
   if (v !== undefined && v.length === 1) return v[0];
   return part.fallback;
 }
@@ -156,7 +160,16 @@ export function matchTemplate(
   start = 0,
   end = s.length,
 ): boolean {
-  for (const p of t.parts) if (p.t === 'var' && variableValue(p, ctx) === undefined) return false;
+  const vp = t.varParts;
+  // One variable (the common case): resolve it once.
+  let only: string | undefined;
+  if (vp.length === 1) {
+    const first = vp[0];
+    only = first === undefined ? undefined : variableValue(first, ctx);
+    if (only === undefined) return false;
+  } else {
+    for (const p of vp) if (variableValue(p, ctx) === undefined) return false;
+  }
   const items = t.items;
   const n = end;
   const m = items.length;
@@ -186,7 +199,7 @@ export function matchTemplate(
           continue;
         }
       } else if (it !== undefined) {
-        const v = variableValue(it, ctx) ?? '';
+        const v = only ?? variableValue(it, ctx) ?? '';
         if (pos + v.length <= n && s.startsWith(v, pos)) {
           pos += v.length;
           i++;
@@ -207,4 +220,3 @@ export function matchTemplate(
 export function lowerItems(items: readonly GlobItem[]): GlobItem[] {
   return items.map((it) => (typeof it === 'string' ? it.toLowerCase() : it));
 }
-

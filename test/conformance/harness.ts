@@ -53,13 +53,24 @@ export interface Case {
 
 /** Wraps statements into a 2012-10-17 document unless a document is given. */
 export function doc(policy: unknown): unknown {
-  if (typeof policy === 'object' && policy !== null && !Array.isArray(policy) && 'Statement' in policy) return policy;
+  if (
+    typeof policy === 'object' &&
+    policy !== null &&
+    !Array.isArray(policy) &&
+    'Statement' in policy
+  )
+    return policy;
   return { Version: '2012-10-17', Statement: policy };
 }
 
-function compile(policy: unknown, name: string, kind: 'identity' | 'resource' = 'identity'): CompiledPolicy {
+function compile(
+  policy: unknown,
+  name: string,
+  kind: 'identity' | 'resource' = 'identity',
+): CompiledPolicy {
   const r = compilePolicy(doc(policy), { name, kind });
-  if (r.policy === undefined) throw new Error(`${name} does not compile: ${JSON.stringify(r.diagnostics)}`);
+  if (r.policy === undefined)
+    throw new Error(`${name} does not compile: ${JSON.stringify(r.diagnostics)}`);
   return r.policy;
 }
 
@@ -67,9 +78,15 @@ function compile(policy: unknown, name: string, kind: 'identity' | 'resource' = 
 export function decide(c: Case): DecisionKind {
   const set = createPolicySet({
     identity: [compile(c.policy, 'policy', c.kind)],
-    ...(c.guardrails !== undefined ? { guardrails: c.guardrails.map((p, i) => compile(p, `guardrail[${i}]`)) } : {}),
-    ...(c.boundary !== undefined ? { boundary: c.boundary.map((p, i) => compile(p, `boundary[${i}]`)) } : {}),
-    ...(c.session !== undefined ? { session: c.session.map((p, i) => compile(p, `session[${i}]`)) } : {}),
+    ...(c.guardrails !== undefined
+      ? { guardrails: c.guardrails.map((p, i) => compile(p, `guardrail[${i}]`)) }
+      : {}),
+    ...(c.boundary !== undefined
+      ? { boundary: c.boundary.map((p, i) => compile(p, `boundary[${i}]`)) }
+      : {}),
+    ...(c.session !== undefined
+      ? { session: c.session.map((p, i) => compile(p, `session[${i}]`)) }
+      : {}),
   });
   return evaluate(set, {
     action: c.action ?? 'svc:Do',

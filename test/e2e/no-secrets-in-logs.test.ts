@@ -217,9 +217,7 @@ describe('no secret reaches a log line', () => {
     ).toBe(401);
     expect(await send('/orders/1', extra)).toBe(401);
     // The allowed request did reach the upstream with the claim header: the canary was live.
-    expect(upstream.requestsTo('/orders/1')[0]?.headers['x-user-email']).toContain(
-      canary('EMAIL'),
-    );
+    expect(upstream.requestsTo('/orders/1')[0]?.headers['x-user-email']).toContain(canary('EMAIL'));
 
     await rolegate.stop(); // flush everything before reading
     const auditLines = audit.lines;
@@ -232,12 +230,15 @@ describe('no secret reaches a log line', () => {
       ...auditLines.map((l): [string, string] => ['audit log', l]),
       ...ops.lines.map((l): [string, string] => ['operational log', l]),
       ...stray.map((l): [string, string] => ['stdout/stderr', l]),
-      ...spans
-        .getFinishedSpans()
-        .map((s): [string, string] => [
-          'span',
-          JSON.stringify({ name: s.name, attributes: s.attributes, events: s.events, status: s.status }),
-        ]),
+      ...spans.getFinishedSpans().map((s): [string, string] => [
+        'span',
+        JSON.stringify({
+          name: s.name,
+          attributes: s.attributes,
+          events: s.events,
+          status: s.status,
+        }),
+      ]),
     ];
     const leaks: string[] = [];
     for (const [where, line] of written) {

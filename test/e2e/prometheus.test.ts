@@ -5,9 +5,11 @@
  * The same run checks the audit file destination and that the check span
  * joins the trace named by the request's traceparent.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { stringify } from 'yaml';
@@ -25,9 +27,25 @@ const POLICY_DENIES = 5;
 const NO_TOKEN_DENIES = 3;
 const TOTAL = ALLOWS + POLICY_DENIES + NO_TOKEN_DENIES;
 
-/** The dashboard's p99 panel expression (observe/grafana-dashboard.json). */
-const DASHBOARD_P99 =
-  'histogram_quantile(0.99, sum by (le) (rate(rolegate_check_duration_seconds_bucket[1m])))';
+const OBSERVE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'observe');
+
+interface Dashboard {
+  panels: { title: string; targets: { expr: string }[] }[];
+}
+const dashboard = JSON.parse(
+  readFileSync(join(OBSERVE_DIR, 'grafana-dashboard.json'), 'utf8'),
+) as Dashboard;
+
+/** A dashboard expression as Prometheus itself would get it from Grafana. */
+const asQuery = (expr: string) =>
+  expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*');
+
+/** The dashboard's p99 latency expression. */
+const DASHBOARD_P99 = asQuery(
+  dashboard.panels
+    .flatMap((p) => p.targets.map((t) => t.expr))
+    .find((e) => e.startsWith('histogram_quantile(0.99')) ?? 'missing p99 panel',
+);
 
 const idp = new JwksIssuer({ audience: 'orders-api' });
 const upstream = new EchoUpstream();
@@ -162,7 +180,10 @@ describe('rolegate metrics in a real Prometheus', () => {
 
     const is = (n: number) => (v: number) => v === n;
     await eventually('sum(rolegate_check_total{decision="allow"})', is(ALLOWS));
-    await eventually('sum(rolegate_check_total{decision="deny"})', is(POLICY_DENIES + NO_TOKEN_DENIES));
+    await eventually(
+      'sum(rolegate_check_total{decision="deny"})',
+      is(POLICY_DENIES + NO_TOKEN_DENIES),
+    );
     await eventually('rolegate_check_total{decision="allow",reason="OK"}', is(ALLOWS));
     await eventually(
       'rolegate_check_total{decision="deny",reason="ERR_IMPLICIT_DENY"}',
@@ -214,6 +235,30 @@ describe('rolegate metrics in a real Prometheus', () => {
       expect(text).not.toContain('alice');
       expect(text).not.toContain('/orders');
     }
+  });
+
+  it('the Grafana dashboard has the required panels and every query runs', async () => {
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    for (const needed of [
+      'rolegate_check_total',
+      'rolegate_check_duration_seconds_bucket',
+      'rolegate_config_reloads_total{job=~"$job",result="failure"}',
+      'rolegate_jwks_fetches_total{job=~"$job",result="failure"}',
+      'rolegate_sts_calls_total{job=~"$job",result="failure"}',
+    ]) {
+      expect(exprs.some((e) => e.includes(needed))).toBe(true);
+    }
+    for (const expr of exprs) await expect(prometheus.query(asQuery(expr))).resolves.toBeDefined();
+    const decisions = await prometheus.query(asQuery(exprs[0] ?? ''));
+    expect(decisions.map((s) => s.metric['decision']).sort()).toEqual(['allow', 'deny']);
+  });
+
+  it('the quickstart Prometheus config is valid', () => {
+    const promtool = join(dirname(findPrometheus()), 'promtool');
+    const out = execFileSync(promtool, ['check', 'config', join(OBSERVE_DIR, 'prometheus.yml')], {
+      encoding: 'utf8',
+    });
+    expect(out).toContain('SUCCESS');
   });
 
   it('writes every decision to the configured audit file', async () => {

@@ -12,7 +12,7 @@ import { joinUrl, type Peer } from './peer.js';
 import { freePort } from './ports.js';
 
 const HOW_TO_FIX =
-  'Install Debian\'s Prometheus server (`apt-get install -y prometheus`; .ci/run does it) ' +
+  "Install Debian's Prometheus server (`apt-get install -y prometheus`; .ci/run does it) " +
   'or point ROLEGATE_PROMETHEUS_BIN at a prometheus binary.';
 
 function executable(path: string): boolean {
@@ -36,7 +36,10 @@ export function findPrometheus(env: NodeJS.ProcessEnv = process.env): string {
     throw new Error(`ROLEGATE_PROMETHEUS_BIN=${explicit} is not an executable file. ${HOW_TO_FIX}`);
   }
   const candidates = [
-    ...(env['PATH'] ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'prometheus')),
+    ...(env['PATH'] ?? '')
+      .split(delimiter)
+      .filter((d) => d !== '')
+      .map((d) => join(d, 'prometheus')),
     '/usr/bin/prometheus',
   ];
   const found = candidates.find(executable);
@@ -159,7 +162,10 @@ export class PrometheusPeer implements Peer {
     const body = (await res.json()) as {
       status: string;
       error?: string;
-      data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+      data?: {
+        resultType: string;
+        result: { metric: Record<string, string>; value: [number, string] }[];
+      };
     };
     if (body.status !== 'success' || !body.data) {
       throw new Error(`prometheus query ${promql} failed: ${body.error ?? res.status}`);
@@ -180,11 +186,7 @@ export class PrometheusPeer implements Peer {
   async stop(): Promise<void> {
     const child = this.#child;
     this.#child = undefined;
-    if (
-      child?.pid !== undefined &&
-      child.exitCode === null &&
-      child.signalCode === null
-    ) {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -53,15 +53,21 @@ describe('auditRecord', () => {
       auditRecord(request(), allowOutcome(), 1),
       auditRecord(request(), denyOutcome(), 1),
     ]);
-    for (const piece of [TOKEN, ...TOKEN.split('.'), 'COOKIE-CANARY', 'UFJPWFktQ0FOQVJZ', 'CANARY']) {
+    for (const piece of [
+      TOKEN,
+      ...TOKEN.split('.'),
+      'COOKIE-CANARY',
+      'UFJPWFktQ0FOQVJZ',
+      'CANARY',
+    ]) {
       expect(text).not.toContain(piece);
     }
   });
 
   it('formats determining statements', () => {
-    expect(formatDetermining({ layer: 'guardrail', effect: 'Deny', policy: 'g', statement: '#1' })).toBe(
-      'guardrail:g/#1:Deny',
-    );
+    expect(
+      formatDetermining({ layer: 'guardrail', effect: 'Deny', policy: 'g', statement: '#1' }),
+    ).toBe('guardrail:g/#1:Deny');
     expect(formatDetermining({ layer: 'boundary', effect: 'ImplicitDeny' })).toBe(
       'boundary:ImplicitDeny',
     );

@@ -50,9 +50,7 @@ export function allowOutcome(): CheckOutcome {
     },
     rolesConsidered: ['orders-reader'],
     role: { name: 'orders-reader', arn: 'arn:rolegate:iam:::role/orders-reader' } as RuntimeRole,
-    determining: [
-      { layer: 'identity', effect: 'Allow', policy: 'read', statement: 'Read' },
-    ],
+    determining: [{ layer: 'identity', effect: 'Allow', policy: 'read', statement: 'Read' }],
   };
 }
 

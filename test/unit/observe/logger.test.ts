@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { createLogger, flushLogger } from '../../../src/observe/logger.js';
+import { createAuditLogger, createLogger, flushLogger } from '../../../src/observe/logger.js';
 import { captureLogger } from '../../support/log-capture.js';
 
 describe('logger', () => {
@@ -15,11 +15,20 @@ describe('logger', () => {
     second.info({ audit: { decision: 'allow' } }, 'decision');
     await flushLogger(second);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as { audit: { decision: string } }).audit.decision)).toEqual([
-      'deny',
-      'allow',
-    ]);
+    expect(
+      lines.map((l) => (JSON.parse(l) as { audit: { decision: string } }).audit.decision),
+    ).toEqual(['deny', 'allow']);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ service: 'rolegate', msg: 'decision' });
+  });
+
+  it('the audit logger writes info lines with an ISO time to its file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rolegate-log-')), 'audit.log');
+    const audit = createAuditLogger({ file });
+    audit.info({ audit: { decision: 'deny' } }, 'decision');
+    await flushLogger(audit);
+    const line = JSON.parse(readFileSync(file, 'utf8').trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 30, service: 'rolegate', msg: 'decision' });
+    expect(new Date(line['time'] as string).toISOString()).toBe(line['time']);
   });
 
   it('fails at creation when the file cannot be opened', () => {

@@ -58,8 +58,12 @@ describe('metrics', () => {
     m.jwksFetches.inc({ issuer: 'https://idp.example.com', result: 'failure' });
     const text = await m.registry.metrics();
     expect(text).toContain('rolegate_check_total{decision="deny",reason="ERR_IMPLICIT_DENY"} 1');
-    expect(text).toContain('rolegate_check_duration_seconds_bucket{le="0.00005",decision="deny"} 1');
-    expect(text).toContain('rolegate_check_duration_seconds_bucket{le="0.000025",decision="deny"} 0');
+    expect(text).toContain(
+      'rolegate_check_duration_seconds_bucket{le="0.00005",decision="deny"} 1',
+    );
+    expect(text).toContain(
+      'rolegate_check_duration_seconds_bucket{le="0.000025",decision="deny"} 0',
+    );
     expect(text).toContain(
       'rolegate_jwks_fetches_total{issuer="https://idp.example.com",result="failure"} 1',
     );

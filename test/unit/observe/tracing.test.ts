@@ -109,7 +109,9 @@ describe('check spans', () => {
   });
 
   it('honours a parent that was not sampled (parent-based sampling)', () => {
-    inMemory().startCheck({ traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-00` })?.end(allowOutcome());
+    inMemory()
+      .startCheck({ traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-00` })
+      ?.end(allowOutcome());
     expect(exporter.getFinishedSpans()).toHaveLength(0);
   });
 });
@@ -135,7 +137,9 @@ describe('configuration from OTEL_* variables', () => {
   });
 
   it('is on for an exporter or an OTLP endpoint', () => {
-    expect(tracesExportersFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toEqual(['otlp']);
+    expect(tracesExportersFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toEqual([
+      'otlp',
+    ]);
     expect(
       tracesExportersFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces' }),
     ).toEqual(['otlp']);
@@ -173,7 +177,10 @@ describe('configuration from OTEL_* variables', () => {
   });
 
   it('builds an enabled console tracer from the environment', async () => {
-    const t = tracingFromEnv({ OTEL_TRACES_EXPORTER: 'console', OTEL_TRACES_SAMPLER: 'always_off' });
+    const t = tracingFromEnv({
+      OTEL_TRACES_EXPORTER: 'console',
+      OTEL_TRACES_SAMPLER: 'always_off',
+    });
     expect(t.enabled).toBe(true);
     t.startCheck({})?.end(allowOutcome());
     await t.shutdown();
