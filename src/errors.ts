@@ -74,6 +74,8 @@ export const ERROR_CATALOGUE = {
   ERR_ROUTE_UNMATCHED: 'the request matches no route and unmatched requests are denied',
   ERR_EXPLICIT_DENY: 'a policy statement explicitly denies the request',
   ERR_IMPLICIT_DENY: 'no policy allows the request',
+  ERR_POLICY_EVALUATION:
+    'a condition could not be evaluated against the request values, so the role does not allow (fail closed)',
 
   // AWS integration.
   ERR_IAM_SYNC: 'loading roles from AWS IAM failed; the last good set of IAM roles stays active',

@@ -110,6 +110,7 @@ export function authorize(
 
   // Each role is a session of its own: the request is allowed if one role allows it.
   let sawExplicitDeny = false;
+  let sawEvaluationError = false;
   const denials: Determining[] = [];
   for (const role of assumable) {
     p.rolesConsidered.push(role.name);
@@ -118,6 +119,13 @@ export function authorize(
       resource: route.resource,
       context: buildContext(roleContext(base, role.arn, role.name, principal)),
     });
+    // A condition that could not be read against the request might have been
+    // meant to deny: such a role never allows (fail closed).
+    if (decision.errors.length > 0) {
+      sawEvaluationError = true;
+      denials.push(...decision.determining);
+      continue;
+    }
     if (decision.decision === 'Allow') {
       p.role = role;
       p.determining = [...decision.determining];
@@ -127,7 +135,8 @@ export function authorize(
     denials.push(...decision.determining);
   }
   p.determining = denials;
-  return sawExplicitDeny ? 'ERR_EXPLICIT_DENY' : 'ERR_IMPLICIT_DENY';
+  if (sawExplicitDeny) return 'ERR_EXPLICIT_DENY';
+  return sawEvaluationError ? 'ERR_POLICY_EVALUATION' : 'ERR_IMPLICIT_DENY';
 }
 
 async function decide(

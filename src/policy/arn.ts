@@ -9,6 +9,8 @@
  * matches everything. Matching is case-sensitive.
  */
 import {
+  ANY_GLOB,
+  compact,
   compileGlob,
   matchGlob,
   matchGlobRange,
@@ -155,7 +157,7 @@ export function compileArnPattern(text: string, variables: boolean, cross: boole
         message: `"${text}": policy variables may appear only in the resource part of an ARN (after the fifth colon)`,
       };
     }
-    head.push(compileGlob(seg));
+    head.push(seg === '*' ? ANY_GLOB : compileGlob(seg));
     crossing.push(cross && seg.endsWith('*'));
   }
   const headLength = parts.slice(0, 5).join(':').length + 1; // through the fifth colon
@@ -185,11 +187,11 @@ export function compileArnPattern(text: string, variables: boolean, cross: boole
     pattern: {
       source: text,
       any: false,
-      head,
-      cross: crossing,
+      head: compact(head),
+      cross: compact(crossing),
       anyCross: crossing.includes(true),
       prefix,
-      checks: [0, 1, 2, 3, 4].filter((i) => i >= covered && head[i]?.kind !== 0),
+      checks: compact([0, 1, 2, 3, 4].filter((i) => i >= covered && head[i]?.kind !== 0)),
       rest,
       restTemplate,
     },

@@ -6,7 +6,7 @@ import type { ErrorCode } from '../errors.js';
 import { compileArnPattern, patternVariables, splitArnText, type ArnPattern } from './arn.js';
 import { compileClause, familyTakesVariables, parseOperator, type Clause } from './conditions.js';
 import { childPath } from './diagnostics.js';
-import { compileGlob, type Glob } from './glob.js';
+import { compact, compileGlob, type Glob } from './glob.js';
 import {
   DEFAULT_KEY_REGISTRY,
   keyClassifier,
@@ -53,7 +53,7 @@ export class PolicyImpl implements CompiledPolicy {
   constructor(
     origin: PolicyOrigin,
     kind: 'identity' | 'resource',
-    statements: CompiledStatement[],
+    statements: readonly CompiledStatement[],
   ) {
     this.name = origin.name;
     if (origin.file !== undefined) this.file = origin.file;
@@ -243,7 +243,7 @@ export function compilePolicy(
   });
   const hasError = c.diagnostics.some((d) => d.severity === 'error');
   if (hasError) return { diagnostics: c.diagnostics };
-  return { policy: new PolicyImpl(origin, kind, compiled), diagnostics: c.diagnostics };
+  return { policy: new PolicyImpl(origin, kind, compact(compiled)), diagnostics: c.diagnostics };
 }
 
 function compileStatement(
@@ -413,14 +413,14 @@ function compileStatement(
     label,
     effect: effect === 'Deny' ? 'Deny' : 'Allow',
     notAction: hasNotAction,
-    actions,
-    writtenActions,
+    actions: compact(actions),
+    writtenActions: compact(writtenActions),
     actionGlobs: actions.map((a) => compileGlob(a)),
     notResource: hasNotResource,
-    resources,
+    resources: resources === undefined ? undefined : compact(resources),
     notPrincipal: hasNotPrincipal,
     principal,
-    clauses,
+    clauses: compact(clauses),
   };
   warnings(c, stmt, path);
   return stmt;

@@ -160,6 +160,13 @@ export function familyTakesVariables(f: Family): boolean {
   return f === 'string' || f === 'stringci' || f === 'like' || f === 'arn';
 }
 
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** Empty lists share one frozen array (compiled policies are immutable and compact). */
+function pack<T>(list: T[]): readonly T[] {
+  return list.length === 0 ? EMPTY : list.slice();
+}
+
 function asText(v: string | number | boolean): string {
   return typeof v === 'string' ? v : String(v);
 }
@@ -267,15 +274,15 @@ export function compileClause(
     key: name.toLowerCase(),
     name,
     op: opr,
-    strs,
+    strs: pack(strs),
     strSet: strs.length >= 8 ? new Set(strs) : undefined,
-    globs,
-    templates,
-    nums,
-    bools,
-    bins,
-    cidrs,
-    arns,
+    globs: pack(globs),
+    templates: pack(templates),
+    nums: pack(nums),
+    bools: pack(bools),
+    bins: pack(bins),
+    cidrs: pack(cidrs),
+    arns: pack(arns),
   };
   return { clause, problems };
 }

@@ -24,7 +24,7 @@ export interface Glob {
   readonly kind: 0 | 1 | 2 | 3 | 4 | 5;
   /** The literal for EXACT/PREFIX/SUFFIX/CONTAINS. */
   readonly lit: string;
-  /** Items for the generic matcher. */
+  /** Items for the generic matcher (empty for the specialised kinds). */
   readonly items: readonly GlobItem[];
   /** The pattern text as written (after any case folding). */
   readonly source: string;
@@ -55,29 +55,48 @@ export function hasWildcard(text: string): boolean {
   return text.includes('*') || text.includes('?');
 }
 
-/** Compiles a pattern; with `wildcards` false the text is matched literally. */
+const NO_ITEMS: readonly GlobItem[] = Object.freeze([]);
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/**
+ * An exact-size copy of a list built with push() (whose backing store has
+ * spare capacity), or one shared empty list: compiled policies stay compact,
+ * which matters for cache behaviour with thousands of statements.
+ */
+export function compact<T>(list: readonly T[]): readonly T[] {
+  return list.length === 0 ? EMPTY : list.slice();
+}
+
+/** The pattern `*` (shared: compiled patterns are immutable). */
+export const ANY_GLOB: Glob = Object.freeze({ kind: K_ANY, lit: '', items: NO_ITEMS, source: '*' });
+
+/**
+ * Compiles a pattern; with `wildcards` false the text is matched literally.
+ * Only the generic kind keeps its item list (the others never read it).
+ */
 export function compileGlob(pattern: string, wildcards = true): Glob {
   if (!wildcards || !hasWildcard(pattern)) {
-    return { kind: K_EXACT, lit: pattern, items: [pattern], source: pattern };
+    return { kind: K_EXACT, lit: pattern, items: NO_ITEMS, source: pattern };
   }
   const items = parseGlob(pattern);
   const n = items.length;
-  if (n === 1 && items[0] === STAR) return { kind: K_ANY, lit: '', items, source: pattern };
+  if (n === 1 && items[0] === STAR)
+    return pattern === '*' ? ANY_GLOB : { kind: K_ANY, lit: '', items: NO_ITEMS, source: pattern };
   if (!items.includes(QMARK)) {
     const first = items[0];
     const last = items[n - 1];
     if (n === 2 && typeof first === 'string' && last === STAR) {
-      return { kind: K_PREFIX, lit: first, items, source: pattern };
+      return { kind: K_PREFIX, lit: first, items: NO_ITEMS, source: pattern };
     }
     if (n === 2 && first === STAR && typeof last === 'string') {
-      return { kind: K_SUFFIX, lit: last, items, source: pattern };
+      return { kind: K_SUFFIX, lit: last, items: NO_ITEMS, source: pattern };
     }
     const mid = items[1];
     if (n === 3 && first === STAR && last === STAR && typeof mid === 'string') {
-      return { kind: K_CONTAINS, lit: mid, items, source: pattern };
+      return { kind: K_CONTAINS, lit: mid, items: NO_ITEMS, source: pattern };
     }
   }
-  return { kind: K_GENERIC, lit: '', items, source: pattern };
+  return { kind: K_GENERIC, lit: '', items: compact(items), source: pattern };
 }
 
 /** Matches `s` against a compiled pattern. */

@@ -6,7 +6,7 @@
  */
 import type { EvaluationContext } from './types.js';
 import { RequestContext } from './context.js';
-import { STAR, QMARK, parseGlob, type GlobItem } from './glob.js';
+import { STAR, QMARK, compact, parseGlob, type GlobItem } from './glob.js';
 
 /** Pattern text written in the policy (wildcards active where the operator allows them). */
 export interface PatternPart {
@@ -61,7 +61,7 @@ export function parseTemplate(text: string): TemplateParse {
   const vars: string[] = [];
   let pending = '';
   const flush = (): void => {
-    if (pending !== '') parts.push({ t: 'pat', text: pending, items: parseGlob(pending) });
+    if (pending !== '') parts.push({ t: 'pat', text: pending, items: compact(parseGlob(pending)) });
     pending = '';
   };
   let i = 0;
@@ -98,7 +98,16 @@ export function parseTemplate(text: string): TemplateParse {
     else items.push(p);
   }
   const varParts = parts.filter((p): p is VariablePart => p.t === 'var');
-  return { ok: true, template: { parts, items, varParts, vars, source: text } };
+  return {
+    ok: true,
+    template: {
+      parts: compact(parts),
+      items: compact(items),
+      varParts: compact(varParts),
+      vars: compact(vars),
+      source: text,
+    },
+  };
 }
 
 /** True when any part is a variable or literal escape (the template is not plain text). */

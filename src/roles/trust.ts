@@ -49,8 +49,10 @@ export function assumableRoles<R extends TrustedRole>(
     requested === undefined
       ? roles
       : roles.filter((r) => r.name === requested || r.arn === requested);
-  const assumable = considered.filter(
-    (role) => evaluateTrust(role, principal, context).decision === 'Allow',
-  );
+  // A trust decision with evaluation errors admits no one (fail closed).
+  const assumable = considered.filter((role) => {
+    const decision = evaluateTrust(role, principal, context);
+    return decision.decision === 'Allow' && decision.errors.length === 0;
+  });
   return { considered, assumable };
 }

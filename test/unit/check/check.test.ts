@@ -68,6 +68,24 @@ const raw = {
         },
       },
     },
+    {
+      name: 'metered',
+      trustPolicy: trust({ StringEquals: { 'jwt:sub': 'meter' } }),
+      policies: {
+        metered: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'LowLevels',
+              Effect: 'Allow',
+              Action: 'orders:PutOrder',
+              Resource: '*',
+              Condition: { NumericLessThan: { 'http:header/x-level': 5 } },
+            },
+          ],
+        },
+      },
+    },
   ],
   routes: [
     {
@@ -214,6 +232,13 @@ describe('check', () => {
       request('GET', '/orders/1', { 'x-rolegate-role': 'reader' }),
     );
     expect(asReader.allowed).toBe(true);
+  });
+
+  it('fails closed when a condition cannot read a request value', async () => {
+    const ok = await run(principal('meter'), request('PUT', '/orders/1', { 'x-level': '3' }));
+    expect(ok).toMatchObject({ allowed: true, role: expect.objectContaining({ name: 'metered' }) });
+    const bad = await run(principal('meter'), request('PUT', '/orders/1', { 'x-level': 'abc' }));
+    expect(bad).toMatchObject({ allowed: false, status: 403, reason: 'ERR_POLICY_EVALUATION' });
   });
 
   it('fails closed on an unexpected error', async () => {
