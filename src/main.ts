@@ -173,7 +173,11 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
           } catch {
             token = undefined;
           }
-          ({ outcome, headers: extraHeaders } = await aws.upstreamCredentials(outcome, config, token));
+          ({ outcome, headers: extraHeaders } = await aws.upstreamCredentials(
+            outcome,
+            config,
+            token,
+          ));
         }
         const settings = config.headers;
         response = toCheckResponse(outcome, request.headers, {
