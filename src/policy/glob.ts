@@ -149,6 +149,26 @@ export function matchItems(
   start = 0,
   end = s.length,
 ): boolean {
+  return matchItemsWith<never>(items, s, start, end, neverResolved);
+}
+
+function neverResolved(): string {
+  return '';
+}
+
+/**
+ * The one matching loop, shared by globs and policy-variable templates: an
+ * item that is neither a literal nor a wildcard is turned into literal text
+ * by `resolve` (a substituted variable value, whose own `*` never acts as a
+ * wildcard).
+ */
+export function matchItemsWith<T extends object>(
+  items: readonly (GlobItem | T)[],
+  s: string,
+  start: number,
+  end: number,
+  resolve: (item: T) => string,
+): boolean {
   const n = end;
   const m = items.length;
   let i = 0;
@@ -170,10 +190,13 @@ export function matchItems(
           i++;
           continue;
         }
-      } else if (it !== undefined && p + it.length <= n && s.startsWith(it, p)) {
-        p += it.length;
-        i++;
-        continue;
+      } else if (it !== undefined) {
+        const lit = typeof it === 'string' ? it : resolve(it as T);
+        if (p + lit.length <= n && s.startsWith(lit, p)) {
+          p += lit.length;
+          i++;
+          continue;
+        }
       }
     } else if (p === n) {
       return true;

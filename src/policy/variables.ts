@@ -6,7 +6,7 @@
  */
 import type { EvaluationContext } from './types.js';
 import { RequestContext } from './context.js';
-import { STAR, QMARK, compact, parseGlob, type GlobItem } from './glob.js';
+import { compact, matchItemsWith, parseGlob, type GlobItem } from './glob.js';
 
 /** Pattern text written in the policy (wildcards active where the operator allows them). */
 export interface PatternPart {
@@ -179,50 +179,9 @@ export function matchTemplate(
   } else {
     for (const p of vp) if (variableValue(p, ctx) === undefined) return false;
   }
-  const items = t.items;
-  const n = end;
-  const m = items.length;
-  let i = 0;
-  let pos = start;
-  let starI = -1;
-  let starP = 0;
-  for (;;) {
-    if (i < m) {
-      const it = items[i];
-      if (it === STAR) {
-        starI = i;
-        starP = pos;
-        i++;
-        continue;
-      }
-      if (it === QMARK) {
-        if (pos < n) {
-          pos++;
-          i++;
-          continue;
-        }
-      } else if (typeof it === 'string') {
-        if (pos + it.length <= n && s.startsWith(it, pos)) {
-          pos += it.length;
-          i++;
-          continue;
-        }
-      } else if (it !== undefined) {
-        const v = only ?? variableValue(it, ctx) ?? '';
-        if (pos + v.length <= n && s.startsWith(v, pos)) {
-          pos += v.length;
-          i++;
-          continue;
-        }
-      }
-    } else if (pos === n) {
-      return true;
-    }
-    if (starI < 0 || starP >= n) return false;
-    starP++;
-    pos = starP;
-    i = starI + 1;
-  }
+  return matchItemsWith(t.items, s, start, end, (part: VariablePart) =>
+    only !== undefined ? only : (variableValue(part, ctx) ?? ''),
+  );
 }
 
 /** Lower-cases the literal text of glob items (for case-insensitive matching). */
