@@ -9,14 +9,28 @@ function stringify(v: string | number | boolean): string {
   return typeof v === 'string' ? v : String(v);
 }
 
+type Scalar = string | number | boolean;
+
+function toList(raw: ContextValue): readonly string[] {
+  if (!Array.isArray(raw)) return [stringify(raw as Scalar)];
+  const arr = raw as readonly Scalar[];
+  const list = new Array<string>(arr.length);
+  for (let i = 0; i < arr.length; i++) list[i] = stringify(arr[i] as Scalar);
+  return list;
+}
+
 /**
- * The engine's context implementation. The `last*` fields are one-entry
- * caches of parsed request values (the same IP or date is usually tested by
- * several statements); they live and die with this request's context.
+ * The engine's context implementation. Values are kept as supplied and
+ * turned into string lists on first lookup, since a request usually carries
+ * more keys than its candidate statements read. The `last*` fields are
+ * one-entry caches of parsed request values (the same IP or date is usually
+ * tested by several statements); they live and die with this request's
+ * context.
  */
 export class RequestContext implements EvaluationContext {
-  readonly #values: Map<string, readonly string[]>;
-  readonly #multi: Set<string>;
+  /** Lower-cased key -> value as supplied (an array = multivalued). */
+  readonly #raw: Map<string, ContextValue>;
+  #lists: Map<string, readonly string[]> | undefined;
   lastIpText: string | undefined;
   lastIp: unknown;
   lastDateText: string | undefined;
@@ -24,9 +38,9 @@ export class RequestContext implements EvaluationContext {
   lastNumText: string | undefined;
   lastNum: number | undefined;
 
-  constructor(values: Map<string, readonly string[]>, multi: Set<string>) {
-    this.#values = values;
-    this.#multi = multi;
+  constructor(raw: Map<string, ContextValue>) {
+    this.#raw = raw;
+    this.#lists = undefined;
     this.lastIpText = undefined;
     this.lastIp = undefined;
     this.lastDateText = undefined;
@@ -37,54 +51,44 @@ export class RequestContext implements EvaluationContext {
 
   /** Lookup of an already lower-cased key (the compiler lower-cases every key). */
   lookup(lowerKey: string): readonly string[] | undefined {
-    return this.#values.get(lowerKey);
+    let list = this.#lists?.get(lowerKey);
+    if (list !== undefined) return list;
+    const raw = this.#raw.get(lowerKey);
+    if (raw === undefined) return undefined;
+    list = toList(raw);
+    (this.#lists ??= new Map()).set(lowerKey, list);
+    return list;
   }
 
   get(key: string): readonly string[] | undefined {
-    const v = this.#values.get(key);
-    if (v !== undefined) return v;
-    const lower = key.toLowerCase();
-    return lower === key ? undefined : this.#values.get(lower);
+    return this.lookup(key.toLowerCase());
   }
 
   isMultiValued(key: string): boolean {
-    return this.#multi.has(key.toLowerCase());
+    return Array.isArray(this.#raw.get(key.toLowerCase()));
   }
 
   /** Lower-cased key names present in the context. */
   keys(): IterableIterator<string> {
-    return this.#values.keys();
+    return this.#raw.keys();
   }
 }
 
 /**
  * Builds the context. Keys that differ only in case are merged (their values
  * concatenated, and the key becomes multivalued). `undefined` values are
- * skipped. The value lists are typed readonly and never mutated by the engine.
+ * skipped. Values are never mutated by the engine.
  */
 export function buildContext(input: ContextInput): EvaluationContext {
-  const values = new Map<string, readonly string[]>();
-  const multi = new Set<string>();
-  for (const rawKey in input) {
-    if (!Object.hasOwn(input, rawKey)) continue;
-    const raw: ContextValue | undefined = input[rawKey];
-    if (raw === undefined) continue;
+  const raw = new Map<string, ContextValue>();
+  const keys = Object.keys(input);
+  for (let i = 0; i < keys.length; i++) {
+    const rawKey = keys[i] as string;
+    const value = input[rawKey];
+    if (value === undefined) continue;
     const key = rawKey.toLowerCase();
-    let list: string[];
-    if (Array.isArray(raw)) {
-      const arr = raw as readonly (string | number | boolean)[];
-      list = new Array<string>(arr.length);
-      for (let i = 0; i < arr.length; i++) list[i] = stringify(arr[i] as string | number | boolean);
-      multi.add(key);
-    } else {
-      list = [stringify(raw as string | number | boolean)];
-    }
-    const prev = values.get(key);
-    if (prev !== undefined) {
-      list = [...prev, ...list];
-      multi.add(key);
-    }
-    values.set(key, list);
+    const prev = raw.get(key);
+    raw.set(key, prev === undefined ? value : [...toList(prev), ...toList(value)]);
   }
-  return new RequestContext(values, multi);
+  return new RequestContext(raw);
 }
