@@ -4,7 +4,7 @@
  * any failure becomes a deny with its catalogue code (fail closed).
  */
 import { errorCodeOf, type ErrorCode } from '../errors.js';
-import { buildContext, evaluate } from '../policy/index.js';
+import { evaluate, extendContext, resolvingContext } from '../policy/index.js';
 import type { Decision, Determining } from '../policy/types.js';
 import type { RuntimeConfig, RuntimeRole } from '../config/compile.js';
 import type { JwtVerifier } from '../identity/jwt.js';
@@ -15,7 +15,7 @@ import type { AuthzRequest } from '../request/types.js';
 import { assumableRoles } from '../roles/trust.js';
 import { resolveRoute } from '../route/resolve.js';
 import type { RouteMatch } from '../route/table.js';
-import { requestContext, roleContext } from './context.js';
+import { requestContextResolver, roleSessionKeys } from './context.js';
 
 /** The generation of configuration a check runs against; swapped whole on reload. */
 export interface CheckRuntime {
@@ -101,7 +101,8 @@ export function authorize(
   if (!route) return 'ERR_ROUTE_UNMATCHED';
   p.route = route;
 
-  const base = requestContext(request, principal, route, nowMs);
+  // One context per request; each role only adds its session keys on top.
+  const base = resolvingContext(requestContextResolver(request, principal, route, nowMs));
   const requested = request.headers[config.config.headers.requestedRole];
   const { assumable } = assumableRoles(config.roles, principal, base, requested);
   if (assumable.length === 0) {
@@ -117,7 +118,7 @@ export function authorize(
     const decision: Decision = evaluate(role.permissions, {
       action: route.action,
       resource: route.resource,
-      context: buildContext(roleContext(base, role.arn, role.name, principal)),
+      context: extendContext(base, roleSessionKeys(role.arn, role.name, principal)),
     });
     // A condition that could not be read against the request might have been
     // meant to deny: such a role never allows (fail closed).

@@ -1,8 +1,10 @@
 /**
- * Builds the policy context keys for one request, as documented in the
- * README's policy reference. Pure: the clock arrives as an argument.
+ * The policy context keys of one request, as documented in the README's
+ * policy reference. Keys are resolved on demand: a request carries dozens of
+ * headers and claims, and a decision usually reads a handful of keys. Pure:
+ * the clock arrives as an argument.
  */
-import type { ContextInput, ContextValue } from '../policy/types.js';
+import type { ContextInput, ContextResolver, ContextValue } from '../policy/index.js';
 import { issuerKeyPrefix, type Principal } from '../identity/principal.js';
 import type { AuthzRequest } from '../request/types.js';
 import type { RouteMatch } from '../route/table.js';
@@ -10,92 +12,131 @@ import type { RouteMatch } from '../route/table.js';
 /** Headers never exposed as `http:header/<name>`: they carry credentials. */
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
+type Scalar = string | number | boolean;
+
+function isScalar(v: unknown): v is Scalar {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+/** A claim as a context value: scalars as they are, lists of scalars multivalued, objects not at all. */
 function claimValue(value: unknown): ContextValue | undefined {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-    return value;
-  }
-  if (Array.isArray(value)) {
-    const items = value.filter(
-      (v): v is string | number | boolean =>
-        typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean',
-    );
-    return items;
+  if (isScalar(value)) return value;
+  if (Array.isArray(value)) return value.filter(isScalar);
+  return undefined;
+}
+
+/** The entry of `record` whose name equals `lowerName` ignoring case (key names are case-insensitive). */
+function entryIgnoringCase(record: Readonly<Record<string, unknown>>, lowerName: string): unknown {
+  if (Object.hasOwn(record, lowerName)) return record[lowerName];
+  for (const name of Object.keys(record)) {
+    if (name.toLowerCase() === lowerName) return record[name];
   }
   return undefined;
 }
 
-/** Context keys that depend on the request and the caller, not on a role. */
-export function requestContext(
+/** `jwt:<claim>`, or one level of nesting `jwt:<claim>.<field>` (`jwt:realm_access.roles`). */
+function jwtClaim(
+  claims: Readonly<Record<string, unknown>>,
+  name: string,
+): ContextValue | undefined {
+  const whole = claimValue(entryIgnoringCase(claims, name));
+  if (whole !== undefined) return whole;
+  // Claim names may hold dots themselves (`kubernetes.io`): the field is after the last one.
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const parent = entryIgnoringCase(claims, name.slice(0, dot));
+  if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) return undefined;
+  return claimValue(entryIgnoringCase(parent as Record<string, unknown>, name.slice(dot + 1)));
+}
+
+function principalKey(principal: Principal, lowerKey: string): ContextValue | undefined {
+  const claims = principal.claims;
+  if (lowerKey.startsWith('jwt:')) return jwtClaim(claims, lowerKey.slice(4));
+  if (lowerKey.startsWith('aws:principaltag/')) {
+    const tag = entryIgnoringCase(principal.tags ?? {}, lowerKey.slice(17));
+    return typeof tag === 'string' ? tag : undefined;
+  }
+  switch (lowerKey) {
+    case 'rolegate:groups':
+      return principal.groups === undefined ? undefined : [...principal.groups];
+    case 'aws:tokenissuetime': {
+      const iat = claims['iat'];
+      return typeof iat === 'number' ? new Date(iat * 1000).toISOString() : undefined;
+    }
+    case 'aws:multifactorauthpresent': {
+      const amr = claimValue(claims['amr']);
+      return amr === undefined ? undefined : Array.isArray(amr) && amr.includes('mfa');
+    }
+    default:
+      break;
+  }
+  // `<issuer without https://>:sub|aud|amr`, as AWS web-identity trust policies write them.
+  const prefix = `${issuerKeyPrefix(principal.issuer).toLowerCase()}:`;
+  if (!lowerKey.startsWith(prefix)) return undefined;
+  const field = lowerKey.slice(prefix.length);
+  if (field === 'sub') return principal.kind === 'jwt' ? principal.subject : undefined;
+  if (field === 'aud' || field === 'amr') return claimValue(claims[field]);
+  return undefined;
+}
+
+/** Resolves the keys that depend on the request and the caller, not on a role. */
+export function requestContextResolver(
   request: AuthzRequest,
   principal: Principal | undefined,
   route: RouteMatch | undefined,
   nowMs: number,
-): Record<string, ContextValue> {
-  const ctx: Record<string, ContextValue> = {
-    'aws:CurrentTime': new Date(nowMs).toISOString(),
-    'aws:EpochTime': Math.floor(nowMs / 1000),
-    'aws:SecureTransport': request.secure,
-    'http:method': request.method,
-    'http:path': request.path,
-    'http:host': request.host,
-  };
-  if (request.sourceAddress !== undefined) ctx['aws:SourceIp'] = request.sourceAddress;
-  if (request.sourcePrincipal !== undefined) {
-    ctx['envoy:source/principal'] = request.sourcePrincipal;
-  }
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (!SECRET_HEADERS.has(name)) ctx[`http:header/${name}`] = value;
-  }
-  for (const [name, values] of request.query) {
-    if (values[0] !== undefined) ctx[`http:query/${name}`] = values[0];
-  }
-  for (const [key, value] of Object.entries(request.contextExtensions)) {
-    ctx[`envoy:context/${key}`] = value;
-  }
-  if (route) {
-    for (const [key, value] of Object.entries(route.tags)) ctx[`aws:ResourceTag/${key}`] = value;
-  }
-  if (principal) {
-    for (const [claim, raw] of Object.entries(principal.claims)) {
-      const value = claimValue(raw);
-      if (value !== undefined) ctx[`jwt:${claim}`] = value;
+): ContextResolver {
+  return (lowerKey) => {
+    switch (lowerKey) {
+      case 'aws:currenttime':
+        return new Date(nowMs).toISOString();
+      case 'aws:epochtime':
+        return Math.floor(nowMs / 1000);
+      case 'aws:securetransport':
+        return request.secure;
+      case 'aws:sourceip':
+        return request.sourceAddress;
+      case 'envoy:source/principal':
+        return request.sourcePrincipal;
+      case 'http:method':
+        return request.method;
+      case 'http:path':
+        return request.path;
+      case 'http:host':
+        return request.host;
+      default:
+        break;
     }
-    const prefix = issuerKeyPrefix(principal.issuer);
-    if (principal.kind === 'jwt') ctx[`${prefix}:sub`] = principal.subject;
-    const aud = claimValue(principal.claims['aud']);
-    if (aud !== undefined) ctx[`${prefix}:aud`] = aud;
-    const amr = claimValue(principal.claims['amr']);
-    if (amr !== undefined) {
-      ctx[`${prefix}:amr`] = amr;
-      ctx['aws:MultiFactorAuthPresent'] = Array.isArray(amr) && amr.includes('mfa');
+    if (lowerKey.startsWith('http:header/')) {
+      const name = lowerKey.slice(12);
+      return SECRET_HEADERS.has(name) ? undefined : request.headers[name];
     }
-    if (principal.groups !== undefined) ctx['rolegate:groups'] = [...principal.groups];
-    for (const [tag, value] of Object.entries(principal.tags ?? {})) {
-      ctx[`aws:PrincipalTag/${tag}`] = value;
-    }
-    for (const [claim, raw] of Object.entries(principal.claims)) {
-      // One level of nesting (`jwt:realm_access.roles`), the shape IdPs use for roles.
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) continue;
-      for (const [inner, innerRaw] of Object.entries(raw as Record<string, unknown>)) {
-        const value = claimValue(innerRaw);
-        if (value !== undefined) ctx[`jwt:${claim}.${inner}`] = value;
+    if (lowerKey.startsWith('http:query/')) {
+      const name = lowerKey.slice(11);
+      for (const [param, values] of request.query) {
+        if (param.toLowerCase() === name) return values[0];
       }
+      return undefined;
     }
-    const iat = principal.claims['iat'];
-    if (typeof iat === 'number') ctx['aws:TokenIssueTime'] = new Date(iat * 1000).toISOString();
-  }
-  return ctx;
+    if (lowerKey.startsWith('envoy:context/')) {
+      const value = entryIgnoringCase(request.contextExtensions, lowerKey.slice(14));
+      return typeof value === 'string' ? value : undefined;
+    }
+    if (lowerKey.startsWith('aws:resourcetag/')) {
+      const value = route && entryIgnoringCase(route.tags, lowerKey.slice(16));
+      return typeof value === 'string' ? value : undefined;
+    }
+    return principal ? principalKey(principal, lowerKey) : undefined;
+  };
 }
 
-/** Adds the keys that name the session of one assumed role. */
-export function roleContext(
-  base: Readonly<Record<string, ContextValue>>,
+/** The keys that name the session of one assumed role, layered over the request's context. */
+export function roleSessionKeys(
   roleArn: string,
   roleName: string,
   principal: Principal,
 ): ContextInput {
   return {
-    ...base,
     'aws:PrincipalArn': roleArn,
     'aws:userid': `${roleName}:${principal.subject}`,
   };

@@ -11,7 +11,8 @@ import { issuerKeyPrefix, type Principal } from '../identity/principal.js';
 import { isRecord } from '../config/reader.js';
 import type { AuthzRequest } from '../request/types.js';
 import { assumableRoles } from '../roles/trust.js';
-import { requestContext } from '../check/context.js';
+import { requestContextResolver } from '../check/context.js';
+import { resolvingContext } from '../policy/index.js';
 
 function stringMap(value: unknown, field: string): Record<string, string> {
   if (value === undefined) return {};
@@ -74,7 +75,7 @@ export function simulateLine(line: unknown, config: RuntimeConfig, defaultNowMs:
   const p: Progress = { principal, rolesConsidered: [], determining: [] };
   const reason = authorize(request, principal, config, nowMs, p);
   const outcome = toOutcome('simulated', reason, p);
-  const base = requestContext(request, principal, p.route, nowMs);
+  const base = resolvingContext(requestContextResolver(request, principal, p.route, nowMs));
   const trusted = assumableRoles(config.roles, principal, base).assumable.map((r) => r.name);
   return {
     decision: outcome.allowed ? 'Allow' : 'Deny',

@@ -7,7 +7,7 @@
 export { parsePolicyText, type ParseResult } from './parse.js';
 export { compilePolicy, type CompileOptions } from './compile.js';
 export { createPolicySet, evaluate } from './evaluate.js';
-export { buildContext } from './context.js';
+export { buildContext, extendContext, resolvingContext, type ContextResolver } from './context.js';
 export { formatDiagnostic } from './diagnostics.js';
 export { DEFAULT_KEY_REGISTRY, type KeyRegistry } from './keys.js';
 export { OPERATORS } from './conditions.js';

@@ -4,8 +4,8 @@
  * principal under the claim conditions, exactly as AWS STS decides it. An
  * mTLS peer is matched as `Principal: {"Spiffe": "<id>"}` for `sts:AssumeRole`.
  */
-import { buildContext, evaluate } from '../policy/index.js';
-import type { ContextInput, Decision, PolicySet } from '../policy/types.js';
+import { evaluate } from '../policy/index.js';
+import type { Decision, EvaluationContext, PolicySet } from '../policy/types.js';
 import type { Principal } from '../identity/principal.js';
 
 /** What role selection needs of a role. */
@@ -24,14 +24,14 @@ export const PEER_ACTION = 'sts:AssumeRole';
 export function evaluateTrust(
   role: TrustedRole,
   principal: Principal,
-  context: ContextInput,
+  context: EvaluationContext,
 ): Decision {
   const peer = principal.kind === 'mtls';
   return evaluate(role.trust, {
     action: peer ? PEER_ACTION : WEB_IDENTITY_ACTION,
     resource: role.arn,
     principal: peer ? { Spiffe: [principal.subject] } : { Federated: principal.federated },
-    context: buildContext(context),
+    context,
   });
 }
 
@@ -42,7 +42,7 @@ export function evaluateTrust(
 export function assumableRoles<R extends TrustedRole>(
   roles: readonly R[],
   principal: Principal,
-  context: ContextInput,
+  context: EvaluationContext,
   requested?: string,
 ): { considered: readonly R[]; assumable: R[] } {
   const considered =

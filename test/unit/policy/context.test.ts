@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { buildContext } from '../../../src/policy/index.js';
+import { buildContext, extendContext } from '../../../src/policy/index.js';
 
 describe('buildContext', () => {
   it('lower-cases keys and finds them in any case', () => {
@@ -38,5 +38,28 @@ describe('buildContext', () => {
     expect(c.get('a:u')).toBeUndefined();
     expect(c.get('a:k')).toEqual(['x', 'y']);
     expect(c.isMultiValued('a:k')).toBe(true);
+  });
+});
+
+describe('extendContext', () => {
+  it('adds and hides keys of the base without changing it', () => {
+    const base = buildContext({
+      'aws:SourceIp': '10.0.0.1',
+      'aws:PrincipalArn': 'arn:base',
+      tags: ['a'],
+    });
+    const ext = extendContext(base, { 'AWS:PrincipalArn': 'arn:role', 'aws:userid': 'r:alice' });
+    expect(ext.get('aws:principalarn')).toEqual(['arn:role']);
+    expect(ext.get('aws:SourceIp')).toEqual(['10.0.0.1']);
+    expect(ext.get('aws:userid')).toEqual(['r:alice']);
+    expect(ext.isMultiValued('TAGS')).toBe(true);
+    expect(base.get('aws:PrincipalArn')).toEqual(['arn:base']);
+    expect(base.get('aws:userid')).toBeUndefined();
+  });
+
+  it('refuses a context it did not build', () => {
+    expect(() => extendContext({ get: () => undefined, isMultiValued: () => false }, {})).toThrow(
+      TypeError,
+    );
   });
 });
