@@ -20,6 +20,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { stringify } from 'yaml';
 import { startRolegate } from '../src/main.js';
 import { createAuditLogger, createLogger } from '../src/observe/logger.js';
+import { benchConfig } from './lib/bench-config.js';
 import { announceToParent } from './lib/child-protocol.js';
 
 /** The value after `--name` on the command line. */
@@ -40,120 +41,9 @@ const idp = createServer((_req, res) =>
 );
 await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
-const prefix = issuer.replace('http://', '');
-
-/** A realistic config: what a mid-size API would carry. */
-export function benchConfig(): object {
-  const services = ['orders', 'invoices', 'customers', 'inventory', 'shipping'];
-  const trust = (group: string) => ({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Effect: 'Allow',
-        Principal: { Federated: issuer },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: {
-          StringEquals: { [`${prefix}:aud`]: 'bench-api' },
-          'ForAnyValue:StringEquals': { 'jwt:groups': [group, 'admins'] },
-        },
-      },
-    ],
-  });
-  const roles = services.map((svc) => ({
-    name: `${svc}-operator`,
-    trustPolicy: trust(`${svc}-team`),
-    policies: {
-      [`${svc}-read`]: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'Read',
-            Effect: 'Allow',
-            Action: [`${svc}:Get*`, `${svc}:List*`],
-            Resource: `arn:rolegate:${svc}:::item/*`,
-          },
-          {
-            Sid: 'OwnWrites',
-            Effect: 'Allow',
-            Action: `${svc}:Put*`,
-            Resource: `arn:rolegate:${svc}:::item/\${jwt:sub}/*`,
-          },
-          {
-            Sid: 'OfficeNetwork',
-            Effect: 'Deny',
-            Action: `${svc}:Delete*`,
-            Resource: '*',
-            Condition: { NotIpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '192.168.0.0/16'] } },
-          },
-        ],
-      },
-      [`${svc}-admin`]: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: `${svc}:*`,
-            Resource: '*',
-            Condition: {
-              'ForAnyValue:StringEquals': { 'jwt:groups': 'admins' },
-              NumericLessThanIfExists: { 'jwt:level': 5 },
-            },
-          },
-        ],
-      },
-    },
-    permissionsBoundary: {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: services.map((s) => `${s}:*`), Resource: '*' }],
-    },
-  }));
-  const routes = services.flatMap((svc) => [
-    {
-      method: 'GET',
-      path: `/${svc}`,
-      action: `${svc}:ListItems`,
-      resource: `arn:rolegate:${svc}:::item/*`,
-    },
-    {
-      method: 'GET',
-      path: `/${svc}/{id}`,
-      action: `${svc}:GetItem`,
-      resource: `arn:rolegate:${svc}:::item/{id}`,
-    },
-    {
-      method: 'PUT',
-      path: `/${svc}/{id}`,
-      action: `${svc}:PutItem`,
-      resource: `arn:rolegate:${svc}:::item/{id}`,
-    },
-    {
-      method: 'DELETE',
-      path: `/${svc}/{id}`,
-      action: `${svc}:DeleteItem`,
-      resource: `arn:rolegate:${svc}:::item/{id}`,
-    },
-  ]);
-  return {
-    issuers: [{ issuer, audiences: ['bench-api'], jwksUri: issuer }],
-    tokens: { cacheEntries: tokenCache },
-    headers: { claims: { 'x-user-email': 'email' } },
-    guardrails: {
-      baseline: {
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: '*', Resource: '*' },
-          { Sid: 'NoPurge', Effect: 'Deny', Action: '*:Purge*', Resource: '*' },
-        ],
-      },
-    },
-    roles,
-    routes,
-  };
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'rolegate-bench-'));
 const configFile = join(dir, 'rolegate.yaml');
-writeFileSync(configFile, stringify(benchConfig()));
+writeFileSync(configFile, stringify(benchConfig(issuer, tokenCache)));
 const sink = new Writable({ write: (_c, _e, done) => done() });
 const rolegate = await startRolegate({
   configFile,

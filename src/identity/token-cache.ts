@@ -2,11 +2,11 @@
  * Verified-token cache: a bounded LRU keyed by a SHA-256 of the token (the
  * token itself is never kept), each entry expiring no later than its `exp`.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Cache key for a token: its SHA-256, so a heap dump holds no bearer tokens. */
 export function tokenCacheKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 export class TokenCache<T> {

@@ -17,12 +17,15 @@ export interface RouteMatch {
   readonly credentials?: 'required' | 'optional';
 }
 
+/** A template split once into literal text and parameter names (odd indexes). */
+type Template = readonly string[];
+
 export interface CompiledRoute {
   readonly method: string;
   readonly pattern: RegExp;
   readonly params: readonly string[];
-  readonly action: string;
-  readonly resource: string;
+  readonly action: Template;
+  readonly resource: Template;
   readonly tags: Readonly<Record<string, string>>;
   readonly credentials?: 'required' | 'optional';
   readonly index: number;
@@ -50,16 +53,39 @@ export function compileRoute(route: RouteConfig, index: number): CompiledRoute {
     method: route.method,
     pattern: new RegExp(`^${source}/?$`),
     params,
-    action: route.action,
-    resource: route.resource,
+    action: splitTemplate(route.action),
+    resource: splitTemplate(route.resource),
     tags: route.tags,
     ...(route.credentials === undefined ? {} : { credentials: route.credentials }),
     index,
   };
 }
 
-function fillTemplate(template: string, values: Readonly<Record<string, string>>): string {
-  return template.replace(PARAM, (whole, name: string) => values[name] ?? whole);
+/** `a{x}b` -> ['a', 'x', 'b']: literals at even indexes, parameter names at odd ones. */
+function splitTemplate(template: string): Template {
+  const parts: string[] = [];
+  let last = 0;
+  for (const m of template.matchAll(PARAM)) {
+    parts.push(template.slice(last, m.index), m[1] ?? '');
+    last = m.index + m[0].length;
+  }
+  parts.push(template.slice(last));
+  return parts;
+}
+
+function fillTemplate(
+  template: Template,
+  values: readonly string[],
+  names: readonly string[],
+): string {
+  let out = template[0] ?? '';
+  for (let i = 1; i < template.length; i += 2) {
+    const name = template[i] ?? '';
+    const at = names.indexOf(name);
+    out += (at === -1 ? `{${name}}` : values[at]) ?? '';
+    out += template[i + 1] ?? '';
+  }
+  return out;
 }
 
 /** First matching route for a method and (query-less, decoded) path, or undefined. */
@@ -72,13 +98,10 @@ export function matchRoute(
     if (route.method !== '*' && route.method !== method) continue;
     const m = route.pattern.exec(path);
     if (!m) continue;
-    const values: Record<string, string> = {};
-    route.params.forEach((name, i) => {
-      values[name] = m[i + 1] ?? '';
-    });
+    const values = m.slice(1);
     return {
-      action: fillTemplate(route.action, values),
-      resource: fillTemplate(route.resource, values),
+      action: fillTemplate(route.action, values, route.params),
+      resource: fillTemplate(route.resource, values, route.params),
       source: `route[${route.index}]`,
       tags: route.tags,
       ...(route.credentials === undefined ? {} : { credentials: route.credentials }),

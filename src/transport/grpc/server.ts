@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { CheckRequest, CheckResponse } from './messages.js';
+import { encodeCheckResponse } from './encode-check-response.js';
 import { AUTHORIZATION_SERVICE_NAME, loadAuthorizationService } from './protos.js';
 
 export interface GrpcServerOptions {
@@ -44,17 +45,30 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     [AUTHORIZATION_SERVICE_NAME]: 'NOT_SERVING',
   });
   health.addToServer(server);
-  server.addService(loadAuthorizationService(), {
-    Check: (
-      call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>,
-      callback: grpc.sendUnaryData<CheckResponse>,
-    ) => {
-      options.handle(call.request).then(
-        (response) => callback(null, response),
-        (err: unknown) => callback(null, options.onHandlerError(err)),
-      );
+  const service = loadAuthorizationService();
+  const generic = service.Check.responseSerialize;
+  server.addService(
+    {
+      ...service,
+      Check: {
+        ...service.Check,
+        // The direct encoder for rolegate's own response shapes; anything else takes the generic path.
+        responseSerialize: (response: CheckResponse) =>
+          encodeCheckResponse(response) ?? generic(response),
+      },
     },
-  });
+    {
+      Check: (
+        call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>,
+        callback: grpc.sendUnaryData<CheckResponse>,
+      ) => {
+        options.handle(call.request).then(
+          (response) => callback(null, response),
+          (err: unknown) => callback(null, options.onHandlerError(err)),
+        );
+      },
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`,

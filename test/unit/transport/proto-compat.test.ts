@@ -8,10 +8,10 @@
  * decoded object must give back the same bytes, which proves no populated
  * field was dropped as unknown. Responses: the reverse direction.
  */
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { beforeAll, describe, expect, it } from '@jest/globals';
 import protobuf from 'protobufjs';
 
 import type {
@@ -21,47 +21,13 @@ import type {
   OkCheckResponse,
 } from '../../../src/transport/grpc/messages.js';
 import { RpcCode } from '../../../src/transport/grpc/messages.js';
+import { TO_OBJECT, UPSTREAM_INCLUDE_DIRS, loadRoot } from '../../support/upstream-protos.js';
 import {
   CHECK_METHOD_PATH,
   PROTO_LOADER_OPTIONS,
   loadAuthorizationService,
-  packageRoot,
   protoDir,
 } from '../../../src/transport/grpc/protos.js';
-
-const DEPS = join(packageRoot(), 'node_modules', '@grpc', 'grpc-js-xds', 'deps');
-const UPSTREAM_INCLUDE_DIRS = [
-  join(DEPS, 'envoy-api'),
-  join(DEPS, 'xds'),
-  join(DEPS, 'googleapis'),
-  join(DEPS, 'protoc-gen-validate'),
-];
-
-/** toObject options equivalent to our proto-loader options. */
-const TO_OBJECT: protobuf.IConversionOptions = {
-  longs: String,
-  enums: String,
-  bytes: Buffer,
-  defaults: true,
-  oneofs: true,
-  arrays: true,
-  objects: true,
-};
-
-function loadRoot(includeDirs: readonly string[]): protobuf.Root {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin: string, target: string): string => {
-    for (const dir of includeDirs) {
-      const candidate = join(dir, target);
-      if (existsSync(candidate)) return candidate;
-    }
-    // google/protobuf/* are bundled with protobufjs and resolved by name.
-    return target;
-  };
-  root.loadSync('envoy/service/auth/v3/external_auth.proto', { keepCase: true });
-  root.resolveAll();
-  return root;
-}
 
 const structOf = (fields: Record<string, unknown>): { fields: Record<string, unknown> } => ({
   fields,
