@@ -4,6 +4,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { runGrpcBench } from './grpc.js';
+import { runObservabilityBench } from './observability.js';
+import { runPipelineBench } from './pipeline.js';
 import { runPolicyBench } from './policy.js';
 
 const print = (line: string) => console.log(line);
@@ -12,6 +14,9 @@ const entry = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.u
 const only = process.argv[2];
 if (only === undefined || only === 'policy') {
   await runPolicyBench(print);
+}
+if (only === undefined || only === 'pipeline') {
+  await runPipelineBench(print);
 }
 if (only === undefined || only === 'grpc') {
   await runGrpcBench(print, {
@@ -27,4 +32,7 @@ if (only === undefined || only === 'grpc') {
     rolegateArgs: ['--token-cache', 'off'],
     targetRatio: 0.9,
   });
+}
+if (only === undefined || only === 'observability') {
+  await runObservabilityBench(print);
 }
