@@ -16,8 +16,9 @@ import {
   type Credentials,
   type STSClient,
 } from '@aws-sdk/client-sts';
+import { ExpiringLru } from '../cache/expiring-lru.js';
 import { RolegateError } from '../errors.js';
-import { issuerKeyPrefix, type Principal } from '../identity/principal.js';
+import { claimAt, issuerKeyPrefix, type Principal } from '../identity/principal.js';
 import type { AwsStsConfig } from './config.js';
 
 /** One set of temporary credentials. Never log it. */
@@ -91,15 +92,11 @@ export function sessionNameFor(subject: string): string {
 
 const TAG_VALUE_CHARS = /[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu;
 
-function claimValue(claims: Readonly<Record<string, unknown>>, path: string): string | undefined {
-  let node: unknown = claims;
-  for (const part of path.split('.')) {
-    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
+/** A claim as a session tag value; lists joined with `:` (STS tag values may not hold commas). */
+function tagValue(claims: Readonly<Record<string, unknown>>, path: string): string | undefined {
+  const node = claimAt(claims, path);
   if (typeof node === 'string') return node;
   if (typeof node === 'number' || typeof node === 'boolean') return String(node);
-  // `:` separates: STS tag values may not hold commas.
   if (Array.isArray(node) && node.every((v) => typeof v === 'string')) return node.join(':');
   return undefined;
 }
@@ -111,7 +108,7 @@ export function sessionTagsFor(
 ): { Key: string; Value: string }[] {
   const tags: { Key: string; Value: string }[] = [];
   for (const [key, path] of Object.entries(mapping)) {
-    const value = claimValue(principal.claims, path);
+    const value = tagValue(principal.claims, path);
     if (value === undefined) continue;
     tags.push({ Key: key, Value: value.replace(TAG_VALUE_CHARS, '_').slice(0, 256) });
   }
@@ -150,10 +147,10 @@ function sha256(text: string): string {
 export function createStsBroker(options: StsBrokerOptions): StsBroker {
   const now = options.now ?? Date.now;
   const { settings, calls } = options;
-  const cache = new Map<string, UpstreamCredentials>();
+  const cache = new ExpiringLru<UpstreamCredentials>(settings.cacheEntries);
   const inflight = new Map<string, Promise<UpstreamCredentials>>();
 
-  const fresh = (c: UpstreamCredentials) => now() < c.expiration - REFRESH_BEFORE_EXPIRY_MS;
+  const reuseUntil = (c: UpstreamCredentials) => c.expiration - REFRESH_BEFORE_EXPIRY_MS;
 
   const call = async (
     request: CredentialsRequest,
@@ -221,26 +218,13 @@ export function createStsBroker(options: StsBrokerOptions): StsBroker {
           ? `token:${sha256(request.token ?? '')}`
           : `tags:${sha256(JSON.stringify(tags))}`,
       ].join('\u0000');
-      const hit = cache.get(key);
-      if (hit) {
-        cache.delete(key);
-        if (fresh(hit)) {
-          cache.set(key, hit);
-          return hit;
-        }
-      }
+      const hit = cache.get(key, now());
+      if (hit) return hit;
       let pending = inflight.get(key);
       if (!pending) {
         pending = call(request, webIdentity, tags)
           .then((creds) => {
-            if (fresh(creds)) {
-              cache.set(key, creds);
-              while (cache.size > settings.cacheEntries) {
-                const oldest = cache.keys().next().value;
-                if (oldest === undefined) break;
-                cache.delete(oldest);
-              }
-            }
+            cache.set(key, creds, reuseUntil(creds));
             return creds;
           })
           .finally(() => inflight.delete(key));

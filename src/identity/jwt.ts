@@ -17,7 +17,8 @@ import { RolegateError, type ErrorCode } from '../errors.js';
 import { HMAC_ALGORITHMS, type IssuerConfig, type TokenLocation } from '../config/schema.js';
 import { createKeyStore, DEFAULT_KEY_TIMING, type KeyStore } from './jwks.js';
 import { claimAt, issuerKeyPrefix, type Principal } from './principal.js';
-import { TokenCache, tokenCacheKey } from './token-cache.js';
+import { ExpiringLru } from '../cache/expiring-lru.js';
+import { tokenCacheKey } from './token-cache.js';
 
 /** An issuer with what the config loader resolved for it. */
 export interface ResolvedIssuer extends IssuerConfig {
@@ -48,7 +49,7 @@ export interface JwtVerifier {
   verify(token: string, location?: TokenLocation): Promise<Principal>;
   /** The distinct places tokens are looked for, in config order. */
   readonly locations: readonly TokenLocation[];
-  readonly cache: TokenCache<Principal>;
+  readonly cache: ExpiringLru<Principal>;
 }
 
 function mapJoseError(err: unknown): ErrorCode {
@@ -182,7 +183,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     });
     if (!locations.some((l) => sameLocation(l, config.token))) locations.push(config.token);
   }
-  const cache = new TokenCache<Principal>(options.cacheEntries, options.onCacheLookup);
+  const cache = new ExpiringLru<Principal>(options.cacheEntries, options.onCacheLookup);
 
   async function verifyUncached(token: string, nowMs: number): Promise<Principal> {
     const { alg, payload } = peek(token);

@@ -1,58 +1,10 @@
 /**
- * Verified-token cache: a bounded LRU keyed by a SHA-256 of the token (the
- * token itself is never kept), each entry expiring no later than its `exp`.
+ * Verified-token cache keys: the cache ({@link ExpiringLru}) is keyed by a
+ * SHA-256 of the token, so the token itself is never kept.
  */
 import { hash } from 'node:crypto';
 
 /** Cache key for a token: its SHA-256, so a heap dump holds no bearer tokens. */
 export function tokenCacheKey(token: string): string {
   return hash('sha256', token, 'base64url');
-}
-
-export class TokenCache<T> {
-  private readonly entries = new Map<string, { value: T; expiresAtMs: number }>();
-  private readonly maxEntries: number;
-  private readonly onLookup: (hit: boolean) => void;
-  hits = 0;
-  misses = 0;
-
-  /**
-   * @param maxEntries bound on entries; 0 disables caching.
-   * @param onLookup called after every lookup (metrics); default does nothing.
-   */
-  constructor(maxEntries: number, onLookup: (hit: boolean) => void = () => {}) {
-    this.maxEntries = maxEntries;
-    this.onLookup = onLookup;
-  }
-
-  get(key: string, nowMs: number): T | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined || entry.expiresAtMs <= nowMs) {
-      if (entry !== undefined) this.entries.delete(key);
-      this.misses++;
-      this.onLookup(false);
-      return undefined;
-    }
-    // Re-insert to mark as most recently used.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    this.hits++;
-    this.onLookup(true);
-    return entry.value;
-  }
-
-  set(key: string, value: T, expiresAtMs: number): void {
-    if (this.maxEntries === 0) return;
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAtMs });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

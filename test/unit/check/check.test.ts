@@ -4,7 +4,7 @@ import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import { RolegateError } from '../../../src/errors.js';
 import type { Principal } from '../../../src/identity/principal.js';
-import { TokenCache } from '../../../src/identity/token-cache.js';
+import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
 import type { AuthzRequest } from '../../../src/request/types.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
@@ -121,7 +121,7 @@ function runtimeFor(principal: Principal | Error): CheckRuntime {
   return {
     config: compiled,
     verifier: {
-      cache: new TokenCache(0),
+      cache: new ExpiringLru(0),
       locations: [{ kind: 'bearer' }],
       verify: async () => {
         if (principal instanceof Error) throw principal;
