@@ -42,13 +42,6 @@ const H = {
   expiration: 'x-rolegate-aws-expiration',
 };
 
-function auditFor(decisionId: string | null): Record<string, unknown> | undefined {
-  return audit
-    .records()
-    .map((r) => r['audit'] as Record<string, unknown> | undefined)
-    .find((a) => a?.['decision_id'] === decisionId);
-}
-
 async function call(path: string, token: string, headers: Record<string, string> = {}) {
   const res = await fetch(envoy.url(path), {
     headers: { ...headers, authorization: `Bearer ${token}` },
@@ -274,7 +267,7 @@ describe('STS credentials for upstreams through a real Envoy', () => {
     expect(denied.status).toBe(403);
     expect(denied.body).toBe(DENY_BODY[403]);
     expect(upstream.requestsTo('/files/4')).toHaveLength(0);
-    expect(auditFor(denied.headers.get('x-rolegate-decision-id'))).toMatchObject({
+    expect(audit.auditFor(denied.headers.get('x-rolegate-decision-id'))).toMatchObject({
       decision: 'deny',
       reason: 'ERR_STS_FAILED',
     });

@@ -15,6 +15,7 @@ import { route } from '../harness/envoy-config.js';
 import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { captureLogger } from '../support/log-capture.js';
+import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 
 const idp = new JwksIssuer({ audience: 'orders-api' });
 const upstream = new EchoUpstream();
@@ -25,7 +26,6 @@ const audit = captureLogger();
 const ops = captureLogger('warn');
 
 function config(readerActions: string[]) {
-  const federated = () => ({ Federated: idp.issuer });
   const prefix = idp.issuer.replace('http://', '');
   return {
     issuers: [{ issuer: idp.issuer, audiences: ['orders-api'] }],
@@ -33,69 +33,21 @@ function config(readerActions: string[]) {
     roles: [
       {
         name: 'orders-reader',
-        trustPolicy: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: federated(),
-              Action: 'sts:AssumeRoleWithWebIdentity',
-              Condition: {
-                StringEquals: { [`${prefix}:aud`]: 'orders-api' },
-                'ForAnyValue:StringEquals': { 'jwt:groups': ['readers'] },
-              },
-            },
-          ],
-        },
-        policies: {
-          read: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'Read',
-                Effect: 'Allow',
-                Action: readerActions,
-                Resource: 'arn:rolegate:orders:::order/*',
-              },
-            ],
-          },
-        },
+        trustPolicy: webIdentityTrust(idp.issuer, {
+          StringEquals: { [`${prefix}:aud`]: 'orders-api' },
+          'ForAnyValue:StringEquals': { 'jwt:groups': ['readers'] },
+        }),
+        policies: { read: allowPolicy(readerActions, 'arn:rolegate:orders:::order/*', 'Read') },
       },
       {
         name: 'orders-admin',
-        trustPolicy: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: federated(),
-              Action: 'sts:AssumeRoleWithWebIdentity',
-              Condition: { StringEquals: { [`${prefix}:sub`]: 'root-admin' } },
-            },
-          ],
-        },
-        policies: {
-          all: {
-            Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Action: 'orders:*', Resource: '*' }],
-          },
-        },
+        trustPolicy: webIdentityTrust(idp.issuer, {
+          StringEquals: { [`${prefix}:sub`]: 'root-admin' },
+        }),
+        policies: { all: allowPolicy('orders:*') },
       },
     ],
-    routes: [
-      {
-        method: 'GET',
-        path: '/orders/{id}',
-        action: 'orders:GetOrder',
-        resource: 'arn:rolegate:orders:::order/{id}',
-      },
-      {
-        method: 'DELETE',
-        path: '/orders/{id}',
-        action: 'orders:DeleteOrder',
-        resource: 'arn:rolegate:orders:::order/{id}',
-      },
-    ],
+    routes: ORDER_ROUTES,
   };
 }
 
@@ -110,13 +62,6 @@ async function call(
   if (init.token !== undefined) headers['authorization'] = `Bearer ${init.token}`;
   const res = await fetch(envoy.url(path), { method: init.method ?? 'GET', headers });
   return { status: res.status, headers: res.headers, body: await res.text() };
-}
-
-function auditFor(decisionId: string | null): Record<string, unknown> | undefined {
-  return audit
-    .records()
-    .map((r) => r['audit'] as Record<string, unknown> | undefined)
-    .find((a) => a?.['decision_id'] === decisionId);
 }
 
 beforeAll(async () => {
@@ -166,7 +111,7 @@ describe('rolegate behind a real Envoy', () => {
     expect(seen?.headers['x-user-email']).toBe('alice@example.com');
     const id = seen?.headers['x-rolegate-decision-id'];
     expect(typeof id).toBe('string');
-    expect(auditFor(id as string)).toMatchObject({
+    expect(audit.auditFor(id as string)).toMatchObject({
       decision: 'allow',
       action: 'orders:GetOrder',
       role: 'arn:rolegate:iam:::role/orders-reader',
@@ -196,7 +141,7 @@ describe('rolegate behind a real Envoy', () => {
     expect(res.status).toBe(403);
     expect(res.body).toBe(DENY_BODY[403]);
     expect(upstream.requestsTo('/orders/42')).toHaveLength(0);
-    expect(auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({
+    expect(audit.auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({
       reason: 'ERR_IMPLICIT_DENY',
     });
   });
@@ -209,14 +154,14 @@ describe('rolegate behind a real Envoy', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
     expect(res.body).toBe(DENY_BODY[401]);
-    expect(auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({ reason });
+    expect(audit.auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({ reason });
   });
 
   it('answers 401 for a token signed by another key', async () => {
     const forged = await idp.mint({ groups: ['readers'] }, { subject: 'alice', foreignKey: true });
     const res = await call('/orders/42', { token: forged });
     expect(res.status).toBe(401);
-    expect(auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({
+    expect(audit.auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({
       reason: 'ERR_TOKEN_SIGNATURE',
     });
   });
@@ -227,7 +172,7 @@ describe('rolegate behind a real Envoy', () => {
     expect(list.status).toBe(200);
     const del = await call('/ctx-delete/anything', { token });
     expect(del.status).toBe(403);
-    expect(auditFor(del.headers.get('x-rolegate-decision-id'))).toMatchObject({
+    expect(audit.auditFor(del.headers.get('x-rolegate-decision-id'))).toMatchObject({
       action: 'orders:DeleteOrder',
       route: 'context_extensions',
     });
@@ -237,7 +182,7 @@ describe('rolegate behind a real Envoy', () => {
     const outsider = await idp.mint({ groups: ['outsiders'] }, { subject: 'eve' });
     const res = await call('/orders/42', { token: outsider });
     expect(res.status).toBe(403);
-    expect(auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({
+    expect(audit.auditFor(res.headers.get('x-rolegate-decision-id'))).toMatchObject({
       reason: 'ERR_NO_ROLE',
     });
     const asAdmin = await call('/orders/42', {
@@ -246,7 +191,7 @@ describe('rolegate behind a real Envoy', () => {
       headers: { 'x-rolegate-role': 'orders-admin' },
     });
     expect(asAdmin.status).toBe(403);
-    expect(auditFor(asAdmin.headers.get('x-rolegate-decision-id'))).toMatchObject({
+    expect(audit.auditFor(asAdmin.headers.get('x-rolegate-decision-id'))).toMatchObject({
       reason: 'ERR_ROLE_NOT_ASSUMABLE',
     });
     const admin = await idp.mint({}, { subject: 'root-admin' });

@@ -18,6 +18,7 @@ import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { createTestPki, type TestPki } from '../support/certs.js';
 import { captureLogger } from '../support/log-capture.js';
+import { allowPolicy, webIdentityTrust } from '../support/fixtures.js';
 
 const EKS_ISSUER = 'https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE';
 const EKS_PREFIX = EKS_ISSUER.replace('https://', '');
@@ -34,10 +35,7 @@ let rolegate: Rolegate;
 let envoy: EnvoyPeer;
 let mtlsEnvoy: EnvoyPeer;
 
-const allowAll = {
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: 'orders:*', Resource: '*' }],
-};
+const allowAll = allowPolicy('orders:*');
 
 function config() {
   return {
@@ -55,16 +53,7 @@ function config() {
     roles: [
       {
         name: 'reader',
-        trustPolicy: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Federated: idp.issuer },
-              Action: 'sts:AssumeRoleWithWebIdentity',
-            },
-          ],
-        },
+        trustPolicy: webIdentityTrust(idp.issuer),
         policies: { all: allowAll },
       },
       {
@@ -128,13 +117,7 @@ async function call(path: string, token?: string, headers: Record<string, string
   return { status: res.status, headers: res.headers, body: await res.text() };
 }
 
-function reasonOf(decisionId: string | null): unknown {
-  const record = audit
-    .records()
-    .map((r) => r['audit'] as Record<string, unknown> | undefined)
-    .find((a) => a?.['decision_id'] === decisionId);
-  return record?.['reason'];
-}
+const reasonOf = (decisionId: string | null | undefined) => audit.auditFor(decisionId)?.['reason'];
 
 function mtlsCall(
   client: { cert: string; key: string } | undefined,

@@ -20,6 +20,7 @@ import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { findPrometheus, PrometheusPeer } from '../harness/prometheus.js';
 import { captureLogger } from '../support/log-capture.js';
+import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 
 /** Allows, denies by policy and denies for a missing credential, in two waves each. */
 const ALLOWS = 12;
@@ -65,46 +66,13 @@ function config() {
     roles: [
       {
         name: 'orders-reader',
-        trustPolicy: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Federated: idp.issuer },
-              Action: 'sts:AssumeRoleWithWebIdentity',
-              Condition: { StringEquals: { [`${prefix}:aud`]: 'orders-api' } },
-            },
-          ],
-        },
-        policies: {
-          read: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'Read',
-                Effect: 'Allow',
-                Action: 'orders:GetOrder',
-                Resource: 'arn:rolegate:orders:::order/*',
-              },
-            ],
-          },
-        },
+        trustPolicy: webIdentityTrust(idp.issuer, {
+          StringEquals: { [`${prefix}:aud`]: 'orders-api' },
+        }),
+        policies: { read: allowPolicy('orders:GetOrder', 'arn:rolegate:orders:::order/*', 'Read') },
       },
     ],
-    routes: [
-      {
-        method: 'GET',
-        path: '/orders/{id}',
-        action: 'orders:GetOrder',
-        resource: 'arn:rolegate:orders:::order/{id}',
-      },
-      {
-        method: 'DELETE',
-        path: '/orders/{id}',
-        action: 'orders:DeleteOrder',
-        resource: 'arn:rolegate:orders:::order/{id}',
-      },
-    ],
+    routes: ORDER_ROUTES,
   };
 }
 

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { findBinary } from './binary.js';
 import { joinUrl, type Peer } from './peer.js';
 import { freePort } from './ports.js';
 
@@ -15,34 +15,20 @@ const HOW_TO_FIX =
 /** The account moto puts every resource in unless told otherwise. */
 export const MOTO_ACCOUNT = '123456789012';
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The `moto_server` to run: env `ROLEGATE_MOTO_SERVER`, then `PATH`, then
  * `<repo>/.tools/venv/bin/moto_server`. Throws (never skips) when none exists.
  */
 export function findMotoServer(env: NodeJS.ProcessEnv = process.env): string {
-  const explicit = env['ROLEGATE_MOTO_SERVER'];
-  if (explicit !== undefined && explicit !== '') {
-    if (executable(explicit)) return explicit;
-    throw new Error(`moto: ROLEGATE_MOTO_SERVER=${explicit} is not executable. ${HOW_TO_FIX}`);
-  }
-  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, 'moto_server');
-    if (executable(candidate)) return candidate;
-  }
-  const venv = join(REPO, '.tools', 'venv', 'bin', 'moto_server');
-  if (executable(venv)) return venv;
-  throw new Error(
-    `moto: no moto_server found (CI=${env['CI'] ?? 'unset'}; looked at ROLEGATE_MOTO_SERVER, PATH, ${venv}). ${HOW_TO_FIX}`,
+  return findBinary(
+    {
+      peer: 'moto',
+      name: 'moto_server',
+      envVar: 'ROLEGATE_MOTO_SERVER',
+      fallbacks: [join(REPO, '.tools', 'venv', 'bin', 'moto_server')],
+      howToFix: HOW_TO_FIX,
+    },
+    env,
   );
 }
 

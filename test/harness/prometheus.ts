@@ -5,9 +5,10 @@
  * API. A missing binary is an error, never a skip.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findBinary } from './binary.js';
 import { joinUrl, type Peer } from './peer.js';
 import { freePort } from './ports.js';
 
@@ -15,37 +16,21 @@ const HOW_TO_FIX =
   "Install Debian's Prometheus server (`apt-get install -y prometheus`; .ci/run does it) " +
   'or point ROLEGATE_PROMETHEUS_BIN at a prometheus binary.';
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The prometheus binary: `ROLEGATE_PROMETHEUS_BIN`, else `prometheus` on
  * PATH, else /usr/bin/prometheus. Throws with instructions when none exists
  * (in CI and outside it alike).
  */
 export function findPrometheus(env: NodeJS.ProcessEnv = process.env): string {
-  const explicit = env['ROLEGATE_PROMETHEUS_BIN'];
-  if (explicit !== undefined && explicit !== '') {
-    if (executable(explicit)) return explicit;
-    throw new Error(`ROLEGATE_PROMETHEUS_BIN=${explicit} is not an executable file. ${HOW_TO_FIX}`);
-  }
-  const candidates = [
-    ...(env['PATH'] ?? '')
-      .split(delimiter)
-      .filter((d) => d !== '')
-      .map((d) => join(d, 'prometheus')),
-    '/usr/bin/prometheus',
-  ];
-  const found = candidates.find(executable);
-  if (found !== undefined) return found;
-  throw new Error(
-    `Prometheus test bed: no prometheus binary found (CI=${env['CI'] ?? 'unset'}). ${HOW_TO_FIX}`,
+  return findBinary(
+    {
+      peer: 'Prometheus test bed',
+      name: 'prometheus',
+      envVar: 'ROLEGATE_PROMETHEUS_BIN',
+      fallbacks: ['/usr/bin/prometheus'],
+      howToFix: HOW_TO_FIX,
+    },
+    env,
   );
 }
 

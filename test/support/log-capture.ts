@@ -6,6 +6,8 @@ export function captureLogger(level = 'info'): {
   logger: Logger;
   lines: string[];
   records: () => Record<string, unknown>[];
+  /** The audit record of a decision (by the id the response carried), if one was written. */
+  auditFor: (decisionId: string | null | undefined) => Record<string, unknown> | undefined;
 } {
   const lines: string[] = [];
   const stream = new Writable({
@@ -14,9 +16,14 @@ export function captureLogger(level = 'info'): {
       done();
     },
   });
+  const records = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   return {
     logger: createLogger(level, stream),
     lines,
-    records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    records,
+    auditFor: (decisionId) =>
+      records()
+        .map((r) => r['audit'] as Record<string, unknown> | undefined)
+        .find((a) => a !== undefined && a['decision_id'] === decisionId),
   };
 }
