@@ -31,6 +31,15 @@ describe('logger', () => {
     expect(new Date(line['time'] as string).toISOString()).toBe(line['time']);
   });
 
+  it('the audit file batches writes but never holds a record back for long', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rolegate-audit-')), 'audit.log');
+    const logger = createAuditLogger({ file });
+    logger.info({ audit: { decision_id: 'quiet' } }, 'decision');
+    // Far below the 4 KiB batch: the periodic flush must still write it.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(readFileSync(file, 'utf8')).toContain('"decision_id":"quiet"');
+  });
+
   it('fails at creation when the file cannot be opened', () => {
     expect(() => createLogger('info', { file: join(tmpdir(), 'no-such-dir-71', 'a.log') })).toThrow(
       /ENOENT/,
