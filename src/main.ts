@@ -245,7 +245,14 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       draining = true;
       watcher?.close();
       aws.stop();
-      await grpcServer.drain(runtime.config.config.server.drainSeconds * 1000);
+      const { shutdownDelaySeconds, drainSeconds } = runtime.config.config.server;
+      // Keep answering while Envoy's health checker sees NOT_SERVING and moves
+      // traffic away; closing at once would turn in-flight retries into denies.
+      grpcServer.notServing();
+      if (shutdownDelaySeconds > 0) {
+        await new Promise((resolve) => setTimeout(resolve, shutdownDelaySeconds * 1000));
+      }
+      await grpcServer.drain(drainSeconds * 1000);
       await admin.close();
       if (!options.tracing) await tracing.shutdown();
       await flushLogger(auditLogger);

@@ -129,6 +129,12 @@ export interface RolegateConfig {
     readonly admin: ListenConfig;
     /** Seconds to drain in-flight calls on SIGTERM. Default 10. */
     readonly drainSeconds: number;
+    /**
+     * Seconds between turning health NOT_SERVING and refusing new calls on
+     * SIGTERM, while Checks are still answered, so Envoy's health checker
+     * moves traffic away before the connection closes. Default 3.
+     */
+    readonly shutdownDelaySeconds: number;
   };
   readonly issuers: readonly IssuerConfig[];
   readonly roles: readonly RoleConfig[];
@@ -459,7 +465,13 @@ export function validateConfig(
   const r = new Reader();
   const root = r.object(value, '$', TOP_LEVEL) ?? {};
 
-  const server = r.object(root.server ?? {}, '$.server', ['grpc', 'admin', 'drainSeconds']) ?? {};
+  const server =
+    r.object(root.server ?? {}, '$.server', [
+      'grpc',
+      'admin',
+      'drainSeconds',
+      'shutdownDelaySeconds',
+    ]) ?? {};
   const issuers: IssuerConfig[] = [];
   (r.list(root.issuers, '$.issuers') ?? []).forEach((v, i) => {
     const issuer = readIssuer(r, v, `$.issuers[${i}]`);
@@ -519,6 +531,8 @@ export function validateConfig(
       grpc: readListen(r, server.grpc, '$.server.grpc', { host: '127.0.0.1', port: 9001 }),
       admin: readListen(r, server.admin, '$.server.admin', { host: '127.0.0.1', port: 9002 }),
       drainSeconds: r.integer(server.drainSeconds, '$.server.drainSeconds', 0, 300) ?? 10,
+      shutdownDelaySeconds:
+        r.integer(server.shutdownDelaySeconds, '$.server.shutdownDelaySeconds', 0, 300) ?? 3,
     },
     issuers,
     roles,

@@ -22,6 +22,8 @@ export interface GrpcServer {
   readonly port: number;
   /** Marks the services SERVING (call once the config is loaded). */
   serving(): void;
+  /** Marks the services NOT_SERVING; calls are still answered. */
+  notServing(): void;
   /** NOT_SERVING, stop accepting, wait for in-flight calls up to `deadlineMs`, then force. */
   drain(deadlineMs: number): Promise<void>;
 }
@@ -83,6 +85,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   return {
     port,
     serving: () => setAll('SERVING'),
+    notServing: () => setAll('NOT_SERVING'),
     async drain(deadlineMs) {
       setAll('NOT_SERVING');
       await new Promise<void>((resolve) => {

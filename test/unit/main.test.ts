@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from '@jest/globals';
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { stringify } from 'yaml';
+import { startRolegate } from '../../src/main.js';
+import { createLogger } from '../../src/observe/logger.js';
+import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
+
+const sink = () => createLogger('info', new Writable({ write: (_c, _e, done) => done() }));
+
+function health(port: number): Promise<string> {
+  const Client = grpc.makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
+    check: (r: object, cb: (e: Error | null, r?: { status: string }) => void) => void;
+    close: () => void;
+  };
+  return new Promise((resolve, reject) =>
+    client.check({ service: '' }, (err, res) => {
+      client.close();
+      if (err) reject(err);
+      else resolve(res?.status ?? 'missing');
+    }),
+  );
+}
+
+describe('startRolegate shutdown', () => {
+  it('reports NOT_SERVING but keeps answering for the shutdown delay, then stops', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rolegate-main-')), 'rolegate.yaml');
+    writeFileSync(file, stringify({ server: { shutdownDelaySeconds: 1, drainSeconds: 1 } }));
+    const rolegate = await startRolegate({
+      configFile: file,
+      grpcPort: 0,
+      adminPort: 0,
+      logger: sink(),
+      auditLogger: sink(),
+      defaultMetrics: false,
+    });
+    expect(await health(rolegate.grpcPort)).toBe('SERVING');
+    const stopped = rolegate.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await health(rolegate.grpcPort)).toBe('NOT_SERVING');
+    expect((await fetch(`http://127.0.0.1:${rolegate.adminPort}/readyz`)).status).toBe(503);
+    const Client = loadAuthorizationClient();
+    const client = new Client(`127.0.0.1:${rolegate.grpcPort}`, grpc.credentials.createInsecure());
+    const answer = await new Promise<unknown>((resolve, reject) =>
+      client.Check({}, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+    client.close();
+    expect(answer).toMatchObject({ status: { code: 16 } }); // still decided: no credential
+    await stopped;
+    await expect(health(rolegate.grpcPort)).rejects.toThrow();
+  });
+});
