@@ -35,9 +35,15 @@ describe('logger', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'rolegate-audit-')), 'audit.log');
     const logger = createAuditLogger({ file });
     logger.info({ audit: { decision_id: 'quiet' } }, 'decision');
-    // Far below the 4 KiB batch: the periodic flush must still write it.
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(readFileSync(file, 'utf8')).toContain('"decision_id":"quiet"');
+    // Far below the 4 KiB batch: the periodic (1 s) flush must still write it.
+    const started = Date.now();
+    let text = '';
+    while (!text.includes('"decision_id":"quiet"') && Date.now() - started < 5000) {
+      await new Promise((r) => setTimeout(r, 100));
+      text = readFileSync(file, 'utf8');
+    }
+    expect(text).toContain('"decision_id":"quiet"');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
   it('fails at creation when the file cannot be opened', () => {
