@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { createAwsIntegration } from './aws/integration.js';
-import { check, type CheckOutcome, type CheckRuntime } from './check/check.js';
+import type { CheckRuntime } from './check/check.js';
+import { createCheckHandler } from './check/handler.js';
 import type { RuntimeConfig } from './config/compile.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { watchConfig, type ConfigWatcher } from './config/watch.js';
@@ -15,9 +15,7 @@ import { createAuditor, type Auditor } from './observe/audit.js';
 import { createAuditLogger, createLogger, flushLogger, type Logger } from './observe/logger.js';
 import { createMetrics, type Metrics } from './observe/metrics.js';
 import { tracingFromEnv, TRACING_OFF, type Tracing } from './observe/tracing.js';
-import { extractToken } from './request/credentials.js';
-import { normalizeCheckRequest } from './request/normalize.js';
-import { DENY_BODY, toCheckResponse } from './response/check-response.js';
+import { DENY_BODY } from './response/check-response.js';
 import { startGrpcServer, type GrpcServer } from './transport/grpc/server.js';
 import { RpcCode, type CheckResponse } from './transport/grpc/messages.js';
 import { startAdminServer, type AdminServer } from './transport/http/admin.js';
@@ -147,60 +145,21 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const auditor: Auditor | undefined = observe
     ? createAuditor(auditLogger, () => runtime.config.config.audit.allowSampleRate)
     : undefined;
-  const deps = { runtime: () => runtime, now, newId: randomUUID };
   let draining = false;
   const decisions = { allow: 0, deny: 0 };
 
   const grpcServer: GrpcServer = await startGrpcServer({
     host: initial.config.server.grpc.host,
     port: options.grpcPort ?? initial.config.server.grpc.port,
-    async handle(message) {
-      const started = performance.now();
-      const request = normalizeCheckRequest(message);
-      const span = tracing.enabled
-        ? tracing.startCheck(request.headers, performance.timeOrigin + started)
-        : undefined;
-      let outcome: CheckOutcome;
-      let response: CheckResponse;
-      try {
-        outcome = await check(request, deps);
-        const config = runtime.config.config;
-        let extraHeaders: Readonly<Record<string, string>> = {};
-        if (outcome.allowed && outcome.route?.credentials !== undefined) {
-          let token: string | undefined;
-          try {
-            token = extractToken(request, runtime.verifier.locations)?.token;
-          } catch {
-            token = undefined;
-          }
-          ({ outcome, headers: extraHeaders } = await aws.upstreamCredentials(
-            outcome,
-            config,
-            token,
-          ));
-        }
-        const settings = config.headers;
-        response = toCheckResponse(outcome, request.headers, {
-          claimHeaders: settings.claims,
-          requestedRoleHeader: settings.requestedRole,
-          extraHeaders,
-          ownedHeaders: aws.ownedHeaders(config),
-        });
-      } catch (err) {
-        span?.fail();
-        throw err;
-      }
-      const decision = outcome.allowed ? 'allow' : 'deny';
-      decisions[decision]++;
-      if (observe) {
-        const seconds = (performance.now() - started) / 1000;
-        metrics.checks.inc({ decision, reason: outcome.reason });
-        metrics.checkDuration.observe({ decision }, seconds);
-        auditor?.record(request, outcome, seconds * 1e6);
-      }
-      span?.end(outcome);
-      return response;
-    },
+    handle: createCheckHandler({
+      runtime: () => runtime,
+      now,
+      newId: randomUUID,
+      aws,
+      tracing,
+      decisions,
+      ...(auditor ? { observe: { metrics, auditor } } : {}),
+    }),
     onHandlerError(err) {
       decisions.deny++;
       if (observe) metrics.checks.inc({ decision: 'deny', reason: 'ERR_INTERNAL' });

@@ -1,0 +1,81 @@
+/**
+ * One Check call end to end, transport message in, transport message out:
+ * normalize, decide, mint upstream credentials when the route asks, build
+ * the response, then count, audit and trace the decision. The gRPC server
+ * only hands messages to it; an error thrown here becomes the server's
+ * fail-closed deny.
+ */
+import { performance } from 'node:perf_hooks';
+import type { AwsIntegration } from '../aws/integration.js';
+import type { Auditor } from '../observe/audit.js';
+import type { Metrics } from '../observe/metrics.js';
+import type { Tracing } from '../observe/tracing.js';
+import { extractToken } from '../request/credentials.js';
+import { normalizeCheckRequest } from '../request/normalize.js';
+import { toCheckResponse } from '../response/check-response.js';
+import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
+import { check, type CheckDeps, type CheckOutcome } from './check.js';
+
+export interface CheckHandlerDeps extends CheckDeps {
+  readonly aws: Pick<AwsIntegration, 'upstreamCredentials' | 'ownedHeaders'>;
+  readonly tracing: Tracing;
+  /** Metrics and audit; absent when observability is off (benchmarks). */
+  readonly observe?: { readonly metrics: Metrics; readonly auditor: Auditor };
+  /** Running totals, for quick reads without scraping metrics. */
+  readonly decisions: { allow: number; deny: number };
+}
+
+/** The caller's raw token, for AssumeRoleWithWebIdentity; never logged, never kept. */
+function callerToken(deps: CheckHandlerDeps, request: ReturnType<typeof normalizeCheckRequest>) {
+  try {
+    return extractToken(request, deps.runtime().verifier.locations)?.token;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates the handler for `Authorization/Check`. */
+export function createCheckHandler(
+  deps: CheckHandlerDeps,
+): (message: CheckRequest) => Promise<CheckResponse> {
+  return async (message) => {
+    const started = performance.now();
+    const request = normalizeCheckRequest(message);
+    const span = deps.tracing.enabled
+      ? deps.tracing.startCheck(request.headers, performance.timeOrigin + started)
+      : undefined;
+    let outcome: CheckOutcome;
+    let response: CheckResponse;
+    try {
+      outcome = await check(request, deps);
+      const config = deps.runtime().config.config;
+      let extraHeaders: Readonly<Record<string, string>> = {};
+      if (outcome.allowed && outcome.route?.credentials !== undefined) {
+        ({ outcome, headers: extraHeaders } = await deps.aws.upstreamCredentials(
+          outcome,
+          config,
+          callerToken(deps, request),
+        ));
+      }
+      response = toCheckResponse(outcome, request.headers, {
+        claimHeaders: config.headers.claims,
+        requestedRoleHeader: config.headers.requestedRole,
+        extraHeaders,
+        ownedHeaders: deps.aws.ownedHeaders(config),
+      });
+    } catch (err) {
+      span?.fail();
+      throw err;
+    }
+    const decision = outcome.allowed ? 'allow' : 'deny';
+    deps.decisions[decision]++;
+    if (deps.observe) {
+      const seconds = (performance.now() - started) / 1000;
+      deps.observe.metrics.checks.inc({ decision, reason: outcome.reason });
+      deps.observe.metrics.checkDuration.observe({ decision }, seconds);
+      deps.observe.auditor.record(request, outcome, seconds * 1e6);
+    }
+    span?.end(outcome);
+    return response;
+  };
+}
