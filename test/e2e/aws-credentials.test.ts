@@ -3,14 +3,10 @@
  * ext_authz -> rolegate -> STS (moto_server) and on to the echo upstream,
  * which then calls `sts:GetCallerIdentity` on moto with what it received.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { stringify } from 'yaml';
-import { startRolegate, type Rolegate } from '../../src/main.js';
+import type { Rolegate } from '../../src/main.js';
 import { DENY_BODY } from '../../src/response/check-response.js';
 import { EchoUpstream, type EchoedRequest } from '../harness/echo-upstream.js';
 import { route } from '../harness/envoy-config.js';
@@ -18,6 +14,7 @@ import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { MOTO_ACCOUNT, MotoServer } from '../harness/moto.js';
 import { captureLogger } from '../support/log-capture.js';
+import { startTestRolegate } from '../support/rolegate.js';
 
 // The SDK clients (rolegate's and the test's) find these through the default
 // provider chain; moto accepts any key. rolegate's config holds none.
@@ -124,62 +121,50 @@ beforeAll(async () => {
     }),
   );
 
-  const configFile = join(mkdtempSync(join(tmpdir(), 'rolegate-aws-e2e-')), 'rolegate.yaml');
-  writeFileSync(
-    configFile,
-    stringify({
-      issuers: [{ issuer: idp.issuer, audiences: ['files-api'], federatedPrincipals: [provider] }],
-      roles: [
-        {
-          name: 'files-writer',
-          arn: fileRoleArn,
-          trustPolicy: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Principal: { Federated: idp.issuer },
-                Action: 'sts:AssumeRoleWithWebIdentity',
-                Condition: { StringLike: { [`${issuerHost}:sub`]: 'writer-*' } },
-              },
-            ],
-          },
-          policies: { all: JSON.parse(allowAll) as unknown },
+  const awsConfig = {
+    issuers: [{ issuer: idp.issuer, audiences: ['files-api'], federatedPrincipals: [provider] }],
+    roles: [
+      {
+        name: 'files-writer',
+        arn: fileRoleArn,
+        trustPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Federated: idp.issuer },
+              Action: 'sts:AssumeRoleWithWebIdentity',
+              Condition: { StringLike: { [`${issuerHost}:sub`]: 'writer-*' } },
+            },
+          ],
         },
-      ],
-      routes: [
-        {
-          method: 'GET',
-          path: '/files/{id}',
-          action: 'files:GetFile',
-          resource: '*',
-          credentials: 'required',
-        },
-        {
-          method: 'GET',
-          path: '/maybe/{id}',
-          action: 'files:GetFile',
-          resource: '*',
-          credentials: 'optional',
-        },
-        { method: 'GET', path: '/plain/{id}', action: 'files:GetFile', resource: '*' },
-      ],
-      aws: {
-        endpoint,
-        iam: { pathPrefix: '/rolegate/', refreshSeconds: 3600 },
-        sts: { durationSeconds: 900, sessionTags: { team: 'team' } },
+        policies: { all: JSON.parse(allowAll) as unknown },
       },
-    }),
-  );
-  rolegate = await startRolegate({
-    configFile,
-    grpcPort: 0,
-    adminPort: 0,
-    logger: ops.logger,
-    auditLogger: audit.logger,
-    defaultMetrics: false,
-    watch: false,
-  });
+    ],
+    routes: [
+      {
+        method: 'GET',
+        path: '/files/{id}',
+        action: 'files:GetFile',
+        resource: '*',
+        credentials: 'required',
+      },
+      {
+        method: 'GET',
+        path: '/maybe/{id}',
+        action: 'files:GetFile',
+        resource: '*',
+        credentials: 'optional',
+      },
+      { method: 'GET', path: '/plain/{id}', action: 'files:GetFile', resource: '*' },
+    ],
+    aws: {
+      endpoint,
+      iam: { pathPrefix: '/rolegate/', refreshSeconds: 3600 },
+      sts: { durationSeconds: 900, sessionTags: { team: 'team' } },
+    },
+  };
+  ({ rolegate } = await startTestRolegate(awsConfig, { ops, audit }, { watch: false }));
   envoy = new EnvoyPeer({
     rolegatePort: rolegate.grpcPort,
     upstreamPort: upstream.port,

@@ -3,18 +3,17 @@
  * binary): every request goes client -> Envoy -> ext_authz gRPC -> rolegate,
  * and allowed ones on to an echo upstream that shows what it received.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { startRolegate, type Rolegate } from '../../src/main.js';
+import type { Rolegate } from '../../src/main.js';
 import { DENY_BODY } from '../../src/response/check-response.js';
 import { EchoUpstream } from '../harness/echo-upstream.js';
 import { route } from '../harness/envoy-config.js';
 import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { captureLogger } from '../support/log-capture.js';
+import { startTestRolegate } from '../support/rolegate.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 
 const idp = new JwksIssuer({ audience: 'orders-api' });
@@ -67,16 +66,10 @@ async function call(
 beforeAll(async () => {
   await assertEnvoyImage();
   await Promise.all([idp.start(), upstream.start()]);
-  configFile = join(mkdtempSync(join(tmpdir(), 'rolegate-e2e-')), 'rolegate.yaml');
-  writeFileSync(configFile, stringify(config(['orders:Get*', 'orders:List*'])));
-  rolegate = await startRolegate({
-    configFile,
-    grpcPort: 0,
-    adminPort: 0,
-    logger: ops.logger,
-    auditLogger: audit.logger,
-    defaultMetrics: false,
-  });
+  ({ rolegate, configFile } = await startTestRolegate(config(['orders:Get*', 'orders:List*']), {
+    ops,
+    audit,
+  }));
   envoy = new EnvoyPeer({
     rolegatePort: rolegate.grpcPort,
     upstreamPort: upstream.port,

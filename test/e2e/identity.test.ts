@@ -4,20 +4,17 @@
  * service-account token assuming a role through an EKS IRSA trust policy,
  * and an mTLS peer authorized by its SPIFFE ID.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CompactEncrypt, generateKeyPair, SignJWT } from 'jose';
-import { stringify } from 'yaml';
-import { startRolegate, type Rolegate } from '../../src/main.js';
+import type { Rolegate } from '../../src/main.js';
 import { EchoUpstream } from '../harness/echo-upstream.js';
 import { httpConnectionManager, type JsonObject } from '../harness/envoy-config.js';
 import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { createTestPki, type TestPki } from '../support/certs.js';
 import { captureLogger } from '../support/log-capture.js';
+import { startTestRolegate } from '../support/rolegate.js';
 import { allowPolicy, webIdentityTrust } from '../support/fixtures.js';
 
 const EKS_ISSUER = 'https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE';
@@ -166,16 +163,7 @@ beforeAll(async () => {
   await assertEnvoyImage();
   pki = createTestPki();
   await Promise.all([idp.start(), k8s.start(), upstream.start()]);
-  const configFile = join(mkdtempSync(join(tmpdir(), 'rolegate-identity-')), 'rolegate.yaml');
-  writeFileSync(configFile, stringify(config()));
-  rolegate = await startRolegate({
-    configFile,
-    grpcPort: 0,
-    adminPort: 0,
-    logger: ops.logger,
-    auditLogger: audit.logger,
-    defaultMetrics: false,
-  });
+  ({ rolegate } = await startTestRolegate(config(), { ops, audit }));
   envoy = new EnvoyPeer({
     rolegatePort: rolegate.grpcPort,
     upstreamPort: upstream.port,

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
+import { closeNow, listenLoopback } from './http-server.js';
 import { joinUrl, type Peer } from './peer.js';
 
 /** One request as the echo upstream received it. */
@@ -49,12 +49,8 @@ export class EchoUpstream implements Peer {
       });
     });
     server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: '127.0.0.1', port: this.options.port ?? 0 }, () => resolve());
-    });
+    this.boundPort = await listenLoopback(server, this.options.port ?? 0);
     this.server = server;
-    this.boundPort = (server.address() as AddressInfo).port;
   }
 
   get port(): number {
@@ -79,7 +75,6 @@ export class EchoUpstream implements Peer {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 }

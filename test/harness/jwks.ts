@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 
+import { closeNow, listenLoopback } from './http-server.js';
 import { joinUrl, type Peer } from './peer.js';
 
 export interface MintOptions {
@@ -81,12 +81,8 @@ export class JwksIssuer implements Peer {
         send(404, { error: 'not found' });
       }
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: '127.0.0.1', port: this.options.port ?? 0 }, () => resolve());
-    });
+    this.boundPort = await listenLoopback(server, this.options.port ?? 0);
     this.server = server;
-    this.boundPort = (server.address() as AddressInfo).port;
   }
 
   get port(): number {
@@ -170,7 +166,6 @@ export class JwksIssuer implements Peer {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 }

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider from 'oidc-provider';
+import { closeNow, listenLoopback } from './http-server.js';
 import { joinUrl, type Peer } from './peer.js';
 
 export const API_AUDIENCE = 'urn:rolegate:api';
@@ -48,12 +48,8 @@ export class OidcProviderPeer implements Peer {
       if (this.handler) this.handler(req, res);
       else res.writeHead(503).end();
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port_, '127.0.0.1', () => resolve());
-    });
+    this.port_ = await listenLoopback(server, this.port_);
     this.server = server;
-    this.port_ = (server.address() as AddressInfo).port;
     this.handler = this.provider().callback() as Handler;
   }
 
@@ -232,7 +228,6 @@ export class OidcProviderPeer implements Peer {
     if (!server) return;
     this.server = undefined;
     this.handler = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 }
