@@ -49,6 +49,15 @@ export const ERROR_CATALOGUE = {
   ERR_CONFIG_SYNTAX: 'the configuration file is not valid YAML or JSON',
   ERR_CONFIG_INVALID: 'the configuration does not match its schema',
 
+  // Decision path: the request itself cannot be read unambiguously (400).
+  ERR_PATH_INVALID:
+    'the request path has no canonical form (bad percent-escape, control character, backslash, ";" or raw non-ASCII)',
+  ERR_PATH_ENCODED_SEPARATOR: 'the request path encodes "/" inside a segment (%2F)',
+  ERR_PATH_TRAVERSAL: 'a ".." segment of the request path climbs above the root',
+  ERR_REQUEST_METHOD_INVALID:
+    'the request method is not an HTTP token rolegate can map to an action',
+  ERR_REQUEST_HOST_INVALID: 'the request authority (Host) is not a valid host name or address',
+
   // Decision path: credentials and identity (401).
   ERR_CREDENTIAL_MISSING: 'the request carries no credential',
   ERR_TOKEN_TOO_LARGE: 'the token exceeds the maximum size',
@@ -74,6 +83,10 @@ export const ERROR_CATALOGUE = {
   ERR_ROUTE_UNMATCHED: 'the request matches no route and unmatched requests are denied',
   ERR_EXPLICIT_DENY: 'a policy statement explicitly denies the request',
   ERR_IMPLICIT_DENY: 'no policy allows the request',
+  ERR_HEADER_VALUE_INVALID:
+    'a value for an upstream header (a claim, the subject) holds characters HTTP cannot carry (CR, LF, NUL, other controls) or is too long',
+  ERR_CLAIM_VARIABLE_UNSAFE:
+    "a claim used as a policy variable does not match its issuer's pattern (by default no '/', '*', '?' or spaces)",
   ERR_POLICY_EVALUATION:
     'a condition could not be evaluated against the request values, so the role does not allow (fail closed)',
 

@@ -3,7 +3,7 @@
  * first and win a name (or ARN) clash; IAM roles follow in ListRoles order
  * and get the same guardrails as file roles.
  */
-import type { RuntimeConfig, RuntimeRole } from '../config/compile.js';
+import { collectVariableKeys, type RuntimeConfig, type RuntimeRole } from '../config/compile.js';
 import { RolegateError } from '../errors.js';
 import { createPolicySet } from '../policy/index.js';
 import type { IamRoleProblem, IamSnapshot, RoleFromIam } from './iam-source.js';
@@ -37,6 +37,7 @@ export function mergeIamRoles(
   const clashes: IamRoleProblem[] = [];
   let statementCount = file.statementCount;
   const warnings = [...file.warnings];
+  const variableKeys = new Set(file.variableKeys);
   for (const role of snapshot.roles) {
     if (names.has(role.name) || arns.has(role.arn)) {
       clashes.push({
@@ -49,10 +50,11 @@ export function mergeIamRoles(
     }
     names.add(role.name);
     roles.push(toRuntimeRole(role, guardrails ?? []));
+    collectVariableKeys([role.trust, ...role.identity, role.boundary], variableKeys);
     statementCount += role.statementCount;
     warnings.push(...role.warnings);
   }
-  return { runtime: { ...file, roles, statementCount, warnings }, clashes };
+  return { runtime: { ...file, roles, statementCount, warnings, variableKeys }, clashes };
 }
 
 function toRuntimeRole(

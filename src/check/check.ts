@@ -15,7 +15,9 @@ import type { AuthzRequest } from '../request/types.js';
 import { assumableRoles } from '../roles/trust.js';
 import { resolveRoute } from '../route/resolve.js';
 import type { RouteMatch } from '../route/table.js';
+import { upstreamHeaders } from '../response/upstream-headers.js';
 import { requestContextResolver, roleSessionKeys } from './context.js';
+import { unsafeVariableClaim } from './variable-claims.js';
 
 /** The generation of configuration a check runs against; swapped whole on reload. */
 export interface CheckRuntime {
@@ -32,7 +34,7 @@ export interface CheckDeps {
   readonly newId: () => string;
 }
 
-export type CheckStatus = 200 | 401 | 403;
+export type CheckStatus = 200 | 400 | 401 | 403;
 
 /** Everything known about one decision: what the response and the audit record need. */
 export interface CheckOutcome {
@@ -47,10 +49,18 @@ export interface CheckOutcome {
   readonly rolesConsidered: readonly string[];
   readonly role?: RuntimeRole;
   readonly determining: readonly Determining[];
+  /** For an allow: the identity headers the upstream receives (validated). */
+  readonly upstreamHeaders?: ReadonlyMap<string, string>;
+  /** For `ERR_HEADER_VALUE_INVALID`: the header whose value could not be carried (name only). */
+  readonly invalidHeader?: string;
 }
 
-/** HTTP status for a deny reason: credential problems are 401, everything else 403. */
-export function statusForReason(reason: ErrorCode): 401 | 403 {
+/**
+ * HTTP status for a deny reason: a request that cannot be read unambiguously
+ * is 400, credential problems are 401, everything else 403.
+ */
+export function statusForReason(reason: ErrorCode): 400 | 401 | 403 {
+  if (reason.startsWith('ERR_PATH_') || reason.startsWith('ERR_REQUEST_')) return 400;
   // By catalogue convention every credential and token failure is a 401.
   const unauthenticated =
     reason.startsWith('ERR_TOKEN_') ||
@@ -102,7 +112,16 @@ export function authorize(
   p.route = route;
 
   // One context per request; each role only adds its session keys on top.
-  const base = resolvingContext(requestContextResolver(request, principal, route, nowMs));
+  const resolver = requestContextResolver(request, principal, route, nowMs);
+  const unsafe = unsafeVariableClaim(
+    principal,
+    config.variableKeys,
+    config.claimPatterns,
+    config.issuers.find((i) => i.issuer === principal.issuer)?.tagClaims ?? {},
+    resolver,
+  );
+  if (unsafe !== undefined) return 'ERR_CLAIM_VARIABLE_UNSAFE';
+  const base = resolvingContext(resolver);
   const requested = request.headers[config.config.headers.requestedRole];
   const { assumable } = assumableRoles(config.roles, principal, base, requested);
   if (assumable.length === 0) {
@@ -146,6 +165,8 @@ async function decide(
   nowMs: number,
   p: Progress,
 ): Promise<ErrorCode | 'OK'> {
+  // A request that could not be canonicalised is refused before anything reads it.
+  if (request.refused !== undefined) return request.refused;
   const found = extractToken(request, runtime.verifier.locations);
   if (found !== undefined) {
     p.principal = await runtime.verifier.verify(found.token, found.location);
@@ -158,9 +179,19 @@ async function decide(
   return authorize(request, p.principal, runtime.config, nowMs, p);
 }
 
-/** Turns what `authorize` found into an outcome. */
-export function toOutcome(id: string, reason: ErrorCode | 'OK', p: Progress): CheckOutcome {
-  if (reason !== 'OK' || !p.role) return deny(id, reason === 'OK' ? 'ERR_INTERNAL' : reason, p);
+/** Turns what `authorize` found into an outcome; an allow gets its validated upstream headers. */
+export function toOutcome(
+  id: string,
+  reason: ErrorCode | 'OK',
+  p: Progress,
+  claimHeaders: Readonly<Record<string, string>>,
+): CheckOutcome {
+  if (reason !== 'OK' || !p.role || !p.principal) {
+    return deny(id, reason === 'OK' ? 'ERR_INTERNAL' : reason, p);
+  }
+  const headers = upstreamHeaders(p.principal, p.role.arn, id, claimHeaders);
+  if (!headers.ok)
+    return { ...deny(id, 'ERR_HEADER_VALUE_INVALID', p), invalidHeader: headers.header };
   return {
     decisionId: id,
     allowed: true,
@@ -169,19 +200,28 @@ export function toOutcome(id: string, reason: ErrorCode | 'OK', p: Progress): Ch
     rolesConsidered: p.rolesConsidered,
     role: p.role,
     determining: p.determining,
-    ...(p.principal ? { principal: p.principal } : {}),
+    principal: p.principal,
+    upstreamHeaders: headers.headers,
     ...(p.route ? { route: p.route } : {}),
   };
 }
 
-/** Decides one request. Never throws; never allows on error. */
-export async function check(request: AuthzRequest, deps: CheckDeps): Promise<CheckOutcome> {
+/**
+ * Decides one request against one configuration generation (`runtime`,
+ * default: the current one), read once so a reload never mixes two.
+ * Never throws; never allows on error.
+ */
+export async function check(
+  request: AuthzRequest,
+  deps: CheckDeps,
+  runtime: CheckRuntime = deps.runtime(),
+): Promise<CheckOutcome> {
   const p: Progress = { rolesConsidered: [], determining: [] };
   let reason: ErrorCode | 'OK';
   try {
-    reason = await decide(request, deps.runtime(), deps.now(), p);
+    reason = await decide(request, runtime, deps.now(), p);
   } catch (err) {
     reason = errorCodeOf(err);
   }
-  return toOutcome(deps.newId(), reason, p);
+  return toOutcome(deps.newId(), reason, p, runtime.config.config.headers.claims);
 }

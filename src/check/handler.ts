@@ -14,7 +14,8 @@ import { extractToken } from '../request/credentials.js';
 import { normalizeCheckRequest } from '../request/normalize.js';
 import { toCheckResponse } from '../response/check-response.js';
 import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
-import { check, type CheckDeps, type CheckOutcome } from './check.js';
+import type { AuthzRequest } from '../request/types.js';
+import { check, type CheckDeps, type CheckOutcome, type CheckRuntime } from './check.js';
 
 export interface CheckHandlerDeps extends CheckDeps {
   readonly aws: Pick<AwsIntegration, 'upstreamCredentials' | 'ownedHeaders'>;
@@ -26,9 +27,9 @@ export interface CheckHandlerDeps extends CheckDeps {
 }
 
 /** The caller's raw token, for AssumeRoleWithWebIdentity; never logged, never kept. */
-function callerToken(deps: CheckHandlerDeps, request: ReturnType<typeof normalizeCheckRequest>) {
+function callerToken(runtime: CheckRuntime, request: AuthzRequest) {
   try {
-    return extractToken(request, deps.runtime().verifier.locations)?.token;
+    return extractToken(request, runtime.verifier.locations)?.token;
   } catch {
     return undefined;
   }
@@ -47,14 +48,16 @@ export function createCheckHandler(
     let outcome: CheckOutcome;
     let response: CheckResponse;
     try {
-      outcome = await check(request, deps);
-      const config = deps.runtime().config.config;
+      // One configuration generation from decision to response.
+      const runtime = deps.runtime();
+      outcome = await check(request, deps, runtime);
+      const config = runtime.config.config;
       let extraHeaders: Readonly<Record<string, string>> = {};
       if (outcome.allowed && outcome.route?.credentials !== undefined) {
         ({ outcome, headers: extraHeaders } = await deps.aws.upstreamCredentials(
           outcome,
           config,
-          callerToken(deps, request),
+          callerToken(runtime, request),
         ));
       }
       response = toCheckResponse(outcome, request.headers, {
@@ -62,6 +65,7 @@ export function createCheckHandler(
         requestedRoleHeader: config.headers.requestedRole,
         extraHeaders,
         ownedHeaders: deps.aws.ownedHeaders(config),
+        stripInbound: config.headers.stripInbound,
       });
     } catch (err) {
       span?.fail();

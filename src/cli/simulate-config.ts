@@ -9,7 +9,7 @@ import type { RuntimeConfig } from '../config/compile.js';
 import { isErrorCode, RolegateError } from '../errors.js';
 import { issuerKeyPrefix, type Principal } from '../identity/principal.js';
 import { isRecord } from '../config/reader.js';
-import type { AuthzRequest } from '../request/types.js';
+import { canonicalRequest } from '../request/normalize.js';
 import { assumableRoles } from '../roles/trust.js';
 import { requestContextResolver } from '../check/context.js';
 import { resolvingContext } from '../policy/index.js';
@@ -49,32 +49,23 @@ export function simulateLine(line: unknown, config: RuntimeConfig, defaultNowMs:
   const headers = Object.fromEntries(
     Object.entries(stringMap(line['headers'], 'headers')).map(([k, v]) => [k.toLowerCase(), v]),
   );
-  const rawPath = str(line['path'], 'path');
-  const q = rawPath.indexOf('?');
-  const query = new Map<string, string[]>();
-  if (q !== -1) {
-    for (const [k, v] of new URLSearchParams(rawPath.slice(q + 1))) {
-      query.set(k, [...(query.get(k) ?? []), v]);
-    }
-  }
   const time = line['time'];
   const nowMs = time === undefined ? defaultNowMs : Date.parse(str(time, 'time'));
   if (Number.isNaN(nowMs)) throw new RolegateError('ERR_INPUT_SHAPE', 'time must be ISO 8601');
   const sourceIp = line['sourceIp'];
-  const request: AuthzRequest = {
-    requestId: '',
-    method: str(line['method'], 'method', 'GET').toUpperCase(),
-    path: q === -1 ? rawPath : rawPath.slice(0, q),
-    query,
-    host: str(line['host'], 'host', 'localhost').toLowerCase(),
+  // The same edge as the live server: canonical path, method, host and address.
+  const request = canonicalRequest({
+    method: str(line['method'], 'method', 'GET'),
+    target: str(line['path'], 'path'),
+    host: str(line['host'], 'host', 'localhost'),
     headers,
-    ...(typeof sourceIp === 'string' ? { sourceAddress: sourceIp } : {}),
+    ...(typeof sourceIp === 'string' ? { sourceIp } : {}),
     secure: line['secure'] === true,
     contextExtensions: stringMap(line['contextExtensions'], 'contextExtensions'),
-  };
+  });
   const p: Progress = { principal, rolesConsidered: [], determining: [] };
-  const reason = authorize(request, principal, config, nowMs, p);
-  const outcome = toOutcome('simulated', reason, p);
+  const reason = request.refused ?? authorize(request, principal, config, nowMs, p);
+  const outcome = toOutcome('simulated', reason, p, config.config.headers.claims);
   const base = resolvingContext(requestContextResolver(request, principal, p.route, nowMs));
   const trusted = assumableRoles(config.roles, principal, base).assumable.map((r) => r.name);
   return {

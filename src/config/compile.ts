@@ -8,6 +8,7 @@ import type { CompiledPolicy, Diagnostic, PolicySet } from '../policy/types.js';
 import { compileRoute, type CompiledRoute } from '../route/table.js';
 import type { ResolvedIssuer } from '../identity/jwt.js';
 import type { PolicyRef, RolegateConfig } from './schema.js';
+import { compileClaimPatterns, type ClaimPatterns } from '../check/variable-claims.js';
 
 export interface RuntimeRole {
   readonly name: string;
@@ -29,6 +30,19 @@ export interface RuntimeConfig {
   readonly statementCount: number;
   /** Warnings from policy validation, formatted with their locations. */
   readonly warnings: readonly string[];
+  /** Lower-cased context keys any policy of this generation substitutes as a variable. */
+  readonly variableKeys: ReadonlySet<string>;
+  /** The issuers' compiled `claimPatterns`, checked on claims used as variables. */
+  readonly claimPatterns: ClaimPatterns;
+}
+
+/** The keys `policies` substitute as variables, added to `into`. */
+export function collectVariableKeys(
+  policies: readonly (CompiledPolicy | undefined)[],
+  into: Set<string> = new Set(),
+): Set<string> {
+  for (const p of policies) for (const key of p?.variables ?? []) into.add(key);
+  return into;
 }
 
 /** A policy document with the file it came from (the config itself when inline). */
@@ -83,6 +97,7 @@ export function compileConfig(
   const guardrails = config.guardrails
     .map((ref) => compile(ref, 'identity'))
     .filter((p): p is CompiledPolicy => p !== undefined);
+  const variableKeys = collectVariableKeys(guardrails);
   const roles: RuntimeRole[] = [];
   for (const role of config.roles) {
     const trust = compile(role.trustPolicy, 'resource');
@@ -90,6 +105,7 @@ export function compileConfig(
       .map((ref) => compile(ref, 'identity'))
       .filter((p): p is CompiledPolicy => p !== undefined);
     const boundary = role.permissionsBoundary && compile(role.permissionsBoundary, 'identity');
+    collectVariableKeys([trust, ...identity, boundary], variableKeys);
     if (!trust) continue;
     roles.push({
       name: role.name,
@@ -111,5 +127,7 @@ export function compileConfig(
     routes: config.routes.map((r, i) => compileRoute(r, i)),
     statementCount,
     warnings,
+    variableKeys,
+    claimPatterns: compileClaimPatterns(issuers),
   };
 }

@@ -21,6 +21,13 @@ export const DEFAULT_ALGORITHMS = [
   'EdDSA',
 ] as const;
 
+/** Method-override headers some frameworks honour; stripped from allowed requests by default. */
+export const DEFAULT_STRIP_INBOUND = [
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+] as const;
+
 /** Where a policy document sits: inline in the config, or in a file next to it. */
 export interface PolicyRef {
   /** Policy name used in decisions and diagnostics. */
@@ -38,6 +45,14 @@ export type TokenLocation =
   | { readonly kind: 'bearer' }
   | { readonly kind: 'header'; readonly name: string }
   | { readonly kind: 'cookie'; readonly name: string };
+
+/**
+ * What a claim substituted into a policy may hold by default: the characters
+ * IAM allows in names plus `:` (Kubernetes subjects), 1 to 256 of them. No
+ * `/` (it would open a path below the one the policy meant), no `*`, `?`,
+ * `$`, braces, blanks or controls.
+ */
+export const DEFAULT_VARIABLE_CLAIM_PATTERN = '^[A-Za-z0-9_+=,.@:-]{1,256}$';
 
 /** HMAC algorithms: accepted only for an issuer with a configured secret. */
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
@@ -71,6 +86,15 @@ export interface IssuerConfig {
   };
   /** Leeway for exp/nbf/iat in seconds. Default 30. */
   readonly clockToleranceSeconds: number;
+  /**
+   * Claim name (as policies read it: `sub`, `email`, a dotted path, or a
+   * principal tag's claim path) -> anchored regular expression the claim's
+   * value must match whenever a policy substitutes it as a variable
+   * (`${jwt:email}`, `${<issuer>:sub}`, `${aws:PrincipalTag/team}`,
+   * `${aws:userid}`). Claims not listed get {@link DEFAULT_VARIABLE_CLAIM_PATTERN}.
+   * A value that does not match denies the request (`ERR_CLAIM_VARIABLE_UNSAFE`).
+   */
+  readonly claimPatterns: Readonly<Record<string, string>>;
   /**
    * Extra `Principal.Federated` names this issuer answers to in trust
    * policies, e.g. an IAM OIDC provider ARN. The issuer URL and the issuer
@@ -150,6 +174,13 @@ export interface RolegateConfig {
     readonly requestedRole: string;
     /** Upstream header name -> claim path (dots for nesting), e.g. `x-user-email: email`. */
     readonly claims: Readonly<Record<string, string>>;
+    /**
+     * Inbound headers removed before an allowed request reaches the upstream.
+     * Default {@link DEFAULT_STRIP_INBOUND}: the method-override headers, since
+     * the decision is about the request's real method and an upstream that
+     * honours an override would act on another one.
+     */
+    readonly stripInbound: readonly string[];
   };
   readonly tokens: {
     /** Largest accepted token in bytes. Default 16384. */
@@ -289,6 +320,7 @@ function readIssuer(r: Reader, value: unknown, path: string): IssuerConfig | und
     'tagClaims',
     'token',
     'keys',
+    'claimPatterns',
   ]);
   if (!o) return undefined;
   const at = (key: string) => childPath(path, key);
@@ -327,6 +359,27 @@ function readIssuer(r: Reader, value: unknown, path: string): IssuerConfig | und
       if (c !== undefined) tagClaims[tag] = c;
     }
   }
+  const claimPatterns: Record<string, string> = {};
+  if (o.claimPatterns !== undefined) {
+    if (!isRecord(o.claimPatterns)) r.fail(at('claimPatterns'), 'must map claim names to patterns');
+    for (const [claim, pattern] of Object.entries(
+      isRecord(o.claimPatterns) ? o.claimPatterns : {},
+    )) {
+      const p = childPath(at('claimPatterns'), claim);
+      const text = r.string(pattern, p, { required: true });
+      if (text === undefined) continue;
+      if (!text.startsWith('^') || !text.endsWith('$')) {
+        r.fail(p, 'must be anchored: start with ^ and end with $');
+      } else {
+        try {
+          new RegExp(text, 'u');
+          claimPatterns[claim] = text;
+        } catch (err) {
+          r.fail(p, `is not a valid regular expression: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
   const keys = r.object(o.keys ?? {}, at('keys'), [
     'maxAgeSeconds',
     'cooldownSeconds',
@@ -349,6 +402,7 @@ function readIssuer(r: Reader, value: unknown, path: string): IssuerConfig | und
     requiredClaims,
     ...(groupsClaim === undefined ? {} : { groupsClaim }),
     tagClaims,
+    claimPatterns,
     token,
     keys: {
       maxAgeSeconds: readSeconds(
@@ -495,7 +549,17 @@ export function validateConfig(
     const route = readRoute(r, v, `$.routes[${i}]`);
     if (route) routes.push(route);
   });
-  const headers = r.object(root.headers ?? {}, '$.headers', ['requestedRole', 'claims']) ?? {};
+  const headers =
+    r.object(root.headers ?? {}, '$.headers', ['requestedRole', 'claims', 'stripInbound']) ?? {};
+  const stripInbound = r.stringList(headers.stripInbound, '$.headers.stripInbound');
+  stripInbound?.forEach((name, i) => {
+    if (!/^[a-z0-9-]+$/.test(name)) {
+      r.fail(
+        `$.headers.stripInbound[${i}]`,
+        'header names must be lower-case letters, digits and -',
+      );
+    }
+  });
   const claims: Record<string, string> = {};
   if (headers.claims !== undefined) {
     const c = isRecord(headers.claims)
@@ -545,6 +609,7 @@ export function validateConfig(
         r.string(headers.requestedRole, '$.headers.requestedRole')?.toLowerCase() ??
         'x-rolegate-role',
       claims,
+      stripInbound: stripInbound ?? [...DEFAULT_STRIP_INBOUND],
     },
     tokens: {
       maxBytes: r.integer(tokens.maxBytes, '$.tokens.maxBytes', 256, 1048576) ?? 16384,

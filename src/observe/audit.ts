@@ -17,8 +17,12 @@ import type { AuthzRequest } from '../request/types.js';
 export interface AuditRecord {
   /** rolegate's id for this decision (also sent upstream as `x-rolegate-decision-id`). */
   readonly decision_id: string;
-  /** Envoy's `x-request-id`, or empty. */
+  /** The `x-request-id` header (printable ASCII, at most 128 characters), else Envoy's stream id, or empty. */
   readonly request_id: string;
+  /** The request's method, canonical (upper case); absent when the request was refused as unreadable. */
+  readonly method?: string;
+  /** The request's canonical path (decoded, dot segments resolved); absent when refused as unreadable. */
+  readonly path?: string;
   /** Verified token issuer, when a token was verified. */
   readonly issuer?: string;
   /** Verified token subject, when a token was verified. */
@@ -42,6 +46,8 @@ export interface AuditRecord {
   readonly source_address?: string;
   /** Where the action and resource came from: `route[<i>]`, `context_extensions` or `default`. */
   readonly route?: string;
+  /** With `ERR_HEADER_VALUE_INVALID`: the upstream header whose value could not be carried (never the value). */
+  readonly invalid_header?: string;
 }
 
 /** One determining statement as a short, stable string. */
@@ -60,6 +66,8 @@ export function auditRecord(
   return {
     decision_id: outcome.decisionId,
     request_id: request.requestId,
+    ...(request.method === '' ? {} : { method: request.method }),
+    ...(request.path === '' ? {} : { path: request.path }),
     ...(outcome.principal
       ? { issuer: outcome.principal.issuer, subject: outcome.principal.subject }
       : {}),
@@ -72,6 +80,7 @@ export function auditRecord(
     latency_us: Math.round(latencyUs),
     ...(request.sourceAddress ? { source_address: request.sourceAddress } : {}),
     ...(outcome.route ? { route: outcome.route.source } : {}),
+    ...(outcome.invalidHeader === undefined ? {} : { invalid_header: outcome.invalidHeader }),
   };
 }
 

@@ -48,18 +48,21 @@ export class PolicyImpl implements CompiledPolicy {
   declare readonly file?: string;
   readonly kind: 'identity' | 'resource';
   readonly statementCount: number;
+  readonly variables: readonly string[];
   readonly statements: readonly CompiledStatement[];
 
   constructor(
     origin: PolicyOrigin,
     kind: 'identity' | 'resource',
     statements: readonly CompiledStatement[],
+    variables: readonly string[],
   ) {
     this.name = origin.name;
     if (origin.file !== undefined) this.file = origin.file;
     this.kind = kind;
     this.statements = statements;
     this.statementCount = statements.length;
+    this.variables = variables;
   }
 }
 
@@ -93,6 +96,8 @@ class Compiler {
   readonly diagnostics: Diagnostic[] = [];
   readonly origin: PolicyOrigin;
   readonly classify: KeyClassifier;
+  /** Lower-cased keys used as policy variables anywhere in the document. */
+  readonly variables = new Set<string>();
   statement: string | undefined;
 
   constructor(origin: PolicyOrigin, classify: KeyClassifier) {
@@ -155,6 +160,7 @@ class Compiler {
   checkVariableKeys(vars: readonly string[], path: string): boolean {
     let ok = true;
     for (const v of vars) {
+      this.variables.add(v.toLowerCase());
       if (this.classify.classify(v) === 'multi') {
         ok = false;
         this.error(
@@ -243,7 +249,10 @@ export function compilePolicy(
   });
   const hasError = c.diagnostics.some((d) => d.severity === 'error');
   if (hasError) return { diagnostics: c.diagnostics };
-  return { policy: new PolicyImpl(origin, kind, compact(compiled)), diagnostics: c.diagnostics };
+  return {
+    policy: new PolicyImpl(origin, kind, compact(compiled), [...c.variables]),
+    diagnostics: c.diagnostics,
+  };
 }
 
 function compileStatement(

@@ -71,6 +71,8 @@ export interface CompiledPolicy {
   readonly file?: string;
   readonly kind: 'identity' | 'resource';
   readonly statementCount: number;
+  /** Lower-cased context keys the document uses as policy variables (`${jwt:sub}` -> `jwt:sub`). */
+  readonly variables: readonly string[];
 }
 
 /** The result of compiling one document: `policy` is present only when there are no errors. */

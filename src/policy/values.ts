@@ -208,14 +208,10 @@ function maskWord(bitsLeft: number): number {
 
 /** True when the address lies in the block. */
 export function cidrContains(c: Cidr, ip: Ip): boolean {
-  if (c.family !== ip.family) {
-    // An IPv4 request address is inside an IPv6 block written over ::ffff:0:0/96.
-    if (c.family === 6 && ip.family === 4) {
-      const mapped: Ip = { family: 6, w: [0, 0, 0xffff, ip.w[3]] };
-      return cidrContains(c, mapped);
-    }
-    return false;
-  }
+  // The families are disjoint, as in AWS: `::/0` holds no IPv4 address. (An
+  // IPv4-mapped request address already parsed as IPv4, and a policy block
+  // written as `::ffff:a.b.c.d/96..128` as the IPv4 block it spells.)
+  if (c.family !== ip.family) return false;
   if (c.family === 4) {
     const m = maskWord(c.bits);
     return ((c.w[3] ^ ip.w[3]) & m) >>> 0 === 0;

@@ -1,6 +1,8 @@
 /** CheckRequest (as proto-loader decodes it) -> transport-neutral {@link AuthzRequest}. */
 import { isIP } from 'node:net';
 import type { CheckRequest } from '../transport/grpc/messages.js';
+import type { ErrorCode } from '../errors.js';
+import { canonicalPath } from './canonical-path.js';
 import type { AuthzRequest } from './types.js';
 
 function collectHeaders(
@@ -29,32 +31,117 @@ function parseQuery(query: string): Map<string, string[]> {
   return out;
 }
 
-/** Normalises a CheckRequest; absent parts become empty values, never exceptions. */
+/** HTTP methods rolegate maps to actions: an upper-case token (RFC 9110 5.6.2, letters, digits, - and _). */
+const METHOD = /^[A-Z][A-Z0-9_-]{0,31}$/;
+
+/** Host names (letters, digits, -, _ and dots), IPv4 literals, or bracketed IPv6, each with an optional port. */
+const HOST =
+  /^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
+
+/** Request ids copied to the audit record: printable ASCII, bounded. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The one spelling of a peer address: IPv4 dotted quad, or compressed
+ * lower-case IPv6. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, what a
+ * dual-stack Envoy listener reports for an IPv4 client) is that IPv4
+ * client. Zone ids and anything else unparsable give `undefined`.
+ */
+export function canonicalIp(text: string): string | undefined {
+  const family = isIP(text);
+  if (family === 4) return text;
+  if (family !== 6 || text.includes('%')) return undefined;
+  let compressed: string;
+  try {
+    compressed = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compressed);
+  if (mapped) {
+    const hi = parseInt(mapped[1] as string, 16);
+    const lo = parseInt(mapped[2] as string, 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return compressed;
+}
+
+/** A request as a transport delivers it, before anything is checked. */
+export interface RawRequest {
+  readonly method: string;
+  /** The request target's path, query included (`/a/b?x=1`). */
+  readonly target: string;
+  /** The authority (Host). */
+  readonly host: string;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The transport's own id for the request (Envoy's stream id). Default none. */
+  readonly streamId?: string;
+  readonly sourceIp?: string;
+  readonly sourcePrincipal?: string;
+  readonly secure: boolean;
+  readonly contextExtensions: Readonly<Record<string, string>>;
+}
+
+/**
+ * The edge: a raw request in, the canonical {@link AuthzRequest} out. Every
+ * transport (gRPC Check, `rolegate simulate`) goes through here. Never
+ * throws: what cannot be canonicalised sets `refused`, and the check denies
+ * with that code before any phase reads the request.
+ */
+export function canonicalRequest(raw: RawRequest): AuthzRequest {
+  const q = raw.target.indexOf('?');
+  const pathPart = (q === -1 ? raw.target : raw.target.slice(0, q)).replace(/#.*$/, '');
+  const query = q === -1 ? '' : raw.target.slice(q + 1).replace(/#.*$/, '');
+  const host = raw.host.toLowerCase().replace(/\.$/, '');
+  const method = raw.method.toUpperCase();
+  const sourceAddress = raw.sourceIp ? canonicalIp(raw.sourceIp) : undefined;
+  const headerId = raw.headers['x-request-id'];
+  const streamId = raw.streamId ?? '';
+  const canonical = canonicalPath(pathPart);
+  let refused: ErrorCode | undefined;
+  if (!canonical.ok) refused = canonical.code;
+  else if (!METHOD.test(method)) refused = 'ERR_REQUEST_METHOD_INVALID';
+  else if (host !== '' && !HOST.test(host)) refused = 'ERR_REQUEST_HOST_INVALID';
+  return {
+    // Envoy's x-request-id joins the audit record to Envoy's access log; the stream id is the fallback.
+    requestId:
+      headerId !== undefined && REQUEST_ID.test(headerId)
+        ? headerId
+        : REQUEST_ID.test(streamId)
+          ? streamId
+          : '',
+    method: refused === 'ERR_REQUEST_METHOD_INVALID' ? '' : method,
+    path: canonical.ok ? canonical.path : '',
+    query: parseQuery(query),
+    host: refused === 'ERR_REQUEST_HOST_INVALID' ? '' : host,
+    headers: raw.headers,
+    ...(sourceAddress === undefined ? {} : { sourceAddress }),
+    ...(raw.sourcePrincipal ? { sourcePrincipal: raw.sourcePrincipal } : {}),
+    secure: raw.secure,
+    contextExtensions: raw.contextExtensions,
+    ...(refused === undefined ? {} : { refused }),
+  };
+}
+
+/** Normalises a CheckRequest (as proto-loader decodes it) through {@link canonicalRequest}. */
 export function normalizeCheckRequest(message: CheckRequest): AuthzRequest {
   const attrs = message.attributes;
   const http = attrs?.request?.http ?? null;
   const headers = collectHeaders(http);
-  const rawPath = http?.path || headers[':path'] || '/';
-  const q = rawPath.indexOf('?');
-  const path = q === -1 ? rawPath : rawPath.slice(0, q);
-  const query = q === -1 ? (http?.query ?? '') : rawPath.slice(q + 1);
-  const host = (http?.host || headers[':authority'] || headers['host'] || '')
-    .toLowerCase()
-    .replace(/\.$/, '');
-  const method = (http?.method || headers[':method'] || 'GET').toUpperCase();
+  const path = http?.path || headers[':path'] || '/';
+  const query = http?.query ?? '';
   const sourceIp = attrs?.source?.address?.socket_address?.address;
-  const principal = attrs?.source?.principal;
-  return {
-    requestId: http?.id || headers['x-request-id'] || '',
-    method,
-    path: path.replace(/#.*$/, ''),
-    query: parseQuery(query.replace(/#.*$/, '')),
-    host,
+  return canonicalRequest({
+    method: http?.method || headers[':method'] || 'GET',
+    target: !path.includes('?') && query !== '' ? `${path}?${query}` : path,
+    host: http?.host || headers[':authority'] || headers['host'] || '',
     headers,
-    ...(sourceIp && isIP(sourceIp) !== 0 ? { sourceAddress: sourceIp } : {}),
-    ...(principal ? { sourcePrincipal: principal } : {}),
+    ...(http?.id ? { streamId: http.id } : {}),
+    ...(sourceIp ? { sourceIp } : {}),
+    ...(attrs?.source?.principal ? { sourcePrincipal: attrs.source.principal } : {}),
     secure:
       (attrs?.tls_session !== null && attrs?.tls_session !== undefined) || http?.scheme === 'https',
     contextExtensions: { ...(attrs?.context_extensions ?? {}) },
-  };
+  });
 }

@@ -4,7 +4,7 @@
  * generic body (never policy detail, never the token) and the decision id.
  */
 import type { CheckOutcome } from '../check/check.js';
-import { claimAt } from '../identity/principal.js';
+import { DECISION_ID_HEADER } from './upstream-headers.js';
 import {
   RpcCode,
   type CheckResponse,
@@ -15,18 +15,25 @@ import {
 /** Prefix of every header rolegate owns; inbound copies never reach the upstream. */
 export const OWNED_HEADER_PREFIX = 'x-rolegate-';
 
-export const PRINCIPAL_HEADER = 'x-rolegate-principal';
-export const ROLE_HEADER = 'x-rolegate-role';
-export const DECISION_ID_HEADER = 'x-rolegate-decision-id';
+export { DECISION_ID_HEADER, PRINCIPAL_HEADER, ROLE_HEADER } from './upstream-headers.js';
 
 /** Fixed deny bodies: the same bytes for every deny of a kind. */
 export const DENY_BODY = {
   401: '{"error":"unauthenticated","message":"a valid bearer token is required"}',
   403: '{"error":"forbidden","message":"the request is not allowed"}',
+  400: '{"error":"bad_request","message":"the request cannot be authorized"}',
 } as const;
 
+const DENY_RPC_CODE = {
+  400: RpcCode.INVALID_ARGUMENT,
+  401: RpcCode.UNAUTHENTICATED,
+  403: RpcCode.PERMISSION_DENIED,
+} as const;
+
+const DENY_STATUS_NAME = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden' } as const;
+
 export interface ResponseSettings {
-  /** Upstream header name -> claim path (dots for nesting). */
+  /** Upstream header name -> claim path (dots for nesting); only the names are read here. */
   readonly claimHeaders: Readonly<Record<string, string>>;
   /** The header a caller uses to ask for a role; stripped like owned headers. */
   readonly requestedRoleHeader: string;
@@ -34,22 +41,16 @@ export interface ResponseSettings {
   readonly extraHeaders?: Readonly<Record<string, string>>;
   /** More header names rolegate owns: inbound copies never reach the upstream. Default none. */
   readonly ownedHeaders?: readonly string[];
+  /**
+   * Inbound headers removed before the upstream sees the request, such as
+   * method overrides (`x-http-method-override`) that would make the
+   * upstream act on another method than the one decided. Default none.
+   */
+  readonly stripInbound?: readonly string[];
 }
 
 function set(key: string, value: string): HeaderValueOption {
   return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
-}
-
-/** A claim rendered as a header value; objects and mixed lists are not rendered. */
-function claimHeaderValue(
-  claims: Readonly<Record<string, unknown>>,
-  path: string,
-): string | undefined {
-  const node = claimAt(claims, path);
-  if (typeof node === 'string') return node;
-  if (typeof node === 'number' || typeof node === 'boolean') return String(node);
-  if (Array.isArray(node) && node.every((v) => typeof v === 'string')) return node.join(',');
-  return undefined;
 }
 
 function metadata(outcome: CheckOutcome): ProtoStruct {
@@ -78,7 +79,8 @@ export function toCheckResponse(
 ): CheckResponse {
   const dynamic_metadata = metadata(outcome);
   if (!outcome.allowed || !outcome.principal || !outcome.role) {
-    const status = outcome.allowed ? 403 : outcome.status === 401 ? 401 : 403;
+    // An allow without a principal or role cannot happen; answer it as a deny.
+    const status = outcome.allowed ? 403 : outcome.status === 200 ? 403 : outcome.status;
     const headers: HeaderValueOption[] = [
       set('content-type', 'application/json'),
       set(DECISION_ID_HEADER, outcome.decisionId),
@@ -87,9 +89,9 @@ export function toCheckResponse(
       headers.push(set('www-authenticate', 'Bearer realm="rolegate", error="invalid_token"'));
     }
     return {
-      status: { code: status === 401 ? RpcCode.UNAUTHENTICATED : RpcCode.PERMISSION_DENIED },
+      status: { code: DENY_RPC_CODE[status] },
       denied_response: {
-        status: { code: status === 401 ? 'Unauthorized' : 'Forbidden' },
+        status: { code: DENY_STATUS_NAME[status] },
         headers,
         body: DENY_BODY[status],
       },
@@ -97,15 +99,7 @@ export function toCheckResponse(
     };
   }
 
-  const injected = new Map<string, string>([
-    [PRINCIPAL_HEADER, outcome.principal.subject],
-    [ROLE_HEADER, outcome.role.arn],
-    [DECISION_ID_HEADER, outcome.decisionId],
-  ]);
-  for (const [header, path] of Object.entries(settings.claimHeaders)) {
-    const value = claimHeaderValue(outcome.principal.claims, path);
-    if (value !== undefined) injected.set(header, value);
-  }
+  const injected = new Map<string, string>(outcome.upstreamHeaders ?? []);
   for (const [header, value] of Object.entries(settings.extraHeaders ?? {})) {
     injected.set(header, value);
   }
@@ -115,7 +109,8 @@ export function toCheckResponse(
     name.startsWith(OWNED_HEADER_PREFIX) ||
     name === settings.requestedRoleHeader ||
     Object.hasOwn(settings.claimHeaders, name) ||
-    (settings.ownedHeaders?.includes(name) ?? false);
+    (settings.ownedHeaders?.includes(name) ?? false) ||
+    (settings.stripInbound?.includes(name) ?? false);
   const headers_to_remove = Object.keys(inbound).filter((n) => owned(n) && !injected.has(n));
   return {
     status: { code: RpcCode.OK },

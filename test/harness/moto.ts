@@ -70,9 +70,13 @@ export class MotoServer implements Peer {
     while (Date.now() < deadline) {
       if (exited !== undefined) break;
       try {
-        const res = await fetch(this.url('/moto-api/'), { signal: AbortSignal.timeout(1000) });
-        await res.arrayBuffer();
-        if (res.status < 500) return;
+        // moto's own data endpoint, and our child still alive: another process
+        // that grabbed the port between freePort() and spawn must not pass.
+        const res = await fetch(this.url('/moto-api/data.json'), {
+          signal: AbortSignal.timeout(1000),
+        });
+        const body = await res.text();
+        if (res.ok && body.trimStart().startsWith('{') && exited === undefined) return;
       } catch {
         // Not listening yet.
       }

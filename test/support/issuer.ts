@@ -10,6 +10,7 @@ export function issuerConfig(issuer: string, extra: Partial<IssuerConfig> = {}):
     federatedPrincipals: [],
     requiredClaims: {},
     tagClaims: {},
+    claimPatterns: {},
     token: { kind: 'bearer' },
     keys: { maxAgeSeconds: 600, cooldownSeconds: 30, staleSeconds: 3600 },
     ...extra,

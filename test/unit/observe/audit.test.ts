@@ -7,6 +7,8 @@ describe('auditRecord', () => {
   it('holds exactly the documented fields for an allow', () => {
     expect(auditRecord(request(), allowOutcome(), 41.6)).toEqual({
       decision_id: 'dec-allow',
+      method: 'GET',
+      path: '/orders/42',
       request_id: 'req-1',
       issuer: 'https://idp.example.com',
       subject: 'alice',
@@ -39,6 +41,8 @@ describe('auditRecord', () => {
     expect(record).toEqual({
       decision_id: 'd',
       request_id: '',
+      method: 'GET',
+      path: '/orders/42',
       roles_considered: [],
       decision: 'deny',
       reason: 'ERR_CREDENTIAL_MISSING',

@@ -185,7 +185,9 @@ describe('evaluate: trust policies', () => {
 describe('evaluate: inputs', () => {
   it('refuses policies and sets it did not make', () => {
     expect(() =>
-      createPolicySet({ identity: [{ name: 'x', kind: 'identity', statementCount: 0 }] }),
+      createPolicySet({
+        identity: [{ name: 'x', kind: 'identity', statementCount: 0, variables: [] }],
+      }),
     ).toThrow(TypeError);
     expect(() =>
       evaluate({ statementCount: 0 }, { action: 'a:b', resource: '*', context: buildContext({}) }),

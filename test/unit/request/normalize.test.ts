@@ -73,6 +73,61 @@ describe('normalizeCheckRequest', () => {
     expect(req.secure).toBe(true);
   });
 
+  it('canonicalises the path: decoded once, dot segments resolved', () => {
+    const req = normalizeCheckRequest(message({ path: '/x/../accounts/%74reasury/./entries?a=1' }));
+    expect(req.path).toBe('/accounts/treasury/entries');
+    expect(req.query.get('a')).toEqual(['1']);
+    expect(req.refused).toBeUndefined();
+  });
+
+  it.each([
+    [{ path: '/%2e%2e/admin' }, 'ERR_PATH_TRAVERSAL'],
+    [{ path: '/a%2fb' }, 'ERR_PATH_ENCODED_SEPARATOR'],
+    [{ path: '/admin;x=1' }, 'ERR_PATH_INVALID'],
+    [{ method: 'GET /x' }, 'ERR_REQUEST_METHOD_INVALID'],
+    [{ method: 'G:ET' }, 'ERR_REQUEST_METHOD_INVALID'],
+    [{ host: 'evil/../x' }, 'ERR_REQUEST_HOST_INVALID'],
+    [{ host: 'a b' }, 'ERR_REQUEST_HOST_INVALID'],
+    [{ host: 'api.example.com:99999x' }, 'ERR_REQUEST_HOST_INVALID'],
+  ])('refuses %j with %s and exposes no raw value', (http, code) => {
+    const req = normalizeCheckRequest(message(http));
+    expect(req.refused).toBe(code);
+    expect(req.path === '' || req.method === '' || req.host === '').toBe(true);
+  });
+
+  it.each(['api.example.com:8443', '10.0.0.1:80', '[2001:db8::1]:443', 'svc_a.ns.svc', ''])(
+    'accepts the authority %j',
+    (host) => expect(normalizeCheckRequest(message({ host })).refused).toBeUndefined(),
+  );
+
+  it.each([
+    ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['::FFFF:0a01:0203', '10.1.2.3'],
+    ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+    ['10.1.2.3', '10.1.2.3'],
+    ['fe80::1%eth0', undefined],
+    ['not-an-ip', undefined],
+  ])('reads the source address %s as %s', (address, expected) => {
+    const req = normalizeCheckRequest(
+      message({}, { source: { address: { socket_address: { address } }, principal: '' } }),
+    );
+    expect(req.sourceAddress).toBe(expected);
+  });
+
+  it('takes the request id from x-request-id, else the stream id, never a hostile value', () => {
+    expect(
+      normalizeCheckRequest(message({ id: '77', headers: { 'x-request-id': 'r-1' } })).requestId,
+    ).toBe('r-1');
+    expect(normalizeCheckRequest(message({ id: '77' })).requestId).toBe('77');
+    expect(
+      normalizeCheckRequest(message({ id: '77', headers: { 'x-request-id': 'a\nb' } })).requestId,
+    ).toBe('77');
+    expect(
+      normalizeCheckRequest(message({ id: '77', headers: { 'x-request-id': 'x'.repeat(129) } }))
+        .requestId,
+    ).toBe('77');
+  });
+
   it('survives an empty message', () => {
     const req = normalizeCheckRequest({ attributes: null });
     expect(req.method).toBe('GET');

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { DENY_BODY, toCheckResponse } from '../../../src/response/check-response.js';
 import type { CheckOutcome } from '../../../src/check/check.js';
 import type { RuntimeRole } from '../../../src/config/compile.js';
+import { upstreamHeaders } from '../../../src/response/upstream-headers.js';
 
 const role = { name: 'reader', arn: 'arn:rolegate:iam:::role/reader' } as RuntimeRole;
 const principal = {
@@ -16,6 +17,9 @@ const settings = {
   requestedRoleHeader: 'x-rolegate-role',
 };
 
+const computed = upstreamHeaders(principal, role.arn, 'd-1', settings.claimHeaders);
+if (!computed.ok) throw new Error('fixture headers must be valid');
+
 const allow: CheckOutcome = {
   decisionId: 'd-1',
   allowed: true,
@@ -26,6 +30,7 @@ const allow: CheckOutcome = {
   route: { action: 'orders:GetOrder', resource: 'arn:x', source: 'route[0]', tags: {} },
   rolesConsidered: ['reader'],
   determining: [],
+  upstreamHeaders: computed.headers,
 };
 
 describe('toCheckResponse', () => {
@@ -66,6 +71,33 @@ describe('toCheckResponse', () => {
       'x-missing',
       'x-rolegate-foo',
     ]);
+  });
+
+  it('strips inbound method-override headers named in stripInbound', () => {
+    const res = toCheckResponse(
+      allow,
+      { 'x-http-method-override': 'DELETE', 'x-method-override': 'PUT', accept: '*/*' },
+      { ...settings, stripInbound: ['x-http-method-override', 'x-method-override'] },
+    );
+    if (!('ok_response' in res)) throw new Error('expected ok_response');
+    expect([...(res.ok_response.headers_to_remove ?? [])].sort()).toEqual([
+      'x-http-method-override',
+      'x-method-override',
+    ]);
+  });
+
+  it('denies 400 with its own fixed body for a request that cannot be read', () => {
+    const res = toCheckResponse(
+      { ...allow, allowed: false, status: 400, reason: 'ERR_PATH_TRAVERSAL' },
+      {},
+      settings,
+    );
+    expect(res.status.code).toBe(3);
+    if (!('denied_response' in res)) throw new Error('expected denied_response');
+    expect(res.denied_response.status.code).toBe('BadRequest');
+    expect(res.denied_response.body).toBe(DENY_BODY[400]);
+    const names = (res.denied_response.headers ?? []).map((h) => h.header.key);
+    expect(names).not.toContain('www-authenticate');
   });
 
   it('denies 401 with WWW-Authenticate and the fixed body', () => {

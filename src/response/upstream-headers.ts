@@ -1,0 +1,79 @@
+/**
+ * The identity headers an allow hands to the upstream, computed inside the
+ * decision (not after it), so the decision the audit record states is the
+ * decision Envoy acts on. A value HTTP cannot carry unchanged (a claim with
+ * CR, LF, NUL or another control character, surrounding blanks, or more
+ * than {@link MAX_HEADER_VALUE_LENGTH} characters) turns the allow into a
+ * deny (`ERR_HEADER_VALUE_INVALID`): dropping the header instead would hand
+ * the upstream a request without the identity it may rely on.
+ */
+import { claimAt, type Principal } from '../identity/principal.js';
+
+export const PRINCIPAL_HEADER = 'x-rolegate-principal';
+export const ROLE_HEADER = 'x-rolegate-role';
+export const DECISION_ID_HEADER = 'x-rolegate-decision-id';
+
+/** Longest header value rolegate sends upstream, in characters. */
+export const MAX_HEADER_VALUE_LENGTH = 4096;
+
+/**
+ * True when `value` travels through HTTP/1.1 and HTTP/2 unchanged: no C0 or
+ * C1 control character other than HTAB, no DEL, no Unicode line or
+ * paragraph separator, no leading or trailing blank (proxies trim those),
+ * and at most {@link MAX_HEADER_VALUE_LENGTH} characters. Non-ASCII text is
+ * carried as UTF-8.
+ */
+export function isSafeHeaderValue(value: string): boolean {
+  if (value.length > MAX_HEADER_VALUE_LENGTH) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 && c !== 0x09) return false;
+    if (c === 0x7f || (c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029) return false;
+  }
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  return !(first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09);
+}
+
+/** A claim rendered as a header value; objects and mixed lists are not rendered. */
+function claimHeaderValue(
+  claims: Readonly<Record<string, unknown>>,
+  path: string,
+): string | undefined {
+  const node = claimAt(claims, path);
+  if (typeof node === 'string') return node;
+  if (typeof node === 'number' || typeof node === 'boolean') return String(node);
+  if (Array.isArray(node) && node.every((v) => typeof v === 'string')) return node.join(',');
+  return undefined;
+}
+
+/** The headers for the upstream, or the first header whose value cannot be carried. */
+export type UpstreamHeaders =
+  | { readonly ok: true; readonly headers: ReadonlyMap<string, string> }
+  | { readonly ok: false; readonly header: string };
+
+/**
+ * Identity headers for an allow: principal, role ARN, decision id, then one
+ * header per `claimHeaders` entry (header name -> claim path) whose claim is
+ * present. An empty claim value is sent as an empty header.
+ */
+export function upstreamHeaders(
+  principal: Principal,
+  roleArn: string,
+  decisionId: string,
+  claimHeaders: Readonly<Record<string, string>>,
+): UpstreamHeaders {
+  const headers = new Map<string, string>([
+    [PRINCIPAL_HEADER, principal.subject],
+    [ROLE_HEADER, roleArn],
+    [DECISION_ID_HEADER, decisionId],
+  ]);
+  for (const [header, path] of Object.entries(claimHeaders)) {
+    const value = claimHeaderValue(principal.claims, path);
+    if (value !== undefined) headers.set(header, value);
+  }
+  for (const [header, value] of headers) {
+    if (value !== '' && !isSafeHeaderValue(value)) return { ok: false, header };
+  }
+  return { ok: true, headers };
+}
