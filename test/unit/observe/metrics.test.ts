@@ -8,6 +8,10 @@ const OWN = [
   ['rolegate_policy_statements', 'gauge', []],
   ['rolegate_token_cache_lookups_total', 'counter', ['result']],
   ['rolegate_jwks_fetches_total', 'counter', ['issuer', 'result']],
+  ['rolegate_cache_entries', 'gauge', ['cache']],
+  ['rolegate_cache_bytes', 'gauge', ['cache']],
+  ['rolegate_cache_evictions_total', 'counter', ['cache']],
+  ['rolegate_cache_oversize_total', 'counter', ['cache']],
 ] as const;
 
 /** Labels that could carry unbounded, caller-controlled values. */
