@@ -173,9 +173,11 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   let lastAttempt = Number.NEGATIVE_INFINITY;
   let inflight: Promise<void> | undefined;
 
-  const fetchCounted = async (url: string): Promise<unknown> => {
+  /** One fetch, counted as a failure when the document is refused too. */
+  const fetchCounted = async (url: string, check: (doc: unknown) => void): Promise<unknown> => {
     try {
       const value = await fetchJson(url, timing.fetchTimeoutMs, limits.maxDocumentBytes);
+      check(value);
       options.onFetch?.('success');
       return value;
     } catch (err) {
@@ -187,19 +189,21 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   async function fetchKeys(): Promise<void> {
     if (jwksUri === undefined) {
       const url = `${options.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-      const doc = await fetchCounted(url);
-      const uri = (doc as { jwks_uri?: unknown } | null)?.jwks_uri;
-      if (typeof uri !== 'string' || !URL.canParse(uri)) {
-        throw new Error('discovery document has no valid jwks_uri');
-      }
-      jwksUri = uri;
+      const doc = await fetchCounted(url, (d) => {
+        const uri = (d as { jwks_uri?: unknown } | null)?.jwks_uri;
+        if (typeof uri !== 'string' || !URL.canParse(uri)) {
+          throw new Error('discovery document has no valid jwks_uri');
+        }
+      });
+      jwksUri = (doc as { jwks_uri: string }).jwks_uri;
     }
-    const jwks = await fetchCounted(jwksUri);
-    if (!isJwks(jwks)) throw new Error('JWKS document has no keys array');
     // Checked before anything is replaced: a refused document keeps the last good keys.
-    if (jwks.keys.length > limits.maxKeys) {
-      throw new Error(`JWKS document has more than ${limits.maxKeys} keys`);
-    }
+    const jwks = (await fetchCounted(jwksUri, (d) => {
+      if (!isJwks(d)) throw new Error('JWKS document has no keys array');
+      if (d.keys.length > limits.maxKeys) {
+        throw new Error(`JWKS document has more than ${limits.maxKeys} keys`);
+      }
+    })) as JSONWebKeySet;
     resolver = createLocalJWKSet(jwks);
     fetchedAt = now();
   }

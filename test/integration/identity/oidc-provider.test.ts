@@ -24,7 +24,15 @@ function verifier(timing = { maxAgeSeconds: 600, cooldownSeconds: 30, staleSecon
   // a shared CPU; the maxWaitMs bound has its own tests (test/unit/identity/jwks.test.ts).
   const keys = { ...DEFAULT_ISSUER_KEYS, maxWaitMs: 2000, ...timing };
   return createJwtVerifier({
-    issuers: [issuerConfig(op.issuer, { audiences: [API_AUDIENCE, WEB_CLIENT.id], keys })],
+    issuers: [
+      issuerConfig(op.issuer, {
+        audiences: [API_AUDIENCE, WEB_CLIENT.id],
+        keys,
+        // The provider stamps iat from the real clock, a little after `now` was
+        // frozen: the documented default tolerance, not the unit tests' 0.
+        clockToleranceSeconds: 30,
+      }),
+    ],
     maxTokenBytes: 16384,
     cacheEntries: 0,
     now: () => now,
