@@ -57,8 +57,8 @@ export interface Metrics {
 
 /**
  * Histogram buckets for one Check, in seconds. A warm decision takes tens of
- * microseconds, so the low end is fine-grained; a cold token (JWKS fetch,
- * 5 s timeout) lands in the top buckets.
+ * microseconds, so the low end is fine-grained; a token waiting on a key
+ * fetch (at most `keys.maxWaitMs`, default 250 ms) lands in the top buckets.
  */
 export const CHECK_DURATION_BUCKETS: readonly number[] = [
   0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5,
