@@ -5,7 +5,8 @@
  * Naming follows the Prometheus conventions: a `rolegate_` prefix, the base
  * unit in the name (`_seconds`), `_total` on counters. Labels stay bounded:
  * `decision` is allow|deny, `reason` takes catalogue codes only, `result` a
- * fixed pair of words, and `issuer` only the issuers the config lists. No
+ * fixed pair of words, `issuer` only the issuers the config lists, and
+ * `cache` one of {@link CACHE_NAMES} (`tokens`, `sts_credentials`). No
  * subject, path, role session or other free-form value is ever a label.
  *
  * The AWS integration (src/aws/integration.ts) registers its STS and IAM
