@@ -73,6 +73,10 @@ export const ERROR_CATALOGUE = {
   ERR_TOKEN_SIGNATURE: 'the token signature does not verify',
   ERR_TOKEN_EXPIRED: 'the token has expired',
   ERR_TOKEN_NOT_YET_VALID: 'the token is not valid yet',
+  ERR_TOKEN_ISSUED_IN_FUTURE:
+    'the token iat (issued at) is later than now plus the issuer clock tolerance',
+  ERR_TOKEN_LIFETIME:
+    'the token lifetime (exp - iat, or exp - now without iat) exceeds the issuer maxTokenLifetimeSeconds',
   ERR_TOKEN_AUDIENCE: 'the token audience is not accepted',
   ERR_TOKEN_CLAIM: 'a required claim is missing or invalid',
   ERR_JWKS_UNAVAILABLE: 'the issuer keys cannot be fetched and no usable cached keys remain',

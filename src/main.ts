@@ -77,11 +77,14 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const metrics = createMetrics(options.defaultMetrics ?? true);
   const tracing = observe ? (options.tracing ?? tracingFromEnv()) : TRACING_OFF;
 
-  const makeVerifier = (config: RuntimeConfig): JwtVerifier =>
-    createJwtVerifier({
+  const makeVerifier = (config: RuntimeConfig): JwtVerifier => {
+    const verifier = createJwtVerifier({
       issuers: config.issuers,
       maxTokenBytes: config.config.tokens.maxBytes,
       cacheEntries: config.config.tokens.cacheEntries,
+      cacheMaxBytes: config.config.tokens.cacheMaxBytes,
+      cacheHooks: metrics.caches.hooks('tokens'),
+      prefetchKeys: true,
       now,
       ...(observe
         ? {
@@ -91,6 +94,10 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
         : {}),
       onJwksFetch: (issuer, result) => metrics.jwksFetches.inc({ issuer, result }),
     });
+    // The gauges read the active verifier's cache; a new generation's replaces the old.
+    metrics.caches.track('tokens', verifier.cache);
+    return verifier;
+  };
 
   const initial = loadConfig(options.configFile);
   const auditFile = initial.config.audit.file;
@@ -105,6 +112,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     logger,
     now,
     registry: metrics.registry,
+    caches: metrics.caches,
     onRolesChanged() {
       const next = aws.compose(fileRuntime);
       runtime = { config: next, verifier: runtime.verifier };

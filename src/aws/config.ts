@@ -56,7 +56,15 @@ export interface AwsStsConfig {
   readonly webIdentity: 'auto' | 'never';
   /** Cached credential sets (per role and subject). Default 1000. */
   readonly cacheEntries: number;
+  /**
+   * Credential cache bound in estimated bytes (JSON length of each set plus
+   * a fixed overhead; a set is about 1-2 KB). Default 8388608 (8 MiB).
+   */
+  readonly cacheMaxBytes: number;
 }
+
+/** Default `aws.sts.cacheMaxBytes`: 8 MiB. */
+export const DEFAULT_STS_CACHE_MAX_BYTES = 8_388_608;
 
 /** The `aws` configuration section. */
 export interface AwsConfig {
@@ -143,6 +151,7 @@ function readSts(r: Reader, value: unknown, path: string): AwsStsConfig {
       'sessionTags',
       'webIdentity',
       'cacheEntries',
+      'cacheMaxBytes',
     ]) ?? {};
   const sessionTags = readStringMap(r, o.sessionTags, childPath(path, 'sessionTags'));
   for (const key of Object.keys(sessionTags)) {
@@ -162,6 +171,9 @@ function readSts(r: Reader, value: unknown, path: string): AwsStsConfig {
     webIdentity:
       r.oneOf(o.webIdentity, childPath(path, 'webIdentity'), ['auto', 'never']) ?? 'auto',
     cacheEntries: r.integer(o.cacheEntries, childPath(path, 'cacheEntries'), 1, 1_000_000) ?? 1000,
+    cacheMaxBytes:
+      r.integer(o.cacheMaxBytes, childPath(path, 'cacheMaxBytes'), 65_536, 2 ** 34) ??
+      DEFAULT_STS_CACHE_MAX_BYTES,
   };
 }
 

@@ -15,7 +15,13 @@ import type { RuntimeConfig } from '../config/compile.js';
 import type { RolegateConfig } from '../config/schema.js';
 import { errorCodeOf } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
-import { credentialHeaderNames, DEFAULT_CREDENTIAL_HEADERS, type AwsConfig } from './config.js';
+import type { CacheMetrics } from '../observe/metrics.js';
+import {
+  credentialHeaderNames,
+  DEFAULT_CREDENTIAL_HEADERS,
+  DEFAULT_STS_CACHE_MAX_BYTES,
+  type AwsConfig,
+} from './config.js';
 import { loadIamRoles, type IamSnapshot } from './iam-source.js';
 import { createIamSync, type IamSync } from './iam-sync.js';
 import { isIamRole, mergeIamRoles } from './merge.js';
@@ -27,6 +33,8 @@ export interface AwsIntegrationOptions {
   readonly now?: () => number;
   /** Metrics go here when given. */
   readonly registry?: Registry;
+  /** The credential cache's size and eviction metrics (`cache="sts_credentials"`). */
+  readonly caches?: CacheMetrics;
   /** Called after a sync changed the IAM roles: recompose the runtime. */
   readonly onRolesChanged: () => void;
 }
@@ -125,6 +133,7 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
         sessionTags: {},
         webIdentity: 'auto' as const,
         cacheEntries: 1000,
+        cacheMaxBytes: DEFAULT_STS_CACHE_MAX_BYTES,
       };
       broker = {
         key,
@@ -133,8 +142,10 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
           settings,
           now,
           onCall: (api, ok) => metrics.sts.inc({ api, result: ok ? 'success' : 'failure' }),
+          ...(options.caches ? { cacheHooks: options.caches.hooks('sts_credentials') } : {}),
         }),
       };
+      options.caches?.track('sts_credentials', broker.broker.cache);
     }
     return broker.broker;
   };

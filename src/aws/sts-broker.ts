@@ -16,7 +16,8 @@ import {
   type Credentials,
   type STSClient,
 } from '@aws-sdk/client-sts';
-import { ExpiringLru } from '../cache/expiring-lru.js';
+import { ExpiringLru, type CacheHooks, type CacheStats } from '../cache/expiring-lru.js';
+import { DEFAULT_STS_CACHE_MAX_BYTES } from './config.js';
 import { RolegateError } from '../errors.js';
 import { claimAt, issuerKeyPrefix, type Principal } from '../identity/principal.js';
 import type { AwsStsConfig } from './config.js';
@@ -125,7 +126,11 @@ export interface StsBrokerOptions {
   readonly calls: StsCalls;
   readonly settings: Pick<AwsStsConfig, 'durationSeconds' | 'sessionTags' | 'webIdentity'> & {
     readonly cacheEntries: number;
+    /** Default {@link DEFAULT_STS_CACHE_MAX_BYTES} (8 MiB). */
+    readonly cacheMaxBytes?: number;
   };
+  /** Eviction and oversize counters of the credential cache (metrics). */
+  readonly cacheHooks?: Omit<CacheHooks, 'onLookup'>;
   /** Clock in epoch ms. Default `Date.now`. */
   readonly now?: () => number;
   /** Called once per STS call, for metrics. */
@@ -137,6 +142,8 @@ export interface StsBroker {
   credentials(request: CredentialsRequest): Promise<UpstreamCredentials>;
   /** Cached entries (for tests and metrics). */
   size(): number;
+  /** The credential cache's entries and estimated bytes (metrics). */
+  readonly cache: CacheStats;
 }
 
 function sha256(text: string): string {
@@ -147,7 +154,11 @@ function sha256(text: string): string {
 export function createStsBroker(options: StsBrokerOptions): StsBroker {
   const now = options.now ?? Date.now;
   const { settings, calls } = options;
-  const cache = new ExpiringLru<UpstreamCredentials>(settings.cacheEntries);
+  const cache = new ExpiringLru<UpstreamCredentials>({
+    maxEntries: settings.cacheEntries,
+    maxBytes: settings.cacheMaxBytes ?? DEFAULT_STS_CACHE_MAX_BYTES,
+    ...options.cacheHooks,
+  });
   const inflight = new Map<string, Promise<UpstreamCredentials>>();
 
   const reuseUntil = (c: UpstreamCredentials) => c.expiration - REFRESH_BEFORE_EXPIRY_MS;
@@ -201,6 +212,7 @@ export function createStsBroker(options: StsBrokerOptions): StsBroker {
 
   return {
     size: () => cache.size,
+    cache,
     async credentials(request) {
       const webIdentity =
         settings.webIdentity === 'auto' &&

@@ -1,52 +1,137 @@
 /**
  * A bounded LRU whose entries each expire at their own time: verified
  * tokens (at the token's `exp`), STS credentials (five minutes before they
- * expire). Lookups count hits and misses.
+ * expire). It is bounded twice, by entries and by bytes: a few very large
+ * values (a 170 KB token's claims) must not hold the heap any more than
+ * many small ones. Lookups count hits and misses; evictions and refused
+ * oversize entries are counted too.
+ *
+ * An entry's size is estimated once, when it is inserted (see
+ * {@link estimateEntryBytes}), and never recomputed.
  */
-export class ExpiringLru<T> {
-  private readonly entries = new Map<string, { value: T; expiresAtMs: number }>();
+
+/** Fixed bytes added to every entry's estimate: the Map slot, the entry record, the key's string header. */
+export const ENTRY_OVERHEAD_BYTES = 128;
+
+/**
+ * The default size estimate of one entry: the UTF-8 length of the value's
+ * JSON, plus the key's length, plus {@link ENTRY_OVERHEAD_BYTES}. The JSON
+ * length of a parsed object is a proxy, not a measurement: V8 keeps a
+ * decoded JWT payload in roughly one to two times its JSON length, so the
+ * real heap held by a full cache is within a small factor of the bound.
+ * Values that do not serialise (cycles, BigInt) count as the overhead only.
+ */
+export function estimateEntryBytes(key: string, value: unknown): number {
+  let json = 0;
+  try {
+    json = Buffer.byteLength(JSON.stringify(value) ?? '');
+  } catch {
+    json = 0;
+  }
+  return json + key.length + ENTRY_OVERHEAD_BYTES;
+}
+
+/** Callbacks for metrics; each default does nothing. */
+export interface CacheHooks {
+  /** After every lookup. */
+  readonly onLookup?: (hit: boolean) => void;
+  /** For every live entry removed to stay within a bound. */
+  readonly onEvict?: () => void;
+  /** For every entry refused because it alone exceeds the byte bound. */
+  readonly onOversize?: () => void;
+}
+
+/** What a cache's size gauges read. */
+export interface CacheStats {
+  /** Entries held (expired ones count until a lookup or eviction drops them). */
+  readonly size: number;
+  /** Estimated bytes held, never above the byte bound. */
+  readonly bytes: number;
+}
+
+export interface ExpiringLruOptions extends CacheHooks {
+  /** Bound on entries; 0 disables caching. */
+  readonly maxEntries: number;
+  /** Bound on the estimated bytes of all entries; 0 disables caching. */
+  readonly maxBytes: number;
+  /** Size estimate of one entry. Default {@link estimateEntryBytes}. */
+  readonly sizeOf?: (key: string, value: unknown) => number;
+}
+
+interface Entry<T> {
+  readonly value: T;
+  readonly expiresAtMs: number;
+  readonly bytes: number;
+}
+
+export class ExpiringLru<T> implements CacheStats {
+  private readonly entries = new Map<string, Entry<T>>();
   private readonly maxEntries: number;
-  private readonly onLookup: (hit: boolean) => void;
+  private readonly maxBytes: number;
+  private readonly sizeOf: (key: string, value: unknown) => number;
+  private readonly hooks: CacheHooks;
+  private heldBytes = 0;
   hits = 0;
   misses = 0;
+  /** Live entries removed to stay within a bound. */
+  evictions = 0;
+  /** Entries refused because each alone exceeded `maxBytes`. */
+  oversize = 0;
 
-  /**
-   * @param maxEntries bound on entries; 0 disables caching.
-   * @param onLookup called after every lookup (metrics); default does nothing.
-   */
-  constructor(maxEntries: number, onLookup: (hit: boolean) => void = () => {}) {
-    this.maxEntries = maxEntries;
-    this.onLookup = onLookup;
+  constructor(options: ExpiringLruOptions) {
+    this.maxEntries = options.maxEntries;
+    this.maxBytes = options.maxBytes;
+    this.sizeOf = options.sizeOf ?? estimateEntryBytes;
+    this.hooks = options;
   }
 
   get(key: string, nowMs: number): T | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined || entry.expiresAtMs <= nowMs) {
-      if (entry !== undefined) this.entries.delete(key);
+      if (entry !== undefined) this.remove(key, entry);
       this.misses++;
-      this.onLookup(false);
+      this.hooks.onLookup?.(false);
       return undefined;
     }
     // Re-insert to mark as most recently used.
     this.entries.delete(key);
     this.entries.set(key, entry);
     this.hits++;
-    this.onLookup(true);
+    this.hooks.onLookup?.(true);
     return entry.value;
   }
 
   set(key: string, value: T, expiresAtMs: number): void {
-    if (this.maxEntries === 0) return;
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAtMs });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
+    if (this.maxEntries === 0 || this.maxBytes === 0) return;
+    const previous = this.entries.get(key);
+    if (previous !== undefined) this.remove(key, previous);
+    const bytes = this.sizeOf(key, value);
+    if (bytes > this.maxBytes) {
+      this.oversize++;
+      this.hooks.onOversize?.();
+      return;
     }
+    this.entries.set(key, { value, expiresAtMs, bytes });
+    this.heldBytes += bytes;
+    while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) {
+      const oldest = this.entries.entries().next();
+      if (oldest.done) break;
+      this.remove(oldest.value[0], oldest.value[1]);
+      this.evictions++;
+      this.hooks.onEvict?.();
+    }
+  }
+
+  private remove(key: string, entry: Entry<T>): void {
+    this.entries.delete(key);
+    this.heldBytes -= entry.bytes;
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  get bytes(): number {
+    return this.heldBytes;
   }
 }

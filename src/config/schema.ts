@@ -78,12 +78,8 @@ export interface IssuerConfig {
   readonly tagClaims: Readonly<Record<string, string>>;
   /** Where the token is. Default `Authorization: Bearer`. */
   readonly token: TokenLocation;
-  /** Key cache timing in seconds: max age 600, refetch cooldown 30, stale window 3600. */
-  readonly keys: {
-    readonly maxAgeSeconds: number;
-    readonly cooldownSeconds: number;
-    readonly staleSeconds: number;
-  };
+  /** How the issuer's signing keys are fetched and cached. */
+  readonly keys: IssuerKeysConfig;
   /** Leeway for exp/nbf/iat in seconds. Default 30. */
   readonly clockToleranceSeconds: number;
   /**
@@ -96,12 +92,65 @@ export interface IssuerConfig {
    */
   readonly claimPatterns: Readonly<Record<string, string>>;
   /**
+   * Longest accepted token lifetime in seconds: `exp - iat`, or, for a
+   * token without `iat`, `exp - now` (plus the clock tolerance). Default
+   * 86400 (24 hours), like Envoy jwt_authn's `max_lifetime`: it admits EKS
+   * IRSA tokens (24 h) and Kubernetes projected service-account tokens
+   * (1 h by default, `expirationSeconds` up to 48 h needs a larger value)
+   * while refusing a stolen signing key's week- or year-long tokens.
+   * From 60 to 31536000 (one year).
+   */
+  readonly maxTokenLifetimeSeconds: number;
+  /**
    * Extra `Principal.Federated` names this issuer answers to in trust
    * policies, e.g. an IAM OIDC provider ARN. The issuer URL and the issuer
    * without `https://` always match.
    */
   readonly federatedPrincipals: readonly string[];
 }
+
+/** An issuer's key cache and key fetches (`issuers[].keys`). */
+export interface IssuerKeysConfig {
+  /** Keys younger than this are used without refetching. Default 600. */
+  readonly maxAgeSeconds: number;
+  /** Minimum seconds between two fetches (unknown kid, failed refresh). Default 30. */
+  readonly cooldownSeconds: number;
+  /** After `maxAgeSeconds`, how long cached keys keep serving while refreshing fails. Default 3600. */
+  readonly staleSeconds: number;
+  /**
+   * Longest a Check waits for a key fetch, in milliseconds; the fetch
+   * itself goes on in the background (up to its own 5 s timeout) and later
+   * requests use its result. Default 250: well under Envoy's default 1 s
+   * ext_authz timeout, so a hanging issuer turns into a 401
+   * (`ERR_JWKS_UNAVAILABLE`) for tokens whose key is not cached, never into
+   * an Envoy timeout. Keep it below your Envoy `timeout`. From 0 to 5000.
+   */
+  readonly maxWaitMs: number;
+  /**
+   * Largest accepted discovery or JWKS document in bytes; a larger one is
+   * a failed fetch and the last good keys stay. Default 262144 (256 KiB).
+   * From 1024 to 16777216.
+   */
+  readonly maxDocumentBytes: number;
+  /** Most keys accepted in one JWKS document; more is a failed fetch. Default 100. From 1 to 10000. */
+  readonly maxKeys: number;
+}
+
+/** The documented `issuers[].keys` defaults. */
+export const DEFAULT_ISSUER_KEYS: IssuerKeysConfig = {
+  maxAgeSeconds: 600,
+  cooldownSeconds: 30,
+  staleSeconds: 3600,
+  maxWaitMs: 250,
+  maxDocumentBytes: 262_144,
+  maxKeys: 100,
+};
+
+/** Default `issuers[].maxTokenLifetimeSeconds`: 24 hours. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+
+/** Default `tokens.cacheMaxBytes`: 64 MiB. */
+export const DEFAULT_TOKEN_CACHE_MAX_BYTES = 67_108_864;
 
 export interface RoleConfig {
   readonly name: string;
@@ -187,6 +236,15 @@ export interface RolegateConfig {
     readonly maxBytes: number;
     /** Verified-token cache entries. Default 10000; 0 disables the cache. */
     readonly cacheEntries: number;
+    /**
+     * Verified-token cache bound in estimated bytes (the JSON length of each
+     * verified principal, claims included, plus a fixed overhead; see
+     * `src/cache/expiring-lru.ts`). Least recently used entries are evicted
+     * to stay under both this and `cacheEntries`; a principal larger than
+     * the bound is not cached. Default 67108864 (64 MiB); 0 disables the
+     * cache.
+     */
+    readonly cacheMaxBytes: number;
   };
   readonly audit: {
     /** Fraction of allows that are audited (denies always are). Default 1. */
@@ -305,6 +363,21 @@ function readSeconds(r: Reader, value: unknown, path: string, fallback: number):
   return r.integer(value, path, 0, 7 * 86_400) ?? fallback;
 }
 
+function readIssuerKeys(r: Reader, value: unknown, path: string): IssuerKeysConfig {
+  const d = DEFAULT_ISSUER_KEYS;
+  const o = r.object(value ?? {}, path, Object.keys(d)) ?? {};
+  const at = (key: keyof IssuerKeysConfig) => childPath(path, key);
+  return {
+    maxAgeSeconds: readSeconds(r, o.maxAgeSeconds, at('maxAgeSeconds'), d.maxAgeSeconds),
+    cooldownSeconds: readSeconds(r, o.cooldownSeconds, at('cooldownSeconds'), d.cooldownSeconds),
+    staleSeconds: readSeconds(r, o.staleSeconds, at('staleSeconds'), d.staleSeconds),
+    maxWaitMs: r.integer(o.maxWaitMs, at('maxWaitMs'), 0, 5000) ?? d.maxWaitMs,
+    maxDocumentBytes:
+      r.integer(o.maxDocumentBytes, at('maxDocumentBytes'), 1024, 16_777_216) ?? d.maxDocumentBytes,
+    maxKeys: r.integer(o.maxKeys, at('maxKeys'), 1, 10_000) ?? d.maxKeys,
+  };
+}
+
 function readIssuer(r: Reader, value: unknown, path: string): IssuerConfig | undefined {
   const o = r.object(value, path, [
     'issuer',
@@ -321,6 +394,7 @@ function readIssuer(r: Reader, value: unknown, path: string): IssuerConfig | und
     'token',
     'keys',
     'claimPatterns',
+    'maxTokenLifetimeSeconds',
   ]);
   if (!o) return undefined;
   const at = (key: string) => childPath(path, key);
@@ -380,11 +454,7 @@ function readIssuer(r: Reader, value: unknown, path: string): IssuerConfig | und
       }
     }
   }
-  const keys = r.object(o.keys ?? {}, at('keys'), [
-    'maxAgeSeconds',
-    'cooldownSeconds',
-    'staleSeconds',
-  ]);
+  const keys = readIssuerKeys(r, o.keys, at('keys'));
   const groupsClaim = r.string(o.groupsClaim, at('groupsClaim'));
   const token = readTokenLocation(r, o.token, at('token'));
   const requiredClaims = readRequiredClaims(r, o.requiredClaims, at('requiredClaims'));
@@ -404,21 +474,10 @@ function readIssuer(r: Reader, value: unknown, path: string): IssuerConfig | und
     tagClaims,
     claimPatterns,
     token,
-    keys: {
-      maxAgeSeconds: readSeconds(
-        r,
-        keys?.maxAgeSeconds,
-        childPath(at('keys'), 'maxAgeSeconds'),
-        600,
-      ),
-      cooldownSeconds: readSeconds(
-        r,
-        keys?.cooldownSeconds,
-        childPath(at('keys'), 'cooldownSeconds'),
-        30,
-      ),
-      staleSeconds: readSeconds(r, keys?.staleSeconds, childPath(at('keys'), 'staleSeconds'), 3600),
-    },
+    keys,
+    maxTokenLifetimeSeconds:
+      r.integer(o.maxTokenLifetimeSeconds, at('maxTokenLifetimeSeconds'), 60, 31_536_000) ??
+      DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
   };
 }
 
@@ -573,7 +632,8 @@ export function validateConfig(
       if (s !== undefined) claims[name] = s;
     }
   }
-  const tokens = r.object(root.tokens ?? {}, '$.tokens', ['maxBytes', 'cacheEntries']) ?? {};
+  const tokens =
+    r.object(root.tokens ?? {}, '$.tokens', ['maxBytes', 'cacheEntries', 'cacheMaxBytes']) ?? {};
   const audit = r.object(root.audit ?? {}, '$.audit', ['allowSampleRate', 'file']) ?? {};
   const auditFile = r.string(audit.file, '$.audit.file');
   let allowSampleRate = 1;
@@ -614,6 +674,9 @@ export function validateConfig(
     tokens: {
       maxBytes: r.integer(tokens.maxBytes, '$.tokens.maxBytes', 256, 1048576) ?? 16384,
       cacheEntries: r.integer(tokens.cacheEntries, '$.tokens.cacheEntries', 0, 10000000) ?? 10000,
+      cacheMaxBytes:
+        r.integer(tokens.cacheMaxBytes, '$.tokens.cacheMaxBytes', 0, 2 ** 40) ??
+        DEFAULT_TOKEN_CACHE_MAX_BYTES,
     },
     audit: { allowSampleRate, ...(auditFile !== undefined ? { file: auditFile } : {}) },
     ...(aws === undefined ? {} : { aws }),

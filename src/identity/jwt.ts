@@ -14,10 +14,15 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { RolegateError, type ErrorCode } from '../errors.js';
-import { HMAC_ALGORITHMS, type IssuerConfig, type TokenLocation } from '../config/schema.js';
-import { createKeyStore, DEFAULT_KEY_TIMING, type KeyStore } from './jwks.js';
+import {
+  DEFAULT_TOKEN_CACHE_MAX_BYTES,
+  HMAC_ALGORITHMS,
+  type IssuerConfig,
+  type TokenLocation,
+} from '../config/schema.js';
+import { createKeyStore, DEFAULT_KEY_TIMING, type FetchJson, type KeyStore } from './jwks.js';
 import { claimAt, issuerKeyPrefix, type Principal } from './principal.js';
-import { ExpiringLru } from '../cache/expiring-lru.js';
+import { ExpiringLru, type CacheHooks } from '../cache/expiring-lru.js';
 import { tokenCacheKey } from './token-cache.js';
 
 /** An issuer with what the config loader resolved for it. */
@@ -34,10 +39,19 @@ export interface JwtVerifierOptions {
   readonly maxTokenBytes: number;
   /** Verified-token cache size; 0 disables it. */
   readonly cacheEntries: number;
+  /**
+   * Verified-token cache bound in estimated bytes (see `ExpiringLru`); 0
+   * disables the cache. Default {@link DEFAULT_TOKEN_CACHE_MAX_BYTES} (64 MiB).
+   */
+  readonly cacheMaxBytes?: number;
+  /** Eviction and oversize counters of the token cache (metrics). */
+  readonly cacheHooks?: Omit<CacheHooks, 'onLookup'>;
+  /** Fetch every issuer's keys at once, in the background. Default false (the server sets it). */
+  readonly prefetchKeys?: boolean;
   /** Clock in epoch milliseconds. */
   readonly now: () => number;
   /** Fetches JSON for discovery and JWKS (default: `fetch`). */
-  readonly fetchJson?: (url: string, timeoutMs: number) => Promise<unknown>;
+  readonly fetchJson?: FetchJson;
   /** Called after each token-cache lookup. */
   readonly onCacheLookup?: (hit: boolean) => void;
   /** Called after each discovery or JWKS fetch, with the issuer URL. */
@@ -56,7 +70,7 @@ function mapJoseError(err: unknown): ErrorCode {
   if (err instanceof RolegateError) return err.code;
   if (err instanceof joseErrors.JWTExpired) return 'ERR_TOKEN_EXPIRED';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.claim === 'nbf' || err.claim === 'iat') return 'ERR_TOKEN_NOT_YET_VALID';
+    if (err.claim === 'nbf') return 'ERR_TOKEN_NOT_YET_VALID';
     if (err.claim === 'aud') return 'ERR_TOKEN_AUDIENCE';
     return 'ERR_TOKEN_CLAIM';
   }
@@ -138,6 +152,36 @@ function checkRequiredClaims(config: IssuerConfig, payload: JWTPayload): void {
   }
 }
 
+/**
+ * What jose leaves to us: an `iat` later than now (beyond the clock
+ * tolerance), and a lifetime longer than the issuer's maximum: `exp - iat`,
+ * or, without `iat`, `exp - now` (with the tolerance, as the issuer's clock
+ * may run ahead of ours).
+ */
+function checkTokenTimes(config: IssuerConfig, payload: JWTPayload, nowS: number): void {
+  const { iat, exp } = payload;
+  const tolerance = config.clockToleranceSeconds;
+  const max = config.maxTokenLifetimeSeconds;
+  if (typeof exp !== 'number') throw new RolegateError('ERR_TOKEN_CLAIM', 'exp must be a number');
+  if (iat === undefined) {
+    if (exp - nowS > max + tolerance) {
+      throw new RolegateError(
+        'ERR_TOKEN_LIFETIME',
+        `the token (no iat) is valid for more than maxTokenLifetimeSeconds (${max}) from now`,
+      );
+    }
+    return;
+  }
+  if (typeof iat !== 'number') throw new RolegateError('ERR_TOKEN_CLAIM', 'iat must be a number');
+  if (iat > nowS + tolerance) throw new RolegateError('ERR_TOKEN_ISSUED_IN_FUTURE');
+  if (exp - iat > max) {
+    throw new RolegateError(
+      'ERR_TOKEN_LIFETIME',
+      `exp - iat exceeds maxTokenLifetimeSeconds (${max})`,
+    );
+  }
+}
+
 function mappedGroups(config: IssuerConfig, payload: JWTPayload): readonly string[] | undefined {
   if (config.groupsClaim === undefined) return undefined;
   const value = claimAt(payload, config.groupsClaim);
@@ -175,7 +219,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
           maxAgeMs: config.keys.maxAgeSeconds * 1000,
           cooldownMs: config.keys.cooldownSeconds * 1000,
           staleMs: config.keys.staleSeconds * 1000,
+          maxWaitMs: config.keys.maxWaitMs,
         },
+        limits: { maxDocumentBytes: config.keys.maxDocumentBytes, maxKeys: config.keys.maxKeys },
+        prefetch: options.prefetchKeys === true,
         now: options.now,
         ...(options.fetchJson ? { fetchJson: options.fetchJson } : {}),
         onFetch: (result) => options.onJwksFetch?.(config.issuer, result),
@@ -183,7 +230,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     });
     if (!locations.some((l) => sameLocation(l, config.token))) locations.push(config.token);
   }
-  const cache = new ExpiringLru<Principal>(options.cacheEntries, options.onCacheLookup);
+  const cache = new ExpiringLru<Principal>({
+    maxEntries: options.cacheEntries,
+    maxBytes: options.cacheMaxBytes ?? DEFAULT_TOKEN_CACHE_MAX_BYTES,
+    ...options.cacheHooks,
+    ...(options.onCacheLookup ? { onLookup: options.onCacheLookup } : {}),
+  });
 
   async function verifyUncached(token: string, nowMs: number): Promise<Principal> {
     const { alg, payload } = peek(token);
@@ -215,6 +267,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     if (typeof verified.sub !== 'string' || verified.sub === '') {
       throw new RolegateError('ERR_TOKEN_CLAIM', 'sub must be a non-empty string');
     }
+    checkTokenTimes(config, verified, nowMs / 1000);
     checkRequiredClaims(config, verified);
     const groups = mappedGroups(config, verified);
     return {

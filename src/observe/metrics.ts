@@ -5,13 +5,35 @@
  * Naming follows the Prometheus conventions: a `rolegate_` prefix, the base
  * unit in the name (`_seconds`), `_total` on counters. Labels stay bounded:
  * `decision` is allow|deny, `reason` takes catalogue codes only, `result` a
- * fixed pair of words, and `issuer` only the issuers the config lists. No
+ * fixed pair of words, `issuer` only the issuers the config lists, and
+ * `cache` one of {@link CACHE_NAMES} (`tokens`, `sts_credentials`). No
  * subject, path, role session or other free-form value is ever a label.
  *
  * The AWS integration (src/aws/integration.ts) registers its STS and IAM
  * sync metrics in this same registry.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CacheHooks, CacheStats } from '../cache/expiring-lru.js';
+
+/** The `cache` label: the bounded caches rolegate keeps. */
+export type CacheName = 'tokens' | 'sts_credentials';
+
+/** Every {@link CacheName}, so each series exists (at zero) from the start. */
+export const CACHE_NAMES: readonly CacheName[] = ['tokens', 'sts_credentials'];
+
+/**
+ * Size and eviction metrics of the bounded caches:
+ * `rolegate_cache_entries{cache}`, `rolegate_cache_bytes{cache}` (gauges,
+ * read from the live cache at each scrape), `rolegate_cache_evictions_total{cache}`
+ * and `rolegate_cache_oversize_total{cache}` (entries refused because each
+ * alone exceeded the byte bound).
+ */
+export interface CacheMetrics {
+  /** Counting callbacks to pass to the cache named `name`. */
+  hooks(name: CacheName): Required<Pick<CacheHooks, 'onEvict' | 'onOversize'>>;
+  /** Reports `cache` as `name` from now on (a reload's new cache replaces the old one). */
+  track(name: CacheName, cache: CacheStats): void;
+}
 
 /** `result` label values of the success/failure counters. */
 export type Result = 'success' | 'failure';
@@ -30,12 +52,14 @@ export interface Metrics {
   readonly tokenCache: Counter<'result'>;
   /** `rolegate_jwks_fetches_total{issuer,result}`: issuer is a configured issuer URL. */
   readonly jwksFetches: Counter<'issuer' | 'result'>;
+  /** Sizes, evictions and refusals of the bounded caches. */
+  readonly caches: CacheMetrics;
 }
 
 /**
  * Histogram buckets for one Check, in seconds. A warm decision takes tens of
- * microseconds, so the low end is fine-grained; a cold token (JWKS fetch,
- * 5 s timeout) lands in the top buckets.
+ * microseconds, so the low end is fine-grained; a token waiting on a key
+ * fetch (at most `keys.maxWaitMs`, default 250 ms) lands in the top buckets.
  */
 export const CHECK_DURATION_BUCKETS: readonly number[] = [
   0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5,
@@ -67,6 +91,7 @@ export function createMetrics(defaults = true): Metrics {
   tokenCache.inc({ result: 'hit' }, 0);
   tokenCache.inc({ result: 'miss' }, 0);
   return {
+    caches: createCacheMetrics(registry),
     registry,
     checks: new Counter({
       name: 'rolegate_check_total',
@@ -97,5 +122,50 @@ export function createMetrics(defaults = true): Metrics {
       labelNames: ['issuer', 'result'] as const,
       registers: [registry],
     }),
+  };
+}
+
+function createCacheMetrics(registry: Registry): CacheMetrics {
+  const sources = new Map<CacheName, CacheStats>();
+  const gauge = (name: string, help: string, read: (c: CacheStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['cache'] as const,
+      registers: [registry],
+      collect() {
+        for (const cache of CACHE_NAMES) {
+          const source = sources.get(cache);
+          this.set({ cache }, source === undefined ? 0 : read(source));
+        }
+      },
+    });
+  gauge('rolegate_cache_entries', 'Entries held by each bounded cache.', (c) => c.size);
+  gauge(
+    'rolegate_cache_bytes',
+    'Estimated bytes held by each bounded cache (JSON length of the values plus a fixed overhead per entry).',
+    (c) => c.bytes,
+  );
+  const counter = (name: string, help: string) => {
+    const c = new Counter({ name, help, labelNames: ['cache'] as const, registers: [registry] });
+    for (const cache of CACHE_NAMES) c.inc({ cache }, 0);
+    return c;
+  };
+  const evictions = counter(
+    'rolegate_cache_evictions_total',
+    'Live entries evicted (least recently used first) to keep a cache within its entry and byte bounds.',
+  );
+  const oversize = counter(
+    'rolegate_cache_oversize_total',
+    'Entries not cached because each alone was larger than the cache byte bound.',
+  );
+  return {
+    hooks: (cache) => ({
+      onEvict: () => evictions.inc({ cache }),
+      onOversize: () => oversize.inc({ cache }),
+    }),
+    track(cache, stats) {
+      sources.set(cache, stats);
+    },
   };
 }

@@ -2,7 +2,8 @@
  * Identity through the real Envoy: a corpus of hostile tokens (each a 401
  * with its own audit reason, never a crash, never an allow), a Kubernetes
  * service-account token assuming a role through an EKS IRSA trust policy,
- * and an mTLS peer authorized by its SPIFFE ID.
+ * an mTLS peer authorized by its SPIFFE ID, and an issuer that hangs: cached
+ * keys keep serving, an unknown kid is a quick 401, never an Envoy timeout.
  */
 import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -24,6 +25,8 @@ const BILLING = 'spiffe://example.org/ns/orders/sa/billing';
 
 const idp = new JwksIssuer({ audience: 'orders-api' });
 const k8s = new JwksIssuer({ audience: 'sts.amazonaws.com' });
+/** An issuer whose keys expire after 1 s, so the hanging-issuer case needs no long wait. */
+const hanging = new JwksIssuer({ audience: 'orders-api' });
 const upstream = new EchoUpstream();
 const audit = captureLogger();
 const ops = captureLogger('warn');
@@ -41,6 +44,11 @@ function config() {
     issuers: [
       { issuer: idp.issuer, audiences: ['orders-api'], keys: { cooldownSeconds: 1 } },
       {
+        issuer: hanging.issuer,
+        audiences: ['orders-api'],
+        keys: { maxAgeSeconds: 1, cooldownSeconds: 1, maxWaitMs: 250 },
+      },
+      {
         issuer: EKS_ISSUER,
         audiences: ['sts.amazonaws.com'],
         jwksUri: k8s.jwksUri,
@@ -51,6 +59,11 @@ function config() {
       {
         name: 'reader',
         trustPolicy: webIdentityTrust(idp.issuer),
+        policies: { all: allowAll },
+      },
+      {
+        name: 'hanging-reader',
+        trustPolicy: webIdentityTrust(hanging.issuer),
         policies: { all: allowAll },
       },
       {
@@ -162,7 +175,7 @@ function requireClientCertificates(cfg: JsonObject): void {
 beforeAll(async () => {
   await assertEnvoyImage();
   pki = createTestPki();
-  await Promise.all([idp.start(), k8s.start(), upstream.start()]);
+  await Promise.all([idp.start(), k8s.start(), hanging.start(), upstream.start()]);
   ({ rolegate } = await startTestRolegate(config(), { ops, audit }));
   envoy = new EnvoyPeer({
     rolegatePort: rolegate.grpcPort,
@@ -184,7 +197,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([envoy?.stop(), mtlsEnvoy?.stop()]);
   await rolegate?.stop();
-  await Promise.all([idp.stop(), k8s.stop(), upstream.stop()]);
+  await Promise.all([idp.stop(), k8s.stop(), hanging.stop(), upstream.stop()]);
 });
 
 describe('hostile tokens through the real Envoy', () => {
@@ -228,6 +241,21 @@ describe('hostile tokens through the real Envoy', () => {
       'nbf in the future',
       () => idp.mint({}, { ...sub, notBefore: now() + 3600 }),
       'ERR_TOKEN_NOT_YET_VALID',
+    ],
+    [
+      'an iat in the future',
+      () => idp.mint({}, { ...sub, issuedAt: now() + 3600, expiresIn: 7200 }),
+      'ERR_TOKEN_ISSUED_IN_FUTURE',
+    ],
+    [
+      'a token living 7 days (default maximum 24 h)',
+      () => idp.mint({}, { ...sub, issuedAt: now(), expiresIn: 7 * 86_400 }),
+      'ERR_TOKEN_LIFETIME',
+    ],
+    [
+      'a token without iat valid for 2 days',
+      () => idp.mint({}, { ...sub, issuedAt: null, expiresIn: 2 * 86_400 }),
+      'ERR_TOKEN_LIFETIME',
     ],
     [
       'a wrong issuer',
@@ -334,5 +362,62 @@ describe('mTLS peers', () => {
   it('denies a peer from a foreign trust domain as unauthenticated', async () => {
     const res = await mtlsCall(pki.client('spiffe://evil.example/ns/orders/sa/billing'));
     expect(res.status).toBe(401);
+  });
+});
+
+describe('a hanging issuer through the real Envoy', () => {
+  const timedCall = async (token: string) => {
+    const start = performance.now();
+    const res = await call('/orders/7', token);
+    return { ...res, ms: performance.now() - start };
+  };
+  const mint = (opts: Parameters<JwksIssuer['mint']>[1] = {}) =>
+    hanging.mint({}, { subject: 'carol', ...opts });
+
+  it('serves new tokens with cached keys quickly and refuses an unknown kid with a quick 401', async () => {
+    expect((await call('/orders/7', await mint())).status).toBe(200); // keys cached
+    hanging.stall(Number.POSITIVE_INFINITY); // accepts connections, never answers
+    await new Promise((r) => setTimeout(r, 1200)); // the keys' maxAge (1 s) passes
+    const before = hanging.requestCount('/jwks.json');
+    upstream.clear();
+
+    // A token never seen before (so not in the token cache), signed with a cached key.
+    const known = await timedCall(await mint({ subject: 'carol-2' }));
+    expect(known.status).toBe(200);
+    expect(known.ms).toBeLessThan(500);
+    expect(upstream.requestsTo('/orders/7')).toHaveLength(1);
+    // The refresh it started is now hanging on the issuer.
+    const deadline = Date.now() + 2000;
+    while (hanging.requestCount('/jwks.json') === before && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(hanging.requestCount('/jwks.json')).toBe(before + 1);
+
+    const unknown = await timedCall(await mint({ kid: 'rotated-away' }));
+    expect(unknown.status).toBe(401); // rolegate answered: not Envoy's 403 on timeout, no 5xx
+    expect(reasonOf(unknown.headers.get('x-rolegate-decision-id'))).toBe('ERR_JWKS_UNAVAILABLE');
+    expect(unknown.ms).toBeGreaterThanOrEqual(240); // it did wait for the fetch, up to maxWaitMs
+    expect(unknown.ms).toBeLessThan(800); // well under Envoy's 1 s ext_authz timeout
+
+    const again = await timedCall(await mint({ subject: 'carol-3' }));
+    expect(again.status).toBe(200);
+    expect(again.ms).toBeLessThan(500);
+    // One hanging refresh shared by all: no request piled up on the issuer.
+    expect(hanging.requestCount('/jwks.json')).toBe(before + 1);
+    expect(upstream.requestsTo('/orders/7')).toHaveLength(2);
+    console.log(
+      `hanging issuer through Envoy: cached-key token ${known.ms.toFixed(0)} ms and ` +
+        `${again.ms.toFixed(0)} ms (200), unknown kid ${unknown.ms.toFixed(0)} ms (401)`,
+    );
+  });
+
+  it('publishes the token cache size and bounds on /metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${rolegate.adminPort}/metrics`)).text();
+    const value = (series: string) =>
+      Number(new RegExp(`^${series} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    expect(value('rolegate_cache_entries\\{cache="tokens"\\}')).toBeGreaterThan(0);
+    expect(value('rolegate_cache_bytes\\{cache="tokens"\\}')).toBeGreaterThan(0);
+    expect(value('rolegate_cache_bytes\\{cache="tokens"\\}')).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(value('rolegate_cache_evictions_total\\{cache="tokens"\\}')).toBe(0);
   });
 });

@@ -17,8 +17,8 @@ export interface MintOptions {
   expiresIn?: number | string | null;
   /** `nbf`: absolute epoch seconds. */
   notBefore?: number;
-  /** `iat`: absolute epoch seconds; default now. */
-  issuedAt?: number;
+  /** `iat`: absolute epoch seconds; default now. `null` leaves it out. */
+  issuedAt?: number | null;
   /** `kid` header; default the current key's kid. `null` leaves it out. */
   kid?: string | null;
   /** Sign with a throw-away key that is not in the JWKS (bad-signature tests). */
@@ -50,6 +50,7 @@ export class JwksIssuer implements Peer {
   private server: Server | undefined;
   private boundPort = 0;
   private failStatus: number | undefined;
+  private stallMs: number | undefined;
 
   constructor(private readonly options: { audience?: string; port?: number } = {}) {}
 
@@ -59,6 +60,9 @@ export class JwksIssuer implements Peer {
     const server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
+      // A hanging issuer: the connection is accepted, the answer never comes
+      // (stop() closes such connections).
+      if (this.stallMs === Number.POSITIVE_INFINITY) return;
       const send = (status: number, body: unknown): void => {
         const text = JSON.stringify(body);
         res.writeHead(status, {
@@ -67,18 +71,22 @@ export class JwksIssuer implements Peer {
         });
         res.end(text);
       };
+      const delayed = (status: number, body: unknown): void => {
+        if (this.stallMs === undefined) send(status, body);
+        else setTimeout(() => send(status, body), this.stallMs);
+      };
       if (this.failStatus !== undefined) {
-        send(this.failStatus, { error: 'configured failure' });
+        delayed(this.failStatus, { error: 'configured failure' });
       } else if (path === '/.well-known/openid-configuration') {
-        send(200, {
+        delayed(200, {
           issuer: this.issuer,
           jwks_uri: this.jwksUri,
           id_token_signing_alg_values_supported: ['RS256'],
         });
       } else if (path === '/jwks.json') {
-        send(200, this.jwks());
+        delayed(200, this.jwks());
       } else {
-        send(404, { error: 'not found' });
+        delayed(404, { error: 'not found' });
       }
     });
     this.boundPort = await listenLoopback(server, this.options.port ?? 0);
@@ -128,6 +136,14 @@ export class JwksIssuer implements Peer {
     this.failStatus = status;
   }
 
+  /**
+   * Answer every request `ms` late until called with undefined;
+   * `Infinity` accepts each request and never answers (a hanging issuer).
+   */
+  stall(ms: number | undefined): void {
+    this.stallMs = ms;
+  }
+
   /** Add a new signing key (served in the JWKS from now on) and return its kid. */
   async rotateKey(options: { dropOld?: boolean; kid?: string } = {}): Promise<string> {
     const key = await newKey(options.kid);
@@ -148,7 +164,7 @@ export class JwksIssuer implements Peer {
     const header: Record<string, unknown> = { ...opts.header, alg: 'RS256', typ: 'JWT' };
     if (kid !== null) header['kid'] = kid;
     const jwt = new SignJWT(claims).setProtectedHeader(header as { alg: string });
-    jwt.setIssuedAt(opts.issuedAt ?? Math.floor(Date.now() / 1000));
+    if (opts.issuedAt !== null) jwt.setIssuedAt(opts.issuedAt ?? Math.floor(Date.now() / 1000));
     const issuer = opts.issuer === undefined ? this.issuer : opts.issuer;
     if (issuer !== null) jwt.setIssuer(issuer);
     const audience = opts.audience === undefined ? this.options.audience : opts.audience;

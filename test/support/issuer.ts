@@ -1,4 +1,9 @@
-import { DEFAULT_ALGORITHMS, type IssuerConfig } from '../../src/config/schema.js';
+import {
+  DEFAULT_ALGORITHMS,
+  DEFAULT_ISSUER_KEYS,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  type IssuerConfig,
+} from '../../src/config/schema.js';
 
 /** A validated issuer config with the documented defaults, for unit tests. */
 export function issuerConfig(issuer: string, extra: Partial<IssuerConfig> = {}): IssuerConfig {
@@ -12,7 +17,8 @@ export function issuerConfig(issuer: string, extra: Partial<IssuerConfig> = {}):
     tagClaims: {},
     claimPatterns: {},
     token: { kind: 'bearer' },
-    keys: { maxAgeSeconds: 600, cooldownSeconds: 30, staleSeconds: 3600 },
+    keys: DEFAULT_ISSUER_KEYS,
+    maxTokenLifetimeSeconds: DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
     ...extra,
   };
 }

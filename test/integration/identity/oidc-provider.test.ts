@@ -14,13 +14,25 @@ import {
   WEB_CLIENT,
 } from '../../harness/oidc-provider.js';
 import { issuerConfig } from '../../support/issuer.js';
+import { DEFAULT_ISSUER_KEYS } from '../../../src/config/schema.js';
 
 const op = new OidcProviderPeer();
 let now = Date.now(); // frozen; tests move it explicitly
 
-function verifier(keys = { maxAgeSeconds: 600, cooldownSeconds: 30, staleSeconds: 3600 }) {
+function verifier(timing = { maxAgeSeconds: 600, cooldownSeconds: 30, staleSeconds: 3600 }) {
+  // A generous wait: these tests are about discovery, rotation and single flight under
+  // a shared CPU; the maxWaitMs bound has its own tests (test/unit/identity/jwks.test.ts).
+  const keys = { ...DEFAULT_ISSUER_KEYS, maxWaitMs: 2000, ...timing };
   return createJwtVerifier({
-    issuers: [issuerConfig(op.issuer, { audiences: [API_AUDIENCE, WEB_CLIENT.id], keys })],
+    issuers: [
+      issuerConfig(op.issuer, {
+        audiences: [API_AUDIENCE, WEB_CLIENT.id],
+        keys,
+        // The provider stamps iat from the real clock, a little after `now` was
+        // frozen: the documented default tolerance, not the unit tests' 0.
+        clockToleranceSeconds: 30,
+      }),
+    ],
     maxTokenBytes: 16384,
     cacheEntries: 0,
     now: () => now,

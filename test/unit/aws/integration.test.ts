@@ -55,6 +55,7 @@ describe('aws config section', () => {
         sessionTags: {},
         webIdentity: 'auto',
         cacheEntries: 1000,
+        cacheMaxBytes: 8 * 1024 * 1024,
       },
     });
     expect(config({}).aws?.iam).toBeUndefined();

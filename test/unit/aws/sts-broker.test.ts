@@ -199,6 +199,28 @@ describe('createStsBroker', () => {
     expect(sts.seen).toHaveLength(4);
   });
 
+  it('bounds the cache by estimated bytes too, counting evictions', async () => {
+    const probe = createStsBroker({ calls: fakeSts().calls, settings, now: () => T0 });
+    await probe.credentials({ roleArn: ROLE, principal: principal('z1') });
+    // Room for two credential sets, not three.
+    const maxBytes = Math.floor(probe.cache.bytes * 2.5);
+    const sts = fakeSts();
+    let evictions = 0;
+    const broker = createStsBroker({
+      calls: sts.calls,
+      settings: { ...settings, cacheEntries: 100, cacheMaxBytes: maxBytes },
+      now: () => T0,
+      cacheHooks: { onEvict: () => evictions++ },
+    });
+    for (const s of ['a1', 'b1', 'c1', 'd1']) {
+      await broker.credentials({ roleArn: ROLE, principal: principal(s) });
+      expect(broker.cache.bytes).toBeLessThanOrEqual(maxBytes);
+    }
+    expect([broker.size(), evictions]).toEqual([2, 2]);
+    await broker.credentials({ roleArn: ROLE, principal: principal('a1') }); // evicted: a new call
+    expect(sts.seen).toHaveLength(5);
+  });
+
   it('rejects with ERR_STS_FAILED, shares the failure, and does not cache it', async () => {
     const sts = fakeSts();
     const broker = createStsBroker({ calls: sts.calls, settings, now: () => T0 });

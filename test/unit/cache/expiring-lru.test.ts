@@ -1,39 +1,125 @@
 import { describe, expect, it } from '@jest/globals';
-import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
+import {
+  ENTRY_OVERHEAD_BYTES,
+  estimateEntryBytes,
+  ExpiringLru,
+} from '../../../src/cache/expiring-lru.js';
+
+const BIG = 1e12; // entries that never expire in these tests
+const lru = <T>(maxEntries: number, maxBytes = 1 << 30) =>
+  new ExpiringLru<T>({ maxEntries, maxBytes });
 
 describe('ExpiringLru', () => {
   it('returns entries until their own expiry', () => {
-    const c = new ExpiringLru<string>(10);
+    const c = lru<string>(10);
     c.set('a', 'A', 1000);
     expect(c.get('a', 999)).toBe('A');
     expect(c.get('a', 1000)).toBeUndefined();
     expect(c.size).toBe(0);
+    expect(c.bytes).toBe(0);
   });
 
   it('evicts the least recently used entry beyond its bound', () => {
-    const c = new ExpiringLru<number>(2);
-    c.set('a', 1, 1e9);
-    c.set('b', 2, 1e9);
+    const c = lru<number>(2);
+    c.set('a', 1, BIG);
+    c.set('b', 2, BIG);
     expect(c.get('a', 0)).toBe(1); // a is now the most recent
-    c.set('c', 3, 1e9);
+    c.set('c', 3, BIG);
     expect(c.get('b', 0)).toBeUndefined();
     expect(c.get('a', 0)).toBe(1);
     expect(c.get('c', 0)).toBe(3);
+    expect(c.evictions).toBe(1);
   });
 
   it('counts hits and misses and reports each lookup', () => {
     const seen: boolean[] = [];
-    const c = new ExpiringLru<number>(2, (hit) => seen.push(hit));
-    c.set('a', 1, 1e9);
+    const c = new ExpiringLru<number>({
+      maxEntries: 2,
+      maxBytes: 1 << 20,
+      onLookup: (hit) => seen.push(hit),
+    });
+    c.set('a', 1, BIG);
     c.get('a', 0);
     c.get('b', 0);
     expect([c.hits, c.misses]).toEqual([1, 1]);
     expect(seen).toEqual([true, false]);
   });
 
-  it('keeps nothing with a bound of 0', () => {
-    const c = new ExpiringLru<number>(0);
-    c.set('a', 1, 1e9);
-    expect(c.get('a', 0)).toBeUndefined();
+  it('keeps nothing with a bound of 0 (entries or bytes)', () => {
+    for (const c of [lru<number>(0), lru<number>(10, 0)]) {
+      c.set('a', 1, BIG);
+      expect(c.get('a', 0)).toBeUndefined();
+      expect(c.size).toBe(0);
+    }
+  });
+
+  it('estimates an entry as its JSON length, the key and a fixed overhead', () => {
+    expect(estimateEntryBytes('k', { a: 'é' })).toBe(
+      Buffer.byteLength('{"a":"é"}') + 1 + ENTRY_OVERHEAD_BYTES,
+    );
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(estimateEntryBytes('k', cyclic)).toBe(1 + ENTRY_OVERHEAD_BYTES);
+  });
+
+  it('never holds more than its byte bound however many large entries arrive', () => {
+    const maxBytes = 1_000_000;
+    const evicted: number[] = [];
+    const c = new ExpiringLru<{ claims: { pad: string } }>({
+      maxEntries: 100_000,
+      maxBytes,
+      onEvict: () => evicted.push(1),
+    });
+    const entry = (i: number) => ({ claims: { pad: String(i).padEnd(100_000, 'x') } });
+    const size = estimateEntryBytes('key-0000', entry(0));
+    let peak = 0;
+    for (let i = 0; i < 500; i++) {
+      c.set(`key-${String(i).padStart(4, '0')}`, entry(i), BIG);
+      peak = Math.max(peak, c.bytes);
+    }
+    expect(peak).toBeLessThanOrEqual(maxBytes);
+    expect(c.size).toBe(Math.floor(maxBytes / size)); // 9 entries of ~100 KB
+    expect(c.bytes).toBe(c.size * size);
+    expect(c.evictions).toBe(500 - c.size);
+    expect(evicted).toHaveLength(500 - c.size);
+    // The most recent entries stayed; the oldest went first.
+    expect(c.get('key-0499', 0)?.claims.pad.startsWith('499x')).toBe(true);
+    expect(c.get('key-0000', 0)).toBeUndefined();
+  });
+
+  it('evicts least recently used entries until under both bounds', () => {
+    const c = new ExpiringLru<string>({ maxEntries: 10, maxBytes: 1000, sizeOf: () => 300 });
+    c.set('a', 'A', BIG);
+    c.set('b', 'B', BIG);
+    c.set('c', 'C', BIG);
+    c.get('a', 0); // b is now the least recently used
+    c.set('d', 'D', BIG);
+    expect(c.get('b', 0)).toBeUndefined();
+    expect([c.size, c.bytes, c.evictions]).toEqual([3, 900, 1]);
+  });
+
+  it('refuses an entry larger than the byte bound, keeping what it holds', () => {
+    const oversize: number[] = [];
+    const c = new ExpiringLru<string>({
+      maxEntries: 10,
+      maxBytes: 1000,
+      onOversize: () => oversize.push(1),
+    });
+    c.set('small', 'x', BIG);
+    c.set('huge', 'x'.repeat(2000), BIG);
+    expect(c.get('huge', 0)).toBeUndefined();
+    expect(c.get('small', 0)).toBe('x');
+    expect([c.oversize, oversize.length, c.evictions]).toEqual([1, 1, 0]);
+  });
+
+  it('accounts bytes when an entry is replaced or expires', () => {
+    const c = new ExpiringLru<string>({ maxEntries: 10, maxBytes: 10_000 });
+    c.set('a', 'x'.repeat(100), BIG);
+    const one = c.bytes;
+    c.set('a', 'x'.repeat(100), BIG);
+    expect(c.bytes).toBe(one);
+    c.set('b', 'y', 50);
+    c.get('b', 60); // expired: dropped on lookup
+    expect([c.size, c.bytes]).toEqual([1, one]);
   });
 });

@@ -121,7 +121,7 @@ function runtimeFor(principal: Principal | Error): CheckRuntime {
   return {
     config: compiled,
     verifier: {
-      cache: new ExpiringLru(0),
+      cache: new ExpiringLru({ maxEntries: 0, maxBytes: 0 }),
       locations: [{ kind: 'bearer' }],
       verify: async () => {
         if (principal instanceof Error) throw principal;

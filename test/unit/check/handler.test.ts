@@ -54,7 +54,7 @@ function runtime(): CheckRuntime {
     })),
     verifier: {
       locations: [{ kind: 'bearer' }],
-      cache: new ExpiringLru(0),
+      cache: new ExpiringLru({ maxEntries: 0, maxBytes: 0 }),
       verify: async () => ({
         kind: 'jwt',
         issuer: ISSUER,

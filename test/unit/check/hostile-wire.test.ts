@@ -99,7 +99,7 @@ function runtime(principal: Principal): CheckRuntime {
       basePath: ref.path,
     })),
     verifier: {
-      cache: new ExpiringLru(0),
+      cache: new ExpiringLru({ maxEntries: 0, maxBytes: 0 }),
       locations: [{ kind: 'bearer' }],
       verify: () => Promise.resolve(principal),
     },

@@ -1,7 +1,15 @@
-import { describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, jwtVerify, type JWK } from 'jose';
-import { createKeyStore, DEFAULT_KEY_TIMING } from '../../../src/identity/jwks.js';
+import {
+  createKeyStore,
+  DEFAULT_KEY_TIMING,
+  fetchJsonBounded,
+  type KeyStoreOptions,
+} from '../../../src/identity/jwks.js';
 import { RolegateError } from '../../../src/errors.js';
+import { JwksIssuer } from '../../harness/jwks.js';
+import { closeNow, listenLoopback } from '../../harness/http-server.js';
 
 const ISSUER = 'https://idp.test';
 
@@ -155,5 +163,170 @@ describe('createKeyStore', () => {
       fetchJson: idp.fetchJson,
     });
     expect(await codeOf(jwtVerify(await k1.sign(), store.getKey))).toBe('ERR_JWKS_UNAVAILABLE');
+  });
+});
+
+/** Elapsed wall-clock milliseconds of `work` (the key-age clock stays frozen). */
+async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await work;
+  return { value, ms: performance.now() - start };
+}
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('a hanging or slow issuer (real HTTP servers)', () => {
+  // The key-age clock is frozen and moved by hand; waits are real time.
+  const idp = new JwksIssuer({ audience: 'api' });
+  const T0 = 1_700_000_000_000;
+  let now = T0;
+  beforeAll(() => idp.start());
+  afterAll(() => idp.stop());
+  afterEach(() => {
+    idp.stall(undefined);
+    now = T0;
+  });
+  const store = (extra: Partial<KeyStoreOptions> = {}) =>
+    createKeyStore({
+      issuer: idp.issuer,
+      jwksUri: idp.jwksUri,
+      timing: { ...DEFAULT_KEY_TIMING, maxAgeMs: 60_000 },
+      now: () => now,
+      ...extra,
+    });
+  const token = (opts: Parameters<JwksIssuer['mint']>[1] = {}) =>
+    idp.mint({}, { subject: 'alice', ...opts });
+
+  it('refuses a first fetch that hangs after maxWaitMs, with one request on the wire', async () => {
+    idp.stall(Number.POSITIVE_INFINITY);
+    const before = idp.requestCount('/jwks.json');
+    const keys = store();
+    const t = await token();
+    const first = await timed(codeOf(jwtVerify(t, keys.getKey)));
+    const second = await timed(codeOf(jwtVerify(t, keys.getKey)));
+    expect([first.value, second.value]).toEqual(['ERR_JWKS_UNAVAILABLE', 'ERR_JWKS_UNAVAILABLE']);
+    for (const { ms } of [first, second]) {
+      expect(ms).toBeGreaterThanOrEqual(240);
+      expect(ms).toBeLessThan(750); // the default 5 s fetch timeout is not what a check waits
+    }
+    // Single flight: the second check waited on the same hanging fetch.
+    expect(idp.requestCount('/jwks.json') - before).toBe(1);
+  });
+
+  it('serves cached keys at once while a refresh hangs; an unknown kid is refused after maxWaitMs', async () => {
+    const keys = store();
+    expect(await codeOf(jwtVerify(await token(), keys.getKey))).toBe('ok');
+    const before = idp.requestCount('/jwks.json');
+    idp.stall(Number.POSITIVE_INFINITY);
+    now += 61_000; // past maxAge, inside the stale window
+    const known = await timed(codeOf(jwtVerify(await token(), keys.getKey)));
+    expect(known.value).toBe('ok');
+    expect(known.ms).toBeLessThan(200);
+    // The refresh started in the background and is hanging.
+    await until(() => idp.requestCount('/jwks.json') === before + 1);
+    const unknown = await timed(codeOf(jwtVerify(await token({ kid: 'rotated' }), keys.getKey)));
+    expect(unknown.value).toBe('ERR_JWKS_UNAVAILABLE');
+    expect(unknown.ms).toBeGreaterThanOrEqual(240);
+    expect(unknown.ms).toBeLessThan(750);
+    const again = await timed(codeOf(jwtVerify(await token(), keys.getKey)));
+    expect([again.value, again.ms < 200]).toEqual(['ok', true]);
+    expect(idp.requestCount('/jwks.json')).toBe(before + 1);
+  });
+
+  it('lets a fetch that misses the bound finish in the background for the requests that follow', async () => {
+    idp.stall(600);
+    const before = idp.requestCount('/jwks.json');
+    const keys = store();
+    const t = await token();
+    const first = await timed(codeOf(jwtVerify(t, keys.getKey)));
+    expect(first.value).toBe('ERR_JWKS_UNAVAILABLE');
+    expect(first.ms).toBeLessThan(750);
+    await until(() => keys.lastSuccess() === now);
+    const later = await timed(codeOf(jwtVerify(t, keys.getKey)));
+    expect(later.value).toBe('ok');
+    expect(later.ms).toBeLessThan(200);
+    expect(idp.requestCount('/jwks.json') - before).toBe(1);
+  });
+
+  it('prefetches at creation so the first token does not wait, without starting the cooldown', async () => {
+    const results: string[] = [];
+    const keys = store({ prefetch: true, onFetch: (r) => results.push(r) });
+    await until(() => keys.lastSuccess() === now);
+    const first = await timed(codeOf(jwtVerify(await token(), keys.getKey)));
+    expect([first.value, first.ms < 200, results]).toEqual(['ok', true, ['success']]);
+    // A rotated kid right away is fetched: the prefetch did not start a cooldown.
+    await idp.rotateKey();
+    expect(await codeOf(jwtVerify(await token(), keys.getKey))).toBe('ok');
+    expect(results).toEqual(['success', 'success']);
+  });
+});
+
+describe('fetched document bounds', () => {
+  const served = { body: '{}', chunked: false };
+  const server = createServer((_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      ...(served.chunked ? {} : { 'content-length': Buffer.byteLength(served.body) }),
+    });
+    if (served.chunked) {
+      // No content-length: the size is only known while reading.
+      const mid = Math.floor(served.body.length / 2);
+      res.write(served.body.slice(0, mid));
+      res.end(served.body.slice(mid));
+    } else res.end(served.body);
+  });
+  let url = '';
+  beforeAll(async () => {
+    url = `http://127.0.0.1:${await listenLoopback(server)}/keys`;
+  });
+  afterAll(() => closeNow(server));
+
+  it('reads a document up to maxBytes and refuses a larger one, declared or chunked', async () => {
+    served.body = JSON.stringify({ keys: [], pad: 'x'.repeat(1000) });
+    for (const chunked of [false, true]) {
+      served.chunked = chunked;
+      await expect(fetchJsonBounded(url, 1000, 2048)).resolves.toMatchObject({ keys: [] });
+      await expect(fetchJsonBounded(url, 1000, 512)).rejects.toThrow(/larger than 512 bytes/);
+    }
+  });
+
+  it('keeps the last good keys when a refresh brings an oversize document or too many keys', async () => {
+    const k1 = await key('k1');
+    const extra = await Promise.all(['k2', 'k3'].map(key));
+    served.chunked = false;
+    served.body = JSON.stringify({ keys: [k1.jwk] });
+    let now = 1_000_000;
+    const results: string[] = [];
+    const keys = createKeyStore({
+      issuer: ISSUER,
+      jwksUri: url,
+      timing: { ...DEFAULT_KEY_TIMING, maxAgeMs: 60_000, cooldownMs: 1000 },
+      limits: { maxDocumentBytes: 4096, maxKeys: 2 },
+      now: () => now,
+      onFetch: (r) => results.push(r),
+    });
+    const t = await k1.sign();
+    expect(await codeOf(jwtVerify(t, keys.getKey))).toBe('ok');
+    const bad = [
+      JSON.stringify({ keys: [k1.jwk], pad: 'x'.repeat(5000) }), // > 4096 bytes
+      JSON.stringify({ keys: [k1.jwk, ...extra.map((k) => k.jwk)] }), // 3 keys > 2
+    ];
+    for (const body of bad) {
+      served.body = body;
+      now += 61_000; // past maxAge: a background refresh is due
+      expect(await codeOf(jwtVerify(t, keys.getKey))).toBe('ok');
+      await until(() => results.length === 2 + bad.indexOf(body));
+      expect(results.at(-1)).toBe('failure');
+      expect(keys.lastSuccess()).toBe(1_000_000);
+      // The refused document's keys were never taken: k2 stays unknown.
+      expect(await codeOf(jwtVerify(await extra[0]!.sign(), keys.getKey))).not.toBe('ok');
+      expect(await codeOf(jwtVerify(t, keys.getKey))).toBe('ok');
+    }
   });
 });

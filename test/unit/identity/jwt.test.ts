@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { SignJWT } from 'jose';
+import { SignJWT, type JWTPayload } from 'jose';
 import { createJwtVerifier, type JwtVerifier } from '../../../src/identity/jwt.js';
 import { RolegateError } from '../../../src/errors.js';
 import { issuerConfig } from '../../support/issuer.js';
@@ -202,5 +202,127 @@ describe('issuer options', () => {
     expect(await codeOf(v.verify(await sign(new TextEncoder().encode('t'.repeat(40)))))).toBe(
       'ERR_TOKEN_SIGNATURE',
     );
+  });
+});
+
+describe('token time limits', () => {
+  // HS256 so each test sets iat and exp exactly, against the frozen clock.
+  const ISS = 'https://times.example';
+  const secret = new TextEncoder().encode('k'.repeat(40));
+  const make = (extra: Parameters<typeof issuerConfig>[1] = {}) =>
+    createJwtVerifier({
+      issuers: [
+        {
+          ...issuerConfig(ISS, { algorithms: ['HS256'], clockToleranceSeconds: 30, ...extra }),
+          hmacSecret: secret,
+        },
+      ],
+      maxTokenBytes: 16384,
+      cacheEntries: 10,
+      now: () => NOW_MS,
+    });
+  const sign = (times: { iat?: unknown; exp: number }) =>
+    // A payload as a token may carry it, iat of any JSON type included.
+    new SignJWT((times.iat === undefined ? {} : { iat: times.iat }) as JWTPayload)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISS)
+      .setAudience('api')
+      .setSubject('svc')
+      .setExpirationTime(times.exp)
+      .sign(secret);
+
+  it('refuses an iat later than now plus the clock tolerance', async () => {
+    const v = make();
+    expect(await codeOf(v.verify(await sign({ iat: NOW_S + 30, exp: NOW_S + 300 })))).toBe(
+      'resolved',
+    );
+    expect(await codeOf(v.verify(await sign({ iat: NOW_S + 31, exp: NOW_S + 300 })))).toBe(
+      'ERR_TOKEN_ISSUED_IN_FUTURE',
+    );
+    expect(await codeOf(v.verify(await sign({ iat: NOW_S + 86_400, exp: NOW_S + 90_000 })))).toBe(
+      'ERR_TOKEN_ISSUED_IN_FUTURE',
+    );
+    expect(v.cache.size).toBe(1); // refusals are never cached
+  });
+
+  it('refuses exp - iat beyond maxTokenLifetimeSeconds (default 24 h)', async () => {
+    const v = make();
+    const iat = NOW_S - 60;
+    // An EKS IRSA token lives exactly 24 h: accepted.
+    expect(await codeOf(v.verify(await sign({ iat, exp: iat + 86_400 })))).toBe('resolved');
+    expect(await codeOf(v.verify(await sign({ iat, exp: iat + 86_401 })))).toBe(
+      'ERR_TOKEN_LIFETIME',
+    );
+    expect(await codeOf(v.verify(await sign({ iat, exp: iat + 365 * 86_400 })))).toBe(
+      'ERR_TOKEN_LIFETIME',
+    );
+    const short = make({ maxTokenLifetimeSeconds: 3600 });
+    expect(await codeOf(short.verify(await sign({ iat, exp: iat + 3600 })))).toBe('resolved');
+    expect(await codeOf(short.verify(await sign({ iat, exp: iat + 3601 })))).toBe(
+      'ERR_TOKEN_LIFETIME',
+    );
+  });
+
+  it('without iat, refuses exp - now beyond the maximum plus the tolerance', async () => {
+    const v = make({ maxTokenLifetimeSeconds: 3600 });
+    expect(await codeOf(v.verify(await sign({ exp: NOW_S + 3630 })))).toBe('resolved');
+    expect(await codeOf(v.verify(await sign({ exp: NOW_S + 3631 })))).toBe('ERR_TOKEN_LIFETIME');
+  });
+
+  it('refuses an iat that is not a number as a bad claim', async () => {
+    const v = make();
+    expect(await codeOf(v.verify(await sign({ iat: 'yesterday', exp: NOW_S + 60 })))).toBe(
+      'ERR_TOKEN_CLAIM',
+    );
+  });
+});
+
+describe('verified-token cache bounds', () => {
+  it('holds at most cacheMaxBytes of principals from large tokens, counting evictions', async () => {
+    const ISS = 'https://big.example';
+    const secret = new TextEncoder().encode('b'.repeat(40));
+    let evictions = 0;
+    let oversize = 0;
+    const maxBytes = 1024 * 1024;
+    const v = createJwtVerifier({
+      issuers: [{ ...issuerConfig(ISS, { algorithms: ['HS256'] }), hmacSecret: secret }],
+      maxTokenBytes: 256 * 1024,
+      cacheEntries: 10_000,
+      cacheMaxBytes: maxBytes,
+      cacheHooks: { onEvict: () => evictions++, onOversize: () => oversize++ },
+      now: () => NOW_MS,
+    });
+    const token = (i: number, padBytes: number) =>
+      new SignJWT({ pad: `${i}:`.padEnd(padBytes, 'x') })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(ISS)
+        .setAudience('api')
+        .setSubject(`svc-${i}`)
+        .setIssuedAt(NOW_S)
+        .setExpirationTime(NOW_S + 300)
+        .sign(secret);
+    let peak = 0;
+    for (let i = 0; i < 200; i++) {
+      await v.verify(await token(i, 100_000)); // ~133 KB tokens
+      peak = Math.max(peak, v.cache.bytes);
+    }
+    expect(peak).toBeLessThanOrEqual(maxBytes);
+    expect(v.cache.size).toBeGreaterThan(0);
+    expect(v.cache.size).toBeLessThanOrEqual(10); // 1 MiB / ~100 KB principals
+    expect(evictions).toBe(200 - v.cache.size);
+    // A principal bigger than the whole bound is verified but not cached.
+    const huge = await token(999, 800_000); // an ~800 KB principal
+    const before = v.cache.size;
+    const v2 = createJwtVerifier({
+      issuers: [{ ...issuerConfig(ISS, { algorithms: ['HS256'] }), hmacSecret: secret }],
+      maxTokenBytes: 2 * 1024 * 1024,
+      cacheEntries: 10_000,
+      cacheMaxBytes: 512 * 1024,
+      cacheHooks: { onOversize: () => oversize++ },
+      now: () => NOW_MS,
+    });
+    expect((await v2.verify(huge)).subject).toBe('svc-999');
+    expect([v2.cache.size, v2.cache.bytes, oversize]).toEqual([0, 0, 1]);
+    expect(v.cache.size).toBe(before);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
 import { CHECK_DURATION_BUCKETS, createMetrics } from '../../../src/observe/metrics.js';
 
 const OWN = [
@@ -8,6 +9,10 @@ const OWN = [
   ['rolegate_policy_statements', 'gauge', []],
   ['rolegate_token_cache_lookups_total', 'counter', ['result']],
   ['rolegate_jwks_fetches_total', 'counter', ['issuer', 'result']],
+  ['rolegate_cache_entries', 'gauge', ['cache']],
+  ['rolegate_cache_bytes', 'gauge', ['cache']],
+  ['rolegate_cache_evictions_total', 'counter', ['cache']],
+  ['rolegate_cache_oversize_total', 'counter', ['cache']],
 ] as const;
 
 /** Labels that could carry unbounded, caller-controlled values. */
@@ -67,6 +72,45 @@ describe('metrics', () => {
     expect(text).toContain(
       'rolegate_jwks_fetches_total{issuer="https://idp.example.com",result="failure"} 1',
     );
+  });
+
+  it('publishes each cache entries, bytes, evictions and refusals, following the live cache', async () => {
+    const m = createMetrics(false);
+    const zero = await m.registry.metrics();
+    for (const cache of ['tokens', 'sts_credentials']) {
+      expect(zero).toContain(`rolegate_cache_entries{cache="${cache}"} 0`);
+      expect(zero).toContain(`rolegate_cache_bytes{cache="${cache}"} 0`);
+      expect(zero).toContain(`rolegate_cache_evictions_total{cache="${cache}"} 0`);
+      expect(zero).toContain(`rolegate_cache_oversize_total{cache="${cache}"} 0`);
+    }
+    const make = () =>
+      new ExpiringLru<string>({
+        maxEntries: 2,
+        maxBytes: 10_000,
+        sizeOf: () => 1000,
+        ...m.caches.hooks('tokens'),
+      });
+    const old = make();
+    m.caches.track('tokens', old);
+    for (const k of ['a', 'b', 'c']) old.set(k, k, 1e12);
+    old.set('huge', 'x', 1e12);
+    const sized = new ExpiringLru<string>({
+      maxEntries: 2,
+      maxBytes: 100,
+      ...m.caches.hooks('tokens'),
+    });
+    sized.set('too-big', 'x'.repeat(500), 1e12);
+    let text = await m.registry.metrics();
+    expect(text).toContain('rolegate_cache_entries{cache="tokens"} 2');
+    expect(text).toContain('rolegate_cache_bytes{cache="tokens"} 2000');
+    expect(text).toContain('rolegate_cache_evictions_total{cache="tokens"} 2');
+    expect(text).toContain('rolegate_cache_oversize_total{cache="tokens"} 1');
+    expect(text).toContain('rolegate_cache_entries{cache="sts_credentials"} 0');
+    // A reload's new cache replaces the old one in the gauges.
+    m.caches.track('tokens', make());
+    text = await m.registry.metrics();
+    expect(text).toContain('rolegate_cache_entries{cache="tokens"} 0');
+    expect(text).toContain('rolegate_cache_bytes{cache="tokens"} 0');
   });
 
   it('adds the default process metrics under the rolegate_ prefix', async () => {
