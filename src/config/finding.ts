@@ -49,10 +49,10 @@ export function withPosition(f: Finding, map: SourceMap | undefined): Finding {
 }
 
 /**
- * `file:line:column: policy: statement S: $.path: CODE message`; absent
- * parts are left out, so a finding without a position reads as before.
+ * Where a finding is: `file:line:column: policy: statement S: $.path`;
+ * absent parts are left out (empty when it is about no file).
  */
-export function formatFinding(f: Finding): string {
+export function findingLocation(f: Finding): string {
   const parts: string[] = [];
   if (f.file !== undefined) {
     parts.push(f.line === undefined ? f.file : `${f.file}:${f.line}:${f.column ?? 1}`);
@@ -60,5 +60,14 @@ export function formatFinding(f: Finding): string {
   if (f.policy !== undefined) parts.push(f.policy);
   if (f.statement !== undefined) parts.push(`statement ${f.statement}`);
   if (f.path !== undefined) parts.push(f.path);
-  return `${parts.join(': ')}${parts.length > 0 ? ': ' : ''}${f.code} ${f.message}`;
+  return parts.join(': ');
+}
+
+/**
+ * `file:line:column: policy: statement S: $.path: CODE message`; absent
+ * parts are left out, so a finding without a position reads as before.
+ */
+export function formatFinding(f: Finding): string {
+  const where = findingLocation(f);
+  return `${where}${where === '' ? '' : ': '}${f.code} ${f.message}`;
 }
