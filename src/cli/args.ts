@@ -3,6 +3,7 @@
  * errors into {@link UsageError}s that name the flag in plain words.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { didYouMean } from './suggest.js';
 import { UsageError } from './usage-error.js';
 
 /** The options of one command, as parseArgs takes them. */
@@ -21,14 +22,17 @@ function flagName(message: string): string | undefined {
   return short;
 }
 
-function usageMessage(err: unknown): string {
+function usageMessage(err: unknown, flags: FlagSpec): string {
   const code =
     typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
   const message = err instanceof Error ? err.message : String(err);
   const flag = flagName(message) ?? 'a flag';
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown flag ${flag}`;
+      return `unknown flag ${flag}${didYouMean(
+        flag,
+        Object.keys(flags).map((name) => `--${name}`),
+      )}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return message.includes('does not take an argument')
         ? `flag ${flag} takes no value`
@@ -67,7 +71,7 @@ export function parseCommandArgs(
     });
     return { values: parsed.values, positionals: parsed.positionals };
   } catch (err) {
-    throw new UsageError(usageMessage(err), command);
+    throw new UsageError(usageMessage(err, flags), command);
   }
 }
 

@@ -21,10 +21,16 @@ import { reportError } from './report.js';
 import { runServe } from './serve.js';
 import { runConfigSimulate } from './simulate-config.js';
 import { runRawSimulate } from './simulate-raw.js';
+import { didYouMean } from './suggest.js';
 import { UsageError } from './usage-error.js';
 import { runValidateConfig } from './validate-config.js';
 import { runValidate } from './validate.js';
 import { rolegateVersion } from './version.js';
+
+function unknownCommand(name: string): UsageError {
+  const hint = didYouMean(name, Object.keys(COMMANDS));
+  return new UsageError(`unknown command ${JSON.stringify(name)}${hint}`);
+}
 
 function formatOf(args: ParsedArgs): FindingFormat {
   const format = stringFlag(args, 'format', 'validate') ?? 'text';
@@ -83,7 +89,7 @@ function help(args: ParsedArgs, io: CliIo): number {
     io.stdout.write(mainHelp());
     return 0;
   }
-  if (!isCommandName(topic)) throw new UsageError(`unknown command ${JSON.stringify(topic)}`);
+  if (!isCommandName(topic)) throw unknownCommand(topic);
   io.stdout.write(COMMANDS[topic].help);
   return 0;
 }
@@ -120,7 +126,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (first.startsWith('-')) throw new UsageError(`unknown flag ${first}; give a command first`);
-  if (!isCommandName(first)) throw new UsageError(`unknown command ${JSON.stringify(first)}`);
+  if (!isCommandName(first)) throw unknownCommand(first);
   const spec: CommandSpec = COMMANDS[first];
   if (wantsHelp(rest)) {
     io.stdout.write(spec.help);

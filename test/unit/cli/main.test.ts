@@ -80,6 +80,11 @@ describe('usage errors: exit 2, one line on stderr naming the help to read', () 
   it('an unknown command or top-level flag', async () => {
     expectUsageError(await runCli(['frobnicate']), undefined, 'unknown command "frobnicate"');
     expectUsageError(
+      await runCli(['serv', '--config', 'x']),
+      undefined,
+      'unknown command "serv"; did you mean serve?',
+    );
+    expectUsageError(
       await runCli(['--config', 'x']),
       undefined,
       'unknown flag --config; give a command first',
@@ -89,6 +94,11 @@ describe('usage errors: exit 2, one line on stderr naming the help to read', () 
 
   it('an unknown flag, a flag without its value, a value for a switch, a stray argument', async () => {
     expectUsageError(await runCli(['serve', '--bogus']), 'serve', 'unknown flag --bogus');
+    expectUsageError(
+      await runCli(['serve', '--confg', 'x']),
+      'serve',
+      'unknown flag --confg; did you mean --config?',
+    );
     expectUsageError(await runCli(['serve', '--config']), 'serve', 'flag --config needs a value');
     expectUsageError(
       await runCli(['serve', '--config', 'x', '--dev-issuer=yes']),
