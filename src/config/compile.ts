@@ -51,8 +51,12 @@ export class PolicyCompileErrors extends Error {
   readonly problems: readonly string[];
   /** The same errors as structured findings. */
   readonly findings: readonly Finding[];
-  constructor(findings: readonly Finding[]) {
-    const problems = findings.map(formatFinding);
+  /** `errors` may also be preformatted lines (kept as the finding's message). */
+  constructor(errors: readonly (Finding | string)[]) {
+    const findings = errors.map((e): Finding =>
+      typeof e === 'string' ? { code: 'ERR_CONFIG_INVALID', severity: 'error', message: e } : e,
+    );
+    const problems = errors.map((e) => (typeof e === 'string' ? e : formatFinding(e)));
     super(`${problems.length} policy error(s):\n${problems.join('\n')}`);
     this.problems = problems;
     this.findings = findings;

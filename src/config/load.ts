@@ -46,12 +46,16 @@ export class ConfigError extends RolegateError {
   readonly findings: readonly Finding[];
   /** The same problems, one formatted line each. */
   readonly problems: readonly string[];
-  constructor(code: ErrorCode, findings: readonly Finding[]) {
-    const problems = findings.map(formatFinding);
-    super(code, `invalid configuration:\n  ${problems.join('\n  ')}`);
+  /** `problems` may also be preformatted lines (kept as the finding's message). */
+  constructor(code: ErrorCode, problems: readonly (Finding | string)[]) {
+    const findings = problems.map((p): Finding =>
+      typeof p === 'string' ? { code, severity: 'error', message: p } : p,
+    );
+    const lines = problems.map((p) => (typeof p === 'string' ? p : formatFinding(p)));
+    super(code, `invalid configuration:\n  ${lines.join('\n  ')}`);
     this.name = 'ConfigError';
     this.findings = findings;
-    this.problems = problems;
+    this.problems = lines;
   }
 }
 
