@@ -213,10 +213,27 @@ describe('serve', () => {
     expect(line).toContain('ROLEGATE_LISTEN_HOST="all-interfaces" is not an IP address');
   });
 
+  it('binds both listeners to ROLEGATE_LISTEN_HOST: a host that is not local fails as one line', async () => {
+    process.env['ROLEGATE_LISTEN_HOST'] = '192.0.2.1'; // TEST-NET-1: never an address of this machine
+    const file = configFile({ server: { grpc: { port: 0 }, admin: { port: 0 } } });
+    const line = expectOneLineError(
+      await runCli(['serve', '--config', file]),
+      'serve',
+      'ERR_LISTEN_ADDRESS_UNAVAILABLE',
+    );
+    expect(line).toContain('cannot bind 192.0.2.1:0');
+  });
+
   it('reads the config from standard input with --config -, then drains and exits 0 on SIGTERM', async () => {
+    // The file's hosts cannot be bound; ROLEGATE_LISTEN_HOST replaces both, so serving works.
     process.env['ROLEGATE_LISTEN_HOST'] = '127.0.0.1';
     const config = stringify({
-      server: { grpc: { port: 0 }, admin: { port: 0 }, drainSeconds: 1, shutdownDelaySeconds: 0 },
+      server: {
+        grpc: { host: '192.0.2.1', port: 0 },
+        admin: { host: '192.0.2.1', port: 0 },
+        drainSeconds: 1,
+        shutdownDelaySeconds: 0,
+      },
     });
     const exit = runCli(['serve', '--config', '-'], config);
     await new Promise((r) => setTimeout(r, 500));
