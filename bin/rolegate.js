@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (`npm run build`).
+// main() reports every error itself (one line on stderr) and resolves to the
+// exit status: 0 success, 1 failure, 2 usage error.
 import { main } from '../dist/src/cli/main.js';
 
 main(process.argv.slice(2)).then(
@@ -7,7 +9,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    console.error(err instanceof Error ? err.message : String(err));
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`rolegate: ERR_INTERNAL: ${message.split('\n')[0]}\n`);
     process.exitCode = 1;
   },
 );

@@ -43,11 +43,23 @@ export const ERROR_CATALOGUE = {
   ERR_INPUT_SYNTAX: 'an input line is not valid JSON',
   ERR_INPUT_SHAPE: 'an input line lacks a required field or has one of the wrong type',
   ERR_INPUT_POLICY: 'a policy document in an input line is invalid',
+  ERR_USAGE:
+    'the command line is wrong: an unknown command or flag, a missing required flag, or flags that exclude each other',
+  ERR_POLICY_READ: 'a policy file cannot be read',
 
   // Configuration.
   ERR_CONFIG_READ: 'the configuration file cannot be read',
   ERR_CONFIG_SYNTAX: 'the configuration file is not valid YAML or JSON',
   ERR_CONFIG_INVALID: 'the configuration does not match its schema',
+  ERR_LISTEN_HOST_INVALID: 'ROLEGATE_LISTEN_HOST is not an IPv4 or IPv6 address literal',
+
+  // Starting the servers.
+  ERR_LISTEN_ADDRESS_IN_USE:
+    'a listen address (gRPC or admin) is already in use by another process',
+  ERR_LISTEN_ADDRESS_UNAVAILABLE:
+    'a listen host is not an address of this machine, or binding it is not permitted',
+  ERR_LISTEN_FAILED: 'a listener could not be started for another reason',
+  ERR_TRACING_CONFIG: 'the OTEL_* environment variables ask for tracing rolegate cannot provide',
 
   // Decision path: the request itself cannot be read unambiguously (400).
   ERR_PATH_INVALID:

@@ -3,25 +3,46 @@
  * SIGTERM drain. Tests, benchmarks and the CLI all start rolegate here.
  */
 import { randomUUID } from 'node:crypto';
-import { dirname, resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import { createAwsIntegration } from './aws/integration.js';
 import type { CheckRuntime } from './check/check.js';
 import { createCheckHandler } from './check/handler.js';
 import type { RuntimeConfig } from './config/compile.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import {
+  baseDirOf,
+  ConfigError,
+  loadConfig,
+  STDIN_NAME,
+  type ConfigSource,
+} from './config/load.js';
+import { RolegateError } from './errors.js';
 import { watchConfig, type ConfigWatcher } from './config/watch.js';
 import { createJwtVerifier, type JwtVerifier } from './identity/jwt.js';
 import { createAuditor, type Auditor } from './observe/audit.js';
 import { createAuditLogger, createLogger, flushLogger, type Logger } from './observe/logger.js';
 import { createMetrics, type Metrics } from './observe/metrics.js';
-import { tracingFromEnv, TRACING_OFF, type Tracing } from './observe/tracing.js';
+import {
+  TracingConfigError,
+  tracingFromEnv,
+  TRACING_OFF,
+  type Tracing,
+} from './observe/tracing.js';
 import { DENY_BODY } from './response/check-response.js';
 import { startGrpcServer, type GrpcServer } from './transport/grpc/server.js';
 import { RpcCode, type CheckResponse } from './transport/grpc/messages.js';
 import { startAdminServer, type AdminServer } from './transport/http/admin.js';
+import { listenError } from './transport/listen-error.js';
 
 export interface StartOptions {
+  /** The config file; only a label (default `<stdin>`) when `configText` is given. */
   readonly configFile: string;
+  /**
+   * The config itself (e.g. read from standard input); then `configFile` is
+   * not read, relative file names resolve from the working directory, and
+   * nothing is watched: SIGHUP and `reload()` re-apply the same text.
+   * Default: read `configFile`.
+   */
+  readonly configText?: string;
   /** Operational log (default: JSON on stderr). */
   readonly logger?: Logger;
   /** Audit log (default: JSON on stdout). */
@@ -69,13 +90,32 @@ function internalErrorResponse(): CheckResponse {
   };
 }
 
-/** Loads the config (refusing an invalid one) and starts the gRPC and admin servers. */
+/** Tracing from the `OTEL_*` variables; settings it cannot honour become `ERR_TRACING_CONFIG`. */
+function tracingOrError(): Tracing {
+  try {
+    return tracingFromEnv();
+  } catch (err) {
+    if (err instanceof TracingConfigError)
+      throw new RolegateError('ERR_TRACING_CONFIG', err.message);
+    throw err;
+  }
+}
+
+/**
+ * Loads the config (refusing an invalid one) and starts the gRPC and admin
+ * servers. Throws {@link ConfigError} for an unusable config and a
+ * `RolegateError` (`ERR_LISTEN_*`) for a listener that cannot bind.
+ */
 export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const logger = options.logger ?? createLogger(process.env['ROLEGATE_LOG_LEVEL'] ?? 'info', 2);
   const now = options.now ?? Date.now;
   const observe = options.observability ?? true;
   const metrics = createMetrics(options.defaultMetrics ?? true);
-  const tracing = observe ? (options.tracing ?? tracingFromEnv()) : TRACING_OFF;
+  const tracing = observe ? (options.tracing ?? tracingOrError()) : TRACING_OFF;
+  const source: ConfigSource =
+    options.configText === undefined
+      ? { file: options.configFile }
+      : { file: options.configFile || STDIN_NAME, text: options.configText };
 
   const makeVerifier = (config: RuntimeConfig): JwtVerifier => {
     const verifier = createJwtVerifier({
@@ -99,12 +139,12 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     return verifier;
   };
 
-  const initial = loadConfig(options.configFile);
+  const initial = loadConfig(source);
   const auditFile = initial.config.audit.file;
   const auditLogger =
     options.auditLogger ??
     createAuditLogger(
-      auditFile === undefined ? 1 : { file: resolvePath(dirname(options.configFile), auditFile) },
+      auditFile === undefined ? 1 : { file: resolvePath(baseDirOf(source), auditFile) },
     );
   // IAM roles join the file's roles in every generation (docs/aws.md).
   let fileRuntime = initial;
@@ -156,9 +196,20 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   let draining = false;
   const decisions = { allow: 0, deny: 0 };
 
+  const { grpc: grpcListen, admin: adminListen } = initial.config.server;
+  const grpcPort = options.grpcPort ?? grpcListen.port;
+  const adminPort = options.adminPort ?? adminListen.port;
+  // A listener that cannot bind stops everything started so far, so the process can exit.
+  const abandon = async (err: unknown, grpcStarted?: GrpcServer): Promise<never> => {
+    aws.stop();
+    await grpcStarted?.drain(0);
+    if (!options.tracing) await tracing.shutdown();
+    await flushLogger(auditLogger);
+    throw err;
+  };
   const grpcServer: GrpcServer = await startGrpcServer({
-    host: initial.config.server.grpc.host,
-    port: options.grpcPort ?? initial.config.server.grpc.port,
+    host: grpcListen.host,
+    port: grpcPort,
     handle: createCheckHandler({
       runtime: () => runtime,
       now,
@@ -174,16 +225,35 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'check failed');
       return internalErrorResponse();
     },
-  });
+  }).catch((err: unknown) =>
+    abandon(
+      listenError(err, {
+        listener: 'gRPC',
+        host: grpcListen.host,
+        port: grpcPort,
+        setting: 'server.grpc.port',
+      }),
+    ),
+  );
   const admin: AdminServer = await startAdminServer({
-    host: initial.config.server.admin.host,
-    port: options.adminPort ?? initial.config.server.admin.port,
+    host: adminListen.host,
+    port: adminPort,
     registry: metrics.registry,
     ready: () => !draining,
-  });
+  }).catch((err: unknown) =>
+    abandon(
+      listenError(err, {
+        listener: 'admin',
+        host: adminListen.host,
+        port: adminPort,
+        setting: 'server.admin.port',
+      }),
+      grpcServer,
+    ),
+  );
 
   const watcher: ConfigWatcher | undefined =
-    options.watch === false
+    options.watch === false || options.configText !== undefined
       ? undefined
       : watchConfig(options.configFile, { onReload: swap, onReloadError: reloadFailed });
 
@@ -202,7 +272,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     lastIamSync: () => aws.lastIamSync(),
     reload() {
       try {
-        swap(loadConfig(options.configFile));
+        swap(loadConfig(source));
       } catch (err) {
         reloadFailed(err instanceof Error ? err : new Error(String(err)));
         throw err;

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { exportJWK, importJWK, SignJWT, type JWK } from 'jose';
 import { packageRoot } from '../transport/grpc/protos.js';
+import { listenError } from '../transport/listen-error.js';
 
 /** Issuer URL of the development issuer. */
 export const DEV_ISSUER = 'http://127.0.0.1:9100';
@@ -18,7 +19,10 @@ function devKey(): JWK & { kid: string } {
   return JSON.parse(readFileSync(file, 'utf8')) as JWK & { kid: string };
 }
 
-/** Serves discovery and JWKS on 127.0.0.1:9100 (or `port`). */
+/**
+ * Serves discovery and JWKS on 127.0.0.1:9100 (or `port`). A port that
+ * cannot be bound rejects with an `ERR_LISTEN_*` RolegateError.
+ */
 export async function startDevIssuer(port = 9100): Promise<Server> {
   const { d: _private, ...publicPart } = devKey();
   const publicJwk = await exportJWK(await importJWK(publicPart, 'ES256'));
@@ -38,7 +42,9 @@ export async function startDevIssuer(port = 9100): Promise<Server> {
     else res.writeHead(200, { 'content-type': 'application/json' }).end(body);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) =>
+      reject(listenError(err, { listener: 'development issuer', host: '127.0.0.1', port })),
+    );
     server.listen(port, '127.0.0.1', () => resolve());
   });
   return server;

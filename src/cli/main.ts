@@ -1,127 +1,151 @@
 /**
- * The `rolegate` command: serve, validate, simulate. Returns the exit
- * status instead of exiting so tests can call it.
+ * The `rolegate` command line. Follows clig.dev: `--help` (also per
+ * command) and `--version` print to stdout and exit 0; usage errors exit 2
+ * with one line on stderr; every error goes to stderr, results to stdout.
+ * Returns the exit status instead of exiting so tests can call it.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { startRolegate } from '../main.js';
+import { loadConfig } from '../config/load.js';
+import { parseCommandArgs, stringFlag, wantsHelp, type ParsedArgs } from './args.js';
+import {
+  COMMANDS,
+  isCommandName,
+  mainHelp,
+  type CommandName,
+  type CommandSpec,
+} from './commands.js';
+import { configSourceOf } from './config-source.js';
+import { mintDevToken } from './dev-issuer.js';
+import type { FindingFormat } from './findings-output.js';
+import { processIo, type CliIo } from './io.js';
+import { reportError } from './report.js';
+import { runServe } from './serve.js';
 import { runConfigSimulate } from './simulate-config.js';
 import { runRawSimulate } from './simulate-raw.js';
+import { didYouMean } from './suggest.js';
+import { UsageError } from './usage-error.js';
+import { runValidateConfig } from './validate-config.js';
 import { runValidate } from './validate.js';
-import { mintDevToken, startDevIssuer } from './dev-issuer.js';
+import { rolegateVersion } from './version.js';
 
-const USAGE = `usage:
-  rolegate serve --config FILE [--dev-issuer]
-                                      run the ext_authz gRPC service (--dev-issuer also
-                                      serves the example development issuer on :9100)
-  rolegate dev-token --sub NAME [--groups a,b] [--email ADDR]
-                                      mint a token from the development issuer
-  rolegate validate FILE...           check policy files (JSON or YAML)
-  rolegate validate --config FILE     check a whole configuration
-  rolegate simulate                   JSON Lines of raw policy evaluations on stdin
-  rolegate simulate --config FILE     JSON Lines of requests against a configuration
-`;
-
-function loadOrReport(file: string): ReturnType<typeof loadConfig> | undefined {
-  try {
-    return loadConfig(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`rolegate: ${err.code}: ${err.message}`);
-      return undefined;
-    }
-    throw err;
-  }
+function unknownCommand(name: string): UsageError {
+  const hint = didYouMean(name, Object.keys(COMMANDS));
+  return new UsageError(`unknown command ${JSON.stringify(name)}${hint}`);
 }
 
-async function serve(configFile: string, devIssuer: boolean): Promise<number> {
-  const issuer = devIssuer ? await startDevIssuer() : undefined;
-  let instance;
-  try {
-    instance = await startRolegate({ configFile });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`rolegate: refusing to start: ${err.code}: ${err.message}`);
-      issuer?.close();
-      return 1;
-    }
-    throw err;
+function formatOf(args: ParsedArgs): FindingFormat {
+  const format = stringFlag(args, 'format', 'validate') ?? 'text';
+  if (format !== 'text' && format !== 'json') {
+    throw new UsageError(
+      `--format must be text or json, not ${JSON.stringify(format)}`,
+      'validate',
+    );
   }
-  const started = instance;
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      issuer?.close();
-      started.stop().then(
-        () => resolve(0),
-        () => resolve(1),
-      );
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    process.on('SIGHUP', () => {
-      try {
-        started.reload();
-      } catch {
-        // reload() already reported the problem; the last good config stays active.
-      }
-    });
-  });
+  return format;
 }
 
-/** Runs the CLI with `argv` (without node and script). Resolves to the exit status. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: {
-      config: { type: 'string', short: 'c' },
-      help: { type: 'boolean', short: 'h' },
-      'dev-issuer': { type: 'boolean' },
-      sub: { type: 'string' },
-      groups: { type: 'string' },
-      email: { type: 'string' },
-    },
-    allowPositionals: true,
-  });
-  if (values.help || command === undefined || command === 'help') {
-    process.stdout.write(USAGE);
-    return command === undefined ? 2 : 0;
+async function validate(args: ParsedArgs, io: CliIo): Promise<number> {
+  const format = formatOf(args);
+  const config = stringFlag(args, 'config', 'validate');
+  if (config !== undefined && args.positionals.length > 0) {
+    throw new UsageError('give either --config FILE or policy files, not both', 'validate');
   }
+  if (config !== undefined) {
+    return runValidateConfig(await configSourceOf(config, io, 'validate'), io, format);
+  }
+  if (args.positionals.length === 0) {
+    throw new UsageError('missing policy files or --config FILE', 'validate');
+  }
+  return runValidate(args.positionals, io, format);
+}
+
+async function simulate(args: ParsedArgs, io: CliIo): Promise<number> {
+  const config = stringFlag(args, 'config', 'simulate');
+  if (config === undefined) return runRawSimulate(io.stdin, io.stdout);
+  if (config === '-') {
+    throw new UsageError(
+      'simulate reads requests from standard input, so the configuration cannot come from it too; pass --config FILE',
+      'simulate',
+    );
+  }
+  return runConfigSimulate(loadConfig(config), io.stdin, io.stdout);
+}
+
+async function devToken(args: ParsedArgs, io: CliIo): Promise<number> {
+  const sub = stringFlag(args, 'sub', 'dev-token', true);
+  const groups =
+    stringFlag(args, 'groups', 'dev-token')
+      ?.split(',')
+      .filter((g) => g !== '') ?? [];
+  const email = stringFlag(args, 'email', 'dev-token');
+  const token = await mintDevToken(sub, groups, email === undefined ? {} : { email });
+  io.stdout.write(`${token}\n`);
+  return 0;
+}
+
+function help(args: ParsedArgs, io: CliIo): number {
+  const [topic, ...extra] = args.positionals;
+  if (extra.length > 0) throw new UsageError('help takes at most one command', 'help');
+  if (topic === undefined) {
+    io.stdout.write(mainHelp());
+    return 0;
+  }
+  if (!isCommandName(topic)) throw unknownCommand(topic);
+  io.stdout.write(COMMANDS[topic].help);
+  return 0;
+}
+
+async function run(command: CommandName, args: ParsedArgs, io: CliIo): Promise<number> {
   switch (command) {
-    case 'serve':
-      if (values.config === undefined) break;
-      return serve(values.config, values['dev-issuer'] === true);
-    case 'dev-token': {
-      if (values.sub === undefined) break;
-      const groups = values.groups?.split(',').filter((g) => g !== '') ?? [];
-      const extra = values.email === undefined ? {} : { email: values.email };
-      process.stdout.write(`${await mintDevToken(values.sub, groups, extra)}\n`);
+    case 'serve': {
+      const config = stringFlag(args, 'config', 'serve', true);
+      const source = await configSourceOf(config, io, 'serve');
+      return runServe({ source, devIssuer: args.values['dev-issuer'] === true }, io);
+    }
+    case 'validate':
+      return validate(args, io);
+    case 'simulate':
+      return simulate(args, io);
+    case 'dev-token':
+      return devToken(args, io);
+    case 'version':
+      io.stdout.write(`${rolegateVersion()}\n`);
       return 0;
-    }
-    case 'validate': {
-      if (values.config !== undefined) {
-        const config = loadOrReport(values.config);
-        if (!config) return 1;
-        for (const w of config.warnings) process.stdout.write(`warning: ${w}\n`);
-        process.stdout.write(
-          `${values.config}: ok (${config.roles.length} roles, ${config.statementCount} statements)\n`,
-        );
-        return 0;
-      }
-      if (positionals.length === 0) break;
-      return runValidate(positionals, process.stdout, process.stderr);
-    }
-    case 'simulate': {
-      if (values.config === undefined) return runRawSimulate(process.stdin, process.stdout);
-      const config = loadOrReport(values.config);
-      return config ? runConfigSimulate(config, process.stdin, process.stdout) : 1;
-    }
-    default:
-      break;
+    case 'help':
+      return help(args, io);
   }
-  process.stderr.write(USAGE);
-  return 2;
+}
+
+async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h') {
+    io.stdout.write(mainHelp());
+    return 0;
+  }
+  if (first === '--version' || first === '-V') {
+    io.stdout.write(`${rolegateVersion()}\n`);
+    return 0;
+  }
+  if (first.startsWith('-')) throw new UsageError(`unknown flag ${first}; give a command first`);
+  if (!isCommandName(first)) throw unknownCommand(first);
+  const spec: CommandSpec = COMMANDS[first];
+  if (wantsHelp(rest)) {
+    io.stdout.write(spec.help);
+    return 0;
+  }
+  const args = parseCommandArgs(first, rest, spec.flags, spec.positionals ?? false);
+  return run(first, args, io);
+}
+
+/**
+ * Runs the CLI with `argv` (without node and script) on `io` (default: the
+ * process's streams). Resolves to the exit status: 0 success, 1 failure,
+ * 2 usage error. Never rejects: every error is reported on stderr.
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (err) {
+    const command = argv[0] !== undefined && isCommandName(argv[0]) ? argv[0] : undefined;
+    return reportError(err, io, command);
+  }
 }

@@ -3,12 +3,13 @@
  * form: every policy compiled once, routes compiled, each role's layers
  * (guardrails, role policies, boundary) indexed into one PolicySet.
  */
-import { compilePolicy, createPolicySet, formatDiagnostic } from '../policy/index.js';
+import { compilePolicy, createPolicySet } from '../policy/index.js';
 import type { CompiledPolicy, Diagnostic, PolicySet } from '../policy/types.js';
 import { compileRoute, type CompiledRoute } from '../route/table.js';
 import type { ResolvedIssuer } from '../identity/jwt.js';
 import type { PolicyRef, RolegateConfig } from './schema.js';
 import { compileClaimPatterns, type ClaimPatterns } from '../check/variable-claims.js';
+import { findingOf, formatFinding, type Finding } from './finding.js';
 
 export interface RuntimeRole {
   readonly name: string;
@@ -34,6 +35,11 @@ export interface RuntimeConfig {
   readonly variableKeys: ReadonlySet<string>;
   /** The issuers' compiled `claimPatterns`, checked on claims used as variables. */
   readonly claimPatterns: ClaimPatterns;
+  /**
+   * The same warnings as structured findings (with line and column when
+   * loaded by `loadConfig`); absent for configs assembled elsewhere.
+   */
+  readonly warningFindings?: readonly Finding[];
 }
 
 /** The keys `policies` substitute as variables, added to `into`. */
@@ -57,9 +63,26 @@ export interface ResolvedPolicy {
 /** Compiling found errors; `problems` are formatted with file, policy, statement and path. */
 export class PolicyCompileErrors extends Error {
   readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
+  /** The same errors as structured findings. */
+  readonly findings: readonly Finding[];
+  /** `errors` may also be preformatted lines (kept as the finding's message). */
+  constructor(errors: readonly (Finding | string)[]) {
+    const findings = errors.map((e): Finding =>
+      typeof e === 'string' ? { code: 'ERR_CONFIG_INVALID', severity: 'error', message: e } : e,
+    );
+    const problems = errors.map((e) => (typeof e === 'string' ? e : formatFinding(e)));
     super(`${problems.length} policy error(s):\n${problems.join('\n')}`);
     this.problems = problems;
+    this.findings = findings;
+  }
+}
+
+/** Thrown by a `resolve` callback that cannot produce a policy document (unreadable or broken file). */
+export class PolicyResolveError extends Error {
+  readonly findings: readonly Finding[];
+  constructor(findings: readonly Finding[]) {
+    super(findings.map(formatFinding).join('\n'));
+    this.findings = findings;
   }
 }
 
@@ -73,8 +96,8 @@ export function compileConfig(
   resolve: (ref: PolicyRef) => ResolvedPolicy,
   issuers: readonly ResolvedIssuer[] = config.issuers,
 ): RuntimeConfig {
-  const errors: string[] = [];
-  const warnings: string[] = [];
+  const errors: Finding[] = [];
+  const warnings: Finding[] = [];
   let statementCount = 0;
 
   const compile = (ref: PolicyRef, kind: 'identity' | 'resource'): CompiledPolicy | undefined => {
@@ -82,13 +105,17 @@ export function compileConfig(
     try {
       resolved = resolve(ref);
     } catch (err) {
-      errors.push(`${ref.path}: ${err instanceof Error ? err.message : String(err)}`);
+      if (err instanceof PolicyResolveError) errors.push(...err.findings);
+      else {
+        const message = err instanceof Error ? err.message : String(err);
+        errors.push({ code: 'ERR_CONFIG_INVALID', severity: 'error', path: ref.path, message });
+      }
       return undefined;
     }
     const result = compilePolicy(resolved.document, { name: ref.name, file: resolved.file, kind });
     for (const d of result.diagnostics) {
-      const line = formatDiagnostic(locate(d, resolved.basePath));
-      (d.severity === 'error' ? errors : warnings).push(line);
+      const finding = findingOf(locate(d, resolved.basePath));
+      (d.severity === 'error' ? errors : warnings).push(finding);
     }
     if (result.policy) statementCount += result.policy.statementCount;
     return result.policy;
@@ -126,7 +153,8 @@ export function compileConfig(
     guardrails,
     routes: config.routes.map((r, i) => compileRoute(r, i)),
     statementCount,
-    warnings,
+    warnings: warnings.map(formatFinding),
+    warningFindings: warnings,
     variableKeys,
     claimPatterns: compileClaimPatterns(issuers),
   };

@@ -1,42 +1,96 @@
 /**
- * Loading a configuration file: read, parse YAML/JSON, validate, read the
- * policy files it references, compile. The only config code that touches
- * the file system.
+ * Loading a configuration: read (a file, or text such as standard input),
+ * parse YAML/JSON, validate, read the policy files it references, compile.
+ * Every problem becomes a {@link Finding} with the file, JSON path, line
+ * and column it concerns. The only config code that touches the file system.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parseDocument } from 'yaml';
-import { RolegateError } from '../errors.js';
-import { formatDiagnostic, parsePolicyText } from '../policy/index.js';
-import { compileConfig, PolicyCompileErrors, type RuntimeConfig } from './compile.js';
+import { RolegateError, type ErrorCode } from '../errors.js';
+import { parsePolicyText } from '../policy/index.js';
+import {
+  compileConfig,
+  PolicyCompileErrors,
+  PolicyResolveError,
+  type RuntimeConfig,
+} from './compile.js';
 import type { JSONWebKeySet } from 'jose';
 import type { ResolvedIssuer } from '../identity/jwt.js';
-import { isRecord } from './reader.js';
+import { findingOf, formatFinding, withPosition, type Finding } from './finding.js';
+import { fsErrorReason } from './fs-error.js';
+import { listenHostFromEnv, withListenHost } from './listen-host.js';
+import { childPath, isRecord } from './reader.js';
 import { validateConfig, type IssuerConfig, type PolicyRef } from './schema.js';
+import { sourceMapOf } from './source-position.js';
 
-/** A config that cannot be used; `problems` lists every finding with its location. */
+/** The name configuration read from standard input goes by in findings. */
+export const STDIN_NAME = '<stdin>';
+
+/** Where a configuration comes from. */
+export interface ConfigSource {
+  /** The file to read, or only a label (such as {@link STDIN_NAME}) when `text` is given. */
+  readonly file: string;
+  /** The configuration text; when given, `file` is not read. Default: read `file`. */
+  readonly text?: string;
+  /**
+   * Directory that relative policy, key and audit file names resolve from.
+   * Default: the directory of `file`, or the working directory when `text` is given.
+   */
+  readonly baseDir?: string;
+}
+
+/** A config that cannot be used; `findings` lists every problem with its location. */
 export class ConfigError extends RolegateError {
+  /** Every problem, structured (file, path, line, column). */
+  readonly findings: readonly Finding[];
+  /** The same problems, one formatted line each. */
   readonly problems: readonly string[];
-  constructor(
-    code: 'ERR_CONFIG_READ' | 'ERR_CONFIG_SYNTAX' | 'ERR_CONFIG_INVALID',
-    problems: readonly string[],
-  ) {
-    super(code, `invalid configuration:\n  ${problems.join('\n  ')}`);
+  /** `problems` may also be preformatted lines (kept as the finding's message). */
+  constructor(code: ErrorCode, problems: readonly (Finding | string)[]) {
+    const findings = problems.map((p): Finding =>
+      typeof p === 'string' ? { code, severity: 'error', message: p } : p,
+    );
+    const lines = problems.map((p) => (typeof p === 'string' ? p : formatFinding(p)));
+    super(code, `invalid configuration:\n  ${lines.join('\n  ')}`);
     this.name = 'ConfigError';
-    this.problems = problems;
+    this.findings = findings;
+    this.problems = lines;
   }
 }
 
-/** Parses config text (YAML 1.2, so JSON too), reporting syntax errors with line numbers. */
+/** The directory relative names in `source` resolve from. */
+export function baseDirOf(source: ConfigSource): string {
+  return source.baseDir ?? (source.text === undefined ? dirname(resolvePath(source.file)) : '.');
+}
+
+/** Parses config text (YAML 1.2, so JSON too), reporting syntax errors with line and column. */
 export function parseConfigText(text: string, file: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       'ERR_CONFIG_SYNTAX',
-      doc.errors.map((e) => `${file}: ${e.message.split('\n')[0] ?? e.message}`),
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const message = (e.message.split('\n')[0] ?? e.message).replace(
+          /\s+at line \d+, column \d+:?$/,
+          '',
+        );
+        return {
+          code: 'ERR_CONFIG_SYNTAX',
+          severity: 'error',
+          file,
+          ...(pos ? { line: pos.line, column: pos.col } : {}),
+          message,
+        };
+      }),
     );
   }
   return doc.toJS({ maxAliasCount: 100 }) as unknown;
+}
+
+function invalid(file: string, path: string, message: string): Finding {
+  return { code: 'ERR_CONFIG_INVALID', severity: 'error', file, path, message };
 }
 
 /** Reads each issuer's `jwksFile` and `hmacSecretEnv`; secrets come from the environment only. */
@@ -44,72 +98,163 @@ function resolveIssuers(
   issuers: readonly IssuerConfig[],
   baseDir: string,
   file: string,
-): ResolvedIssuer[] {
-  const problems: string[] = [];
+): { issuers: ResolvedIssuer[]; findings: Finding[] } {
+  const findings: Finding[] = [];
   const resolved = issuers.map((issuer, i): ResolvedIssuer => {
     let out: ResolvedIssuer = issuer;
+    const at = `$.issuers[${i}]`;
     if (issuer.jwksFile !== undefined) {
       const path = resolvePath(baseDir, issuer.jwksFile);
+      let text: string | undefined;
       try {
-        const jwks = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-        if (!isRecord(jwks) || !Array.isArray(jwks['keys'])) throw new Error('no keys array');
-        out = { ...out, jwks: jwks as unknown as JSONWebKeySet };
+        text = readFileSync(path, 'utf8');
       } catch (err) {
-        problems.push(
-          `${file}: $.issuers[${i}].jwksFile: ${path}: ${err instanceof Error ? err.message : String(err)}`,
+        findings.push(
+          invalid(file, `${at}.jwksFile`, `cannot read ${path}: ${fsErrorReason(err)}`),
         );
+      }
+      if (text !== undefined) {
+        let jwks: unknown;
+        try {
+          jwks = JSON.parse(text);
+        } catch {
+          jwks = undefined;
+        }
+        if (isRecord(jwks) && Array.isArray(jwks['keys'])) {
+          out = { ...out, jwks: jwks as unknown as JSONWebKeySet };
+        } else {
+          findings.push(
+            invalid(file, `${at}.jwksFile`, `${path} is not a JSON Web Key Set ({"keys": [...]})`),
+          );
+        }
       }
     }
     if (issuer.hmacSecretEnv !== undefined) {
       const secret = process.env[issuer.hmacSecretEnv];
       if (secret === undefined || secret.length < 32) {
-        problems.push(
-          `${file}: $.issuers[${i}].hmacSecretEnv: environment variable ${issuer.hmacSecretEnv} must hold at least 32 characters`,
+        findings.push(
+          invalid(
+            file,
+            `${at}.hmacSecretEnv`,
+            `environment variable ${issuer.hmacSecretEnv} must hold at least 32 characters`,
+          ),
         );
       } else out = { ...out, hmacSecret: new TextEncoder().encode(secret) };
     }
     return out;
   });
-  if (problems.length > 0) throw new ConfigError('ERR_CONFIG_INVALID', problems);
-  return resolved;
+  return { issuers: resolved, findings };
 }
 
-/** Loads and compiles `file`. Throws {@link ConfigError} on any problem. */
-export function loadConfig(file: string): RuntimeConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError('ERR_CONFIG_READ', [
-      `${file}: ${err instanceof Error ? err.message : String(err)}`,
+/** Adds line and column to every finding whose file's text was read. */
+function located(findings: readonly Finding[], texts: ReadonlyMap<string, string>): Finding[] {
+  const maps = new Map<string, ReturnType<typeof sourceMapOf>>();
+  return findings.map((f) => {
+    const text = f.file === undefined ? undefined : texts.get(f.file);
+    if (f.file === undefined || text === undefined) return f;
+    let map = maps.get(f.file);
+    if (!map) {
+      map = sourceMapOf(text);
+      maps.set(f.file, map);
+    }
+    return withPosition(f, map);
+  });
+}
+
+/**
+ * Loads and compiles a configuration: a file name, or a {@link ConfigSource}
+ * (e.g. text read from standard input). `ROLEGATE_LISTEN_HOST`, when set,
+ * replaces the host of both listeners. Throws {@link ConfigError} on any problem.
+ */
+export function loadConfig(source: string | ConfigSource): RuntimeConfig {
+  const src: ConfigSource = typeof source === 'string' ? { file: source } : source;
+  const file = src.file;
+  const listen = listenHostFromEnv(process.env);
+  if (listen.problem !== undefined) {
+    throw new ConfigError('ERR_LISTEN_HOST_INVALID', [
+      { code: 'ERR_LISTEN_HOST_INVALID', severity: 'error', message: listen.problem },
     ]);
   }
-  const { config, problems } = validateConfig(parseConfigText(text, file));
-  if (!config) {
+  let text = src.text;
+  if (text === undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError('ERR_CONFIG_READ', [
+        {
+          code: 'ERR_CONFIG_READ',
+          severity: 'error',
+          file,
+          message: `cannot read the configuration file: ${fsErrorReason(err)}`,
+        },
+      ]);
+    }
+  }
+  const texts = new Map<string, string>([[file, text]]);
+  const validated = validateConfig(parseConfigText(text, file));
+  if (!validated.config) {
     throw new ConfigError(
       'ERR_CONFIG_INVALID',
-      problems.map((p) => `${file}: ${p.path}: ${p.message}`),
+      located(
+        validated.problems.map((p) => invalid(file, p.path, p.message)),
+        texts,
+      ),
     );
   }
-  const baseDir = dirname(resolvePath(file));
+  const config =
+    listen.host === undefined ? validated.config : withListenHost(validated.config, listen.host);
+  const baseDir = baseDirOf(src);
   const resolveRef = (ref: PolicyRef) => {
     if (ref.file === undefined) {
       return { ref, document: ref.document, file, basePath: ref.path };
     }
     const path = resolvePath(baseDir, ref.file);
-    const parsed = parsePolicyText(readFileSync(path, 'utf8'), { name: ref.name, file: path });
-    const firstError = parsed.diagnostics.find((d) => d.severity === 'error');
-    if (firstError || parsed.document === undefined) {
-      throw new Error(firstError ? formatDiagnostic(firstError) : `${path}: empty policy file`);
+    let policyText: string;
+    try {
+      policyText = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new PolicyResolveError([
+        {
+          code: 'ERR_POLICY_READ',
+          severity: 'error',
+          file,
+          path: childPath(ref.path, 'file'),
+          message: `cannot read policy file ${path}: ${fsErrorReason(err)}`,
+        },
+      ]);
+    }
+    texts.set(path, policyText);
+    const parsed = parsePolicyText(policyText, { name: ref.name, file: path });
+    const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length > 0 || parsed.document === undefined) {
+      throw new PolicyResolveError(
+        errors.length > 0
+          ? errors.map(findingOf)
+          : [
+              {
+                code: 'ERR_POLICY_SYNTAX',
+                severity: 'error',
+                file: path,
+                message: 'empty policy file',
+              },
+            ],
+      );
     }
     return { ref, document: parsed.document, file: path, basePath: '$' };
   };
   const issuers = resolveIssuers(config.issuers, baseDir, file);
+  if (issuers.findings.length > 0) {
+    throw new ConfigError('ERR_CONFIG_INVALID', located(issuers.findings, texts));
+  }
   try {
-    return compileConfig(config, resolveRef, issuers);
+    const runtime = compileConfig(config, resolveRef, issuers.issuers);
+    const warningFindings = located(runtime.warningFindings ?? [], texts);
+    return { ...runtime, warnings: warningFindings.map(formatFinding), warningFindings };
   } catch (err) {
-    if (err instanceof PolicyCompileErrors)
-      throw new ConfigError('ERR_CONFIG_INVALID', err.problems);
+    if (err instanceof PolicyCompileErrors) {
+      const findings = err.findings.map((f) => (f.file === undefined ? { ...f, file } : f));
+      throw new ConfigError('ERR_CONFIG_INVALID', located(findings, texts));
+    }
     throw err;
   }
 }

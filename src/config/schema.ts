@@ -196,7 +196,10 @@ export interface RolegateConfig {
     readonly trustDomains: readonly string[];
   };
   readonly server: {
-    /** gRPC ext_authz listener. Default 127.0.0.1:9001. */
+    /**
+     * gRPC ext_authz listener. Default 127.0.0.1:9001. `ROLEGATE_LISTEN_HOST`
+     * replaces the host of both listeners (see `listen-host.ts`).
+     */
     readonly grpc: ListenConfig;
     /** Admin HTTP listener (/healthz, /readyz, /metrics). Default 127.0.0.1:9002. */
     readonly admin: ListenConfig;

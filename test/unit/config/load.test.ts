@@ -156,4 +156,71 @@ describe('loadConfig', () => {
     ).toBe(true);
     expect(problems.some((p) => p.includes('$.issuers[0].algorithms[1]'))).toBe(true);
   });
+
+  it('gives every finding its file, JSON path, line and column, in the config and in referenced files', () => {
+    const dir = dirWith({
+      'rolegate.yaml': [
+        'roles:',
+        '  - name: r',
+        '    trustPolicy: { file: trust.json }',
+        '    policies:',
+        '      p:',
+        '        Version: "2012-10-17"',
+        '        Statement: [{ Effect: Allow, Action: s3, Resource: "*" }]',
+      ].join('\n'),
+      'trust.json': '{\n  "Version": "2012-10-17",\n  "Statement": {"Effect": "No"}\n}',
+    });
+    let error: ConfigError | undefined;
+    try {
+      loadConfig(join(dir, 'rolegate.yaml'));
+    } catch (err) {
+      if (err instanceof ConfigError) error = err;
+    }
+    expect(error?.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          code: 'ERR_POLICY_EFFECT',
+          file: join(dir, 'trust.json'),
+          line: 3,
+          column: 17,
+          path: '$.Statement.Effect',
+        }),
+        expect.objectContaining({
+          code: 'ERR_POLICY_MISSING_ELEMENT',
+          file: join(dir, 'trust.json'),
+          line: 3,
+        }),
+        expect.objectContaining({
+          code: 'ERR_POLICY_ACTION',
+          file: join(dir, 'rolegate.yaml'),
+          line: 7,
+          column: 38,
+          path: '$.roles[0].policies.p.Statement[0].Action',
+        }),
+      ]),
+    );
+    expect(error?.problems[0]).toMatch(/trust\.json:3:17: r\/trust: statement #0: /);
+  });
+
+  it('loads config text (standard input) with relative files resolved from baseDir', () => {
+    const dir = dirWith({ 'trust.json': JSON.stringify(trust) });
+    const text = 'roles:\n  - name: r\n    trustPolicy: { file: trust.json }\n';
+    const runtime = loadConfig({ file: '<stdin>', text, baseDir: dir });
+    expect(runtime.roles.map((r) => r.name)).toEqual(['r']);
+    let error: unknown;
+    try {
+      loadConfig({ file: '<stdin>', text, baseDir: join(dir, 'elsewhere') });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigError).findings).toEqual([
+      expect.objectContaining({
+        code: 'ERR_POLICY_READ',
+        file: '<stdin>',
+        line: 3,
+        column: 20,
+        path: '$.roles[0].trustPolicy.file',
+      }),
+    ]);
+  });
 });

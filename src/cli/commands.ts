@@ -1,0 +1,181 @@
+/**
+ * What each subcommand accepts and its own `--help` text. Data only: the
+ * behaviour lives in one module per command, wired in `main.ts`.
+ */
+import type { FlagSpec } from './args.js';
+
+/** One subcommand's flags and help. */
+export interface CommandSpec {
+  /** One line for the command list of `rolegate --help`. */
+  readonly summary: string;
+  /** Full text of `rolegate COMMAND --help`. */
+  readonly help: string;
+  readonly flags: FlagSpec;
+  /** Whether it takes positional arguments (default none). */
+  readonly positionals?: boolean;
+}
+
+const HELP_FLAG = { help: { type: 'boolean', short: 'h' } } as const;
+const CONFIG_FLAG = { config: { type: 'string', short: 'c' } } as const;
+
+/** Every subcommand, in the order `rolegate --help` lists them. */
+export const COMMANDS = {
+  serve: {
+    summary: 'run the ext_authz gRPC service and the admin HTTP server',
+    flags: { ...HELP_FLAG, ...CONFIG_FLAG, 'dev-issuer': { type: 'boolean' } },
+    help: `Run the Envoy ext_authz gRPC service and the admin HTTP server
+(/healthz, /readyz, /metrics) until SIGTERM or SIGINT, then drain and exit 0.
+
+Usage:
+  rolegate serve --config FILE [--dev-issuer]
+
+Flags:
+  -c, --config FILE   configuration (YAML or JSON); required. "-" reads it from
+                      standard input: then nothing is watched or hot-reloaded,
+                      and relative file names resolve from the working directory
+      --dev-issuer    also serve the example development issuer on 127.0.0.1:9100
+  -h, --help          show this help
+
+Environment:
+  ROLEGATE_LISTEN_HOST   bind both listeners to this IP literal (e.g. 0.0.0.0 in a
+                         container), replacing server.grpc.host and server.admin.host
+  ROLEGATE_LOG_LEVEL     operational log level (default info)
+
+Exit status: 0 after a clean drain, 1 when the configuration is invalid or a
+listener cannot bind, 2 for a usage error.
+
+Examples:
+  rolegate serve --config rolegate.yaml
+  ROLEGATE_LISTEN_HOST=0.0.0.0 rolegate serve --config /etc/rolegate/rolegate.yaml
+  render-config | rolegate serve --config -
+`,
+  },
+  validate: {
+    summary: 'check policy files, or a whole configuration, without serving',
+    flags: { ...HELP_FLAG, ...CONFIG_FLAG, format: { type: 'string', short: 'o' } },
+    positionals: true,
+    help: `Check policy files (JSON or YAML) or a whole configuration and report every
+error and warning with its file, line, column and JSON path.
+
+Usage:
+  rolegate validate [--format text|json] FILE...
+  rolegate validate [--format text|json] --config FILE
+
+Flags:
+  -c, --config FILE       check a whole configuration ("-" reads standard input)
+  -o, --format text|json  text (default): one line per finding and a summary;
+                          json: one JSON object per line and finding, with
+                          code, severity, file, line, column, path, message
+                          (and policy, statement inside a policy document)
+  -h, --help              show this help
+
+Exit status: 0 when nothing is wrong (warnings allowed), 1 when any finding is
+an error or a file cannot be read, 2 for a usage error.
+
+Examples:
+  rolegate validate policies/*.json
+  rolegate validate --config rolegate.yaml --format json | jq -r .message
+`,
+  },
+  simulate: {
+    summary: 'evaluate requests read as JSON Lines from standard input',
+    flags: { ...HELP_FLAG, ...CONFIG_FLAG },
+    help: `Evaluate requests read as JSON Lines from standard input and print one JSON
+line per request.
+
+Usage:
+  rolegate simulate                 raw policy evaluation (see docs/policy-language.md)
+  rolegate simulate --config FILE   requests against a configuration, answered as
+                                    the running service would
+
+Flags:
+  -c, --config FILE   configuration (YAML or JSON). It cannot be "-": the requests
+                      already come from standard input
+  -h, --help          show this help
+
+Exit status: 0 when every line was answered, 1 when a line was invalid or the
+configuration is, 2 for a usage error.
+
+Example:
+  echo '{"claims":{"iss":"http://127.0.0.1:9100","sub":"alice","aud":"rolegate-dev"},"method":"GET","path":"/orders/42"}' \\
+    | rolegate simulate --config examples/rolegate.yaml
+`,
+  },
+  'dev-token': {
+    summary: 'print a token signed by the example development issuer',
+    flags: {
+      ...HELP_FLAG,
+      sub: { type: 'string' },
+      groups: { type: 'string' },
+      email: { type: 'string' },
+    },
+    help: `Print a one-hour token signed by the example development issuer
+(examples/dev-issuer; its key is public: never trust that issuer elsewhere).
+
+Usage:
+  rolegate dev-token --sub NAME [--groups a,b] [--email ADDR]
+
+Flags:
+      --sub NAME      the token's subject; required
+      --groups LIST   comma-separated groups claim
+      --email ADDR    email claim
+  -h, --help          show this help
+
+Example:
+  TOKEN=$(rolegate dev-token --sub alice --groups readers)
+`,
+  },
+  version: {
+    summary: 'print the version',
+    flags: { ...HELP_FLAG },
+    help: `Print rolegate's version (also: rolegate --version).
+
+Usage:
+  rolegate version
+`,
+  },
+  help: {
+    summary: 'show help for rolegate or one command',
+    flags: { ...HELP_FLAG },
+    positionals: true,
+    help: `Show help for rolegate, or for one command.
+
+Usage:
+  rolegate help [COMMAND]
+`,
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+/** A subcommand name. */
+export type CommandName = keyof typeof COMMANDS;
+
+/** True when `name` is a subcommand. */
+export function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+/** The text of `rolegate --help`. */
+export function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const list = Object.entries(COMMANDS)
+    .map(([name, spec]) => `  ${name.padEnd(width)}  ${spec.summary}`)
+    .join('\n');
+  return `rolegate: an Envoy external authorization service that enforces AWS IAM
+roles and policies on your own HTTP APIs.
+
+Usage:
+  rolegate COMMAND [flags]
+  rolegate COMMAND --help
+
+Commands:
+${list}
+
+Flags:
+  -h, --help      show this help
+  -V, --version   print the version
+
+Exit status: 0 on success, 1 on failure, 2 for a usage error. Errors go to
+standard error as one line: the command, a catalogue code (ERR_...), what is
+wrong and a hint.
+`;
+}

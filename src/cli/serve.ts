@@ -1,0 +1,61 @@
+/**
+ * `rolegate serve`: starts rolegate (and optionally the development
+ * issuer), then runs until SIGTERM or SIGINT and drains. SIGHUP reloads.
+ */
+import type { ConfigSource } from '../config/load.js';
+import { startRolegate, type Rolegate } from '../main.js';
+import { startDevIssuer } from './dev-issuer.js';
+import { quietGrpcBindFailures } from './grpc-log.js';
+import type { CliIo } from './io.js';
+import { reportError } from './report.js';
+
+/** Options of {@link runServe}. */
+export interface ServeOptions {
+  readonly source: ConfigSource;
+  /** Also serve the example development issuer on 127.0.0.1:9100. Default false. */
+  readonly devIssuer?: boolean;
+}
+
+/** Serves until a stop signal; resolves to the exit status (1 when it cannot start). */
+export async function runServe(options: ServeOptions, io: Pick<CliIo, 'stderr'>): Promise<number> {
+  let issuer: Awaited<ReturnType<typeof startDevIssuer>> | undefined;
+  let instance: Rolegate;
+  quietGrpcBindFailures();
+  try {
+    if (options.devIssuer === true) issuer = await startDevIssuer();
+    const { file, text } = options.source;
+    instance = await startRolegate({
+      configFile: file,
+      ...(text === undefined ? {} : { configText: text }),
+    });
+  } catch (err) {
+    issuer?.close();
+    return reportError(err, io, 'serve');
+  }
+  const started = instance;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const reload = () => {
+      try {
+        started.reload();
+      } catch {
+        // reload() already logged the problem; the last good config stays active.
+      }
+    };
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      process.off('SIGHUP', reload);
+      issuer?.close();
+      started.stop().then(
+        () => resolve(0),
+        (err: unknown) => resolve(reportError(err, io, 'serve')),
+      );
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', reload);
+  });
+}
