@@ -176,7 +176,8 @@ export function compilePolicy(
 ): CompileResult {
   const classify = options?.keys !== undefined ? keyClassifier(options.keys) : DEFAULT_CLASSIFIER;
   const c = new Compiler(origin, classify);
-  const kind = origin.kind ?? 'identity';
+  const trust = origin.kind === 'trust';
+  const kind = origin.kind === 'trust' ? 'resource' : (origin.kind ?? 'identity');
   if (!isObject(document)) {
     c.error(
       'ERR_POLICY_SHAPE',
@@ -237,7 +238,7 @@ export function compilePolicy(
   const sids = new Set<string>();
   const compiled: CompiledStatement[] = [];
   list.forEach((entry, index) => {
-    const s = compileStatement(c, entry.value, entry.path, index, kind, variables, sids);
+    const s = compileStatement(c, entry.value, entry.path, index, kind, trust, variables, sids);
     if (s !== undefined) compiled.push(s);
     c.statement = undefined;
   });
@@ -252,6 +253,7 @@ function compileStatement(
   path: string,
   index: number,
   kind: 'identity' | 'resource',
+  trust: boolean,
   variables: boolean,
   sids: Set<string>,
 ): CompiledStatement | undefined {
@@ -389,6 +391,13 @@ function compileStatement(
         `${path}.${el}`,
       );
     }
+  } else if (trust && hasNotPrincipal) {
+    // "You cannot use NotPrincipal in ... a role trust policy" (IAM User Guide, NotPrincipal).
+    c.error(
+      'ERR_POLICY_PRINCIPAL',
+      'NotPrincipal is not allowed in a role trust policy; use Principal with conditions',
+      `${path}.NotPrincipal`,
+    );
   } else if (hasPrincipal && hasNotPrincipal) {
     c.error(
       'ERR_POLICY_CONFLICTING_ELEMENTS',

@@ -1,8 +1,10 @@
 import { describe, it } from '@jest/globals';
-import { check, cond, DOCS, type Case } from './harness.js';
+import { check, checkRefused, cond, DOCS, type Case, type Refusal } from './harness.js';
+import type { ErrorCode } from '../../src/errors.js';
 
 const O = DOCS.operators;
 const C = DOCS.condition;
+const B = DOCS.boolean;
 
 const cases: Case[] = [
   // String operators
@@ -816,6 +818,181 @@ const cases: Case[] = [
   ),
 ];
 
+// "You can use a policy variable with the Boolean condition operator." The
+// variable is substituted, then read as a boolean like any Bool value.
+const withErrors = (c: Case, errors: readonly ErrorCode[]): Case => ({ ...c, errors });
+const boolVariables: Case[] = [
+  withErrors(
+    cond(
+      'Bool with a policy variable: substituted true equals request true',
+      B,
+      { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      { 'aws:SecureTransport': true, 'envoy:context/tls': 'true' },
+      true,
+    ),
+    [],
+  ),
+  withErrors(
+    cond(
+      'Bool with a policy variable: substituted false differs from request true',
+      B,
+      { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      { 'aws:SecureTransport': true, 'envoy:context/tls': 'false' },
+      false,
+    ),
+    [],
+  ),
+  cond(
+    'Bool with a policy variable: the substituted value is read case-insensitively',
+    B,
+    { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+    { 'aws:SecureTransport': 'true', 'envoy:context/tls': 'TRUE' },
+    true,
+  ),
+  cond(
+    'Bool with a policy variable: a JSON boolean context value substitutes as its text',
+    B,
+    { Bool: { 'aws:MultiFactorAuthPresent': '${jwt:mfa}' } },
+    { 'aws:MultiFactorAuthPresent': 'false', 'jwt:mfa': false },
+    true,
+  ),
+  cond(
+    'Bool with a policy variable: key names in the variable are case-insensitive',
+    B,
+    { Bool: { 'aws:SecureTransport': '${Envoy:Context/TLS}' } },
+    { 'aws:SecureTransport': 'false', 'envoy:context/tls': 'false' },
+    true,
+  ),
+  withErrors(
+    cond(
+      'Bool with a policy variable: an absent variable without default matches nothing',
+      B,
+      { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      { 'aws:SecureTransport': 'true' },
+      false,
+    ),
+    [],
+  ),
+  cond(
+    'Bool with a policy variable: the default applies when the key is absent',
+    B,
+    { Bool: { 'aws:SecureTransport': "${envoy:context/tls, 'true'}" } },
+    { 'aws:SecureTransport': 'true' },
+    true,
+  ),
+  cond(
+    'Bool with a policy variable: OR with a literal value',
+    B,
+    { Bool: { 'aws:SecureTransport': ['${envoy:context/tls}', 'true'] } },
+    { 'aws:SecureTransport': 'true', 'envoy:context/tls': 'false' },
+    true,
+  ),
+  cond(
+    'BoolIfExists with a policy variable: absent key holds',
+    B,
+    { BoolIfExists: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+    { 'envoy:context/tls': 'true' },
+    true,
+  ),
+  withErrors(
+    cond(
+      'Bool with a policy variable: a substituted value that is not true/false does not match and is an evaluation error',
+      B,
+      { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      { 'aws:SecureTransport': 'true', 'envoy:context/tls': 'yes' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
+  ),
+  {
+    // The Deny cannot be decided, so the decision carries the error and every
+    // caller (role trust, the check) refuses it: fail closed.
+    name: 'Bool with a policy variable in a Deny: an unreadable substituted value is an evaluation error',
+    doc: B,
+    policy: [
+      { Effect: 'Allow', Action: 'svc:Do', Resource: '*' },
+      {
+        Effect: 'Deny',
+        Action: 'svc:Do',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      },
+    ],
+    context: { 'aws:SecureTransport': 'false', 'envoy:context/tls': 'maybe' },
+    expect: 'Allow',
+    errors: ['ERR_CONTEXT_VALUE_TYPE'],
+  },
+];
+
+const boolRefusals: Refusal[] = [
+  {
+    name: 'Bool with a policy variable under Version 2008-10-17 (variables are text there)',
+    doc: DOCS.version,
+    policy: {
+      Version: '2008-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'svc:Do',
+          Resource: '*',
+          Condition: { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+        },
+      ],
+    },
+    code: 'ERR_POLICY_VARIABLE_VERSION',
+    path: '$.Statement[0].Condition.Bool["aws:SecureTransport"]',
+  },
+  {
+    name: 'Bool with a malformed policy variable',
+    doc: B,
+    policy: [
+      {
+        Effect: 'Allow',
+        Action: 'svc:Do',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': ['true', '${envoy:context/tls'] } },
+      },
+    ],
+    code: 'ERR_POLICY_VARIABLE_SYNTAX',
+    path: '$.Statement[0].Condition.Bool["aws:SecureTransport"][1]',
+  },
+  {
+    name: 'Bool with a multivalued key as policy variable',
+    doc: DOCS.variables,
+    policy: [
+      {
+        Effect: 'Allow',
+        Action: 'svc:Do',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': '${aws:TagKeys}' } },
+      },
+    ],
+    code: 'ERR_POLICY_VARIABLE_MULTIVALUED',
+    path: '$.Statement[0].Condition.Bool["aws:SecureTransport"]',
+  },
+  {
+    name: 'Bool with a value that is neither true, false nor a variable',
+    doc: B,
+    policy: [
+      {
+        Effect: 'Allow',
+        Action: 'svc:Do',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'yes' } },
+      },
+    ],
+    code: 'ERR_POLICY_BAD_BOOL',
+    path: '$.Statement[0].Condition.Bool["aws:SecureTransport"]',
+  },
+];
+
 describe('condition operators (IAM User Guide)', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => check(c));
+});
+
+describe('Bool with policy variables (IAM User Guide)', () => {
+  it.each(boolVariables.map((c) => [c.name, c] as const))('%s', (_name, c) => check(c));
+  it.each(boolRefusals.map((r) => [r.name, r] as const))('refused: %s', (_name, r) =>
+    checkRefused(r),
+  );
 });
