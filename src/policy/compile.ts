@@ -76,7 +76,12 @@ const STATEMENT_ELEMENTS = new Set([
   'Condition',
 ]);
 const VERSIONS = new Set(['2012-10-17', '2008-10-17']);
-const ACTION_RE = /^[A-Za-z0-9_.*?-]+:[A-Za-z0-9_.*?-]+$/;
+/**
+ * `service:ActionName`: wildcards only in the action name. IAM refuses a
+ * wildcard in the service prefix (`*:Get*`, `s3*:Get*`); `*` alone is fine.
+ */
+const ACTION_RE = /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.*?-]+$/;
+const SERVICE_WILDCARD_RE = /^[^:]*[*?][^:]*:/;
 const DEFAULT_CLASSIFIER = keyClassifier(DEFAULT_KEY_REGISTRY);
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -322,7 +327,13 @@ function compileStatement(
     const el = hasAction ? 'Action' : 'NotAction';
     const items = c.stringList(value[el], `${path}.${el}`, el);
     for (const it of items ?? []) {
-      if (it.text !== '*' && !ACTION_RE.test(it.text)) {
+      if (it.text !== '*' && SERVICE_WILDCARD_RE.test(it.text)) {
+        c.error(
+          'ERR_POLICY_ACTION',
+          `"${it.text}" has a wildcard in the service prefix; only the action name after the colon may hold * or ?`,
+          it.path,
+        );
+      } else if (it.text !== '*' && !ACTION_RE.test(it.text)) {
         c.error(
           'ERR_POLICY_ACTION',
           `"${it.text}" is not "*" or of the form service:ActionName`,
