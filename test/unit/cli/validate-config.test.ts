@@ -89,4 +89,49 @@ describe('rolegate validate --config', () => {
       '$.roles[0].trustPolicy.Statement[0].NotPrincipal: ERR_POLICY_PRINCIPAL',
     );
   });
+
+  it('refuses a route resource naming a placeholder its path does not have', async () => {
+    const routes = [
+      {
+        method: 'GET',
+        path: '/items',
+        action: 'items:ListItems',
+        resource: 'arn:rolegate:items:::item/*',
+      },
+      {
+        method: 'GET',
+        path: '/items/{id}',
+        action: 'items:GetItem',
+        resource: 'arn:rolegate:items:::item/{id}',
+      },
+      {
+        method: 'PUT',
+        path: '/items/{id}',
+        action: 'items:PutItem',
+        resource: 'arn:rolegate:items:::{warehouse}/item/{id}',
+      },
+    ];
+    const file = configFile(config({ routes }));
+    const r = await validate(file);
+    expect(r.status).toBe(1);
+    expect(r.err).toContain('ERR_CONFIG_INVALID');
+    expect(r.err).toContain(`${file}: $.routes[2].resource: names {warehouse}`);
+    expect(r.err).not.toContain('$.routes[1]');
+  });
+
+  it('refuses a route action naming a placeholder its path does not have', async () => {
+    const routes = [
+      {
+        method: 'GET',
+        path: '/items/{id}',
+        action: 'items:{op}',
+        resource: 'arn:rolegate:items:::item/{id}',
+      },
+    ];
+    const file = configFile(config({ routes }));
+    const r = await validate(file);
+    expect(r.status).toBe(1);
+    expect(r.err).toContain('ERR_CONFIG_INVALID');
+    expect(r.err).toContain(`${file}: $.routes[0].action: names {op}`);
+  });
 });
