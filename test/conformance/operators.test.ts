@@ -6,6 +6,9 @@ const O = DOCS.operators;
 const C = DOCS.condition;
 const B = DOCS.boolean;
 
+/** A case whose decision also carries these evaluation errors. */
+const withErrors = (c: Case, errors: readonly ErrorCode[]): Case => ({ ...c, errors });
+
 const cases: Case[] = [
   // String operators
   cond(
@@ -275,12 +278,15 @@ const cases: Case[] = [
     { 'app:n': 4 },
     false,
   ),
-  cond(
-    'Numeric value that is not a number does not match',
-    O,
-    { NumericLessThan: { 'app:n': 5 } },
-    { 'app:n': 'abc' },
-    false,
+  withErrors(
+    cond(
+      'Numeric value that is not a number does not match',
+      O,
+      { NumericLessThan: { 'app:n': 5 } },
+      { 'app:n': 'abc' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
   ),
   cond('NumericLessThan missing key', C, { NumericLessThan: { 'app:n': 5 } }, {}, false),
   // Date
@@ -382,12 +388,15 @@ const cases: Case[] = [
     { 'aws:CurrentTime': '2019-12-31T23:59:59Z' },
     false,
   ),
-  cond(
-    'Date request value that is not a date does not match',
-    O,
-    { DateLessThan: { 'aws:CurrentTime': '2030-01-01' } },
-    { 'aws:CurrentTime': 'soon' },
-    false,
+  withErrors(
+    cond(
+      'Date request value that is not a date does not match',
+      O,
+      { DateLessThan: { 'aws:CurrentTime': '2030-01-01' } },
+      { 'aws:CurrentTime': 'soon' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
   ),
   cond(
     'DateLessThan missing key',
@@ -426,12 +435,15 @@ const cases: Case[] = [
     true,
   ),
   cond('Bool missing key', C, { Bool: { 'aws:SecureTransport': 'false' } }, {}, false),
-  cond(
-    'Bool non-boolean request value',
-    O,
-    { Bool: { 'aws:SecureTransport': 'true' } },
-    { 'aws:SecureTransport': 'yes' },
-    false,
+  withErrors(
+    cond(
+      'Bool non-boolean request value',
+      O,
+      { Bool: { 'aws:SecureTransport': 'true' } },
+      { 'aws:SecureTransport': 'yes' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
   ),
   // Binary
   cond(
@@ -520,12 +532,15 @@ const cases: Case[] = [
     true,
   ),
   cond('IpAddress missing key', C, { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }, {}, false),
-  cond(
-    'IpAddress unparsable request value',
-    O,
-    { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } },
-    { 'aws:SourceIp': 'localhost' },
-    false,
+  withErrors(
+    cond(
+      'IpAddress unparsable request value',
+      O,
+      { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } },
+      { 'aws:SourceIp': 'localhost' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
   ),
   cond(
     'NotIpAddress outside',
@@ -820,7 +835,6 @@ const cases: Case[] = [
 
 // "You can use a policy variable with the Boolean condition operator." The
 // variable is substituted, then read as a boolean like any Bool value.
-const withErrors = (c: Case, errors: readonly ErrorCode[]): Case => ({ ...c, errors });
 const boolVariables: Case[] = [
   withErrors(
     cond(
