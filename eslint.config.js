@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import jest from 'eslint-plugin-jest';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -19,5 +20,11 @@ export default tseslint.config(
   {
     files: ['test/**', 'bench/**', 'src/cli/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // A test whose assertions sit inside if/catch can pass without asserting.
+    files: ['test/**'],
+    plugins: { jest },
+    rules: { 'jest/no-conditional-expect': 'error' },
   },
 );

@@ -105,7 +105,12 @@ export function benchConfig(issuer: string, tokenCacheEntries: number): object {
         Version: '2012-10-17',
         Statement: [
           { Effect: 'Allow', Action: '*', Resource: '*' },
-          { Sid: 'NoPurge', Effect: 'Deny', Action: '*:Purge*', Resource: '*' },
+          {
+            Sid: 'NoPurge',
+            Effect: 'Deny',
+            Action: services.map((s) => `${s}:Purge*`),
+            Resource: '*',
+          },
         ],
       },
     },

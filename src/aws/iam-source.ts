@@ -231,7 +231,7 @@ export async function loadIamRoles(
       const problems: string[] = [];
       const warnings: string[] = [];
       let statementCount = 0;
-      const compile = (f: Fetched, kind: 'identity' | 'resource', name = f.name) => {
+      const compile = (f: Fetched, kind: 'identity' | 'trust', name = f.name) => {
         const result = compilePolicy(f.document, { name, file: f.origin, kind });
         for (const d of result.diagnostics) {
           (d.severity === 'error' ? problems : warnings).push(formatDiagnostic(d));
@@ -241,7 +241,7 @@ export async function loadIamRoles(
       };
       const trust = compile(
         { name: `${roleName}/trust`, origin: role.Arn, document: trustDoc },
-        'resource',
+        'trust',
       );
       const identity = [...inline, ...attached].map((f) => compile(f, 'identity'));
       const boundary = boundaryDoc && compile(boundaryDoc, 'identity', `${roleName}/boundary`);

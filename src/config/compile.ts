@@ -100,7 +100,7 @@ export function compileConfig(
   const warnings: Finding[] = [];
   let statementCount = 0;
 
-  const compile = (ref: PolicyRef, kind: 'identity' | 'resource'): CompiledPolicy | undefined => {
+  const compile = (ref: PolicyRef, kind: 'identity' | 'trust'): CompiledPolicy | undefined => {
     let resolved: ResolvedPolicy;
     try {
       resolved = resolve(ref);
@@ -127,7 +127,7 @@ export function compileConfig(
   const variableKeys = collectVariableKeys(guardrails);
   const roles: RuntimeRole[] = [];
   for (const role of config.roles) {
-    const trust = compile(role.trustPolicy, 'resource');
+    const trust = compile(role.trustPolicy, 'trust');
     const identity = role.policies
       .map((ref) => compile(ref, 'identity'))
       .filter((p): p is CompiledPolicy => p !== undefined);

@@ -5,6 +5,7 @@
  * `compile.ts`.
  */
 import { readAwsConfig, type AwsConfig } from '../aws/config.js';
+import { routeTemplateProblems } from '../route/table.js';
 import { childPath, isRecord, Reader, type ConfigProblem } from './reader.js';
 
 /** Asymmetric JWS algorithms accepted by default; `none` and HS* never are. */
@@ -560,6 +561,9 @@ function readRoute(r: Reader, value: unknown, path: string): RouteConfig | undef
     }
   }
   if (routePath === undefined || action === undefined || resource === undefined) return undefined;
+  for (const p of routeTemplateProblems({ path: routePath, action, resource })) {
+    r.fail(childPath(path, p.field), p.message);
+  }
   return {
     method: method ?? '*',
     path: routePath,

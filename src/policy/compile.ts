@@ -79,7 +79,12 @@ const STATEMENT_ELEMENTS = new Set([
   'Condition',
 ]);
 const VERSIONS = new Set(['2012-10-17', '2008-10-17']);
-const ACTION_RE = /^[A-Za-z0-9_.*?-]+:[A-Za-z0-9_.*?-]+$/;
+/**
+ * `service:ActionName`: wildcards only in the action name. IAM refuses a
+ * wildcard in the service prefix (`*:Get*`, `s3*:Get*`); `*` alone is fine.
+ */
+const ACTION_RE = /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.*?-]+$/;
+const SERVICE_WILDCARD_RE = /^[^:]*[*?][^:]*:/;
 const DEFAULT_CLASSIFIER = keyClassifier(DEFAULT_KEY_REGISTRY);
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -182,7 +187,8 @@ export function compilePolicy(
 ): CompileResult {
   const classify = options?.keys !== undefined ? keyClassifier(options.keys) : DEFAULT_CLASSIFIER;
   const c = new Compiler(origin, classify);
-  const kind = origin.kind ?? 'identity';
+  const trust = origin.kind === 'trust';
+  const kind = origin.kind === 'trust' ? 'resource' : (origin.kind ?? 'identity');
   if (!isObject(document)) {
     c.error(
       'ERR_POLICY_SHAPE',
@@ -243,7 +249,7 @@ export function compilePolicy(
   const sids = new Set<string>();
   const compiled: CompiledStatement[] = [];
   list.forEach((entry, index) => {
-    const s = compileStatement(c, entry.value, entry.path, index, kind, variables, sids);
+    const s = compileStatement(c, entry.value, entry.path, index, kind, trust, variables, sids);
     if (s !== undefined) compiled.push(s);
     c.statement = undefined;
   });
@@ -261,6 +267,7 @@ function compileStatement(
   path: string,
   index: number,
   kind: 'identity' | 'resource',
+  trust: boolean,
   variables: boolean,
   sids: Set<string>,
 ): CompiledStatement | undefined {
@@ -329,7 +336,13 @@ function compileStatement(
     const el = hasAction ? 'Action' : 'NotAction';
     const items = c.stringList(value[el], `${path}.${el}`, el);
     for (const it of items ?? []) {
-      if (it.text !== '*' && !ACTION_RE.test(it.text)) {
+      if (it.text !== '*' && SERVICE_WILDCARD_RE.test(it.text)) {
+        c.error(
+          'ERR_POLICY_ACTION',
+          `"${it.text}" has a wildcard in the service prefix; only the action name after the colon may hold * or ?`,
+          it.path,
+        );
+      } else if (it.text !== '*' && !ACTION_RE.test(it.text)) {
         c.error(
           'ERR_POLICY_ACTION',
           `"${it.text}" is not "*" or of the form service:ActionName`,
@@ -398,6 +411,13 @@ function compileStatement(
         `${path}.${el}`,
       );
     }
+  } else if (trust && hasNotPrincipal) {
+    // "You cannot use NotPrincipal in ... a role trust policy" (IAM User Guide, NotPrincipal).
+    c.error(
+      'ERR_POLICY_PRINCIPAL',
+      'NotPrincipal is not allowed in a role trust policy; use Principal with conditions',
+      `${path}.NotPrincipal`,
+    );
   } else if (hasPrincipal && hasNotPrincipal) {
     c.error(
       'ERR_POLICY_CONFLICTING_ELEMENTS',

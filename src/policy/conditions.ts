@@ -11,7 +11,9 @@
  *   one policy value. A positive operator holds when some request value
  *   matches; a negated operator holds when no request value matches.
  *   `ForAnyValue:` holds when some request value satisfies the operator,
- *   `ForAllValues:` when every request value does.
+ *   `ForAllValues:` when every request value does. For the set operators a
+ *   key whose values are all empty strings is a null data set, as if absent:
+ *   `ForAnyValue` is false, `ForAllValues` true.
  * - A request value the operator cannot read (a Numeric value that is not a
  *   number, ...) satisfies neither a positive nor a negated operator, and an
  *   evaluation error is recorded.
@@ -155,9 +157,13 @@ export interface ValueOptions {
   readonly variables: boolean;
 }
 
-/** Families whose values may hold policy variables. */
+/**
+ * Families whose values may hold policy variables: the string and ARN
+ * operators, and `Bool` ("You can use a policy variable with the Boolean
+ * condition operator", IAM User Guide, Condition operators).
+ */
 export function familyTakesVariables(f: Family): boolean {
-  return f === 'string' || f === 'stringci' || f === 'like' || f === 'arn';
+  return f === 'string' || f === 'stringci' || f === 'like' || f === 'arn' || f === 'bool';
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -374,7 +380,26 @@ function compareValue(c: Clause, v: string, ctx: EvaluationContext, sink: ErrorS
     case 'bool': {
       const b = parseBool(v);
       if (b === undefined) return unreadable(c, v, '"true" or "false"', sink);
-      return c.bools.includes(b) ? 1 : 0;
+      if (c.bools.includes(b)) return 1;
+      // A policy variable is substituted, then read as a boolean. An unresolved
+      // variable matches nothing; a substituted value that is not true/false
+      // cannot be compared (fail closed, with an evaluation error).
+      let unreadableTemplate: string | undefined;
+      for (const t of c.templates) {
+        const text = resolveText(t, ctx);
+        if (text === undefined) continue;
+        const p = parseBool(text);
+        if (p === undefined) unreadableTemplate ??= `"${t.source}" resolves to "${text}"`;
+        else if (p === b) return 1;
+      }
+      if (unreadableTemplate !== undefined) {
+        sink.report(
+          'ERR_CONTEXT_VALUE_TYPE',
+          `${c.op.written} on "${c.name}": policy value ${unreadableTemplate}, which is not "true" or "false"`,
+        );
+        return -1;
+      }
+      return 0;
     }
     case 'binary': {
       const b = parseBase64(v);
@@ -411,6 +436,12 @@ function unreadable(c: Clause, v: string, what: string, sink: ErrorSink): -1 {
   return -1;
 }
 
+/** True when every value is the empty string (`""` or `[""]`). */
+function nullDataSet(vals: readonly string[]): boolean {
+  for (const v of vals) if (v !== '') return false;
+  return true;
+}
+
 /** Evaluates one condition. */
 export function evalClause(c: Clause, ctx: EvaluationContext, sink: ErrorSink): boolean {
   const vals = lookup(ctx, c.key);
@@ -426,6 +457,9 @@ export function evalClause(c: Clause, ctx: EvaluationContext, sink: ErrorSink): 
     if (o.set === 2) return true;
     return o.base.negated;
   }
+  // A value of only empty strings is a null data set for the set operators:
+  // ForAllValues holds, ForAnyValue does not (IAM User Guide, multivalued keys).
+  if (o.set !== 0 && nullDataSet(vals)) return o.set === 2;
   const neg = o.base.negated;
   if (o.set === 2 || (o.set === 0 && neg)) {
     // Every request value must satisfy.

@@ -47,9 +47,11 @@ export interface PolicyOrigin {
   readonly file?: string;
   /**
    * `identity` (default): Resource/NotResource required, Principal forbidden.
-   * `resource`: Principal/NotPrincipal required, Resource optional (trust policies).
+   * `resource`: Principal/NotPrincipal required, Resource optional.
+   * `trust`: a role's trust policy: a resource policy in which IAM forbids
+   * `NotPrincipal` (it compiles to kind `resource`).
    */
-  readonly kind?: 'identity' | 'resource';
+  readonly kind?: 'identity' | 'resource' | 'trust';
 }
 
 /** A load-time finding, located precisely. */

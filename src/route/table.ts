@@ -4,6 +4,7 @@
  * order the config lists them (first match wins, as operators expect).
  */
 import type { RouteConfig } from '../config/schema.js';
+import { RolegateError } from '../errors.js';
 
 /** The IAM view of one HTTP request. */
 export interface RouteMatch {
@@ -33,12 +34,58 @@ export interface CompiledRoute {
 
 const PARAM = /\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}/g;
 
+/** The parameter names a template refers to (`{x}` or `{x+}`), in order. */
+export function templateParameters(template: string): string[] {
+  return [...template.matchAll(PARAM)].map((m) => m[1] ?? '');
+}
+
+/** A route field whose template names a parameter its path does not define. */
+export interface RouteTemplateProblem {
+  readonly field: 'action' | 'resource';
+  readonly message: string;
+}
+
+/**
+ * Load-time check of one route: every `{name}` in `action` and `resource`
+ * must be a parameter of `path` (otherwise it could only be used literally).
+ */
+export function routeTemplateProblems(route: {
+  readonly path: string;
+  readonly action: string;
+  readonly resource: string;
+}): RouteTemplateProblem[] {
+  const params = new Set(templateParameters(route.path));
+  const problems: RouteTemplateProblem[] = [];
+  for (const field of ['action', 'resource'] as const) {
+    const unknown = [...new Set(templateParameters(route[field]))].filter((n) => !params.has(n));
+    if (unknown.length === 0) continue;
+    const names = unknown.map((n) => `{${n}}`).join(', ');
+    const known = params.size === 0 ? 'none' : [...params].map((n) => `{${n}}`).join(', ');
+    problems.push({
+      field,
+      message: `names ${names}, which the path template "${route.path}" does not have (its parameters: ${known})`,
+    });
+  }
+  return problems;
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
 }
 
-/** Compiles one route's path template; `{x}` is one segment, `{x+}` the rest of the path. */
+/**
+ * Compiles one route's path template; `{x}` is one segment, `{x+}` the rest of the path.
+ * Throws ERR_CONFIG_INVALID when the action or resource names a parameter the
+ * path does not have (config validation reports it first, with its location).
+ */
 export function compileRoute(route: RouteConfig, index: number): CompiledRoute {
+  const [problem] = routeTemplateProblems(route);
+  if (problem !== undefined) {
+    throw new RolegateError(
+      'ERR_CONFIG_INVALID',
+      `${route.jsonPath}.${problem.field}: ${problem.message}`,
+    );
+  }
   const params: string[] = [];
   let source = '';
   let last = 0;
@@ -80,9 +127,8 @@ function fillTemplate(
 ): string {
   let out = template[0] ?? '';
   for (let i = 1; i < template.length; i += 2) {
-    const name = template[i] ?? '';
-    const at = names.indexOf(name);
-    out += (at === -1 ? `{${name}}` : values[at]) ?? '';
+    // compileRoute refused templates naming parameters the path lacks.
+    out += values[names.indexOf(template[i] ?? '')] ?? '';
     out += template[i + 1] ?? '';
   }
   return out;

@@ -1,5 +1,5 @@
 import { describe, it } from '@jest/globals';
-import { check, DOCS, type Case } from './harness.js';
+import { check, checkRefused, DOCS, type Case, type Refusal } from './harness.js';
 
 const A = DOCS.action;
 const NA = DOCS.notAction;
@@ -246,6 +246,56 @@ const cases: Case[] = [
   },
 ];
 
+// Action page: wildcards go in the action name ("s3:Get*", "iam:*AccessKey*");
+// a service prefix is a fixed name, and IAM refuses a policy whose prefix holds
+// a wildcard. "*" on its own (every action of every service) stays valid.
+const serviceWildcard = (
+  name: string,
+  element: 'Action' | 'NotAction',
+  value: string | string[],
+  path: string,
+): Refusal => ({
+  name,
+  doc: element === 'Action' ? A : NA,
+  policy: [{ Effect: 'Allow', Resource: '*', [element]: value }],
+  code: 'ERR_POLICY_ACTION',
+  path,
+});
+const refusals: Refusal[] = [
+  serviceWildcard('Action "*:Get"', 'Action', '*:Get', '$.Statement[0].Action'),
+  serviceWildcard('Action "*:*"', 'Action', '*:*', '$.Statement[0].Action'),
+  serviceWildcard(
+    'Action "doc*:Get" in a list',
+    'Action',
+    ['s3:GetObject', 'doc*:Get'],
+    '$.Statement[0].Action[1]',
+  ),
+  serviceWildcard('Action "?3:Get*"', 'Action', '?3:Get*', '$.Statement[0].Action'),
+  serviceWildcard('NotAction "*:Get"', 'NotAction', '*:Get', '$.Statement[0].NotAction'),
+  serviceWildcard(
+    'NotAction "s?s:Publish" in a list',
+    'NotAction',
+    ['iam:*', 's?s:Publish'],
+    '$.Statement[0].NotAction[1]',
+  ),
+  serviceWildcard(
+    'Action "GetObject" without a service',
+    'Action',
+    'GetObject',
+    '$.Statement[0].Action',
+  ),
+];
+
 describe('Action, NotAction, Resource, NotResource (IAM User Guide)', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => check(c));
+  it.each(refusals.map((r) => [r.name, r] as const))('refused: %s', (_name, r) => checkRefused(r));
+  it('NotAction with wildcards only in action names still loads', () => {
+    check({
+      name: 'NotAction with wildcards in the name only',
+      doc: NA,
+      policy: [{ Effect: 'Allow', Resource: '*', NotAction: ['iam:*', 's3:Get?bject*'] }],
+      action: 'sqs:SendMessage',
+      expect: 'Allow',
+    });
+  });
 });

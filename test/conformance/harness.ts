@@ -3,6 +3,7 @@
  * page its expectation comes from (`doc`).
  */
 import { expect } from '@jest/globals';
+import type { ErrorCode } from '../../src/errors.js';
 import {
   buildContext,
   compilePolicy,
@@ -10,6 +11,7 @@ import {
   evaluate,
   type CompiledPolicy,
   type ContextInput,
+  type Decision,
   type DecisionKind,
   type RequestPrincipal,
 } from '../../src/policy/index.js';
@@ -17,6 +19,7 @@ import {
 const UG = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/';
 export const DOCS = {
   operators: `${UG}reference_policies_elements_condition_operators.html`,
+  boolean: `${UG}reference_policies_elements_condition_operators.html#Conditions_Boolean`,
   condition: `${UG}reference_policies_elements_condition.html`,
   multivalued: `${UG}reference_policies_condition-single-vs-multi-valued-context-keys.html`,
   variables: `${UG}reference_policies_variables.html`,
@@ -40,7 +43,7 @@ export interface Case {
   readonly doc: Doc;
   /** Identity (or trust, with `kind: 'resource'`) statements or a whole document. */
   readonly policy: unknown;
-  readonly kind?: 'identity' | 'resource';
+  readonly kind?: 'identity' | 'resource' | 'trust';
   readonly guardrails?: readonly unknown[];
   readonly boundary?: readonly unknown[];
   readonly session?: readonly unknown[];
@@ -49,6 +52,20 @@ export interface Case {
   readonly context?: ContextInput;
   readonly principal?: RequestPrincipal;
   readonly expect: DecisionKind;
+  /** When given, the codes of the decision's evaluation errors, in order. */
+  readonly errors?: readonly ErrorCode[];
+}
+
+/** A policy IAM refuses: it must not load, with one error of `code` at `path`. */
+export interface Refusal {
+  readonly name: string;
+  readonly doc: Doc;
+  /** Statements or a whole document, as for {@link Case}. */
+  readonly policy: unknown;
+  readonly kind?: 'identity' | 'resource' | 'trust';
+  readonly code: ErrorCode;
+  /** JSON path of the offending element. */
+  readonly path: string;
 }
 
 /** Wraps statements into a 2012-10-17 document unless a document is given. */
@@ -66,7 +83,7 @@ export function doc(policy: unknown): unknown {
 function compile(
   policy: unknown,
   name: string,
-  kind: 'identity' | 'resource' = 'identity',
+  kind: 'identity' | 'resource' | 'trust' = 'identity',
 ): CompiledPolicy {
   const r = compilePolicy(doc(policy), { name, kind });
   if (r.policy === undefined)
@@ -74,8 +91,8 @@ function compile(
   return r.policy;
 }
 
-/** Runs one case and returns the decision kind. */
-export function decide(c: Case): DecisionKind {
+/** Runs one case and returns the decision. */
+export function decide(c: Case): Decision {
   const set = createPolicySet({
     identity: [compile(c.policy, 'policy', c.kind)],
     ...(c.guardrails !== undefined
@@ -93,7 +110,7 @@ export function decide(c: Case): DecisionKind {
     resource: c.resource ?? 'arn:aws:svc:us-east-1:123456789012:thing/x',
     context: buildContext(c.context ?? {}),
     ...(c.principal !== undefined ? { principal: c.principal } : {}),
-  }).decision;
+  });
 }
 
 /** A case whose only question is whether one Condition block holds. */
@@ -116,5 +133,18 @@ export function cond(
 /** Checks every case has a doc and runs it. */
 export function check(c: Case): void {
   expect(Object.values(DOCS)).toContain(c.doc);
-  expect(decide(c)).toBe(c.expect);
+  const d = decide(c);
+  expect(d.decision).toBe(c.expect);
+  expect(d.errors.map((e) => e.code)).toEqual(c.errors ?? []);
+}
+
+/** Checks every refusal has a doc, and that the policy does not load: one error, `code` at `path`. */
+export function checkRefused(r: Refusal): void {
+  expect(Object.values(DOCS)).toContain(r.doc);
+  const result = compilePolicy(doc(r.policy), { name: 'policy', kind: r.kind ?? 'identity' });
+  expect(result.policy).toBeUndefined();
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  expect(errors.map((d) => ({ code: d.code, path: d.path }))).toEqual([
+    { code: r.code, path: r.path },
+  ]);
 }

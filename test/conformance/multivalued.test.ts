@@ -60,6 +60,53 @@ const cases: Case[] = [
     { 'aws:TagKeys': [] },
     true,
   ),
+  // "ForAllValues ... also returns true if there are no context keys in the
+  // request or if the context key value resolves to a null data set, such as
+  // an empty string."
+  cond(
+    'ForAllValues: an empty string is a null data set, so true',
+    M,
+    { 'ForAllValues:StringEquals': { 'jwt:groups': ['admin'] } },
+    { 'jwt:groups': '' },
+    true,
+  ),
+  cond(
+    'ForAllValues: a list holding only an empty string is a null data set',
+    M,
+    { 'ForAllValues:StringEquals': { 'jwt:groups': ['admin'] } },
+    { 'jwt:groups': [''] },
+    true,
+  ),
+  cond(
+    'ForAllValues: a negated operator on an empty string is true too',
+    M,
+    { 'ForAllValues:StringNotLike': { 'jwt:groups': ['*'] } },
+    { 'jwt:groups': '' },
+    true,
+  ),
+  cond(
+    'ForAllValues: an empty string among real values must match like any value',
+    M,
+    { 'ForAllValues:StringEquals': { 'jwt:groups': ['admin'] } },
+    { 'jwt:groups': ['admin', ''] },
+    false,
+  ),
+  cond(
+    'ForAllValues with Null false does not reject an empty string (the key is present)',
+    M,
+    { 'ForAllValues:StringEquals': { 'jwt:groups': ['admin'] }, Null: { 'jwt:groups': 'false' } },
+    { 'jwt:groups': '' },
+    true,
+  ),
+  // "ForAnyValue ... For no matching context key or a null dataset, the
+  // operator returns false."
+  cond(
+    'ForAnyValue: an empty string is a null data set, so false',
+    M,
+    { 'ForAnyValue:StringLike': { 'jwt:groups': ['*'] } },
+    { 'jwt:groups': '' },
+    false,
+  ),
   cond(
     'ForAllValues with Null false guards the absent case',
     M,

@@ -1,8 +1,13 @@
 import { describe, it } from '@jest/globals';
-import { check, cond, DOCS, type Case } from './harness.js';
+import { check, checkRefused, cond, DOCS, type Case, type Refusal } from './harness.js';
+import type { ErrorCode } from '../../src/errors.js';
 
 const O = DOCS.operators;
 const C = DOCS.condition;
+const B = DOCS.boolean;
+
+/** A case whose decision also carries these evaluation errors. */
+const withErrors = (c: Case, errors: readonly ErrorCode[]): Case => ({ ...c, errors });
 
 const cases: Case[] = [
   // String operators
@@ -273,12 +278,15 @@ const cases: Case[] = [
     { 'app:n': 4 },
     false,
   ),
-  cond(
-    'Numeric value that is not a number does not match',
-    O,
-    { NumericLessThan: { 'app:n': 5 } },
-    { 'app:n': 'abc' },
-    false,
+  withErrors(
+    cond(
+      'Numeric value that is not a number does not match',
+      O,
+      { NumericLessThan: { 'app:n': 5 } },
+      { 'app:n': 'abc' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
   ),
   cond('NumericLessThan missing key', C, { NumericLessThan: { 'app:n': 5 } }, {}, false),
   // Date
@@ -380,12 +388,15 @@ const cases: Case[] = [
     { 'aws:CurrentTime': '2019-12-31T23:59:59Z' },
     false,
   ),
-  cond(
-    'Date request value that is not a date does not match',
-    O,
-    { DateLessThan: { 'aws:CurrentTime': '2030-01-01' } },
-    { 'aws:CurrentTime': 'soon' },
-    false,
+  withErrors(
+    cond(
+      'Date request value that is not a date does not match',
+      O,
+      { DateLessThan: { 'aws:CurrentTime': '2030-01-01' } },
+      { 'aws:CurrentTime': 'soon' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
   ),
   cond(
     'DateLessThan missing key',
@@ -424,12 +435,15 @@ const cases: Case[] = [
     true,
   ),
   cond('Bool missing key', C, { Bool: { 'aws:SecureTransport': 'false' } }, {}, false),
-  cond(
-    'Bool non-boolean request value',
-    O,
-    { Bool: { 'aws:SecureTransport': 'true' } },
-    { 'aws:SecureTransport': 'yes' },
-    false,
+  withErrors(
+    cond(
+      'Bool non-boolean request value',
+      O,
+      { Bool: { 'aws:SecureTransport': 'true' } },
+      { 'aws:SecureTransport': 'yes' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
   ),
   // Binary
   cond(
@@ -518,12 +532,15 @@ const cases: Case[] = [
     true,
   ),
   cond('IpAddress missing key', C, { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }, {}, false),
-  cond(
-    'IpAddress unparsable request value',
-    O,
-    { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } },
-    { 'aws:SourceIp': 'localhost' },
-    false,
+  withErrors(
+    cond(
+      'IpAddress unparsable request value',
+      O,
+      { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } },
+      { 'aws:SourceIp': 'localhost' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
   ),
   cond(
     'NotIpAddress outside',
@@ -816,6 +833,180 @@ const cases: Case[] = [
   ),
 ];
 
+// "You can use a policy variable with the Boolean condition operator." The
+// variable is substituted, then read as a boolean like any Bool value.
+const boolVariables: Case[] = [
+  withErrors(
+    cond(
+      'Bool with a policy variable: substituted true equals request true',
+      B,
+      { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      { 'aws:SecureTransport': true, 'envoy:context/tls': 'true' },
+      true,
+    ),
+    [],
+  ),
+  withErrors(
+    cond(
+      'Bool with a policy variable: substituted false differs from request true',
+      B,
+      { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      { 'aws:SecureTransport': true, 'envoy:context/tls': 'false' },
+      false,
+    ),
+    [],
+  ),
+  cond(
+    'Bool with a policy variable: the substituted value is read case-insensitively',
+    B,
+    { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+    { 'aws:SecureTransport': 'true', 'envoy:context/tls': 'TRUE' },
+    true,
+  ),
+  cond(
+    'Bool with a policy variable: a JSON boolean context value substitutes as its text',
+    B,
+    { Bool: { 'aws:MultiFactorAuthPresent': '${jwt:mfa}' } },
+    { 'aws:MultiFactorAuthPresent': 'false', 'jwt:mfa': false },
+    true,
+  ),
+  cond(
+    'Bool with a policy variable: key names in the variable are case-insensitive',
+    B,
+    { Bool: { 'aws:SecureTransport': '${Envoy:Context/TLS}' } },
+    { 'aws:SecureTransport': 'false', 'envoy:context/tls': 'false' },
+    true,
+  ),
+  withErrors(
+    cond(
+      'Bool with a policy variable: an absent variable without default matches nothing',
+      B,
+      { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      { 'aws:SecureTransport': 'true' },
+      false,
+    ),
+    [],
+  ),
+  cond(
+    'Bool with a policy variable: the default applies when the key is absent',
+    B,
+    { Bool: { 'aws:SecureTransport': "${envoy:context/tls, 'true'}" } },
+    { 'aws:SecureTransport': 'true' },
+    true,
+  ),
+  cond(
+    'Bool with a policy variable: OR with a literal value',
+    B,
+    { Bool: { 'aws:SecureTransport': ['${envoy:context/tls}', 'true'] } },
+    { 'aws:SecureTransport': 'true', 'envoy:context/tls': 'false' },
+    true,
+  ),
+  cond(
+    'BoolIfExists with a policy variable: absent key holds',
+    B,
+    { BoolIfExists: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+    { 'envoy:context/tls': 'true' },
+    true,
+  ),
+  withErrors(
+    cond(
+      'Bool with a policy variable: a substituted value that is not true/false does not match and is an evaluation error',
+      B,
+      { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      { 'aws:SecureTransport': 'true', 'envoy:context/tls': 'yes' },
+      false,
+    ),
+    ['ERR_CONTEXT_VALUE_TYPE'],
+  ),
+  {
+    // The Deny cannot be decided, so the decision carries the error and every
+    // caller (role trust, the check) refuses it: fail closed.
+    name: 'Bool with a policy variable in a Deny: an unreadable substituted value is an evaluation error',
+    doc: B,
+    policy: [
+      { Effect: 'Allow', Action: 'svc:Do', Resource: '*' },
+      {
+        Effect: 'Deny',
+        Action: 'svc:Do',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+      },
+    ],
+    context: { 'aws:SecureTransport': 'false', 'envoy:context/tls': 'maybe' },
+    expect: 'Allow',
+    errors: ['ERR_CONTEXT_VALUE_TYPE'],
+  },
+];
+
+const boolRefusals: Refusal[] = [
+  {
+    name: 'Bool with a policy variable under Version 2008-10-17 (variables are text there)',
+    doc: DOCS.version,
+    policy: {
+      Version: '2008-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'svc:Do',
+          Resource: '*',
+          Condition: { Bool: { 'aws:SecureTransport': '${envoy:context/tls}' } },
+        },
+      ],
+    },
+    code: 'ERR_POLICY_VARIABLE_VERSION',
+    path: '$.Statement[0].Condition.Bool["aws:SecureTransport"]',
+  },
+  {
+    name: 'Bool with a malformed policy variable',
+    doc: B,
+    policy: [
+      {
+        Effect: 'Allow',
+        Action: 'svc:Do',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': ['true', '${envoy:context/tls'] } },
+      },
+    ],
+    code: 'ERR_POLICY_VARIABLE_SYNTAX',
+    path: '$.Statement[0].Condition.Bool["aws:SecureTransport"][1]',
+  },
+  {
+    name: 'Bool with a multivalued key as policy variable',
+    doc: DOCS.variables,
+    policy: [
+      {
+        Effect: 'Allow',
+        Action: 'svc:Do',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': '${aws:TagKeys}' } },
+      },
+    ],
+    code: 'ERR_POLICY_VARIABLE_MULTIVALUED',
+    path: '$.Statement[0].Condition.Bool["aws:SecureTransport"]',
+  },
+  {
+    name: 'Bool with a value that is neither true, false nor a variable',
+    doc: B,
+    policy: [
+      {
+        Effect: 'Allow',
+        Action: 'svc:Do',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'yes' } },
+      },
+    ],
+    code: 'ERR_POLICY_BAD_BOOL',
+    path: '$.Statement[0].Condition.Bool["aws:SecureTransport"]',
+  },
+];
+
 describe('condition operators (IAM User Guide)', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => check(c));
+});
+
+describe('Bool with policy variables (IAM User Guide)', () => {
+  it.each(boolVariables.map((c) => [c.name, c] as const))('%s', (_name, c) => check(c));
+  it.each(boolRefusals.map((r) => [r.name, r] as const))('refused: %s', (_name, r) =>
+    checkRefused(r),
+  );
 });

@@ -1,5 +1,5 @@
 import { describe, it } from '@jest/globals';
-import { check, DOCS, type Case } from './harness.js';
+import { check, checkRefused, DOCS, type Case, type Refusal } from './harness.js';
 
 const P = DOCS.principal;
 const NP = DOCS.notPrincipal;
@@ -190,6 +190,62 @@ const cases: Case[] = [
   },
 ];
 
+// "You cannot use NotPrincipal in an identity-based policy or in an IAM role
+// trust policy." (NotPrincipal page.) The cases above are resource policies.
+const refusals: Refusal[] = [
+  {
+    name: 'NotPrincipal in a role trust policy',
+    doc: NP,
+    kind: 'trust',
+    policy: [
+      {
+        Effect: 'Allow',
+        NotPrincipal: { Federated: ISSUER },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+      },
+    ],
+    code: 'ERR_POLICY_PRINCIPAL',
+    path: '$.Statement[0].NotPrincipal',
+  },
+  {
+    name: 'NotPrincipal in a Deny of a role trust policy',
+    doc: NP,
+    kind: 'trust',
+    policy: [
+      { Sid: 'Web', Effect: 'Allow', Principal: { Federated: ISSUER }, Action: 'sts:*' },
+      { Sid: 'NotCi', Effect: 'Deny', NotPrincipal: { AWS: '123456789012' }, Action: 'sts:*' },
+    ],
+    code: 'ERR_POLICY_PRINCIPAL',
+    path: '$.Statement[1].NotPrincipal',
+  },
+  {
+    name: 'NotPrincipal in an identity policy',
+    doc: NP,
+    policy: [
+      { Effect: 'Allow', NotPrincipal: { AWS: '123456789012' }, Action: 's3:*', Resource: '*' },
+    ],
+    code: 'ERR_POLICY_PRINCIPAL',
+    path: '$.Statement[0].NotPrincipal',
+  },
+];
+
 describe('Principal and NotPrincipal in trust policies (IAM User Guide)', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => check(c));
+  it('a role trust policy with Principal still loads', () =>
+    check({
+      name: 'trust policy with Principal',
+      doc: P,
+      kind: 'trust',
+      policy: [
+        {
+          Effect: 'Allow',
+          Principal: { Federated: ISSUER },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+        },
+      ],
+      action: 'sts:AssumeRoleWithWebIdentity',
+      principal: { Federated: [ISSUER] },
+      expect: 'Allow',
+    }));
+  it.each(refusals.map((r) => [r.name, r] as const))('refused: %s', (_name, r) => checkRefused(r));
 });

@@ -13,6 +13,7 @@ import { route } from '../harness/envoy-config.js';
 import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { MOTO_ACCOUNT, MotoServer } from '../harness/moto.js';
+import { freePort } from '../harness/ports.js';
 import { captureLogger } from '../support/log-capture.js';
 import { startTestRolegate } from '../support/rolegate.js';
 
@@ -29,6 +30,8 @@ let envoy: EnvoyPeer;
 let rolegate: Rolegate;
 let fileRoleArn = '';
 let iamRoleArn = '';
+/** The config the shared rolegate runs (set by the beforeAll). */
+let awsConfig: Record<string, unknown> & { aws: Record<string, unknown> };
 const audit = captureLogger();
 const ops = captureLogger('warn');
 
@@ -39,8 +42,13 @@ const H = {
   expiration: 'x-rolegate-aws-expiration',
 };
 
-async function call(path: string, token: string, headers: Record<string, string> = {}) {
-  const res = await fetch(envoy.url(path), {
+async function call(
+  path: string,
+  token: string,
+  headers: Record<string, string> = {},
+  via: EnvoyPeer = envoy,
+) {
+  const res = await fetch(via.url(path), {
     headers: { ...headers, authorization: `Bearer ${token}` },
   });
   return { status: res.status, headers: res.headers, body: await res.text() };
@@ -121,7 +129,7 @@ beforeAll(async () => {
     }),
   );
 
-  const awsConfig = {
+  awsConfig = {
     issuers: [{ issuer: idp.issuer, audiences: ['files-api'], federatedPrincipals: [provider] }],
     roles: [
       {
@@ -245,24 +253,43 @@ describe('STS credentials for upstreams through a real Envoy', () => {
   });
 
   it('denies with ERR_STS_FAILED when STS fails, unless the route marks credentials optional', async () => {
-    await moto.stop();
-    upstream.clear();
-    const token = await idp.mint({}, { subject: 'writer-dave' });
-    const denied = await call('/files/4', token);
-    expect(denied.status).toBe(403);
-    expect(denied.body).toBe(DENY_BODY[403]);
-    expect(upstream.requestsTo('/files/4')).toHaveLength(0);
-    expect(audit.auditFor(denied.headers.get('x-rolegate-decision-id'))).toMatchObject({
-      decision: 'deny',
-      reason: 'ERR_STS_FAILED',
+    // Its own rolegate and Envoy, whose STS endpoint is a loopback port nothing
+    // listens on: the shared moto and rolegate stay up for the other tests.
+    const deadEndpoint = `http://127.0.0.1:${await freePort()}`;
+    const { iam: _iam, ...awsWithoutIam } = awsConfig.aws;
+    const own = await startTestRolegate(
+      { ...awsConfig, aws: { ...awsWithoutIam, endpoint: deadEndpoint } },
+      { ops, audit },
+      { watch: false },
+    );
+    const proxy = new EnvoyPeer({
+      rolegatePort: own.rolegate.grpcPort,
+      upstreamPort: upstream.port,
     });
-    const optional = await call('/maybe/4', token);
-    expect(optional.status).toBe(200);
-    const [seen] = upstream.requestsTo('/maybe/4');
-    expect(seen?.headers[H.key]).toBeUndefined();
-    // Nothing rolegate logged holds a credential or the token.
-    const logged = ops.lines.join('\n') + audit.lines.join('\n');
-    expect(logged).not.toContain(token);
-    expect(logged).not.toMatch(/ASIA[A-Z0-9]{12,}/);
+    try {
+      await proxy.start();
+      await proxy.waitForCluster('rolegate');
+      upstream.clear();
+      const token = await idp.mint({}, { subject: 'writer-dave' });
+      const denied = await call('/files/4', token, {}, proxy);
+      expect(denied.status).toBe(403);
+      expect(denied.body).toBe(DENY_BODY[403]);
+      expect(upstream.requestsTo('/files/4')).toHaveLength(0);
+      expect(audit.auditFor(denied.headers.get('x-rolegate-decision-id'))).toMatchObject({
+        decision: 'deny',
+        reason: 'ERR_STS_FAILED',
+      });
+      const optional = await call('/maybe/4', token, {}, proxy);
+      expect(optional.status).toBe(200);
+      const [seen] = upstream.requestsTo('/maybe/4');
+      expect(seen?.headers[H.key]).toBeUndefined();
+      // Nothing rolegate logged holds a credential or the token.
+      const logged = ops.lines.join('\n') + audit.lines.join('\n');
+      expect(logged).not.toContain(token);
+      expect(logged).not.toMatch(/ASIA[A-Z0-9]{12,}/);
+    } finally {
+      await proxy.stop();
+      await own.rolegate.stop().catch(() => undefined);
+    }
   }, 60_000);
 });

@@ -162,19 +162,36 @@ describe(`Envoy test bed (${ENVOY_IMAGE})`, () => {
 
   it('marks the cluster unhealthy when the health service says NOT_SERVING, and healthy again', async () => {
     authz.health.setStatus('', 'NOT_SERVING');
-    await envoy.waitForCluster('rolegate', false);
-    const [host] = await envoy.clusterHosts('rolegate');
-    expect(host?.healthFlags).toContain('failed_active_hc');
-    authz.health.setStatus('', 'SERVING');
-    await envoy.waitForCluster('rolegate', true);
+    try {
+      await envoy.waitForCluster('rolegate', false);
+      const [host] = await envoy.clusterHosts('rolegate');
+      expect(host?.healthFlags).toContain('failed_active_hc');
+    } finally {
+      // Leave the shared cluster healthy for the other tests, whatever happened.
+      authz.health.setStatus('', 'SERVING');
+      await envoy.waitForCluster('rolegate', true);
+    }
   });
 
   it('fails closed (403, upstream untouched) when the ext_authz server is gone', async () => {
-    authz.stop();
-    const res = await fetch(envoy.url('/orders/3'), { headers: { 'x-allow': 'yes' } });
-    expect(res.status).toBe(403);
-    expect(upstream.requestsTo('/orders/3')).toHaveLength(0);
-  });
+    // Its own ext_authz server and Envoy: the shared pair stays up for the other tests.
+    const gone = new FakeAuthz();
+    await gone.start();
+    const proxy = new EnvoyPeer({ rolegatePort: gone.port, upstreamPort: upstream.port });
+    try {
+      await proxy.start();
+      await proxy.waitForCluster('rolegate', true);
+      const before = await fetch(proxy.url('/orders/4'), { headers: { 'x-allow': 'yes' } });
+      expect(before.status).toBe(200);
+      gone.stop();
+      const res = await fetch(proxy.url('/orders/3'), { headers: { 'x-allow': 'yes' } });
+      expect(res.status).toBe(403);
+      expect(upstream.requestsTo('/orders/3')).toHaveLength(0);
+    } finally {
+      await proxy.stop();
+      gone.stop();
+    }
+  }, 60_000);
 });
 
 describe('envoy/envoy.yaml example', () => {
@@ -204,6 +221,9 @@ describe('JwksIssuer', () => {
   afterAll(() => issuer.stop());
 
   it('serves discovery + JWKS, and its tokens verify against them', async () => {
+    // Counted from here: the other tests of this issuer may have fetched keys before.
+    const jwksBefore = issuer.requestCount('/jwks.json');
+    const allBefore = issuer.requestCount();
     const discovery = (await (
       await fetch(issuer.url('/.well-known/openid-configuration'))
     ).json()) as {
@@ -219,8 +239,8 @@ describe('JwksIssuer', () => {
       audience: 'rolegate',
     });
     expect(payload).toMatchObject({ sub: 'alice', groups: ['admins'] });
-    expect(issuer.requestCount('/jwks.json')).toBe(1);
-    expect(issuer.requestCount()).toBe(2);
+    expect(issuer.requestCount('/jwks.json') - jwksBefore).toBe(1);
+    expect(issuer.requestCount() - allBefore).toBe(2);
   });
 
   it('signs with a foreign key on request (bad signature)', async () => {

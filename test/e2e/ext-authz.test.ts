@@ -20,7 +20,6 @@ const idp = new JwksIssuer({ audience: 'orders-api' });
 const upstream = new EchoUpstream();
 let envoy: EnvoyPeer;
 let rolegate: Rolegate;
-let configFile: string;
 const audit = captureLogger();
 const ops = captureLogger('warn');
 
@@ -56,17 +55,38 @@ const reader = () =>
 async function call(
   path: string,
   init: { method?: string; token?: string; headers?: Record<string, string> } = {},
+  via: EnvoyPeer = envoy,
 ) {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token !== undefined) headers['authorization'] = `Bearer ${init.token}`;
-  const res = await fetch(envoy.url(path), { method: init.method ?? 'GET', headers });
+  const res = await fetch(via.url(path), { method: init.method ?? 'GET', headers });
   return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+/**
+ * Runs `fn` against a rolegate and Envoy of its own, for a test that edits
+ * the config or stops rolegate: the shared pair the other tests use is left
+ * as it was.
+ */
+async function withOwnRolegate(
+  fn: (own: { rolegate: Rolegate; configFile: string; envoy: EnvoyPeer }) => Promise<void>,
+) {
+  const own = await startTestRolegate(config(['orders:Get*', 'orders:List*']), { ops, audit });
+  const proxy = new EnvoyPeer({ rolegatePort: own.rolegate.grpcPort, upstreamPort: upstream.port });
+  try {
+    await proxy.start();
+    await proxy.waitForCluster('rolegate');
+    await fn({ ...own, envoy: proxy });
+  } finally {
+    await proxy.stop();
+    await own.rolegate.stop().catch(() => undefined);
+  }
 }
 
 beforeAll(async () => {
   await assertEnvoyImage();
   await Promise.all([idp.start(), upstream.start()]);
-  ({ rolegate, configFile } = await startTestRolegate(config(['orders:Get*', 'orders:List*']), {
+  ({ rolegate } = await startTestRolegate(config(['orders:Get*', 'orders:List*']), {
     ops,
     audit,
   }));
@@ -192,28 +212,35 @@ describe('rolegate behind a real Envoy', () => {
   });
 
   it('changes a decision when the config file is edited, without a restart', async () => {
-    const token = await reader();
-    expect((await call('/orders/9', { method: 'DELETE', token })).status).toBe(403);
-    writeFileSync(configFile, stringify(config(['orders:Get*', 'orders:DeleteOrder'])));
-    let status = 0;
-    for (let i = 0; i < 50 && status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = (await call('/orders/9', { method: 'DELETE', token })).status;
-    }
-    expect(status).toBe(200);
-    // A broken edit keeps the last good config.
-    writeFileSync(configFile, 'roles: [ {name: broken');
-    await new Promise((r) => setTimeout(r, 500));
-    expect((await call('/orders/9', { method: 'DELETE', token })).status).toBe(200);
-    expect(ops.lines.some((l) => l.includes('keeping the last good config'))).toBe(true);
-  });
+    await withOwnRolegate(async (own) => {
+      const token = await reader();
+      const del = async () =>
+        (await call('/orders/9', { method: 'DELETE', token }, own.envoy)).status;
+      expect(await del()).toBe(403);
+      writeFileSync(own.configFile, stringify(config(['orders:Get*', 'orders:DeleteOrder'])));
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = await del();
+      }
+      expect(status).toBe(200);
+      // A broken edit keeps the last good config.
+      writeFileSync(own.configFile, 'roles: [ {name: broken');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await del()).toBe(200);
+      expect(ops.lines.some((l) => l.includes('keeping the last good config'))).toBe(true);
+    });
+  }, 60_000);
 
   it('denies when rolegate is stopped (failure_mode_allow: false)', async () => {
-    const token = await reader();
-    await rolegate.stop();
-    upstream.clear();
-    const res = await call('/orders/42', { token });
-    expect(res.status).toBeGreaterThanOrEqual(400);
-    expect(upstream.requestsTo('/orders/42')).toHaveLength(0);
-  });
+    await withOwnRolegate(async (own) => {
+      const token = await reader();
+      expect((await call('/orders/43', { token }, own.envoy)).status).toBe(200);
+      await own.rolegate.stop();
+      upstream.clear();
+      const res = await call('/orders/42', { token }, own.envoy);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(upstream.requestsTo('/orders/42')).toHaveLength(0);
+    });
+  }, 60_000);
 });

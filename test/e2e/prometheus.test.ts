@@ -4,6 +4,10 @@
  * asking Prometheus's HTTP API for the counters and the latency histogram.
  * The same run checks the audit file destination and that the check span
  * joins the trace named by the request's traceparent.
+ *
+ * Every test is independent: the beforeAll starts the peers and sends all
+ * the traffic the metric and audit tests read; no test stops or changes
+ * what another one uses, and the trace test starts its own rolegate.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -57,6 +61,8 @@ let envoy: EnvoyPeer;
 let rolegate: Rolegate;
 let prometheus: PrometheusPeer;
 let auditFile: string;
+/** Envoy's answer to each request the beforeAll sent, with the one expected. */
+const answers: { request: string; expected: number; status: number }[] = [];
 
 function config() {
   const prefix = idp.issuer.replace('http://', '');
@@ -82,12 +88,37 @@ async function send(path: string, method: string, headers: Record<string, string
   return res.status;
 }
 
-/** Sends `allows`, `denies` and `anonymous` requests; asserts Envoy's answers. */
+/** Sends `allows`, `denies` and `anonymous` requests; records Envoy's answers in `answers`. */
 async function traffic(token: string, allows: number, denies: number, anonymous: number) {
   const auth = { authorization: `Bearer ${token}` };
-  for (let i = 0; i < allows; i++) expect(await send(`/orders/${i}`, 'GET', auth)).toBe(200);
-  for (let i = 0; i < denies; i++) expect(await send(`/orders/${i}`, 'DELETE', auth)).toBe(403);
-  for (let i = 0; i < anonymous; i++) expect(await send(`/orders/${i}`, 'GET', {})).toBe(401);
+  const one = async (
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    expected: number,
+  ) =>
+    answers.push({
+      request: `${method} ${path}`,
+      expected,
+      status: await send(path, method, headers),
+    });
+  for (let i = 0; i < allows; i++) await one('GET', `/orders/${i}`, auth, 200);
+  for (let i = 0; i < denies; i++) await one('DELETE', `/orders/${i}`, auth, 403);
+  for (let i = 0; i < anonymous; i++) await one('GET', `/orders/${i}`, {}, 401);
+}
+
+/** The audit file's records, once it holds at least `count` (the periodic flush writes them). */
+async function auditRecords(count: number, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = readFileSync(auditFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+    if (lines.length >= count || Date.now() > deadline) {
+      return lines.map((l) => JSON.parse(l) as { time: string; audit: Record<string, unknown> });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Polls an instant query until its single value satisfies `ok` (or times out). */
@@ -128,7 +159,14 @@ beforeAll(async () => {
   await envoy.waitForCluster('rolegate');
   // One scrape before any traffic, so rate() has a baseline.
   await eventually('up{job="rolegate"}', (v) => v === 1);
-}, 120_000);
+
+  // All the traffic the metric and audit tests read, in two waves.
+  const token = await idp.mint({}, { subject: 'alice' });
+  await traffic(token, ALLOWS / 2, 2, 1);
+  // Wait for a scrape between the waves, so rate() over the window is non-zero.
+  await eventually('sum(rolegate_check_duration_seconds_count)', (v) => v === ALLOWS / 2 + 3);
+  await traffic(token, ALLOWS / 2, POLICY_DENIES - 2, NO_TOKEN_DENIES - 1);
+}, 180_000);
 
 afterAll(async () => {
   await envoy?.stop();
@@ -139,13 +177,14 @@ afterAll(async () => {
 });
 
 describe('rolegate metrics in a real Prometheus', () => {
-  it('counts decisions and latency exactly as sent through Envoy', async () => {
-    const token = await idp.mint({}, { subject: 'alice' });
-    await traffic(token, ALLOWS / 2, 2, 1);
-    // Wait for a scrape between the waves, so rate() over the window is non-zero.
-    await eventually('sum(rolegate_check_duration_seconds_count)', (v) => v === ALLOWS / 2 + 3);
-    await traffic(token, ALLOWS / 2, POLICY_DENIES - 2, NO_TOKEN_DENIES - 1);
+  it('Envoy answered every request as the policies say', () => {
+    expect(answers).toHaveLength(TOTAL);
+    expect(answers.map((a) => `${a.request} ${a.status}`)).toEqual(
+      answers.map((a) => `${a.request} ${a.expected}`),
+    );
+  });
 
+  it('counts decisions and latency exactly as sent through Envoy', async () => {
     const is = (n: number) => (v: number) => v === n;
     await eventually('sum(rolegate_check_total{decision="allow"})', is(ALLOWS));
     await eventually(
@@ -188,14 +227,18 @@ describe('rolegate metrics in a real Prometheus', () => {
     // default process set, which has e.g. the gauge nodejs_active_resources_total)
     // follow the counter/_total convention.
     const text = await (await fetch(`http://127.0.0.1:${rolegate.adminPort}/metrics`)).text();
-    const families = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]);
+    const families = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => ({
+      name: m[1] ?? '',
+      type: m[2] ?? '',
+    }));
     expect(families.length).toBeGreaterThan(10);
-    for (const [name, type] of families) {
-      expect(name).toMatch(/^rolegate_[a-z0-9_]+$/);
-      if (/^rolegate_(nodejs|process)_/.test(name ?? '')) continue;
-      if (type === 'counter') expect(name).toMatch(/_total$/);
-      else expect(name).not.toMatch(/_total$/);
-    }
+    for (const { name } of families) expect(name).toMatch(/^rolegate_[a-z0-9_]+$/);
+    const own = families.filter(({ name }) => !/^rolegate_(nodejs|process)_/.test(name));
+    expect(own.length).toBeGreaterThan(5);
+    // A counter, and only a counter, ends in _total.
+    expect(own.map(({ name, type }) => `${name} ${type} ${name.endsWith('_total')}`)).toEqual(
+      own.map(({ name, type }) => `${name} ${type} ${type === 'counter'}`),
+    );
     // No label carries a subject or path.
     const series = await prometheus.query('{__name__=~"rolegate_.+", job="rolegate"}');
     for (const s of series) {
@@ -230,11 +273,8 @@ describe('rolegate metrics in a real Prometheus', () => {
   });
 
   it('writes every decision to the configured audit file', async () => {
-    await rolegate.stop(); // flushes the audit file
-    const records = readFileSync(auditFile, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { time: string; audit: Record<string, unknown> });
+    // rolegate keeps running: its periodic flush (1 s) writes the records.
+    const records = await auditRecords(TOTAL);
     expect(records).toHaveLength(TOTAL);
     expect(records.filter((r) => r.audit['decision'] === 'allow')).toHaveLength(ALLOWS);
     for (const r of records) expect(Number.isNaN(Date.parse(r.time))).toBe(false);
@@ -243,7 +283,7 @@ describe('rolegate metrics in a real Prometheus', () => {
 
 describe('check spans behind Envoy', () => {
   it('joins the trace named by the client traceparent', async () => {
-    // rolegate was stopped by the audit test: start a second one on the same tracing.
+    // Its own rolegate (no audit sampling of allows) and Envoy, on the shared tracing.
     const dir = mkdtempSync(join(tmpdir(), 'rolegate-trace-'));
     const configFile = join(dir, 'rolegate.yaml');
     writeFileSync(configFile, stringify({ ...config(), audit: { allowSampleRate: 0 } }));
@@ -270,9 +310,13 @@ describe('check spans behind Envoy', () => {
         },
       });
       expect(res.status).toBe(200);
-      const decisionId = res.headers.get('x-rolegate-decision-id');
-      await res.arrayBuffer();
-      const [span] = spans.getFinishedSpans();
+      // On an allow the decision id goes to the upstream, which echoes its request headers.
+      const echoed = (await res.json()) as { headers: Record<string, string | undefined> };
+      const decisionId = echoed.headers['x-rolegate-decision-id'];
+      expect(decisionId).toMatch(/^\S+$/);
+      const traced = spans.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+      expect(traced).toHaveLength(1);
+      const [span] = traced;
       expect(span?.spanContext().traceId).toBe(traceId);
       expect(span?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
       expect(span?.attributes).toMatchObject({
@@ -281,9 +325,9 @@ describe('check spans behind Envoy', () => {
         'rolegate.role': 'arn:rolegate:iam:::role/orders-reader',
         'rolegate.determining': ['identity:read/Read:Allow'],
       });
+      expect(span?.attributes['rolegate.decision_id']).toBe(decisionId);
       // Sampling rate 0: the allow left no audit record.
       expect(audit.lines).toHaveLength(0);
-      if (decisionId !== null) expect(span?.attributes['rolegate.decision_id']).toBe(decisionId);
     } finally {
       await proxy.stop();
       await second.stop();

@@ -40,12 +40,20 @@ describe('createJwtVerifier', () => {
       { groups: ['a', 'b'] },
       { subject: 'alice', issuedAt: NOW_S - 10, expiresIn: 300 },
     );
-    const principal = await verifier.verify(token);
+    // A verifier of its own, so the count does not depend on the tests before this one.
+    const fresh = createJwtVerifier({
+      issuers: [issuerConfig(idp.issuer)],
+      maxTokenBytes: 16384,
+      cacheEntries: 100,
+      now: () => NOW_MS,
+    });
+    const before = idp.requestCount('/.well-known/openid-configuration');
+    const principal = await fresh.verify(token);
     expect(principal.subject).toBe('alice');
     expect(principal.issuer).toBe(idp.issuer);
     expect(principal.claims['groups']).toEqual(['a', 'b']);
     expect(principal.federated).toContain(idp.issuer.replace('http://', ''));
-    expect(idp.requestCount('/.well-known/openid-configuration')).toBe(1);
+    expect(idp.requestCount('/.well-known/openid-configuration') - before).toBe(1);
   });
 
   it('caches verified tokens until exp and counts hits', async () => {

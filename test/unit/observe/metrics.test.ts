@@ -32,8 +32,10 @@ describe('metrics', () => {
       expect([...metric.labelNames].sort()).toEqual([...labels].sort());
       expect(metric.help.length).toBeGreaterThan(10);
       expect(name).toMatch(/^rolegate_[a-z_]+$/);
-      if (type === 'counter') expect(name).toMatch(/_total$/);
-      else expect(name).not.toMatch(/_total$/);
+      // A counter, and only a counter, ends in _total.
+      expect(`${name} ${type} ${name.endsWith('_total')}`).toBe(
+        `${name} ${type} ${type === 'counter'}`,
+      );
       for (const l of metric.labelNames) expect(FORBIDDEN_LABELS).not.toContain(l);
     }
   });

@@ -128,7 +128,7 @@ describe('evaluate: indexing gives the same answers as a scan', () => {
     { Sid: 'Exact', Effect: 'Allow', Action: 's3:GetObject', Resource: '*' },
     { Sid: 'Prefix', Effect: 'Allow', Action: ['s3:Put*', 's3:PutObject'], Resource: '*' },
     { Sid: 'Mid', Effect: 'Allow', Action: 'sqs:*Message', Resource: '*' },
-    { Sid: 'SvcWild', Effect: 'Allow', Action: 's?s:Publish', Resource: '*' },
+    { Sid: 'Generic', Effect: 'Allow', Action: 'sns:P?b*sh', Resource: '*' },
     { Sid: 'Not', Effect: 'Deny', NotAction: ['s3:*', 'sqs:*', 'sns:*'], Resource: '*' },
     { Sid: 'DenyOne', Effect: 'Deny', Action: 'S3:putobjectACL', Resource: '*' },
   ];
@@ -140,7 +140,7 @@ describe('evaluate: indexing gives the same answers as a scan', () => {
     ['s3:PutObjectAcl', 'ExplicitDeny', ['DenyOne']],
     ['s3:DeleteObject', 'ImplicitDeny', []],
     ['sqs:SendMessage', 'Allow', ['Mid']],
-    ['sns:Publish', 'Allow', ['SvcWild']],
+    ['sns:Publish', 'Allow', ['Generic']],
     ['ec2:RunInstances', 'ExplicitDeny', ['Not']],
     ['noservice', 'ExplicitDeny', ['Not']],
   ])('%s -> %s', (action, decision, sids) => {

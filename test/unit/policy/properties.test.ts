@@ -263,19 +263,22 @@ describe('fuzz', () => {
         (target, replacement, kind) => {
           const r = compilePolicy(mutate(valid, target, replacement), { name: 'fuzz', kind });
           checkDiagnostics(r);
-          if (r.policy !== undefined) {
-            const d = evaluate(createPolicySet({ identity: [r.policy] }), {
-              action: 's3:GetObject',
-              resource: 'arn:aws:s3:::b/bob/k',
-              context: buildContext({
-                'aws:username': 'bob',
-                'aws:SourceIp': '10.0.0.1',
-                'aws:TagKeys': ['ab'],
-              }),
-              principal: { AWS: ['123456789012'] },
-            });
-            expect(['Allow', 'ExplicitDeny', 'ImplicitDeny']).toContain(d.decision);
-          }
+          expect(r.policy === undefined).toBe(r.diagnostics.some((d) => d.severity === 'error'));
+          // A policy that compiles evaluates to one of the three decisions.
+          const decision =
+            r.policy === undefined
+              ? 'refused'
+              : evaluate(createPolicySet({ identity: [r.policy] }), {
+                  action: 's3:GetObject',
+                  resource: 'arn:aws:s3:::b/bob/k',
+                  context: buildContext({
+                    'aws:username': 'bob',
+                    'aws:SourceIp': '10.0.0.1',
+                    'aws:TagKeys': ['ab'],
+                  }),
+                  principal: { AWS: ['123456789012'] },
+                }).decision;
+          expect(['Allow', 'ExplicitDeny', 'ImplicitDeny', 'refused']).toContain(decision);
         },
       ),
       { numRuns: 500 },

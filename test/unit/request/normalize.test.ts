@@ -148,12 +148,14 @@ describe('extractBearerToken', () => {
   it.each(['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', 'Bearer <script>'])(
     'rejects %j as malformed',
     (header) => {
-      expect(() => extractBearerToken(req(header))).toThrow(RolegateError);
+      let thrown: unknown;
       try {
         extractBearerToken(req(header));
       } catch (err) {
-        expect((err as RolegateError).code).toBe('ERR_TOKEN_MALFORMED');
+        thrown = err;
       }
+      expect(thrown).toBeInstanceOf(RolegateError);
+      expect((thrown as RolegateError).code).toBe('ERR_TOKEN_MALFORMED');
     },
   );
 });

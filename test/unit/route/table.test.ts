@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { compileRoute, defaultRoute, matchRoute } from '../../../src/route/table.js';
+import {
+  compileRoute,
+  defaultRoute,
+  matchRoute,
+  routeTemplateProblems,
+} from '../../../src/route/table.js';
+import { RolegateError } from '../../../src/errors.js';
 import type { RouteConfig } from '../../../src/config/schema.js';
 
 const route = (method: string, path: string, action: string, resource: string): RouteConfig => ({
@@ -39,6 +45,52 @@ describe('matchRoute', () => {
     const [r] = [route('GET', '/a.b/(x)', 'svc:A', 'arn:x:svc:::a')].map(compileRoute);
     expect(matchRoute([r!], 'GET', '/a.b/(x)')).toBeDefined();
     expect(matchRoute([r!], 'GET', '/aXb/(x)')).toBeUndefined();
+  });
+});
+
+describe('routeTemplateProblems', () => {
+  it('accepts templates that name only path parameters, {x+} included', () => {
+    expect(
+      routeTemplateProblems({
+        path: '/w/{warehouse}/items/{id}/{rest+}',
+        action: 'items:GetItem',
+        resource: 'arn:rolegate:items:::{warehouse}/{id}/{rest}',
+      }),
+    ).toEqual([]);
+  });
+
+  it.each([
+    [
+      '/items/{id}',
+      'items:GetItem',
+      'arn:rolegate:items:::{warehouse}/{id}',
+      'resource',
+      '{warehouse}',
+    ],
+    ['/items', 'items:ListItems', 'arn:rolegate:items:::item/{id}', 'resource', '{id}'],
+    ['/items/{id}', 'items:{op}', 'arn:rolegate:items:::item/{id}', 'action', '{op}'],
+  ])('path %s: %s / %s -> %s names %s', (path, action, resource, field, name) => {
+    const problems = routeTemplateProblems({ path, action, resource });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.field).toBe(field);
+    expect(problems[0]?.message).toContain(name);
+    expect(problems[0]?.message).toContain(path);
+  });
+
+  it('compileRoute refuses such a route with ERR_CONFIG_INVALID and its JSON path', () => {
+    const bad = {
+      ...route('GET', '/items/{id}', 'items:GetItem', 'arn:rolegate:items:::{warehouse}/{id}'),
+      jsonPath: '$.routes[2]',
+    };
+    let thrown: unknown;
+    try {
+      compileRoute(bad, 2);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(RolegateError);
+    expect((thrown as RolegateError).code).toBe('ERR_CONFIG_INVALID');
+    expect((thrown as RolegateError).message).toContain('$.routes[2].resource');
   });
 });
 
