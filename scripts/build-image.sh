@@ -58,6 +58,7 @@ if [[ $force -eq 0 ]]; then
   fi
 fi
 
+previous="$(docker image inspect "$image" --format '{{ .Id }}' 2>/dev/null || true)"
 echo "building $image on $base (context sha256 ${digest:0:12})"
 start=$(date +%s)
 # Legacy builder: works with any daemon (no buildx plugin needed). Host
@@ -81,5 +82,9 @@ if ! out="$(docker run --rm --network none "$image" help 2>&1)" || ! grep -q 'ro
   echo "built $image but 'rolegate help' failed inside it (removed it):" >&2
   echo "$out" >&2
   exit 1
+fi
+# The image this tag named before is now untagged: drop it unless a container uses it.
+if [[ -n "$previous" && "$previous" != "$(docker image inspect "$image" --format '{{ .Id }}')" ]]; then
+  docker image rm "$previous" >/dev/null 2>&1 || true
 fi
 echo "built $image in $(($(date +%s) - start)) s (user $user)"
