@@ -105,7 +105,8 @@ export async function busyPorts(ports: Readonly<Record<string, number>>): Promis
 
 /**
  * Resolves once Envoy's admin says LIVE, its `rolegate` cluster is healthy
- * and the echo upstream answers; throws after `timeoutMs` with what was seen.
+ * and the echo upstream answers; throws after `timeoutMs` (default 60 s)
+ * with what was seen last.
  */
 export async function waitForQuickstart(ports: QuickstartPorts, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -135,7 +136,11 @@ export interface ShellResult {
   readonly stderr: string;
 }
 
-/** Runs `script` with bash in the repository root, as a user would type it. */
+/**
+ * Runs `script` with bash in the repository root, as a user would type it.
+ * `env` defaults to this process's environment; `timeoutMs` (default 120 s)
+ * kills bash and rejects.
+ */
 export function runShell(
   script: string,
   env: NodeJS.ProcessEnv = process.env,
