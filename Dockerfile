@@ -1,15 +1,31 @@
-# rolegate container image. Build: docker build -t rolegate .
-# (Needs a registry for the node base image; CI here runs rolegate in-process.)
-FROM node:24-slim AS build
+# rolegate container image.
+#   docker build -t rolegate .                      # official node image from a registry
+#   scripts/build-image.sh                          # no registry: the local base image
+# NODE_IMAGE is the base of both stages. It defaults to the official image of
+# the Node major pinned in .ci/versions (a unit test keeps the two in step);
+# scripts/build-node-base-image.sh builds a stand-in (rolegate-node:local) from
+# the pinned node and npm where no registry is reachable.
+ARG NODE_IMAGE=node:24-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci
+# Only where the npm registry is reached through a TLS-intercepting proxy:
+# scripts/build-image.sh then adds that proxy's CA to the build context as
+# .npm-extra-ca.pem and passes NODE_EXTRA_CA_CERTS=/app/.npm-extra-ca.pem.
+# Both stay in this stage; the runtime stage never sees them. NPM_CONFIG_REGISTRY
+# picks another registry; HTTP(S)_PROXY are Docker's predefined build args.
+ARG NODE_EXTRA_CA_CERTS
+ARG NPM_CONFIG_REGISTRY
+COPY package.json package-lock.json .npm-extra-ca.pe[m] ./
+# No install scripts: none is needed to build or run rolegate (they belong to
+# optional test tooling), and none then needs compilers in the image.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:24-slim
+FROM ${NODE_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
@@ -18,6 +34,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY proto ./proto
 COPY examples ./examples
+# The official image's non-root user (uid 1000); the local base image has it too.
 USER node
 EXPOSE 9001 9002
 ENTRYPOINT ["node", "bin/rolegate.js"]

