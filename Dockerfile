@@ -27,7 +27,10 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 WORKDIR /app
-ENV NODE_ENV=production
+# In a container the listeners must answer on the pod or container address,
+# not its loopback (kubelet probes, other containers). Host-network setups
+# such as docker-compose.yml set 127.0.0.1 back.
+ENV NODE_ENV=production ROLEGATE_LISTEN_HOST=0.0.0.0
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
