@@ -77,9 +77,10 @@ if [[ -z "$user" || "$user" == "root" || "$user" == "0" ]]; then
   echo "built $image but it runs as root (removed it)" >&2
   exit 1
 fi
-if ! out="$(docker run --rm --network none "$image" help 2>&1)" || ! grep -q 'rolegate serve' <<<"$out"; then
+want="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$repo/package.json" | head -n 1)"
+if ! out="$(docker run --rm --network none "$image" --version 2>&1)" || ! grep -qF "$want" <<<"$out"; then
   docker image rm "$image" >/dev/null
-  echo "built $image but 'rolegate help' failed inside it (removed it):" >&2
+  echo "built $image but 'rolegate --version' inside it did not print $want (removed it):" >&2
   echo "$out" >&2
   exit 1
 fi
