@@ -7,16 +7,17 @@
  * groups, tags, `sub` and `aud`, routes with `{x+}` parameters and Envoy
  * `context_extensions`, guardrails with Deny, a permissions boundary,
  * `http:header/` and `IpAddress` conditions (IPv4, IPv6, `::ffff:` mapped)
- * and hostile paths. Each case is answered twice: by `simulateLine` on the
- * configuration file the server loaded (with the token's claims), and by a
- * real rolegate over real gRPC with a real RS256 token carrying the same
- * claims. Decision, status, reason, role, action, resource and determining
+ * and hostile paths. Each case is answered three times: by `simulateLine` on
+ * the configuration file the server loaded (with the token's claims), by
+ * `simulateToken` (`simulate --token`: the token verified with keys fetched
+ * from the issuer), and by a real rolegate over real gRPC with the same real
+ * RS256 token. Decision, status, reason, role, action, resource and determining
  * statements must be identical.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import { decodeJwt } from 'jose';
-import { simulateLine } from '../../src/cli/simulate-config.js';
+import { simulateLine, simulateToken } from '../../src/cli/simulate-config.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { RuntimeConfig } from '../../src/config/compile.js';
 import { RolegateError } from '../../src/errors.js';
@@ -361,6 +362,27 @@ describe('simulate --config and the live server give the same answer', () => {
       const reason = err instanceof RolegateError ? err.code : 'ERR_INTERNAL';
       return { decision: 'Deny', status: 401, reason, determining: [] };
     }
+    return comparable(out);
+  }
+
+  /** The same case through `simulate --config --token`: the token verified, then the live pipeline. */
+  async function simulatedWithToken(c: Case, token: string): Promise<Answer> {
+    const out = await simulateToken(
+      token,
+      {
+        method: c.method,
+        path: c.path,
+        host: 'api.example.com',
+        headers: c.headers,
+        ...(c.sourceIp === undefined ? {} : { sourceIp: c.sourceIp }),
+        contextExtensions: c.contextExtensions,
+      },
+      config,
+    );
+    return comparable(out as Record<string, unknown>);
+  }
+
+  function comparable(out: Record<string, unknown>): Answer {
     const role = typeof out['role'] === 'string' ? out['role'] : undefined;
     return {
       decision: String(out['decision']),
@@ -417,22 +439,32 @@ describe('simulate --config and the live server give the same answer', () => {
 
   it(`agrees on every one of ${CORPUS_SIZE} generated requests`, async () => {
     const corpus = generate(CORPUS_SIZE, SEED);
-    const mismatches: { index: number; case: Case; simulated: Answer; live: Answer }[] = [];
+    const mismatches: {
+      index: number;
+      mode: 'claims' | 'token';
+      case: Case;
+      simulated: Answer;
+      live: Answer;
+    }[] = [];
     const reasons = new Map<string, number>();
     for (const [index, c] of corpus.entries()) {
       const signer = issuers[c.issuer] as JwksIssuer;
       const token = await signer.mint(c.claims, { audience: null });
-      const [sim, got] = [simulated(c, token), await live(c, token)];
+      const got = await live(c, token);
       reasons.set(got.reason, (reasons.get(got.reason) ?? 0) + 1);
-      // The decision id and the 401 of an unreadable simulate line aside, both must be equal.
-      if (JSON.stringify(sim) !== JSON.stringify(got)) {
-        mismatches.push({ index, case: c, simulated: sim, live: got });
+      const byClaims = simulated(c, token);
+      if (JSON.stringify(byClaims) !== JSON.stringify(got)) {
+        mismatches.push({ index, mode: 'claims', case: c, simulated: byClaims, live: got });
+      }
+      const byToken = await simulatedWithToken(c, token);
+      if (JSON.stringify(byToken) !== JSON.stringify(got)) {
+        mismatches.push({ index, mode: 'token', case: c, simulated: byToken, live: got });
       }
     }
     if (mismatches.length > 0) {
       const kinds = new Map<string, number>();
       for (const m of mismatches) {
-        const kind = `simulate ${m.simulated.reason} / live ${m.live.reason}`;
+        const kind = `${m.mode}: simulate ${m.simulated.reason} / live ${m.live.reason}`;
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       }
       process.stderr.write(
