@@ -52,6 +52,9 @@ const allow = (Action: string | string[], Resource: string | string[], Condition
   ...(Condition ? { Condition } : {}),
 });
 
+/** A loaded CI machine may take longer than the default 250 ms to serve the first key fetch. */
+const KEYS = { maxWaitMs: 5000 };
+
 function parityConfig(a: JwksIssuer, b: JwksIssuer, c: JwksIssuer): object {
   const hostA = a.issuer.replace(/^https?:\/\//, '');
   const hostC = c.issuer.replace(/^https?:\/\//, '');
@@ -74,6 +77,7 @@ function parityConfig(a: JwksIssuer, b: JwksIssuer, c: JwksIssuer): object {
         issuer: a.issuer,
         audiences: ['api-a'],
         jwksUri: a.jwksUri,
+        keys: KEYS,
         groupsClaim: 'realm_access.roles',
         tagClaims: { team: 'org.team', dept: 'dept' },
       },
@@ -81,6 +85,7 @@ function parityConfig(a: JwksIssuer, b: JwksIssuer, c: JwksIssuer): object {
         issuer: b.issuer,
         audiences: ['api-b'],
         jwksUri: b.jwksUri,
+        keys: KEYS,
         groupsClaim: 'groups',
         tagClaims: { team: 'team' },
         federatedPrincipals: ['arn:aws:iam::111122223333:oidc-provider/idp-b.example'],
@@ -89,6 +94,7 @@ function parityConfig(a: JwksIssuer, b: JwksIssuer, c: JwksIssuer): object {
         issuer: c.issuer,
         audiences: ['api-c', 'api-c2'],
         jwksUri: c.jwksUri,
+        keys: KEYS,
         requiredClaims: { tenant: ['acme', 'globex'] },
         tagClaims: { tenant: 'tenant' },
       },
@@ -122,6 +128,7 @@ function parityConfig(a: JwksIssuer, b: JwksIssuer, c: JwksIssuer): object {
           read: doc(
             allow(['orders:GetOrder', 'files:Access'], '*', {
               StringNotEquals: { 'http:method': 'DELETE' },
+              StringEqualsIfExists: { 'http:query/view': ['summary', 'full'] },
             }),
           ),
         },
@@ -169,7 +176,13 @@ function parityConfig(a: JwksIssuer, b: JwksIssuer, c: JwksIssuer): object {
           'ForAnyValue:StringLike': { 'rolegate:groups': 'data-*' },
         }),
         policies: {
-          data: doc(allow(['files:Access', 'ctx:*', 'orders:GetOrder'], '*')),
+          data: doc(allow(['files:Access', 'ctx:*', 'orders:GetOrder'], '*'), {
+            Sid: 'FilesOverTls',
+            Effect: 'Deny',
+            Action: 'files:Access',
+            Resource: '*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
         },
       },
     ],
@@ -207,6 +220,8 @@ interface Case {
   readonly headers: Record<string, string>;
   readonly sourceIp?: string;
   readonly contextExtensions: Record<string, string>;
+  /** TLS downstream: `scheme: https` on the wire, `secure: true` for simulate. */
+  readonly secure: boolean;
 }
 
 const SUBJECTS = ['alice', 'bob', 'svc-1', 'svc-orders', 'carol', 'svc-a/b', 'dave'];
@@ -233,6 +248,9 @@ const PATHS = [
   '/files/a%00b',
   '/unknown/path',
   '/orders/42?verbose=1',
+  '/orders/42?view=full',
+  '/orders/42?VIEW=raw&view=summary',
+  '/files/shared/x?view=raw',
   '/',
 ];
 const SOURCES = [
@@ -301,6 +319,7 @@ function generate(n: number, seed: number): Case[] {
       headers,
       ...(sourceIp === undefined ? {} : { sourceIp }),
       contextExtensions,
+      secure: maybe(0.5),
     });
   }
   return cases;
@@ -335,7 +354,7 @@ describe('simulate --config and the live server give the same answer', () => {
     config = loadConfig(started.configFile);
     const Client = loadAuthorizationClient();
     client = new Client(`127.0.0.1:${rolegate.grpcPort}`, grpc.credentials.createInsecure());
-  });
+  }, 20_000);
 
   afterAll(async () => {
     client.close();
@@ -354,6 +373,7 @@ describe('simulate --config and the live server give the same answer', () => {
       headers: c.headers,
       ...(c.sourceIp === undefined ? {} : { sourceIp: c.sourceIp }),
       contextExtensions: c.contextExtensions,
+      secure: c.secure,
     };
     let out: Record<string, unknown>;
     try {
@@ -376,6 +396,7 @@ describe('simulate --config and the live server give the same answer', () => {
         headers: c.headers,
         ...(c.sourceIp === undefined ? {} : { sourceIp: c.sourceIp }),
         contextExtensions: c.contextExtensions,
+        secure: c.secure,
       },
       config,
     );
@@ -406,6 +427,7 @@ describe('simulate --config and the live server give the same answer', () => {
         request: {
           http: {
             id: 'stream-1',
+            scheme: c.secure ? 'https' : 'http',
             method: c.method,
             path: c.path,
             host: 'api.example.com',
@@ -487,5 +509,5 @@ describe('simulate --config and the live server give the same answer', () => {
       expect(reasons.get(reason) ?? 0).toBeGreaterThan(0);
     }
     expect(mismatches).toEqual([]);
-  });
+  }, 30_000);
 });

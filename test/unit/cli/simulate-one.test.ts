@@ -6,10 +6,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { stringify } from 'yaml';
 import { JwksIssuer } from '../../harness/jwks.js';
 import { lines, runCli, type CliRun } from './cli-io.js';
+
+// Key fetches over loopback: generous on a loaded machine (the CLI waits up to 5 s for keys).
+jest.setTimeout(20_000);
 
 const issuer = new JwksIssuer({ audience: 'orders-api' });
 const cookieIssuer = new JwksIssuer({ audience: 'orders-api' });
