@@ -36,14 +36,19 @@ function str(value: unknown, field: string, fallback?: string): string {
 
 /** One request as `simulate` takes it (a JSON line, or the one-line flags). */
 export interface SimulateRequest {
+  /** HTTP method as the client sent it (canonicalised at the edge). */
   readonly method: string;
   /** Path with an optional query string, as the client sent it. */
   readonly path: string;
+  /** The authority (Host header). */
   readonly host: string;
   /** Header names in any case. */
   readonly headers: Readonly<Record<string, string>>;
+  /** The downstream address Envoy would report (IPv4, IPv6 or `::ffff:` mapped). Default none. */
   readonly sourceIp?: string;
+  /** Whether the downstream connection used TLS (`aws:SecureTransport`). Default false. */
   readonly secure?: boolean;
+  /** Envoy per-route `context_extensions`. Default none. */
   readonly contextExtensions?: Readonly<Record<string, string>>;
 }
 
