@@ -19,7 +19,8 @@ import {
 import { ExpiringLru, type CacheHooks, type CacheStats } from '../cache/expiring-lru.js';
 import { DEFAULT_STS_CACHE_MAX_BYTES } from './config.js';
 import { RolegateError } from '../errors.js';
-import { claimAt, issuerKeyPrefix, type Principal } from '../identity/principal.js';
+import { claimText } from '../identity/claims.js';
+import { issuerKeyPrefix, type Principal } from '../identity/principal.js';
 import type { AwsStsConfig } from './config.js';
 
 /** One set of temporary credentials. Never log it. */
@@ -93,15 +94,6 @@ export function sessionNameFor(subject: string): string {
 
 const TAG_VALUE_CHARS = /[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu;
 
-/** A claim as a session tag value; lists joined with `:` (STS tag values may not hold commas). */
-function tagValue(claims: Readonly<Record<string, unknown>>, path: string): string | undefined {
-  const node = claimAt(claims, path);
-  if (typeof node === 'string') return node;
-  if (typeof node === 'number' || typeof node === 'boolean') return String(node);
-  if (Array.isArray(node) && node.every((v) => typeof v === 'string')) return node.join(':');
-  return undefined;
-}
-
 /** Session tags from claims: values cleaned to STS's character set, at most 256 characters. */
 export function sessionTagsFor(
   principal: Principal,
@@ -109,7 +101,8 @@ export function sessionTagsFor(
 ): { Key: string; Value: string }[] {
   const tags: { Key: string; Value: string }[] = [];
   for (const [key, path] of Object.entries(mapping)) {
-    const value = tagValue(principal.claims, path);
+    // Lists are joined with `:`: STS tag values may not hold commas.
+    const value = claimText(principal.claims, path, ':');
     if (value === undefined) continue;
     tags.push({ Key: key, Value: value.replace(TAG_VALUE_CHARS, '_').slice(0, 256) });
   }

@@ -5,25 +5,13 @@
  * the clock arrives as an argument.
  */
 import type { ContextInput, ContextResolver, ContextValue } from '../policy/index.js';
+import { claimAt, claimValue } from '../identity/claims.js';
 import { issuerKeyPrefix, type Principal } from '../identity/principal.js';
 import type { AuthzRequest } from '../request/types.js';
 import type { RouteMatch } from '../route/table.js';
 
 /** Headers never exposed as `http:header/<name>`: they carry credentials. */
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
-
-type Scalar = string | number | boolean;
-
-function isScalar(v: unknown): v is Scalar {
-  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
-}
-
-/** A claim as a context value: scalars as they are, lists of scalars multivalued, objects not at all. */
-function claimValue(value: unknown): ContextValue | undefined {
-  if (isScalar(value)) return value;
-  if (Array.isArray(value)) return value.filter(isScalar);
-  return undefined;
-}
 
 /** The entry of `record` whose name equals `lowerName` ignoring case (key names are case-insensitive). */
 function entryIgnoringCase(record: Readonly<Record<string, unknown>>, lowerName: string): unknown {
@@ -34,19 +22,12 @@ function entryIgnoringCase(record: Readonly<Record<string, unknown>>, lowerName:
   return undefined;
 }
 
-/** `jwt:<claim>`, or one level of nesting `jwt:<claim>.<field>` (`jwt:realm_access.roles`). */
+/** `jwt:<claim path>`, read by the one claim resolver (names ignore case, dots nest). */
 function jwtClaim(
   claims: Readonly<Record<string, unknown>>,
-  name: string,
+  path: string,
 ): ContextValue | undefined {
-  const whole = claimValue(entryIgnoringCase(claims, name));
-  if (whole !== undefined) return whole;
-  // Claim names may hold dots themselves (`kubernetes.io`): the field is after the last one.
-  const dot = name.lastIndexOf('.');
-  if (dot <= 0) return undefined;
-  const parent = entryIgnoringCase(claims, name.slice(0, dot));
-  if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) return undefined;
-  return claimValue(entryIgnoringCase(parent as Record<string, unknown>, name.slice(dot + 1)));
+  return claimValue(claimAt(claims, path));
 }
 
 function principalKey(principal: Principal, lowerKey: string): ContextValue | undefined {
@@ -64,7 +45,7 @@ function principalKey(principal: Principal, lowerKey: string): ContextValue | un
       return typeof iat === 'number' ? new Date(iat * 1000).toISOString() : undefined;
     }
     case 'aws:multifactorauthpresent': {
-      const amr = claimValue(claims['amr']);
+      const amr = claimValue(claimAt(claims, 'amr'));
       return amr === undefined ? undefined : Array.isArray(amr) && amr.includes('mfa');
     }
     default:
@@ -75,7 +56,7 @@ function principalKey(principal: Principal, lowerKey: string): ContextValue | un
   if (!lowerKey.startsWith(prefix)) return undefined;
   const field = lowerKey.slice(prefix.length);
   if (field === 'sub') return principal.kind === 'jwt' ? principal.subject : undefined;
-  if (field === 'aud' || field === 'amr') return claimValue(claims[field]);
+  if (field === 'aud' || field === 'amr') return claimValue(claimAt(claims, field));
   return undefined;
 }
 

@@ -15,6 +15,9 @@ export interface ParsedArgs {
   readonly positionals: readonly string[];
 }
 
+/** A JWS or JWE compact serialization: a JSON header (`{"` is `eyJ`) and dot-joined parts. */
+const LOOKS_LIKE_TOKEN = /^eyJ[\w-]*\.[\w-]*\./;
+
 function flagName(message: string): string | undefined {
   const long = /--([A-Za-z0-9][\w-]*)/.exec(message)?.[1];
   if (long !== undefined) return `--${long}`;
@@ -39,6 +42,10 @@ function usageMessage(err: unknown, flags: FlagSpec): string {
         : `flag ${flag} needs a value`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
       const arg = /argument '([^']*)'/.exec(message)?.[1];
+      // A credential typed without its flag is never echoed back.
+      if (arg !== undefined && LOOKS_LIKE_TOKEN.test(arg)) {
+        return 'unexpected argument (it looks like a token, so it is not shown; pass it with --token)';
+      }
       return `unexpected argument${arg === undefined ? '' : ` ${JSON.stringify(arg)}`}`;
     }
     default:

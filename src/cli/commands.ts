@@ -78,27 +78,59 @@ Examples:
 `,
   },
   simulate: {
-    summary: 'evaluate requests read as JSON Lines from standard input',
-    flags: { ...HELP_FLAG, ...CONFIG_FLAG },
-    help: `Evaluate requests read as JSON Lines from standard input and print one JSON
-line per request.
+    summary: 'evaluate requests (JSON Lines, or one request with a token) as the service would',
+    flags: {
+      ...HELP_FLAG,
+      ...CONFIG_FLAG,
+      token: { type: 'string', short: 't' },
+      claims: { type: 'string' },
+      method: { type: 'string', short: 'X' },
+      path: { type: 'string' },
+      host: { type: 'string' },
+      header: { type: 'string', short: 'H', multiple: true },
+      'source-ip': { type: 'string' },
+    },
+    help: `Evaluate requests and print one JSON answer per request.
 
 Usage:
-  rolegate simulate                 raw policy evaluation (see docs/policy-language.md)
-  rolegate simulate --config FILE   requests against a configuration, answered as
-                                    the running service would
+  rolegate simulate                 raw policy evaluation, JSON Lines (see docs/policy-language.md)
+  rolegate simulate --config FILE   JSON Lines requests with claims, answered as the
+                                    running service would
+  rolegate simulate --config FILE --token TOKEN [--method M] --path P
+                    [--header 'Name: value']... [--source-ip IP] [--host HOST]
+                                    one request with a real token: verified with the
+                                    configuration's issuers (keys fetched), then decided
+  rolegate simulate --config FILE --claims JSON [--method M] --path P ...
+                                    one request for claims taken as verified
 
 Flags:
-  -c, --config FILE   configuration (YAML or JSON). It cannot be "-": the requests
-                      already come from standard input
-  -h, --help          show this help
+  -c, --config FILE        configuration (YAML or JSON). It cannot be "-": requests
+                           (or the token) may come from standard input
+  -t, --token TOKEN        a JWT to verify and decide with; "-" reads it from standard
+                           input (keeps it out of the process list). Never printed
+      --claims JSON        claims instead of a token ({"iss":..., "sub":..., ...}); the
+                           issuer's claim mappings apply, the signature and times are
+                           not checked
+  -X, --method M           HTTP method (default GET)
+      --path P             request path with optional query, as a client sends it
+                           (required with --token or --claims)
+  -H, --header 'N: V'      a request header; repeat for more (a repeated name joins
+                           its values with ",")
+      --source-ip IP       the downstream address (aws:SourceIp); IPv4, IPv6 or ::ffff:
+      --host HOST          the request's host (default localhost)
+  -h, --help               show this help
 
-Exit status: 0 when every line was answered, 1 when a line was invalid or the
-configuration is, 2 for a usage error.
+Answer: {"decision", "status", "reason", "action", "resource", "route",
+"assumableRoles", "rolesConsidered", "role", "determining"}.
 
-Example:
+Exit status: 0 when every request was answered (Allow or Deny), 1 when a line
+was invalid or the configuration is, 2 for a usage error.
+
+Examples:
   echo '{"claims":{"iss":"http://127.0.0.1:9100","sub":"alice","aud":"rolegate-dev"},"method":"GET","path":"/orders/42"}' \\
     | rolegate simulate --config examples/rolegate.yaml
+  rolegate simulate --config examples/rolegate.yaml --token "$TOKEN" -X DELETE --path /orders/7 \\
+    | jq -e '.decision == "Allow"'
 `,
   },
   'dev-token': {

@@ -20,6 +20,7 @@ import { processIo, type CliIo } from './io.js';
 import { reportError } from './report.js';
 import { runServe } from './serve.js';
 import { runConfigSimulate } from './simulate-config.js';
+import { runOneRequestSimulate, wantsOneRequest } from './simulate-one.js';
 import { runRawSimulate } from './simulate-raw.js';
 import { didYouMean } from './suggest.js';
 import { UsageError } from './usage-error.js';
@@ -60,6 +61,15 @@ async function validate(args: ParsedArgs, io: CliIo): Promise<number> {
 
 async function simulate(args: ParsedArgs, io: CliIo): Promise<number> {
   const config = stringFlag(args, 'config', 'simulate');
+  if (wantsOneRequest(args)) {
+    if (config === undefined) {
+      throw new UsageError('a request on the command line needs --config FILE', 'simulate');
+    }
+    if (config === '-') {
+      throw new UsageError('pass the configuration as a file, not on standard input', 'simulate');
+    }
+    return runOneRequestSimulate(args, () => loadConfig(config), io);
+  }
   if (config === undefined) return runRawSimulate(io.stdin, io.stdout);
   if (config === '-') {
     throw new UsageError(

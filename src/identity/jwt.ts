@@ -21,7 +21,8 @@ import {
   type TokenLocation,
 } from '../config/schema.js';
 import { createKeyStore, DEFAULT_KEY_TIMING, type FetchJson, type KeyStore } from './jwks.js';
-import { claimAt, issuerKeyPrefix, type Principal } from './principal.js';
+import { claimAt, claimText, claimTexts, claimValue } from './claims.js';
+import { issuerKeyPrefix, type Principal } from './principal.js';
 import { ExpiringLru, type CacheHooks } from '../cache/expiring-lru.js';
 import { tokenCacheKey } from './token-cache.js';
 
@@ -137,21 +138,6 @@ interface IssuerState {
   readonly keys: KeyStore;
 }
 
-function checkRequiredClaims(config: IssuerConfig, payload: JWTPayload): void {
-  for (const [claim, allowed] of Object.entries(config.requiredClaims)) {
-    const value = payload[claim];
-    if (value === undefined || value === null) {
-      throw new RolegateError('ERR_TOKEN_CLAIM', `required claim ${claim} is missing`);
-    }
-    if (allowed !== null) {
-      const values = Array.isArray(value) ? value : [value];
-      if (!values.some((v) => typeof v === 'string' && allowed.includes(v))) {
-        throw new RolegateError('ERR_TOKEN_CLAIM', `claim ${claim} has no accepted value`);
-      }
-    }
-  }
-}
-
 /**
  * What jose leaves to us: an `iat` later than now (beyond the clock
  * tolerance), and a lifetime longer than the issuer's maximum: `exp - iat`,
@@ -182,23 +168,73 @@ function checkTokenTimes(config: IssuerConfig, payload: JWTPayload, nowS: number
   }
 }
 
-function mappedGroups(config: IssuerConfig, payload: JWTPayload): readonly string[] | undefined {
-  if (config.groupsClaim === undefined) return undefined;
-  const value = claimAt(payload, config.groupsClaim);
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  return [];
-}
-
-function mappedTags(config: IssuerConfig, payload: JWTPayload): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const [tag, path] of Object.entries(config.tagClaims)) {
-    const value = claimAt(payload, path);
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      tags[tag] = String(value);
+/**
+ * `requiredClaims`: each named claim (a claim path, read by the one claim
+ * resolver) must be present, and, where values are listed, hold one of them
+ * (a list claim: any of its members).
+ */
+function checkRequiredClaims(
+  config: IssuerConfig,
+  claims: Readonly<Record<string, unknown>>,
+): void {
+  for (const [claim, allowed] of Object.entries(config.requiredClaims)) {
+    const value = claimAt(claims, claim);
+    if (value === undefined || value === null) {
+      throw new RolegateError('ERR_TOKEN_CLAIM', `required claim ${claim} is missing`);
+    }
+    if (allowed !== null) {
+      const values = claimValue(value);
+      const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
+      if (!list.some((v) => typeof v === 'string' && allowed.includes(v))) {
+        throw new RolegateError('ERR_TOKEN_CLAIM', `claim ${claim} has no accepted value`);
+      }
     }
   }
-  return tags;
+}
+
+/** The names a caller of `issuer` matches as `Principal.Federated`. */
+export function federatedNames(issuer: IssuerConfig): readonly string[] {
+  return [
+    ...new Set([issuer.issuer, issuerKeyPrefix(issuer.issuer), ...issuer.federatedPrincipals]),
+  ];
+}
+
+/**
+ * Verified claims + their issuer's configuration -> the {@link Principal}:
+ * `sub` must be a non-empty string and `requiredClaims` must hold
+ * (`ERR_TOKEN_CLAIM` otherwise); groups come from `groupsClaim`, principal
+ * tags from `tagClaims`, both through the one claim resolver
+ * (`identity/claims.ts`). The live verifier runs this after the signature,
+ * audience and time checks; `rolegate simulate --config` runs it on the
+ * claims it is given, so both decide from the very same principal.
+ * `federated` defaults to {@link federatedNames} of the issuer.
+ */
+export function principalFromClaims(
+  claims: Readonly<Record<string, unknown>>,
+  config: IssuerConfig,
+  federated: readonly string[] = federatedNames(config),
+): Principal {
+  const sub = claims['sub'];
+  if (typeof sub !== 'string' || sub === '') {
+    throw new RolegateError('ERR_TOKEN_CLAIM', 'sub must be a non-empty string');
+  }
+  checkRequiredClaims(config, claims);
+  const tags: Record<string, string> = {};
+  for (const [tag, path] of Object.entries(config.tagClaims)) {
+    const value = claimText(claims, path);
+    if (value !== undefined) tags[tag] = value;
+  }
+  const exp = claims['exp'];
+  return {
+    kind: 'jwt',
+    issuer: config.issuer,
+    subject: sub,
+    claims,
+    federated,
+    ...(config.groupsClaim === undefined ? {} : { groups: claimTexts(claims, config.groupsClaim) }),
+    tags,
+    ...(typeof exp === 'number' ? { expiresAt: exp } : {}),
+  };
 }
 
 /** Creates a verifier for the configured issuers. */
@@ -206,10 +242,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const issuers = new Map<string, IssuerState>();
   const locations: TokenLocation[] = [];
   for (const config of options.issuers) {
-    const prefix = issuerKeyPrefix(config.issuer);
     issuers.set(config.issuer, {
       config,
-      federated: [...new Set([config.issuer, prefix, ...config.federatedPrincipals])],
+      federated: federatedNames(config),
       keys: createKeyStore({
         issuer: config.issuer,
         ...(config.jwksUri === undefined ? {} : { jwksUri: config.jwksUri }),
@@ -264,22 +299,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     } catch (err) {
       throw new RolegateError(mapJoseError(err), undefined, { cause: err });
     }
-    if (typeof verified.sub !== 'string' || verified.sub === '') {
-      throw new RolegateError('ERR_TOKEN_CLAIM', 'sub must be a non-empty string');
-    }
     checkTokenTimes(config, verified, nowMs / 1000);
-    checkRequiredClaims(config, verified);
-    const groups = mappedGroups(config, verified);
-    return {
-      kind: 'jwt',
-      issuer: config.issuer,
-      subject: verified.sub,
-      claims: verified,
-      federated: state.federated,
-      ...(groups === undefined ? {} : { groups }),
-      tags: mappedTags(config, verified),
-      ...(typeof verified.exp === 'number' ? { expiresAt: verified.exp } : {}),
-    };
+    return principalFromClaims(verified, config, state.federated);
   }
 
   async function verify(token: string, location: TokenLocation = { kind: 'bearer' }) {

@@ -22,13 +22,3 @@ export interface Principal {
 export function issuerKeyPrefix(issuer: string): string {
   return issuer.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 }
-
-/** The value at a dotted claim path (`realm_access.roles`), or undefined. */
-export function claimAt(claims: Readonly<Record<string, unknown>>, path: string): unknown {
-  let node: unknown = claims;
-  for (const part of path.split('.')) {
-    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
-  return node;
-}

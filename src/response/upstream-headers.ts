@@ -7,7 +7,8 @@
  * deny (`ERR_HEADER_VALUE_INVALID`): dropping the header instead would hand
  * the upstream a request without the identity it may rely on.
  */
-import { claimAt, type Principal } from '../identity/principal.js';
+import { claimText } from '../identity/claims.js';
+import type { Principal } from '../identity/principal.js';
 
 export const PRINCIPAL_HEADER = 'x-rolegate-principal';
 export const ROLE_HEADER = 'x-rolegate-role';
@@ -35,18 +36,6 @@ export function isSafeHeaderValue(value: string): boolean {
   return !(first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09);
 }
 
-/** A claim rendered as a header value; objects and mixed lists are not rendered. */
-function claimHeaderValue(
-  claims: Readonly<Record<string, unknown>>,
-  path: string,
-): string | undefined {
-  const node = claimAt(claims, path);
-  if (typeof node === 'string') return node;
-  if (typeof node === 'number' || typeof node === 'boolean') return String(node);
-  if (Array.isArray(node) && node.every((v) => typeof v === 'string')) return node.join(',');
-  return undefined;
-}
-
 /** The headers for the upstream, or the first header whose value cannot be carried. */
 export type UpstreamHeaders =
   | { readonly ok: true; readonly headers: ReadonlyMap<string, string> }
@@ -69,7 +58,7 @@ export function upstreamHeaders(
     [DECISION_ID_HEADER, decisionId],
   ]);
   for (const [header, path] of Object.entries(claimHeaders)) {
-    const value = claimHeaderValue(principal.claims, path);
+    const value = claimText(principal.claims, path, ',');
     if (value !== undefined) headers.set(header, value);
   }
   for (const [header, value] of headers) {

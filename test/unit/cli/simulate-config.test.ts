@@ -78,7 +78,12 @@ describe('rolegate simulate --config (on the example config)', () => {
     ]);
     expect(code).toBe(1);
     expect(out[0]).toMatchObject({ error: { code: 'ERR_INPUT_SYNTAX' } });
-    expect(out[1]).toMatchObject({ error: { code: 'ERR_TOKEN_ISSUER_UNKNOWN' } });
+    // An unknown issuer is a valid question: the live server denies it, and so does simulate.
+    expect(out[1]).toMatchObject({
+      decision: 'Deny',
+      status: 401,
+      reason: 'ERR_TOKEN_ISSUER_UNKNOWN',
+    });
     expect(out[2]).toMatchObject({ decision: 'Allow' });
   });
 });
