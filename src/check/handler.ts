@@ -15,7 +15,8 @@ import { normalizeCheckRequest } from '../request/normalize.js';
 import { toCheckResponse } from '../response/check-response.js';
 import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
 import type { AuthzRequest } from '../request/types.js';
-import { check, type CheckDeps, type CheckOutcome, type CheckRuntime } from './check.js';
+import type { CheckOutcome } from '../decision/outcome.js';
+import { check, type CheckDeps, type CheckRuntime } from './check.js';
 
 export interface CheckHandlerDeps extends CheckDeps {
   readonly aws: Pick<AwsIntegration, 'upstreamCredentials' | 'ownedHeaders'>;

@@ -83,6 +83,7 @@ export function simulateLine(line: unknown, config: RuntimeConfig, defaultNowMs:
     rolesConsidered: outcome.rolesConsidered,
     ...(outcome.role ? { role: outcome.role.name } : {}),
     determining: outcome.determining,
+    ...(outcome.explanation ? { explanation: outcome.explanation.roles } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createCheckHandler, type CheckHandlerDeps } from '../../../src/check/handler.js';
-import type { CheckOutcome, CheckRuntime } from '../../../src/check/check.js';
+import type { CheckRuntime } from '../../../src/check/check.js';
+import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
