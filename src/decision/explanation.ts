@@ -5,6 +5,9 @@
  */
 import type { DecisionExplanation, DecisionKind, StatementResult } from '../policy/types.js';
 
+/** A trust statement's result: a statement result without the layer (a trust policy has none). */
+export type TrustStatementResult = Omit<StatementResult, 'layer'>;
+
 /** One role's trust policy against the caller. */
 export interface TrustExplanation {
   /** True when the trust policy admitted the caller (allowed, without evaluation errors). */
@@ -14,7 +17,7 @@ export interface TrustExplanation {
    * and, if not, which element (principal, resource, condition operator and
    * key) did not hold.
    */
-  readonly statements: readonly StatementResult[];
+  readonly statements: readonly TrustStatementResult[];
   /** Context keys a trust condition needed that the request did not have. */
   readonly missingContextValues: readonly string[];
 }
@@ -51,7 +54,7 @@ export function trustExplanation(
 ): TrustExplanation {
   return {
     admitted,
-    statements: explained?.statements ?? [],
+    statements: (explained?.statements ?? []).map(({ layer: _layer, ...rest }) => rest),
     missingContextValues: explained?.missingContextValues ?? [],
   };
 }

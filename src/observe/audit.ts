@@ -6,8 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { CheckOutcome } from '../decision/outcome.js';
-import type { RoleExplanation } from '../decision/explanation.js';
-import type { Determining, StatementResult } from '../policy/types.js';
+import type { RoleExplanation, TrustStatementResult } from '../decision/explanation.js';
+import type { Determining } from '../policy/types.js';
 import type { AuthzRequest } from '../request/types.js';
 
 /**
@@ -88,7 +88,7 @@ export function formatDetermining(d: Determining): string {
     : `${d.layer}:${d.policy}/${d.statement ?? ''}:${d.effect}`;
 }
 
-function trustStatement(r: StatementResult): AuditTrustStatement {
+function trustStatement(r: TrustStatementResult): AuditTrustStatement {
   return {
     statement: `${r.policy}/${r.statement}`,
     effect: r.effect,
