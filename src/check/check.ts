@@ -1,7 +1,9 @@
 /**
  * The one decision function every transport calls. It runs the pipeline
- * (credentials -> identity -> route -> roles -> policy) and never throws:
- * any failure becomes a deny with its catalogue code (fail closed).
+ * (credentials -> identity -> route -> roles -> policy -> upstream AWS
+ * credentials) and never throws: any failure, an STS failure included,
+ * becomes a deny with its catalogue code (fail closed), through the same
+ * path, so the outcome, the audit record and the response agree.
  */
 import { errorCodeOf, type ErrorCode } from '../errors.js';
 import { evaluate, explainRequest, extendContext, resolvingContext } from '../policy/index.js';
@@ -16,6 +18,7 @@ import type { RuntimeConfig, RuntimeRole } from '../config/compile.js';
 import type { JwtVerifier } from '../identity/jwt.js';
 import type { Principal } from '../identity/principal.js';
 import { extractToken } from '../request/credentials.js';
+import { revealToken, type CallerToken } from '../request/token.js';
 import { peerPrincipal } from '../identity/mtls.js';
 import type { AuthzRequest } from '../request/types.js';
 import { admits, assumableRoles, evaluateTrust } from '../roles/trust.js';
@@ -38,7 +41,30 @@ export interface CheckDeps {
   readonly now: () => number;
   /** Decision id generator. */
   readonly newId: () => string;
+  /**
+   * The STS phase: upstream AWS credentials for an allow whose route asks
+   * for them (`credentials: required | optional`). Default: none, and such
+   * an allow goes on without credentials (benchmarks, tests of the
+   * decision alone). The gRPC handler supplies the AWS integration's.
+   */
+  readonly credentials?: CredentialsPhase;
 }
+
+/**
+ * Mints upstream credentials for `outcome` (an allow on a credentials
+ * route). `token` is the caller's raw token, when it presented one, for
+ * AssumeRoleWithWebIdentity. Resolves to the credential headers, or to a
+ * deny outcome whose `reason` is the deny's code (`ERR_STS_FAILED`); a
+ * rejection is an `ERR_INTERNAL` deny.
+ */
+export type CredentialsPhase = (
+  outcome: CheckOutcome,
+  config: RuntimeConfig['config'],
+  token: string | undefined,
+) => Promise<{
+  readonly outcome: CheckOutcome;
+  readonly headers: Readonly<Record<string, string>>;
+}>;
 
 /** What the pipeline learned so far; filled in as phases complete. */
 export interface Progress {
@@ -49,6 +75,8 @@ export interface Progress {
   determining: Determining[];
   /** Set on a deny that reached role selection: why each role did not allow. */
   explanation?: Explanation;
+  /** The caller's token, extracted once; an opaque handle that no outcome or record holds. */
+  token?: CallerToken;
 }
 
 function deny(id: string, reason: ErrorCode, p: Progress): CheckOutcome {
@@ -184,7 +212,9 @@ async function decide(
   if (request.refused !== undefined) return request.refused;
   const found = extractToken(request, runtime.verifier.locations);
   if (found !== undefined) {
-    p.principal = await runtime.verifier.verify(found.token, found.location);
+    p.token = found.token;
+    // The identity phase: one of the two readers of the token.
+    p.principal = await runtime.verifier.verify(revealToken(found.token), found.location);
   } else {
     // No token: an mTLS peer identity may stand in, when the config allows it.
     const peer = peerPrincipal(request, runtime.config.config.mtls);
@@ -238,5 +268,39 @@ export async function check(
   } catch (err) {
     reason = errorCodeOf(err);
   }
-  return toOutcome(deps.newId(), reason, p, runtime.config.config.headers.claims);
+  const outcome = toOutcome(deps.newId(), reason, p, runtime.config.config.headers.claims);
+  if (!outcome.allowed || outcome.route?.credentials === undefined || !deps.credentials) {
+    return outcome;
+  }
+  return withCredentials(outcome, deps.credentials, runtime, p);
+}
+
+/**
+ * The STS phase, last in the pipeline: an allow on a credentials route
+ * gains its credential headers, or becomes a deny built like every other
+ * (no role, since no role allowed the request as answered; the policy's
+ * determining statements stay).
+ */
+async function withCredentials(
+  outcome: CheckOutcome,
+  phase: CredentialsPhase,
+  runtime: CheckRuntime,
+  p: Progress,
+): Promise<CheckOutcome> {
+  let code: ErrorCode;
+  try {
+    // The STS phase: the other reader of the token (AssumeRoleWithWebIdentity).
+    const token = p.token === undefined ? undefined : revealToken(p.token);
+    const step = await phase(outcome, runtime.config.config, token);
+    if (step.outcome.allowed) {
+      return Object.keys(step.headers).length === 0
+        ? outcome
+        : { ...outcome, credentialHeaders: step.headers };
+    }
+    code = step.outcome.reason === 'OK' ? 'ERR_INTERNAL' : step.outcome.reason;
+  } catch (err) {
+    code = errorCodeOf(err);
+  }
+  delete p.role;
+  return deny(outcome.decisionId, code, p);
 }

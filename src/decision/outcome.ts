@@ -30,6 +30,11 @@ export interface CheckOutcome {
   readonly determining: readonly Determining[];
   /** For an allow: the identity headers the upstream receives (validated). */
   readonly upstreamHeaders?: ReadonlyMap<string, string>;
+  /**
+   * For an allow on a credentials route: the upstream AWS credential headers
+   * (secret: the response carries them; nothing logs or records them).
+   */
+  readonly credentialHeaders?: Readonly<Record<string, string>>;
   /** For `ERR_HEADER_VALUE_INVALID`: the header whose value could not be carried (name only). */
   readonly invalidHeader?: string;
   /**
