@@ -10,7 +10,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { CheckOutcome } from '../check/check.js';
+import type { CheckOutcome } from '../decision/outcome.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { RolegateConfig } from '../config/schema.js';
 import { errorCodeOf } from '../errors.js';

@@ -1,18 +1,27 @@
 /**
  * The one decision function every transport calls. It runs the pipeline
- * (credentials -> identity -> route -> roles -> policy) and never throws:
- * any failure becomes a deny with its catalogue code (fail closed).
+ * (credentials -> identity -> route -> roles -> policy -> upstream AWS
+ * credentials) and never throws: any failure, an STS failure included,
+ * becomes a deny with its catalogue code (fail closed), through the same
+ * path, so the outcome, the audit record and the response agree.
  */
 import { errorCodeOf, type ErrorCode } from '../errors.js';
-import { evaluate, extendContext, resolvingContext } from '../policy/index.js';
-import type { Decision, Determining } from '../policy/types.js';
+import { evaluate, explainRequest, extendContext, resolvingContext } from '../policy/index.js';
+import type { Decision, Determining, EvaluationRequest } from '../policy/types.js';
+import { statusForReason, type CheckOutcome } from '../decision/outcome.js';
+import {
+  trustExplanation,
+  type Explanation,
+  type RoleExplanation,
+} from '../decision/explanation.js';
 import type { RuntimeConfig, RuntimeRole } from '../config/compile.js';
 import type { JwtVerifier } from '../identity/jwt.js';
 import type { Principal } from '../identity/principal.js';
 import { extractToken } from '../request/credentials.js';
+import { revealToken, type CallerToken } from '../request/token.js';
 import { peerPrincipal } from '../identity/mtls.js';
 import type { AuthzRequest } from '../request/types.js';
-import { assumableRoles } from '../roles/trust.js';
+import { admits, assumableRoles, evaluateTrust } from '../roles/trust.js';
 import { resolveRoute } from '../route/resolve.js';
 import type { RouteMatch } from '../route/table.js';
 import { upstreamHeaders } from '../response/upstream-headers.js';
@@ -32,42 +41,30 @@ export interface CheckDeps {
   readonly now: () => number;
   /** Decision id generator. */
   readonly newId: () => string;
-}
-
-export type CheckStatus = 200 | 400 | 401 | 403;
-
-/** Everything known about one decision: what the response and the audit record need. */
-export interface CheckOutcome {
-  readonly decisionId: string;
-  readonly allowed: boolean;
-  readonly status: CheckStatus;
-  /** `OK` for an allow, else the catalogue code of the deny. */
-  readonly reason: 'OK' | ErrorCode;
-  readonly principal?: Principal;
-  readonly route?: RouteMatch;
-  /** Names of the roles whose permissions were evaluated (trust admitted). */
-  readonly rolesConsidered: readonly string[];
-  readonly role?: RuntimeRole;
-  readonly determining: readonly Determining[];
-  /** For an allow: the identity headers the upstream receives (validated). */
-  readonly upstreamHeaders?: ReadonlyMap<string, string>;
-  /** For `ERR_HEADER_VALUE_INVALID`: the header whose value could not be carried (name only). */
-  readonly invalidHeader?: string;
+  /**
+   * The STS phase: upstream AWS credentials for an allow whose route asks
+   * for them (`credentials: required | optional`). Default: none, and such
+   * an allow goes on without credentials (benchmarks, tests of the
+   * decision alone). The gRPC handler supplies the AWS integration's.
+   */
+  readonly credentials?: CredentialsPhase;
 }
 
 /**
- * HTTP status for a deny reason: a request that cannot be read unambiguously
- * is 400, credential problems are 401, everything else 403.
+ * Mints upstream credentials for `outcome` (an allow on a credentials
+ * route). `token` is the caller's raw token, when it presented one, for
+ * AssumeRoleWithWebIdentity. Resolves to the credential headers, or to a
+ * deny outcome whose `reason` is the deny's code (`ERR_STS_FAILED`); a
+ * rejection is an `ERR_INTERNAL` deny.
  */
-export function statusForReason(reason: ErrorCode): 400 | 401 | 403 {
-  if (reason.startsWith('ERR_PATH_') || reason.startsWith('ERR_REQUEST_')) return 400;
-  // By catalogue convention every credential and token failure is a 401.
-  const unauthenticated =
-    reason.startsWith('ERR_TOKEN_') ||
-    reason.startsWith('ERR_CREDENTIAL_') ||
-    reason === 'ERR_JWKS_UNAVAILABLE';
-  return unauthenticated ? 401 : 403;
-}
+export type CredentialsPhase = (
+  outcome: CheckOutcome,
+  config: RuntimeConfig['config'],
+  token: string | undefined,
+) => Promise<{
+  readonly outcome: CheckOutcome;
+  readonly headers: Readonly<Record<string, string>>;
+}>;
 
 /** What the pipeline learned so far; filled in as phases complete. */
 export interface Progress {
@@ -76,6 +73,10 @@ export interface Progress {
   rolesConsidered: string[];
   role?: RuntimeRole;
   determining: Determining[];
+  /** Set on a deny that reached role selection: why each role did not allow. */
+  explanation?: Explanation;
+  /** The caller's token, extracted once; an opaque handle that no outcome or record holds. */
+  token?: CallerToken;
 }
 
 function deny(id: string, reason: ErrorCode, p: Progress): CheckOutcome {
@@ -89,6 +90,7 @@ function deny(id: string, reason: ErrorCode, p: Progress): CheckOutcome {
     ...(p.principal ? { principal: p.principal } : {}),
     ...(p.route ? { route: p.route } : {}),
     ...(p.role ? { role: p.role } : {}),
+    ...(p.explanation ? { explanation: p.explanation } : {}),
   };
 }
 
@@ -123,8 +125,14 @@ export function authorize(
   if (unsafe !== undefined) return 'ERR_CLAIM_VARIABLE_UNSAFE';
   const base = resolvingContext(resolver);
   const requested = request.headers[config.config.headers.requestedRole];
-  const { assumable } = assumableRoles(config.roles, principal, base, requested);
+  const { considered, assumable } = assumableRoles(config.roles, principal, base, requested);
+  const evaluated = new Map<RuntimeRole, { request: EvaluationRequest; decision: Decision }>();
+  // Why nothing allowed: computed on denies only, so allows never pay for it.
+  const explain = (): void => {
+    p.explanation = explainRoles(considered, evaluated, principal, base);
+  };
   if (assumable.length === 0) {
+    explain();
     return requested === undefined ? 'ERR_NO_ROLE' : 'ERR_ROLE_NOT_ASSUMABLE';
   }
 
@@ -134,11 +142,13 @@ export function authorize(
   const denials: Determining[] = [];
   for (const role of assumable) {
     p.rolesConsidered.push(role.name);
-    const decision: Decision = evaluate(role.permissions, {
+    const req: EvaluationRequest = {
       action: route.action,
       resource: route.resource,
       context: extendContext(base, roleSessionKeys(role.arn, role.name, principal)),
-    });
+    };
+    const decision: Decision = evaluate(role.permissions, req);
+    evaluated.set(role, { request: req, decision });
     // A condition that could not be read against the request might have been
     // meant to deny: such a role never allows (fail closed).
     if (decision.errors.length > 0) {
@@ -155,8 +165,41 @@ export function authorize(
     denials.push(...decision.determining);
   }
   p.determining = denials;
+  explain();
   if (sawExplicitDeny) return 'ERR_EXPLICIT_DENY';
   return sawEvaluationError ? 'ERR_POLICY_EVALUATION' : 'ERR_IMPLICIT_DENY';
+}
+
+/**
+ * The explanation of a deny: for every role considered (in order), its trust
+ * policy's verdict statement by statement and, for the roles it admitted,
+ * which permission statements matched and which context keys were missing.
+ * Re-runs the pure engine in explain mode; called on denies only.
+ */
+function explainRoles(
+  considered: readonly RuntimeRole[],
+  evaluated: ReadonlyMap<RuntimeRole, { request: EvaluationRequest; decision: Decision }>,
+  principal: Principal,
+  base: Parameters<typeof evaluateTrust>[2],
+): Explanation {
+  const roles = considered.map((role): RoleExplanation => {
+    const trust = evaluateTrust(role, principal, base, { explain: 'always' });
+    const done = evaluated.get(role);
+    const trustPart = trustExplanation(admits(trust), trust.explanation);
+    if (done === undefined) return { role: role.name, trust: trustPart };
+    const why = explainRequest(role.permissions, done.request);
+    return {
+      role: role.name,
+      trust: trustPart,
+      permissions: {
+        decision: done.decision.decision,
+        evaluationError: done.decision.errors.length > 0,
+        statements: why.statements,
+        missingContextValues: why.missingContextValues,
+      },
+    };
+  });
+  return { roles };
 }
 
 async function decide(
@@ -169,7 +212,9 @@ async function decide(
   if (request.refused !== undefined) return request.refused;
   const found = extractToken(request, runtime.verifier.locations);
   if (found !== undefined) {
-    p.principal = await runtime.verifier.verify(found.token, found.location);
+    p.token = found.token;
+    // The identity phase: one of the two readers of the token.
+    p.principal = await runtime.verifier.verify(revealToken(found.token), found.location);
   } else {
     // No token: an mTLS peer identity may stand in, when the config allows it.
     const peer = peerPrincipal(request, runtime.config.config.mtls);
@@ -223,5 +268,39 @@ export async function check(
   } catch (err) {
     reason = errorCodeOf(err);
   }
-  return toOutcome(deps.newId(), reason, p, runtime.config.config.headers.claims);
+  const outcome = toOutcome(deps.newId(), reason, p, runtime.config.config.headers.claims);
+  if (!outcome.allowed || outcome.route?.credentials === undefined || !deps.credentials) {
+    return outcome;
+  }
+  return withCredentials(outcome, deps.credentials, runtime, p);
+}
+
+/**
+ * The STS phase, last in the pipeline: an allow on a credentials route
+ * gains its credential headers, or becomes a deny built like every other
+ * (no role, since no role allowed the request as answered; the policy's
+ * determining statements stay).
+ */
+async function withCredentials(
+  outcome: CheckOutcome,
+  phase: CredentialsPhase,
+  runtime: CheckRuntime,
+  p: Progress,
+): Promise<CheckOutcome> {
+  let code: ErrorCode;
+  try {
+    // The STS phase: the other reader of the token (AssumeRoleWithWebIdentity).
+    const token = p.token === undefined ? undefined : revealToken(p.token);
+    const step = await phase(outcome, runtime.config.config, token);
+    if (step.outcome.allowed) {
+      return Object.keys(step.headers).length === 0
+        ? outcome
+        : { ...outcome, credentialHeaders: step.headers };
+    }
+    code = step.outcome.reason === 'OK' ? 'ERR_INTERNAL' : step.outcome.reason;
+  } catch (err) {
+    code = errorCodeOf(err);
+  }
+  delete p.role;
+  return deny(outcome.decisionId, code, p);
 }

@@ -1,7 +1,7 @@
 /**
  * One Check call end to end, transport message in, transport message out:
- * normalize, decide, mint upstream credentials when the route asks, build
- * the response, then count, audit and trace the decision. The gRPC server
+ * normalize, decide (upstream credentials are the decision's last phase),
+ * build the response, then count, audit and trace the decision. The gRPC server
  * only hands messages to it; an error thrown here becomes the server's
  * fail-closed deny.
  */
@@ -10,12 +10,11 @@ import type { AwsIntegration } from '../aws/integration.js';
 import type { Auditor } from '../observe/audit.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { Tracing } from '../observe/tracing.js';
-import { extractToken } from '../request/credentials.js';
 import { normalizeCheckRequest } from '../request/normalize.js';
 import { toCheckResponse } from '../response/check-response.js';
 import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
-import type { AuthzRequest } from '../request/types.js';
-import { check, type CheckDeps, type CheckOutcome, type CheckRuntime } from './check.js';
+import type { CheckOutcome } from '../decision/outcome.js';
+import { check, type CheckDeps } from './check.js';
 
 export interface CheckHandlerDeps extends CheckDeps {
   readonly aws: Pick<AwsIntegration, 'upstreamCredentials' | 'ownedHeaders'>;
@@ -26,19 +25,17 @@ export interface CheckHandlerDeps extends CheckDeps {
   readonly decisions: { allow: number; deny: number };
 }
 
-/** The caller's raw token, for AssumeRoleWithWebIdentity; never logged, never kept. */
-function callerToken(runtime: CheckRuntime, request: AuthzRequest) {
-  try {
-    return extractToken(request, runtime.verifier.locations)?.token;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Creates the handler for `Authorization/Check`. */
 export function createCheckHandler(
   deps: CheckHandlerDeps,
 ): (message: CheckRequest) => Promise<CheckResponse> {
+  // Upstream credentials are a phase of the decision, not a step after it.
+  const checkDeps: CheckDeps = {
+    runtime: deps.runtime,
+    now: deps.now,
+    newId: deps.newId,
+    credentials: (outcome, config, token) => deps.aws.upstreamCredentials(outcome, config, token),
+  };
   return async (message) => {
     const started = performance.now();
     const request = normalizeCheckRequest(message);
@@ -50,20 +47,12 @@ export function createCheckHandler(
     try {
       // One configuration generation from decision to response.
       const runtime = deps.runtime();
-      outcome = await check(request, deps, runtime);
+      outcome = await check(request, checkDeps, runtime);
       const config = runtime.config.config;
-      let extraHeaders: Readonly<Record<string, string>> = {};
-      if (outcome.allowed && outcome.route?.credentials !== undefined) {
-        ({ outcome, headers: extraHeaders } = await deps.aws.upstreamCredentials(
-          outcome,
-          config,
-          callerToken(runtime, request),
-        ));
-      }
       response = toCheckResponse(outcome, request.headers, {
         claimHeaders: config.headers.claims,
         requestedRoleHeader: config.headers.requestedRole,
-        extraHeaders,
+        extraHeaders: outcome.credentialHeaders ?? {},
         ownedHeaders: deps.aws.ownedHeaders(config),
         stripInbound: config.headers.stripInbound,
       });

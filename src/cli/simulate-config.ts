@@ -6,7 +6,8 @@
  */
 import { createInterface } from 'node:readline';
 import { decodeJwt } from 'jose';
-import { authorize, check, toOutcome, type CheckOutcome, type Progress } from '../check/check.js';
+import { authorize, check, toOutcome, type Progress } from '../check/check.js';
+import type { CheckOutcome } from '../decision/outcome.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { TokenLocation } from '../config/schema.js';
 import { errorCodeOf, isErrorCode, RolegateError, type ErrorCode } from '../errors.js';
@@ -97,6 +98,7 @@ function answerOf(
     rolesConsidered: outcome.rolesConsidered,
     ...(outcome.role ? { role: outcome.role.name } : {}),
     determining: outcome.determining,
+    ...(outcome.explanation ? { explanation: outcome.explanation.roles } : {}),
   };
 }
 

@@ -5,7 +5,8 @@
  * hold a token, a cookie or a credential.
  */
 import type { Logger } from 'pino';
-import type { CheckOutcome } from '../check/check.js';
+import type { CheckOutcome } from '../decision/outcome.js';
+import type { RoleExplanation, TrustStatementResult } from '../decision/explanation.js';
 import type { Determining } from '../policy/types.js';
 import type { AuthzRequest } from '../request/types.js';
 
@@ -48,6 +49,36 @@ export interface AuditRecord {
   readonly route?: string;
   /** With `ERR_HEADER_VALUE_INVALID`: the upstream header whose value could not be carried (never the value). */
   readonly invalid_header?: string;
+  /** On a deny that reached role selection: why each considered role did not allow (ids and key names only). */
+  readonly explanation?: readonly AuditRoleExplanation[];
+}
+
+/** One trust statement whose action matched, in the audit record (ids and key names, never values). */
+export interface AuditTrustStatement {
+  /** `policy/statement` (statement is the Sid or `#index`). */
+  readonly statement: string;
+  readonly effect: 'Allow' | 'Deny';
+  readonly matched: boolean;
+  /** When not matched: `Principal`, `Resource` or `Condition`. */
+  readonly element?: string;
+  /** When a condition failed: its operator as written. */
+  readonly operator?: string;
+  /** When a condition failed: its context key as written (a name, never a value). */
+  readonly key?: string;
+}
+
+/** One role of a deny's explanation, as the audit record keeps it. */
+export interface AuditRoleExplanation {
+  /** The role's name. */
+  readonly role: string;
+  /** `admitted` when its trust policy admitted the caller, else `denied`. */
+  readonly trust: 'admitted' | 'denied';
+  /** The trust statements whose action matched, and for each that did not apply, what failed. */
+  readonly trust_statements: readonly AuditTrustStatement[];
+  /** Permission statements that applied, as `layer:policy/statement:Effect` (admitted roles only). */
+  readonly matched?: readonly string[];
+  /** Context keys a condition (trust or permissions) needed that the request did not have. */
+  readonly missing_context_keys: readonly string[];
 }
 
 /** One determining statement as a short, stable string. */
@@ -55,6 +86,44 @@ export function formatDetermining(d: Determining): string {
   return d.policy === undefined
     ? `${d.layer}:${d.effect}`
     : `${d.layer}:${d.policy}/${d.statement ?? ''}:${d.effect}`;
+}
+
+function trustStatement(r: TrustStatementResult): AuditTrustStatement {
+  return {
+    statement: `${r.policy}/${r.statement}`,
+    effect: r.effect,
+    matched: r.matched,
+    ...(r.failed === undefined ? {} : { element: r.failed.element }),
+    ...(r.failed?.operator === undefined ? {} : { operator: r.failed.operator }),
+    ...(r.failed?.key === undefined ? {} : { key: r.failed.key }),
+  };
+}
+
+/** One role's explanation for the audit record: statement ids and key names only. */
+export function auditExplanation(e: RoleExplanation): AuditRoleExplanation {
+  const missing = [...e.trust.missingContextValues];
+  for (const k of e.permissions?.missingContextValues ?? [])
+    if (!missing.includes(k)) missing.push(k);
+  return {
+    role: e.role,
+    trust: e.trust.admitted ? 'admitted' : 'denied',
+    trust_statements: e.trust.statements.map(trustStatement),
+    ...(e.permissions === undefined
+      ? {}
+      : {
+          matched: e.permissions.statements
+            .filter((r) => r.matched)
+            .map((r) =>
+              formatDetermining({
+                layer: r.layer,
+                effect: r.effect,
+                policy: r.policy,
+                statement: r.statement,
+              }),
+            ),
+        }),
+    missing_context_keys: missing,
+  };
 }
 
 /** Builds the record for one decision. */
@@ -81,6 +150,9 @@ export function auditRecord(
     ...(request.sourceAddress ? { source_address: request.sourceAddress } : {}),
     ...(outcome.route ? { route: outcome.route.source } : {}),
     ...(outcome.invalidHeader === undefined ? {} : { invalid_header: outcome.invalidHeader }),
+    ...(outcome.explanation === undefined
+      ? {}
+      : { explanation: outcome.explanation.roles.map(auditExplanation) }),
   };
 }
 

@@ -30,7 +30,7 @@ import {
   type Sampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import type { CheckOutcome } from '../check/check.js';
+import type { CheckOutcome } from '../decision/outcome.js';
 import { formatDetermining } from './audit.js';
 
 /** Span name of one Check. */

@@ -14,18 +14,22 @@
 import { splitRequestArn, matchArn, type RequestArn } from './arn.js';
 import type { CompiledStatement } from './compile.js';
 import { PolicyImpl } from './compile.js';
-import { evalClause, type ErrorSink } from './conditions.js';
+import { evalClause, lookup, type ErrorSink } from './conditions.js';
 import { matchGlob, type Glob } from './glob.js';
 import { matchPrincipal } from './principal.js';
 import type {
   CompiledPolicy,
   Decision,
+  DecisionExplanation,
   Determining,
+  EvaluateOptions,
   EvaluationError,
   EvaluationRequest,
   Layer,
   PolicySet,
   PolicySetInput,
+  StatementFailure,
+  StatementResult,
 } from './types.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -314,8 +318,95 @@ function candidatesFor(set: PolicySetImpl, requestAction: string): Candidates {
   return { deny: pick(pc.deny), allow: pick(pc.allow) };
 }
 
-/** Decides a request. Pure: the same set and request always give the same decision. */
-export function evaluate(policySet: PolicySet, request: EvaluationRequest): Decision {
+/**
+ * Decides a request. Pure: the same set and request always give the same
+ * decision. With `options.explain` the decision also carries an
+ * explanation, computed by a separate pass ({@link explainRequest}) after
+ * the decision, so the default path is unchanged.
+ */
+export function evaluate(
+  policySet: PolicySet,
+  request: EvaluationRequest,
+  options?: EvaluateOptions,
+): Decision {
+  const decision = decide(policySet, request);
+  const explain = options?.explain;
+  if (explain === undefined || explain === 'never') return decision;
+  if (explain === 'deny' && decision.decision === 'Allow') return decision;
+  return { ...decision, explanation: explainRequest(policySet, request) };
+}
+
+/** Swallows the errors of the explanation pass (the decision already reported them). */
+const QUIET: ErrorSink = { report: () => undefined };
+
+function failureOf(
+  e: Entry,
+  request: EvaluationRequest,
+  missing: Set<string>,
+  order: string[],
+): StatementFailure | undefined {
+  if (
+    e.principal !== undefined &&
+    matchPrincipal(e.principal, request.principal) === e.notPrincipal
+  )
+    return { element: 'Principal' };
+  if (e.resources !== undefined) {
+    let hit = false;
+    let arn: RequestArn | undefined;
+    for (const r of e.resources) {
+      if (r.any || matchArn(r, (arn ??= splitRequestArn(request.resource)), request.context)) {
+        hit = true;
+        break;
+      }
+    }
+    if (hit === e.notResource) return { element: 'Resource' };
+  }
+  let failed: StatementFailure | undefined;
+  for (const c of e.clauses) {
+    if (c.op.base.family !== 'null') {
+      const vals = lookup(request.context, c.key);
+      if ((vals === undefined || vals.length === 0) && !missing.has(c.key)) {
+        missing.add(c.key);
+        order.push(c.name);
+      }
+    }
+    if (failed === undefined && !evalClause(c, request.context, QUIET))
+      failed = { element: 'Condition', operator: c.op.written, key: c.name };
+  }
+  return failed;
+}
+
+/**
+ * Every statement whose action matches the request, in evaluation order,
+ * with whether it applied and, if not, the first element that did not
+ * hold; and the context keys its conditions needed that the request lacks.
+ * Pure, like `evaluate`; costs one more pass over the candidates.
+ */
+export function explainRequest(
+  policySet: PolicySet,
+  request: EvaluationRequest,
+): DecisionExplanation {
+  if (!(policySet instanceof PolicySetImpl))
+    throw new TypeError('policy sets must come from createPolicySet');
+  const cand = candidatesFor(policySet, request.action);
+  const entries = [...cand.deny, ...cand.allow].sort(byOrdinal);
+  const missing = new Set<string>();
+  const order: string[] = [];
+  const statements = entries.map((e): StatementResult => {
+    const failed = failureOf(e, request, missing, order);
+    return {
+      layer: e.layer,
+      policy: e.policy,
+      statement: e.stmt.label,
+      effect: e.stmt.effect,
+      matched: failed === undefined,
+      ...(failed === undefined ? {} : { failed }),
+    };
+  });
+  return { statements, missingContextValues: order };
+}
+
+function decide(policySet: PolicySet, request: EvaluationRequest): Decision {
   if (!(policySet instanceof PolicySetImpl))
     throw new TypeError('policy sets must come from createPolicySet');
   const ev = new Evaluation(request);

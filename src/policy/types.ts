@@ -123,9 +123,60 @@ export interface EvaluationError {
 
 export type DecisionKind = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
 
+/** The element of a statement that kept it from applying to the request. */
+export interface StatementFailure {
+  /** `Principal` (or `NotPrincipal`), `Resource` (or `NotResource`), or a `Condition` clause. */
+  readonly element: 'Principal' | 'Resource' | 'Condition';
+  /** For `Condition`: the operator as written (`StringEquals`, `ForAnyValue:StringLike`, ...). */
+  readonly operator?: string;
+  /** For `Condition`: the context key as written (`jwt:groups`); a name, never a value. */
+  readonly key?: string;
+}
+
+/**
+ * One statement whose action part matched the request, and whether the
+ * rest of it (principal, resource, conditions) did.
+ */
+export interface StatementResult {
+  readonly layer: Layer;
+  readonly policy: string;
+  /** Sid, or `#<index>`. */
+  readonly statement: string;
+  readonly effect: 'Allow' | 'Deny';
+  readonly matched: boolean;
+  /** Absent when `matched`; else the first element, in document order, that did not hold. */
+  readonly failed?: StatementFailure;
+}
+
+/** Why the decision came out as it did, statement by statement (see `EvaluateOptions.explain`). */
+export interface DecisionExplanation {
+  /** Every statement whose action matched, in evaluation order (layer, policy, statement). */
+  readonly statements: readonly StatementResult[];
+  /**
+   * AWS's MissingContextValues: the context keys (as first written, in
+   * order, once each) that a condition of such a statement read and the
+   * request did not have. The `Null` operator, which tests absence, does not
+   * count.
+   */
+  readonly missingContextValues: readonly string[];
+}
+
+/** Options of `evaluate`. */
+export interface EvaluateOptions {
+  /**
+   * `never` (default): no explanation, nothing extra computed. `deny`:
+   * explain only a decision that is not `Allow`. `always`: explain every
+   * decision. An explanation is a second, separate pass over the candidate
+   * statements, so the decision itself never pays for it.
+   */
+  readonly explain?: 'never' | 'deny' | 'always';
+}
+
 /** The answer, with its reasons. */
 export interface Decision {
   readonly decision: DecisionKind;
   readonly determining: readonly Determining[];
   readonly errors: readonly EvaluationError[];
+  /** Present only when asked for with `EvaluateOptions.explain`. */
+  readonly explanation?: DecisionExplanation;
 }

@@ -1,11 +1,12 @@
 /** Credential extraction: which bytes of the request claim to be a token, and where they were. */
 import type { TokenLocation } from '../config/schema.js';
 import { RolegateError } from '../errors.js';
+import { CallerToken } from './token.js';
 import type { AuthzRequest } from './types.js';
 
-/** A token and the place it was found. */
+/** A token (an opaque handle, see `token.ts`) and the place it was found. */
 export interface FoundToken {
-  readonly token: string;
+  readonly token: CallerToken;
   readonly location: TokenLocation;
 }
 
@@ -45,7 +46,7 @@ export function extractToken(
     if (location.kind === 'bearer') token = extractBearerToken(request);
     else if (location.kind === 'header') token = request.headers[location.name];
     else token = cookieValue(request.headers['cookie'], location.name);
-    if (token !== undefined && token !== '') return { token, location };
+    if (token !== undefined && token !== '') return { token: CallerToken.of(token), location };
   }
   return undefined;
 }

@@ -3,7 +3,7 @@
  * and strip any inbound copy of headers rolegate owns; denies carry a fixed,
  * generic body (never policy detail, never the token) and the decision id.
  */
-import type { CheckOutcome } from '../check/check.js';
+import type { CheckOutcome } from '../decision/outcome.js';
 import { DECISION_ID_HEADER } from './upstream-headers.js';
 import {
   RpcCode,

@@ -204,9 +204,28 @@ describe('rolegate behind a real Envoy', () => {
       headers: { 'x-rolegate-role': 'orders-admin' },
     });
     expect(asAdmin.status).toBe(403);
-    expect(audit.auditFor(asAdmin.headers.get('x-rolegate-decision-id'))).toMatchObject({
-      reason: 'ERR_ROLE_NOT_ASSUMABLE',
-    });
+    const notAssumable = audit.auditFor(asAdmin.headers.get('x-rolegate-decision-id'));
+    expect(notAssumable).toMatchObject({ reason: 'ERR_ROLE_NOT_ASSUMABLE' });
+    // The deny explains itself: the requested role's trust statement failed on
+    // the sub condition, named by operator and key, never by the sub's value.
+    const prefix = idp.issuer.replace('http://', '');
+    expect(notAssumable?.['explanation']).toEqual([
+      {
+        role: 'orders-admin',
+        trust: 'denied',
+        trust_statements: [
+          expect.objectContaining({
+            effect: 'Allow',
+            matched: false,
+            element: 'Condition',
+            operator: 'StringEquals',
+            key: `${prefix}:sub`,
+          }),
+        ],
+        missing_context_keys: [],
+      },
+    ]);
+    expect(JSON.stringify(notAssumable?.['explanation'])).not.toContain('alice');
     const admin = await idp.mint({}, { subject: 'root-admin' });
     expect((await call('/orders/42', { method: 'DELETE', token: admin })).status).toBe(200);
   });

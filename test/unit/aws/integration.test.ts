@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_CREDENTIAL_HEADERS } from '../../../src/aws/config.js';
 import { decodePolicyDocument, webIdentityProviders } from '../../../src/aws/iam-source.js';
 import { createAwsIntegration } from '../../../src/aws/integration.js';
-import type { CheckOutcome } from '../../../src/check/check.js';
+import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import type { RuntimeRole } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import { toCheckResponse } from '../../../src/response/check-response.js';

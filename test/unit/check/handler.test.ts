@@ -1,10 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { createCheckHandler, type CheckHandlerDeps } from '../../../src/check/handler.js';
-import type { CheckOutcome, CheckRuntime } from '../../../src/check/check.js';
+import type { CheckRuntime } from '../../../src/check/check.js';
+import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
 import { TRACING_OFF } from '../../../src/observe/tracing.js';
+import { createAuditor } from '../../../src/observe/audit.js';
+import { createMetrics } from '../../../src/observe/metrics.js';
+import { DENY_BODY } from '../../../src/response/check-response.js';
+import { captureLogger } from '../../support/log-capture.js';
 import type { CheckRequest } from '../../../src/transport/grpc/messages.js';
 
 const ISSUER = 'https://idp.example.com';
@@ -117,12 +122,46 @@ describe('createCheckHandler', () => {
     expect(d.decisions).toEqual({ allow: 2, deny: 0 });
   });
 
-  it('lets a credentials failure escape so the server answers its fail-closed deny', async () => {
+  it('an STS failure is a deny of the decision itself: outcome, audit record and response agree', async () => {
     const d = deps([]);
+    const audit = captureLogger();
+    const stsDown: CheckHandlerDeps = {
+      ...d,
+      observe: { metrics: createMetrics(false), auditor: createAuditor(audit.logger, () => 1) },
+      aws: {
+        ...d.aws,
+        upstreamCredentials: async (outcome: CheckOutcome) => ({
+          outcome: { ...outcome, allowed: false, status: 403, reason: 'ERR_STS_FAILED' },
+          headers: {},
+        }),
+      },
+    };
+    const response = await createCheckHandler(stsDown)(message('/files/1'));
+    if (!('denied_response' in response)) throw new Error('expected a deny');
+    expect(response.denied_response.status.code).toBe('Forbidden');
+    expect(response.denied_response.body).toBe(DENY_BODY[403]);
+    const record = audit.records()[0]?.['audit'] as Record<string, unknown>;
+    expect(record).toMatchObject({ decision: 'deny', reason: 'ERR_STS_FAILED' });
+    // No role allowed the request as answered: the record names none.
+    expect(record).not.toHaveProperty('role');
+    expect(record['roles_considered']).toEqual(['r']);
+    expect(d.decisions).toEqual({ allow: 0, deny: 1 });
+  });
+
+  it('a credentials phase that throws is an ERR_INTERNAL deny, not an escape', async () => {
+    const d = deps([]);
+    const audit = captureLogger();
     const failing: CheckHandlerDeps = {
       ...d,
+      observe: { metrics: createMetrics(false), auditor: createAuditor(audit.logger, () => 1) },
       aws: { ...d.aws, upstreamCredentials: async () => Promise.reject(new Error('sts down')) },
     };
-    await expect(createCheckHandler(failing)(message('/files/1'))).rejects.toThrow('sts down');
+    const response = await createCheckHandler(failing)(message('/files/1'));
+    expect('denied_response' in response).toBe(true);
+    expect(audit.records()[0]?.['audit']).toMatchObject({
+      decision: 'deny',
+      reason: 'ERR_INTERNAL',
+    });
+    expect(audit.lines.join('\n')).not.toContain('a.b.c');
   });
 });

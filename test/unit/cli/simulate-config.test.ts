@@ -86,4 +86,117 @@ describe('rolegate simulate --config (on the example config)', () => {
     });
     expect(out[2]).toMatchObject({ decision: 'Allow' });
   });
+
+  it('explains a deny per role: trust verdict, statements by layer, missing context keys', async () => {
+    const { code, out } = await simulate([
+      // alice reads but may not delete: orders-admin's trust fails on jwt:groups.
+      { claims: claims('alice', ['readers']), method: 'DELETE', path: '/orders/42' },
+      // no groups claim at all: both trust policies miss jwt:groups (MissingContextValues).
+      {
+        claims: { iss: 'http://127.0.0.1:9100', sub: 'eve', aud: 'rolegate-dev' },
+        method: 'GET',
+        path: '/orders/42',
+      },
+      // the boundary's Deny needs a header the request did not send.
+      { claims: claims('root', ['admins']), method: 'DELETE', path: '/orders/42' },
+      { claims: claims('alice', ['readers']), method: 'GET', path: '/orders/42' },
+    ]);
+    expect(code).toBe(0);
+    const groupsFailed = (role: string) => ({
+      policy: `${role}/trust`,
+      statement: '#0',
+      effect: 'Allow',
+      matched: false,
+      failed: { element: 'Condition', operator: 'ForAnyValue:StringEquals', key: 'jwt:groups' },
+    });
+    const admitted = (role: string) => ({
+      admitted: true,
+      statements: [{ policy: `${role}/trust`, statement: '#0', effect: 'Allow', matched: true }],
+      missingContextValues: [],
+    });
+    expect(out[0]).toMatchObject({ decision: 'Deny', reason: 'ERR_IMPLICIT_DENY' });
+    expect(out[0]?.['explanation']).toEqual([
+      {
+        role: 'orders-reader',
+        trust: admitted('orders-reader'),
+        permissions: {
+          decision: 'ImplicitDeny',
+          evaluationError: false,
+          statements: [
+            {
+              layer: 'guardrail',
+              policy: 'orders-only',
+              statement: 'AllowOrders',
+              effect: 'Allow',
+              matched: true,
+            },
+          ],
+          missingContextValues: [],
+        },
+      },
+      {
+        role: 'orders-admin',
+        trust: {
+          admitted: false,
+          statements: [groupsFailed('orders-admin')],
+          missingContextValues: [],
+        },
+      },
+    ]);
+    expect(out[1]).toMatchObject({ decision: 'Deny', reason: 'ERR_NO_ROLE' });
+    expect(out[1]?.['explanation']).toEqual(
+      ['orders-reader', 'orders-admin'].map((role) => ({
+        role,
+        trust: {
+          admitted: false,
+          statements: [groupsFailed(role)],
+          missingContextValues: ['jwt:groups'],
+        },
+      })),
+    );
+    expect(out[2]).toMatchObject({ decision: 'Deny', reason: 'ERR_EXPLICIT_DENY' });
+    const admin = (out[2]?.['explanation'] as { role: string; permissions?: object }[])[1];
+    expect(admin).toEqual({
+      role: 'orders-admin',
+      trust: admitted('orders-admin'),
+      permissions: {
+        decision: 'ExplicitDeny',
+        evaluationError: false,
+        statements: [
+          {
+            layer: 'guardrail',
+            policy: 'orders-only',
+            statement: 'AllowOrders',
+            effect: 'Allow',
+            matched: true,
+          },
+          {
+            layer: 'identity',
+            policy: 'manage-orders',
+            statement: 'ManageOrders',
+            effect: 'Allow',
+            matched: true,
+          },
+          {
+            layer: 'boundary',
+            policy: 'orders-admin/boundary',
+            statement: 'BoundaryOrders',
+            effect: 'Allow',
+            matched: true,
+          },
+          {
+            layer: 'boundary',
+            policy: 'orders-admin/boundary',
+            statement: 'DeleteOnlyOwn',
+            effect: 'Deny',
+            matched: true,
+          },
+        ],
+        missingContextValues: ['http:header/x-order-owner'],
+      },
+    });
+    // An allow is not explained.
+    expect(out[3]).toMatchObject({ decision: 'Allow' });
+    expect(out[3]).not.toHaveProperty('explanation');
+  });
 });

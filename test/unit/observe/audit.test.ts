@@ -68,6 +68,24 @@ describe('auditRecord', () => {
     }
   });
 
+  it('never carries the upstream credentials of an allow on a credentials route', () => {
+    const record = auditRecord(
+      request(),
+      {
+        ...allowOutcome(),
+        credentialHeaders: {
+          'x-rolegate-aws-access-key-id': 'ASIACANARYKEY0001',
+          'x-rolegate-aws-secret-access-key': 'SECRET-CANARY-0002',
+          'x-rolegate-aws-session-token': 'SESSION-CANARY-0003',
+        },
+      },
+      1,
+    );
+    const text = JSON.stringify(record);
+    for (const piece of ['ASIACANARYKEY0001', 'SECRET-CANARY-0002', 'SESSION-CANARY-0003'])
+      expect(text).not.toContain(piece);
+  });
+
   it('formats determining statements', () => {
     expect(
       formatDetermining({ layer: 'guardrail', effect: 'Deny', policy: 'g', statement: '#1' }),

@@ -1,5 +1,5 @@
 /** Outcomes and requests for the observe unit tests. */
-import type { CheckOutcome } from '../../../src/check/check.js';
+import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import type { RuntimeRole } from '../../../src/config/compile.js';
 import type { Principal } from '../../../src/identity/principal.js';
 import type { AuthzRequest } from '../../../src/request/types.js';

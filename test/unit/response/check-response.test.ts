@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { DENY_BODY, toCheckResponse } from '../../../src/response/check-response.js';
-import type { CheckOutcome } from '../../../src/check/check.js';
+import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import type { RuntimeRole } from '../../../src/config/compile.js';
 import { upstreamHeaders } from '../../../src/response/upstream-headers.js';
 

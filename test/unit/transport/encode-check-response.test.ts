@@ -9,7 +9,7 @@ import { encodeCheckResponse } from '../../../src/transport/grpc/encode-check-re
 import type { CheckResponse } from '../../../src/transport/grpc/messages.js';
 import { loadAuthorizationService } from '../../../src/transport/grpc/protos.js';
 import { DENY_BODY, toCheckResponse } from '../../../src/response/check-response.js';
-import type { CheckOutcome } from '../../../src/check/check.js';
+import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import type { RuntimeRole } from '../../../src/config/compile.js';
 import { TO_OBJECT, UPSTREAM_INCLUDE_DIRS, loadRoot } from '../../support/upstream-protos.js';
 

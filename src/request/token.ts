@@ -1,0 +1,48 @@
+/**
+ * The caller's token as the pipeline carries it: extracted once at the edge
+ * and passed around as an opaque handle. Printing, logging or serialising
+ * the handle gives `[token]`; the text itself is read with
+ * {@link revealToken}, which only the identity phase (to verify it) and the
+ * STS phase (AssumeRoleWithWebIdentity) call. A unit test
+ * (test/unit/request/token.test.ts) fails when any other module does.
+ */
+import { inspect } from 'node:util';
+
+const values = new WeakMap<CallerToken, string>();
+
+/** An opaque handle on the caller's raw token; it never shows the token. */
+export class CallerToken {
+  private constructor() {}
+
+  /** Wraps the raw token text found in a request. */
+  static of(text: string): CallerToken {
+    const handle = new CallerToken();
+    values.set(handle, text);
+    return handle;
+  }
+
+  /** `[token]`: JSON.stringify and loggers see no more. */
+  toJSON(): string {
+    return '[token]';
+  }
+
+  /** `[token]`. */
+  toString(): string {
+    return '[token]';
+  }
+
+  /** `[token]`, for util.inspect and console.log. */
+  [inspect.custom](): string {
+    return '[token]';
+  }
+}
+
+/**
+ * The raw token text. For the identity phase (verification) and the STS
+ * phase (AssumeRoleWithWebIdentity) only.
+ */
+export function revealToken(handle: CallerToken): string {
+  const text = values.get(handle);
+  if (text === undefined) throw new TypeError('not a token handle from CallerToken.of');
+  return text;
+}
