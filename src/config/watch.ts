@@ -19,11 +19,15 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { RuntimeConfig } from './compile.js';
 import { ConfigError, loadConfig } from './load.js';
 
+/** What {@link watchConfig} reports after each load it makes. */
 export interface ReloadEvents {
+  /** A load succeeded: `config` should become active. */
   onReload(config: RuntimeConfig): void;
+  /** A load failed: the active config stays (`ConfigError` for a config problem). */
   onReloadError(error: ConfigError | Error): void;
 }
 
+/** A running watch; see {@link watchConfig}. */
 export interface ConfigWatcher {
   /**
    * Reloads now, whether or not anything changed (SIGHUP): reports through
@@ -31,6 +35,7 @@ export interface ConfigWatcher {
    * load failed with, if any.
    */
   reload(): void;
+  /** Stops watching; a pending check is dropped. */
   close(): void;
 }
 
