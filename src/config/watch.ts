@@ -56,8 +56,9 @@ const MAX_LINKS = 32;
 /**
  * The directory entries whose change can change what `file` reads: the
  * file's own entry, every symlink on the way to it (e.g. a ConfigMap's
- * `rolegate.yaml -> ..data/rolegate.yaml` and `..data -> ..2026_…`), and
- * the entry of the file it finally resolves to.
+ * `rolegate.yaml -> ..data/rolegate.yaml` and `..data -> ..2026_…`), the
+ * entry of the file it finally resolves to, and, when a directory on the
+ * way does not exist, its entry in the nearest parent that does.
  */
 export function watchPoints(file: string): { dir: string; name: string }[] {
   const points = [{ dir: dirname(file), name: basename(file) }];
@@ -70,7 +71,9 @@ export function watchPoints(file: string): { dir: string; name: string }[] {
       try {
         if (lstatSync(prefix).isSymbolicLink()) link = { at: prefix, rest: parts.slice(i) };
       } catch {
-        break; // does not exist (yet): nothing further to follow
+        // Does not exist (yet): its creation in the parent is what to wait for.
+        if (i < parts.length) points.push({ dir: dirname(prefix), name: basename(prefix) });
+        break;
       }
     }
     if (link === undefined) break;
@@ -165,8 +168,10 @@ export function watchConfig(
   const check = () => {
     timer = undefined;
     if (closed) return;
+    // First follow a swapped symlink or a new directory, then compare: a file
+    // written before its directory was watched is still seen.
+    arm();
     if (files.some((f) => fingerprints.get(f) !== fingerprintOf(f))) load();
-    else arm(); // a swapped symlink may lead somewhere new though the files look the same
   };
 
   const schedule = () => {

@@ -225,6 +225,20 @@ describe('watchConfig', () => {
     expect(policyNamesOf(loaded[0])).toEqual(['read']);
   });
 
+  it('after a reload failed on a policy file in a missing directory, reloads once both appear', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'rolegate.yaml');
+    writeFileSync(file, stringify({ roles: [role('a')] }));
+    const { loaded, errors } = watchLoaded(file);
+    writeFileSync(file, stringify({ roles: [role('a', { read: { file: 'new/read.json' } })] }));
+    await waitFor(errors, 1);
+    // Written at once, before the watcher can have armed on the new directory.
+    mkdirSync(join(dir, 'new'));
+    writeFileSync(join(dir, 'new', 'read.json'), policyFile('orders:Get*'));
+    await waitFor(loaded, 1);
+    expect(loaded[0]?.sources?.files).toEqual([file, join(dir, 'new', 'read.json')]);
+  });
+
   it('reload() loads now, reports, and throws what a failed load threw', () => {
     const dir = tempDir();
     const file = join(dir, 'rolegate.yaml');
@@ -256,5 +270,13 @@ describe('watchPoints', () => {
   it('names only the file itself when no symlink is involved, even when it does not exist', () => {
     const dir = tempDir();
     expect(watchPoints(join(dir, 'missing.json'))).toEqual([{ dir, name: 'missing.json' }]);
+  });
+
+  it('names the first missing directory on the way in its parent', () => {
+    const dir = tempDir();
+    expect(watchPoints(join(dir, 'a', 'b', 'read.json'))).toEqual([
+      { dir: join(dir, 'a', 'b'), name: 'read.json' },
+      { dir, name: 'a' },
+    ]);
   });
 });
