@@ -137,8 +137,11 @@ export function watchConfig(
           // No name (some platforms): cannot tell, so check.
           if (name === null || names.has(name.toString())) schedule();
         });
-        // A watched directory that disappears (an old ConfigMap generation) ends its watcher.
-        w.on('error', () => undefined);
+        // A watched directory that disappears (an old ConfigMap generation)
+        // ends its watcher: arm afresh at the next check.
+        w.on('error', () => {
+          armedKey = '';
+        });
         watchers.push(w);
       } catch {
         // A directory that does not exist (yet); a later reload arms it.
