@@ -140,6 +140,8 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   };
 
   const initial = loadConfig(source);
+  // The file named in reload log lines: the config file's absolute path, or the stdin label.
+  const configName = options.configText === undefined ? resolvePath(source.file) : source.file;
   const auditFile = initial.config.audit.file;
   const auditLogger =
     options.auditLogger ??
@@ -163,9 +165,11 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   await aws.configure(initial.config);
   runtime = { config: aws.compose(initial), verifier: runtime.verifier };
   metrics.policyStatements.set(runtime.config.statementCount);
+  metrics.config.applied(initial.sources?.hash ?? '', now());
   for (const w of initial.warnings) logger.warn({ warning: w }, 'policy warning');
 
   const swap = (loaded: RuntimeConfig) => {
+    const previousHash = fileRuntime.sources?.hash;
     fileRuntime = loaded;
     void aws.configure(loaded.config);
     const next = aws.compose(loaded);
@@ -175,23 +179,44 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     // Keep the verifier (and its key and token caches) when issuers did not change.
     runtime = { config: next, verifier: sameIssuers ? runtime.verifier : makeVerifier(next) };
     metrics.configReloads.inc({ result: 'success' });
+    metrics.config.applied(loaded.sources?.hash ?? '', now());
     metrics.policyStatements.set(next.statementCount);
-    logger.info({ statements: next.statementCount, roles: next.roles.length }, 'config reloaded');
+    logger.info(
+      {
+        file: configName,
+        hash: loaded.sources?.hash,
+        previousHash,
+        statements: next.statementCount,
+        roles: next.roles.length,
+      },
+      'config reloaded',
+    );
     for (const w of next.warnings) logger.warn({ warning: w }, 'policy warning');
   };
   const reloadFailed = (err: Error) => {
     metrics.configReloads.inc({ result: 'failure' });
+    metrics.config.failed();
+    const findings = err instanceof ConfigError ? err.findings : [];
     logger.error(
       {
+        // The file at fault (a policy or key file, or the config itself).
+        file: findings.find((f) => f.file !== undefined)?.file ?? configName,
         code: err instanceof ConfigError ? err.code : 'ERR_CONFIG_INVALID',
         problems: err instanceof ConfigError ? err.problems : [err.message],
+        // The generation that stays active.
+        hash: fileRuntime.sources?.hash,
       },
       'config reload failed; keeping the last good config',
     );
   };
 
   const auditor: Auditor | undefined = observe
-    ? createAuditor(auditLogger, () => runtime.config.config.audit.allowSampleRate)
+    ? createAuditor(
+        auditLogger,
+        () => runtime.config.config.audit.allowSampleRate,
+        Math.random,
+        () => fileRuntime.sources?.hash,
+      )
     : undefined;
   let draining = false;
   const decisions = { allow: 0, deny: 0 };
@@ -255,11 +280,21 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const watcher: ConfigWatcher | undefined =
     options.watch === false || options.configText !== undefined
       ? undefined
-      : watchConfig(options.configFile, { onReload: swap, onReloadError: reloadFailed });
+      : watchConfig(
+          options.configFile,
+          { onReload: swap, onReloadError: reloadFailed },
+          initial.sources ? { files: initial.sources.files } : {},
+        );
 
   grpcServer.serving();
   logger.info(
-    { grpcPort: grpcServer.port, adminPort: admin.port, roles: initial.roles.length },
+    {
+      grpcPort: grpcServer.port,
+      adminPort: admin.port,
+      roles: initial.roles.length,
+      file: configName,
+      hash: initial.sources?.hash,
+    },
     'rolegate serving',
   );
 
@@ -271,6 +306,8 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     current: () => runtime.config,
     lastIamSync: () => aws.lastIamSync(),
     reload() {
+      // The watcher also re-arms on the files the new config references.
+      if (watcher) return watcher.reload();
       try {
         swap(loadConfig(source));
       } catch (err) {

@@ -9,7 +9,7 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { CheckOutcome } from '../decision/outcome.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { RolegateConfig } from '../config/schema.js';
@@ -31,7 +31,11 @@ export interface AwsIntegrationOptions {
   readonly logger: Logger;
   /** Clock in epoch ms. Default `Date.now`. */
   readonly now?: () => number;
-  /** Metrics go here when given. */
+  /**
+   * Metrics go here when given: the STS counter at once, the IAM sync
+   * metrics only while the config has an `aws.iam` section (a file-only
+   * deployment exports none, so no staleness alert fires on it).
+   */
   readonly registry?: Registry;
   /** The credential cache's size and eviction metrics (`cache="sts_credentials"`). */
   readonly caches?: CacheMetrics;
@@ -93,23 +97,24 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
   const { logger } = options;
   const now = options.now ?? Date.now;
   const registers = options.registry ? [options.registry] : [];
+  // Registered by `showIamMetrics` only while IAM sync is configured.
   const metrics = {
     lastSync: new Gauge({
       name: 'rolegate_iam_last_sync_success_timestamp_seconds',
       help: 'Time of the last successful IAM sync (epoch seconds).',
-      registers,
+      registers: [],
     }),
     syncs: new Counter({
       name: 'rolegate_iam_syncs_total',
       help: 'IAM syncs, by result (success|failure).',
       labelNames: ['result'] as const,
-      registers,
+      registers: [],
     }),
     iamRoles: new Gauge({
       name: 'rolegate_iam_roles',
       help: 'Roles loaded from IAM (loaded|invalid|shadowed).',
       labelNames: ['state'] as const,
-      registers,
+      registers: [],
     }),
     sts: new Counter({
       name: 'rolegate_sts_calls_total',
@@ -117,6 +122,32 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
       labelNames: ['api', 'result'] as const,
       registers,
     }),
+  };
+
+  const iamMetrics: readonly [string, Metric][] = [
+    ['rolegate_iam_last_sync_success_timestamp_seconds', metrics.lastSync],
+    ['rolegate_iam_syncs_total', metrics.syncs as Metric],
+    ['rolegate_iam_roles', metrics.iamRoles as Metric],
+  ];
+  /** Adds the IAM sync metrics to the registry, or takes them out (reset, for a later return). */
+  const showIamMetrics = (show: boolean) => {
+    const registry = options.registry;
+    if (!registry) return;
+    const shown = registry.getSingleMetric('rolegate_iam_syncs_total') !== undefined;
+    if (show === shown) return;
+    for (const [name, m] of iamMetrics) {
+      if (show) {
+        registry.registerMetric(m);
+      } else {
+        registry.removeSingleMetric(name);
+        m.reset();
+      }
+    }
+    if (show) {
+      // Both series from the start, so rate() and alerts see zeros.
+      metrics.syncs.inc({ result: 'success' }, 0);
+      metrics.syncs.inc({ result: 'failure' }, 0);
+    }
   };
 
   let sync: IamSync | undefined;
@@ -162,6 +193,7 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
       const hadRoles = snapshot !== undefined;
       snapshot = undefined;
       if (hadRoles) options.onRolesChanged();
+      showIamMetrics(iam !== undefined);
       if (!iam) return;
       // IAM is global: in the aws partition it answers in us-east-1.
       const client = new IAMClient({ region: 'us-east-1', ...clientConfig(config.aws) });

@@ -10,6 +10,7 @@ import type { ResolvedIssuer } from '../identity/jwt.js';
 import type { PolicyRef, RolegateConfig } from './schema.js';
 import { compileClaimPatterns, type ClaimPatterns } from '../check/variable-claims.js';
 import { findingOf, formatFinding, type Finding } from './finding.js';
+import type { ConfigSources } from './sources.js';
 
 export interface RuntimeRole {
   readonly name: string;
@@ -40,6 +41,8 @@ export interface RuntimeConfig {
    * loaded by `loadConfig`); absent for configs assembled elsewhere.
    */
   readonly warningFindings?: readonly Finding[];
+  /** The files this generation was read from and their hash; set by `loadConfig`, absent for configs assembled elsewhere. */
+  readonly sources?: ConfigSources;
 }
 
 /** The keys `policies` substitute as variables, added to `into`. */

@@ -23,6 +23,7 @@ import { listenHostFromEnv, withListenHost } from './listen-host.js';
 import { childPath, isRecord } from './reader.js';
 import { validateConfig, type IssuerConfig, type PolicyRef } from './schema.js';
 import { sourceMapOf } from './source-position.js';
+import { configSourcesOf, type FilesRead } from './sources.js';
 
 /** The name configuration read from standard input goes by in findings. */
 export const STDIN_NAME = '<stdin>';
@@ -46,6 +47,12 @@ export class ConfigError extends RolegateError {
   readonly findings: readonly Finding[];
   /** The same problems, one formatted line each. */
   readonly problems: readonly string[];
+  /**
+   * Absolute paths of the files the failed load read or tried to read, in
+   * order; set by {@link loadConfig} (the hot-reload watcher watches them).
+   * Default: none.
+   */
+  files: readonly string[] = [];
   /** `problems` may also be preformatted lines (kept as the finding's message). */
   constructor(code: ErrorCode, problems: readonly (Finding | string)[]) {
     const findings = problems.map((p): Finding =>
@@ -98,6 +105,7 @@ function resolveIssuers(
   issuers: readonly IssuerConfig[],
   baseDir: string,
   file: string,
+  read: FilesRead,
 ): { issuers: ResolvedIssuer[]; findings: Finding[] } {
   const findings: Finding[] = [];
   const resolved = issuers.map((issuer, i): ResolvedIssuer => {
@@ -107,7 +115,7 @@ function resolveIssuers(
       const path = resolvePath(baseDir, issuer.jwksFile);
       let text: string | undefined;
       try {
-        text = readFileSync(path, 'utf8');
+        text = readTracked(path, read);
       } catch (err) {
         findings.push(
           invalid(file, `${at}.jwksFile`, `cannot read ${path}: ${fsErrorReason(err)}`),
@@ -146,6 +154,14 @@ function resolveIssuers(
   return { issuers: resolved, findings };
 }
 
+/** Reads `path`, recording it (and its text, when readable) in `read`. */
+function readTracked(path: string, read: FilesRead): string {
+  read.set(path, undefined);
+  const text = readFileSync(path, 'utf8');
+  read.set(path, text);
+  return text;
+}
+
 /** Adds line and column to every finding whose file's text was read. */
 function located(findings: readonly Finding[], texts: ReadonlyMap<string, string>): Finding[] {
   const maps = new Map<string, ReturnType<typeof sourceMapOf>>();
@@ -168,6 +184,16 @@ function located(findings: readonly Finding[], texts: ReadonlyMap<string, string
  */
 export function loadConfig(source: string | ConfigSource): RuntimeConfig {
   const src: ConfigSource = typeof source === 'string' ? { file: source } : source;
+  const read: FilesRead = new Map();
+  try {
+    return loadFrom(src, read);
+  } catch (err) {
+    if (err instanceof ConfigError) err.files = [...read.keys()];
+    throw err;
+  }
+}
+
+function loadFrom(src: ConfigSource, read: FilesRead): RuntimeConfig {
   const file = src.file;
   const listen = listenHostFromEnv(process.env);
   if (listen.problem !== undefined) {
@@ -178,7 +204,7 @@ export function loadConfig(source: string | ConfigSource): RuntimeConfig {
   let text = src.text;
   if (text === undefined) {
     try {
-      text = readFileSync(file, 'utf8');
+      text = readTracked(resolvePath(file), read);
     } catch (err) {
       throw new ConfigError('ERR_CONFIG_READ', [
         {
@@ -211,7 +237,7 @@ export function loadConfig(source: string | ConfigSource): RuntimeConfig {
     const path = resolvePath(baseDir, ref.file);
     let policyText: string;
     try {
-      policyText = readFileSync(path, 'utf8');
+      policyText = readTracked(path, read);
     } catch (err) {
       throw new PolicyResolveError([
         {
@@ -242,14 +268,19 @@ export function loadConfig(source: string | ConfigSource): RuntimeConfig {
     }
     return { ref, document: parsed.document, file: path, basePath: '$' };
   };
-  const issuers = resolveIssuers(config.issuers, baseDir, file);
+  const issuers = resolveIssuers(config.issuers, baseDir, file, read);
   if (issuers.findings.length > 0) {
     throw new ConfigError('ERR_CONFIG_INVALID', located(issuers.findings, texts));
   }
   try {
     const runtime = compileConfig(config, resolveRef, issuers.issuers);
     const warningFindings = located(runtime.warningFindings ?? [], texts);
-    return { ...runtime, warnings: warningFindings.map(formatFinding), warningFindings };
+    return {
+      ...runtime,
+      warnings: warningFindings.map(formatFinding),
+      warningFindings,
+      sources: configSourcesOf(read, src.text),
+    };
   } catch (err) {
     if (err instanceof PolicyCompileErrors) {
       const findings = err.findings.map((f) => (f.file === undefined ? { ...f, file } : f));

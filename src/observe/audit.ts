@@ -20,6 +20,8 @@ export interface AuditRecord {
   readonly decision_id: string;
   /** The `x-request-id` header (printable ASCII, at most 128 characters), else Envoy's stream id, or empty. */
   readonly request_id: string;
+  /** Hash of the configuration that decided (`rolegate_config_info{hash}`); absent only when the caller has none. */
+  readonly config_hash?: string;
   /** The request's method, canonical (upper case); absent when the request was refused as unreadable. */
   readonly method?: string;
   /** The request's canonical path (decoded, dot segments resolved); absent when refused as unreadable. */
@@ -126,15 +128,17 @@ export function auditExplanation(e: RoleExplanation): AuditRoleExplanation {
   };
 }
 
-/** Builds the record for one decision. */
+/** Builds the record for one decision; `configHash` is the active configuration's hash. */
 export function auditRecord(
   request: AuthzRequest,
   outcome: CheckOutcome,
   latencyUs: number,
+  configHash?: string,
 ): AuditRecord {
   return {
     decision_id: outcome.decisionId,
     request_id: request.requestId,
+    ...(configHash === undefined ? {} : { config_hash: configHash }),
     ...(request.method === '' ? {} : { method: request.method }),
     ...(request.path === '' ? {} : { path: request.path }),
     ...(outcome.principal
@@ -166,11 +170,13 @@ export interface Auditor {
  * probability `allowSampleRate()` (read per decision so a reload applies;
  * 1 = all, 0 = none), drawing from `random` (default `Math.random`). A
  * sampled-out allow costs one call to `random` and builds no record.
+ * `configHash()` (read per record; default: none) fills `config_hash`.
  */
 export function createAuditor(
   logger: Logger,
   allowSampleRate: () => number,
   random: () => number = Math.random,
+  configHash: () => string | undefined = () => undefined,
 ): Auditor {
   return {
     record(request, outcome, latencyUs) {
@@ -178,7 +184,7 @@ export function createAuditor(
         const rate = allowSampleRate();
         if (rate <= 0 || (rate < 1 && random() >= rate)) return;
       }
-      logger.info({ audit: auditRecord(request, outcome, latencyUs) }, 'decision');
+      logger.info({ audit: auditRecord(request, outcome, latencyUs, configHash()) }, 'decision');
     },
   };
 }

@@ -35,6 +35,19 @@ export interface CacheMetrics {
   track(name: CacheName, cache: CacheStats): void;
 }
 
+/**
+ * The active configuration generation:
+ * `rolegate_config_info{hash}` (always 1, one series: the active hash),
+ * `rolegate_config_last_reload_success_timestamp_seconds` and
+ * `rolegate_config_last_reload_successful` (1, or 0 after a failed reload).
+ */
+export interface ConfigMetrics {
+  /** A generation with `hash` became active at `epochMs` (the first load, or a reload). */
+  applied(hash: string, epochMs: number): void;
+  /** A reload failed; the last good generation stays active. */
+  failed(): void;
+}
+
 /** `result` label values of the success/failure counters. */
 export type Result = 'success' | 'failure';
 
@@ -46,6 +59,8 @@ export interface Metrics {
   readonly checkDuration: Histogram<'decision'>;
   /** `rolegate_config_reloads_total{result}`. */
   readonly configReloads: Counter<'result'>;
+  /** Hash, time and result of the last (re)load of the configuration. */
+  readonly config: ConfigMetrics;
   /** `rolegate_policy_statements`. */
   readonly policyStatements: Gauge;
   /** `rolegate_token_cache_lookups_total{result}`: result is `hit` or `miss`. */
@@ -92,6 +107,7 @@ export function createMetrics(defaults = true): Metrics {
   tokenCache.inc({ result: 'miss' }, 0);
   return {
     caches: createCacheMetrics(registry),
+    config: createConfigMetrics(registry),
     registry,
     checks: new Counter({
       name: 'rolegate_check_total',
@@ -122,6 +138,36 @@ export function createMetrics(defaults = true): Metrics {
       labelNames: ['issuer', 'result'] as const,
       registers: [registry],
     }),
+  };
+}
+
+function createConfigMetrics(registry: Registry): ConfigMetrics {
+  const info = new Gauge({
+    name: 'rolegate_config_info',
+    help: 'The active configuration: always 1, labelled with the hash of the config text and the files it references.',
+    labelNames: ['hash'] as const,
+    registers: [registry],
+  });
+  const lastSuccess = new Gauge({
+    name: 'rolegate_config_last_reload_success_timestamp_seconds',
+    help: 'Time the active configuration was loaded (epoch seconds): at startup, then at each successful reload.',
+    registers: [registry],
+  });
+  const successful = new Gauge({
+    name: 'rolegate_config_last_reload_successful',
+    help: 'Whether the last configuration (re)load succeeded (1) or failed and the last good one was kept (0).',
+    registers: [registry],
+  });
+  return {
+    applied(hash, epochMs) {
+      info.reset(); // one series: the previous generation's hash goes
+      info.set({ hash }, 1);
+      lastSuccess.set(epochMs / 1000);
+      successful.set(1);
+    },
+    failed() {
+      successful.set(0);
+    },
   };
 }
 

@@ -6,6 +6,9 @@ const OWN = [
   ['rolegate_check_total', 'counter', ['decision', 'reason']],
   ['rolegate_check_duration_seconds', 'histogram', ['decision']],
   ['rolegate_config_reloads_total', 'counter', ['result']],
+  ['rolegate_config_info', 'gauge', ['hash']],
+  ['rolegate_config_last_reload_success_timestamp_seconds', 'gauge', []],
+  ['rolegate_config_last_reload_successful', 'gauge', []],
   ['rolegate_policy_statements', 'gauge', []],
   ['rolegate_token_cache_lookups_total', 'counter', ['result']],
   ['rolegate_jwks_fetches_total', 'counter', ['issuer', 'result']],
@@ -38,6 +41,23 @@ describe('metrics', () => {
       );
       for (const l of metric.labelNames) expect(FORBIDDEN_LABELS).not.toContain(l);
     }
+  });
+
+  it('shows one config hash at a time, the last good load time and whether the last reload worked', async () => {
+    const m = createMetrics(false);
+    m.config.applied('0123456789ab', 1_780_000_000_000);
+    m.config.applied('ba9876543210', 1_780_000_060_500);
+    let text = await m.registry.metrics();
+    expect(text.match(/^rolegate_config_info\{.*$/gm)).toEqual([
+      'rolegate_config_info{hash="ba9876543210"} 1',
+    ]);
+    expect(text).toContain('rolegate_config_last_reload_success_timestamp_seconds 1780000060.5');
+    expect(text).toContain('rolegate_config_last_reload_successful 1');
+    m.config.failed();
+    text = await m.registry.metrics();
+    expect(text).toContain('rolegate_config_last_reload_successful 0');
+    expect(text).toContain('rolegate_config_info{hash="ba9876543210"} 1');
+    expect(text).toContain('rolegate_config_last_reload_success_timestamp_seconds 1780000060.5');
   });
 
   it('has histogram buckets that resolve sub-millisecond checks', () => {
