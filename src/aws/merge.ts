@@ -4,6 +4,7 @@
  * and get the same guardrails as file roles.
  */
 import { collectVariableKeys, type RuntimeConfig, type RuntimeRole } from '../config/compile.js';
+import type { DecidedRole } from '../decision/parties.js';
 import { RolegateError } from '../errors.js';
 import { createPolicySet } from '../policy/index.js';
 import type { IamRoleProblem, IamSnapshot, RoleFromIam } from './iam-source.js';
@@ -16,7 +17,7 @@ export interface IamRuntimeRole extends RuntimeRole {
 }
 
 /** True for roles loaded from IAM. */
-export function isIamRole(role: RuntimeRole): role is IamRuntimeRole {
+export function isIamRole(role: DecidedRole): role is IamRuntimeRole {
   return (role as Partial<IamRuntimeRole>).source === 'iam';
 }
 

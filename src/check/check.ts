@@ -26,7 +26,7 @@ import { resolveRoute } from '../route/resolve.js';
 import type { RouteMatch } from '../route/table.js';
 import { upstreamHeaders } from '../response/upstream-headers.js';
 import { requestContextResolver, roleSessionKeys } from './context.js';
-import { unsafeVariableClaim } from './variable-claims.js';
+import { unsafeVariableClaim } from '../identity/variable-claims.js';
 
 /** The generation of configuration a check runs against; swapped whole on reload. */
 export interface CheckRuntime {

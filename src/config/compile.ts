@@ -8,7 +8,7 @@ import type { CompiledPolicy, Diagnostic, PolicySet } from '../policy/types.js';
 import { compileRoute, type CompiledRoute } from '../route/table.js';
 import type { ResolvedIssuer } from '../identity/jwt.js';
 import type { PolicyRef, RolegateConfig } from './schema.js';
-import { compileClaimPatterns, type ClaimPatterns } from '../check/variable-claims.js';
+import { compileClaimPatterns, type ClaimPatterns } from '../identity/variable-claims.js';
 import { findingOf, formatFinding, type Finding } from './finding.js';
 import type { ConfigSources } from './sources.js';
 

@@ -5,10 +5,8 @@
  * ours at run time but the error catalogue (the other imports are types).
  */
 import { httpStatusOf, type ErrorCode } from '../errors.js';
-import type { RuntimeRole } from '../config/compile.js';
-import type { Principal } from '../identity/principal.js';
 import type { Determining } from '../policy/types.js';
-import type { RouteMatch } from '../route/table.js';
+import type { DecidedRole, Principal, RouteMatch } from './parties.js';
 import type { Explanation } from './explanation.js';
 
 /** The HTTP status of a decision: 200 for an allow, else the deny's. */
@@ -26,7 +24,7 @@ export interface CheckOutcome {
   /** Names of the roles whose permissions were evaluated (trust admitted). */
   readonly rolesConsidered: readonly string[];
   /** The role that allowed; absent for every deny (an STS failure included). */
-  readonly role?: RuntimeRole;
+  readonly role?: DecidedRole;
   readonly determining: readonly Determining[];
   /** For an allow: the identity headers the upstream receives (validated). */
   readonly upstreamHeaders?: ReadonlyMap<string, string>;

@@ -6,17 +6,8 @@
 import type { RouteConfig } from '../config/schema.js';
 import { RolegateError } from '../errors.js';
 
-/** The IAM view of one HTTP request. */
-export interface RouteMatch {
-  readonly action: string;
-  readonly resource: string;
-  /** Where the mapping came from: `context_extensions`, `route[<i>]` or `default`. */
-  readonly source: string;
-  /** `aws:ResourceTag/<k>` values. */
-  readonly tags: Readonly<Record<string, string>>;
-  /** Temporary AWS credentials for the upstream: `required` or `optional`; absent = none. */
-  readonly credentials?: 'required' | 'optional';
-}
+export type { RouteMatch } from '../decision/parties.js';
+import type { RouteMatch } from '../decision/parties.js';
 
 /** A template split once into literal text and parameter names (odd indexes). */
 type Template = readonly string[];

@@ -28,38 +28,6 @@ const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
  * shrinks.
  */
 const KNOWN_CYCLES: Readonly<Record<string, readonly string[]>> = {
-  // The outcome type: aws/integration.ts, observe/audit.ts, observe/tracing.ts
-  // and response/check-response.ts import `CheckOutcome` from check/check.ts,
-  // while check/handler.ts imports aws/, observe/ and response/. Removed when
-  // the outcome type moves to the leaf src/decision/ (each cycle below has an
-  // aws -> check, observe -> check or response -> check edge).
-  'outcome type in check/': [
-    'aws -> check -> aws',
-    'aws -> check -> config -> aws',
-    'aws -> check -> identity -> config -> aws',
-    'aws -> check -> identity -> request -> config -> aws',
-    'aws -> check -> observe -> request -> config -> aws',
-    'aws -> check -> request -> config -> aws',
-    'aws -> check -> response -> identity -> config -> aws',
-    'aws -> check -> response -> identity -> request -> config -> aws',
-    'aws -> check -> roles -> identity -> config -> aws',
-    'aws -> check -> roles -> identity -> request -> config -> aws',
-    'aws -> check -> route -> config -> aws',
-    'aws -> check -> route -> request -> config -> aws',
-    'aws -> observe -> check -> aws',
-    'aws -> observe -> check -> config -> aws',
-    'aws -> observe -> check -> identity -> config -> aws',
-    'aws -> observe -> check -> identity -> request -> config -> aws',
-    'aws -> observe -> check -> request -> config -> aws',
-    'aws -> observe -> check -> response -> identity -> config -> aws',
-    'aws -> observe -> check -> response -> identity -> request -> config -> aws',
-    'aws -> observe -> check -> roles -> identity -> config -> aws',
-    'aws -> observe -> check -> roles -> identity -> request -> config -> aws',
-    'aws -> observe -> check -> route -> config -> aws',
-    'aws -> observe -> check -> route -> request -> config -> aws',
-    'check -> observe -> check',
-    'check -> response -> check',
-  ],
   // Options types read from config/schema.ts by modules that config/
   // composes: identity/jwt.ts and identity/mtls.ts, request/credentials.ts
   // and route/table.ts. Removed by the schema rewrite that moves each options
@@ -67,38 +35,17 @@ const KNOWN_CYCLES: Readonly<Record<string, readonly string[]>> = {
   // request -> config or route -> config edge).
   'options types in config/schema.ts': [
     'aws -> identity -> config -> aws',
-    'aws -> identity -> config -> check -> aws',
     'aws -> identity -> request -> config -> aws',
-    'aws -> identity -> request -> config -> check -> aws',
     'aws -> observe -> request -> config -> aws',
-    'aws -> observe -> request -> config -> check -> aws',
-    'check -> identity -> config -> check',
-    'check -> identity -> request -> config -> check',
-    'check -> observe -> request -> config -> check',
-    'check -> request -> config -> check',
-    'check -> response -> identity -> config -> check',
-    'check -> response -> identity -> request -> config -> check',
-    'check -> roles -> identity -> config -> check',
-    'check -> roles -> identity -> request -> config -> check',
-    'check -> route -> config -> check',
-    'check -> route -> request -> config -> check',
     'config -> identity -> config',
     'config -> identity -> request -> config',
     'config -> route -> config',
     'config -> route -> request -> config',
   ],
-  // Not removed by either change as far as is known today:
-  // - aws -> config: aws/integration.ts imports `RuntimeConfig`
-  //   (config/compile.ts) and `RolegateConfig` (config/schema.ts), and
-  //   aws/config.ts imports config/reader.ts; config/schema.ts imports
-  //   aws/config.ts.
-  // - check -> config: check/check.ts imports `RuntimeConfig`; config/compile.ts
-  //   imports check/variable-claims.ts (`compileClaimPatterns`).
-  'runtime config type in config/compile.ts': [
-    'aws -> config -> aws',
-    'aws -> config -> check -> aws',
-    'check -> config -> check',
-  ],
+  // aws -> config: aws/integration.ts and aws/merge.ts read `RuntimeConfig`
+  // (config/compile.ts) and aws/config.ts uses config/reader.ts, while
+  // config/schema.ts imports aws/config.ts.
+  'aws options and the runtime config': ['aws -> config -> aws'],
 };
 
 /** One import of one file: where it is and what it names. */

@@ -10,7 +10,7 @@
  * Pure: the principal and the compiled patterns arrive as arguments.
  */
 import { DEFAULT_VARIABLE_CLAIM_PATTERN, type IssuerConfig } from '../config/schema.js';
-import { issuerKeyPrefix, type Principal } from '../identity/principal.js';
+import { issuerKeyPrefix, type Principal } from './principal.js';
 import type { ContextResolver } from '../policy/index.js';
 
 /** Each issuer's compiled patterns (issuer URL -> claim name -> pattern). */
