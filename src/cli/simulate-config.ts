@@ -8,7 +8,7 @@ import { authorize, toOutcome, type Progress } from '../check/check.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import { isErrorCode, RolegateError } from '../errors.js';
 import { issuerKeyPrefix, type Principal } from '../identity/principal.js';
-import { isRecord } from '../config/reader.js';
+import { isRecord } from '../options/fields.js';
 import { canonicalRequest } from '../request/normalize.js';
 import { assumableRoles } from '../roles/trust.js';
 import { requestContextResolver } from '../check/context.js';
