@@ -8,14 +8,18 @@ import { routeTemplateProblems } from './table.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
 const METHOD_MESSAGE = `must be one of: ${HTTP_METHODS.join(', ')}`;
+/** Any case, spelled without the `i` flag so the JSON Schema's `pattern` keeps it. */
+const METHOD_PATTERN = new RegExp(
+  `^(${HTTP_METHODS.map((m) =>
+    m === '*' ? '\\*' : m.replace(/[A-Z]/g, (c) => `[${c}${c.toLowerCase()}]`),
+  ).join('|')})$`,
+);
 
 /** One entry of `routes`. */
 export const routeSchema = fields({
   method: z
     .string({ error: METHOD_MESSAGE })
-    .regex(new RegExp(`^(${HTTP_METHODS.map((m) => m.replace('*', '\\*')).join('|')})$`, 'i'), {
-      error: METHOD_MESSAGE,
-    })
+    .regex(METHOD_PATTERN, { error: METHOD_MESSAGE })
     .transform((m): string => m.toUpperCase())
     .default('*')
     .describe('HTTP method (any case), or * for any.'),
