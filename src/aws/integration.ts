@@ -11,8 +11,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CheckOutcome } from '../check/check.js';
-import type { RuntimeConfig } from '../config/compile.js';
-import type { RolegateConfig } from '../config/schema.js';
+import type { RuntimeConfig, RuntimeOptions as RolegateConfig } from '../check/runtime.js';
 import { errorCodeOf } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { CacheMetrics } from '../observe/metrics.js';
@@ -49,7 +48,7 @@ export interface AwsIntegration {
   /** Starts, restarts or stops the IAM sync for a (re)loaded config; resolves after its first load. */
   configure(config: RolegateConfig): Promise<void>;
   /** A file-loaded runtime with the current IAM roles merged in. */
-  compose(file: RuntimeConfig): RuntimeConfig;
+  compose<R extends RuntimeConfig>(file: R): R;
   /**
    * Adds upstream credentials to an allow whose route asks for them.
    * `token` is the caller's raw token when it has one. Never throws.

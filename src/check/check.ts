@@ -6,7 +6,7 @@
 import { errorCodeOf, type ErrorCode } from '../errors.js';
 import { evaluate, extendContext, resolvingContext } from '../policy/index.js';
 import type { Decision, Determining } from '../policy/types.js';
-import type { RuntimeConfig, RuntimeRole } from '../config/compile.js';
+import type { RuntimeConfig, RuntimeRole } from './runtime.js';
 import type { JwtVerifier } from '../identity/jwt.js';
 import type { Principal } from '../identity/principal.js';
 import { extractToken } from '../request/credentials.js';
@@ -20,8 +20,8 @@ import { requestContextResolver, roleSessionKeys } from './context.js';
 import { unsafeVariableClaim } from './variable-claims.js';
 
 /** The generation of configuration a check runs against; swapped whole on reload. */
-export interface CheckRuntime {
-  readonly config: RuntimeConfig;
+export interface CheckRuntime<R extends RuntimeConfig = RuntimeConfig> {
+  readonly config: R;
   readonly verifier: JwtVerifier;
 }
 
