@@ -29,15 +29,18 @@ const headerName = (fallback: string) =>
     .default(fallback);
 
 /** Header names that carry upstream credentials: all under the owned `x-rolegate-` prefix by default. */
-export const credentialHeadersSchema = section({
+export const credentialHeadersSchema = fields({
   accessKeyId: headerName('x-rolegate-aws-access-key-id'),
   secretAccessKey: headerName('x-rolegate-aws-secret-access-key'),
   sessionToken: headerName('x-rolegate-aws-session-token'),
   expiration: headerName('x-rolegate-aws-expiration').describe('Expiration as ISO 8601.'),
-}).superRefine((h, ctx) => {
-  const names = Object.values(h).filter((v) => typeof v === 'string');
-  if (names.length === 4 && new Set(names).size !== 4) problem(ctx, [], 'header names must differ');
-}, always);
+})
+  .superRefine((h, ctx) => {
+    const names = Object.values(h).filter((v) => typeof v === 'string');
+    if (names.length === 4 && new Set(names).size !== 4)
+      problem(ctx, [], 'header names must differ');
+  }, always)
+  .prefault({} as never);
 
 /** Header names that carry upstream credentials; defaults in {@link credentialHeadersSchema}. */
 export type AwsCredentialHeaders = z.output<typeof credentialHeadersSchema>;

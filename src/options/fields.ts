@@ -92,10 +92,16 @@ export const stringMap = (message = 'must be a mapping') =>
   z.record(z.string(), text(), { error: required(message) });
 
 /**
- * A mapping section whose fields all have defaults: absent means `{}`, so
- * each default is written once, on its field.
+ * A mapping section whose fields all have defaults: absent, or left empty
+ * in YAML (`server:` with every line below it commented out, i.e. null),
+ * means `{}`, so each default is written once, on its field.
  */
-export const section = <S extends z.ZodRawShape>(shape: S) => fields(shape).prefault({} as never);
+export const section = <S extends z.ZodRawShape>(shape: S) => {
+  const object = fields(shape);
+  return z.union([object.prefault({} as never), z.null().transform(() => object.parse({}))], {
+    error: required('must be a mapping'),
+  });
+};
 
 /** Adds a problem at `path` (relative to the value being refined). */
 export function problem(
@@ -124,18 +130,25 @@ function pathOf(base: readonly PropertyKey[], rel: readonly PropertyKey[]): stri
   return out;
 }
 
+/** True when `issues` say the value itself has the wrong type (not a problem inside it). */
+function wrongType(issues: readonly Issue[]): boolean {
+  return issues.some(
+    (i) =>
+      i.path.length === 0 &&
+      (i.code === 'invalid_type' || (i.code === 'invalid_union' && i.errors.every(wrongType))),
+  );
+}
+
 function collect(issues: readonly Issue[], base: readonly PropertyKey[], out: ConfigProblem[]) {
   for (const iss of issues) {
     const at = [...base, ...iss.path];
     if (iss.code === 'unrecognized_keys') {
       for (const key of iss.keys) out.push({ path: pathOf(at, [key]), message: iss.message });
     } else if (iss.code === 'invalid_union') {
-      // A value of the right shape for one branch: that branch's own problems
+      // A value of the right type for one branch: that branch's own problems
       // are the precise ones. Otherwise the union's message says what fits.
-      const deeper = iss.errors.find(
-        (branch) => branch.length > 0 && branch.every((b) => b.path.length > 0),
-      );
-      if (deeper) collect(deeper, at, out);
+      const fitting = iss.errors.find((branch) => branch.length > 0 && !wrongType(branch));
+      if (fitting) collect(fitting, at, out);
       else out.push({ path: pathOf(at, []), message: iss.message });
     } else {
       out.push({ path: pathOf(at, []), message: iss.message });

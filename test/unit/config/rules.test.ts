@@ -224,3 +224,61 @@ describe('validateConfig: the cross-field and format rules, each with its path a
     expect(config?.aws).toBeUndefined();
   });
 });
+
+describe('validateConfig: sections left empty in YAML', () => {
+  it('reads a null section as all defaults, as before', () => {
+    const { config, problems } = validateConfig({
+      server: null,
+      headers: null,
+      tokens: null,
+      audit: null,
+      mtls: null,
+      issuers: [{ issuer: 'https://idp.example', audiences: ['api'], keys: null }],
+      aws: { sts: null },
+    });
+    expect(problems).toEqual([]);
+    expect(config?.server.grpc).toEqual({ host: '127.0.0.1', port: 9001 });
+    expect(config?.issuers[0]?.keys.maxWaitMs).toBe(250);
+    expect(config?.aws?.sts.durationSeconds).toBe(3600);
+  });
+
+  it('still refuses a null where a value is needed', () => {
+    expect(
+      validateConfig({
+        server: { grpc: null },
+        issuers: [{ issuer: 'https://idp.example', audiences: ['api'], token: null }],
+        aws: { sts: { headers: null } },
+        tokens: 5,
+      }).problems,
+    ).toEqual([
+      { path: '$.server.grpc', message: 'must be a mapping' },
+      { path: '$.issuers[0].token', message: 'must be a mapping' },
+      { path: '$.tokens', message: 'must be a mapping' },
+      { path: '$.aws.sts.headers', message: 'must be a mapping' },
+    ]);
+  });
+
+  it('reports problems inside a section and inside a string-or-list at their own paths', () => {
+    expect(
+      validateConfig({
+        tokens: { maxBytes: 1, cache: 1 },
+        issuers: [
+          { issuer: 'https://idp.example', audiences: ['api', 3], requiredClaims: { t: 5 } },
+        ],
+      }).problems,
+    ).toEqual(
+      expect.arrayContaining([
+        { path: '$.tokens.maxBytes', message: 'must be an integer from 256 to 1048576' },
+        {
+          path: '$.tokens.cache',
+          message: 'unknown field; expected one of: maxBytes, cacheEntries, cacheMaxBytes',
+        },
+        { path: '$.issuers[0].audiences[1]', message: 'must be a non-empty string' },
+        {
+          path: '$.issuers[0].requiredClaims.t',
+          message: 'must be a string or a list of strings',
+        },
+      ]),
+    );
+  });
+});
