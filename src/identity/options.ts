@@ -80,16 +80,20 @@ export const DEFAULT_ISSUER_KEYS: IssuerKeysConfig = Object.freeze(issuerKeysSch
 const requiredClaimsSchema = z
   .union(
     [
-      stringList().transform(
-        (names) =>
-          Object.fromEntries(names.map((n) => [n, null])) as Record<
-            string,
-            readonly string[] | null
-          >,
-      ),
+      z
+        .array(text())
+        .transform(
+          (names) =>
+            Object.fromEntries(names.map((n) => [n, null])) as Record<
+              string,
+              readonly string[] | null
+            >,
+        ),
       z.record(
         z.string(),
-        stringList().transform((l): readonly string[] | null => l),
+        stringList()
+          .refine((l) => l.length > 0, { error: 'must not be empty' })
+          .transform((l): readonly string[] | null => l),
       ),
     ],
     { error: 'must be a list of claim names or a mapping of claim to value(s)' },
@@ -166,15 +170,21 @@ export const issuerSchema = fields({
       "Longest accepted token lifetime: exp - iat, or exp - now without iat (plus the clock tolerance). The default (24 h, like Envoy jwt_authn's max_lifetime) admits EKS IRSA and Kubernetes projected tokens while refusing a stolen key's week-long tokens.",
     ),
 }).superRefine((o, ctx) => {
-  if (o.jwksUri !== undefined && o.jwksFile !== undefined) {
+  // Runs on partly invalid input too: a field that is not a non-empty string counts as absent.
+  const given = (v: unknown): v is string => typeof v === 'string' && v !== '';
+  if (given(o.jwksUri) && given(o.jwksFile)) {
     problem(ctx, ['jwksFile'], 'give either jwksUri or jwksFile, not both');
+  }
+  const audiences: unknown = o.audiences;
+  if (Array.isArray(audiences) && !audiences.some(given)) {
+    problem(ctx, ['audiences'], 'must not be empty');
   }
   const algorithms: unknown = o.algorithms;
   if (!Array.isArray(algorithms)) return;
   algorithms.forEach((alg: unknown, i) => {
-    if (typeof alg !== 'string') return;
+    if (!given(alg)) return;
     const hmac = (HMAC_ALGORITHMS as readonly string[]).includes(alg);
-    if (hmac && o.hmacSecretEnv === undefined) {
+    if (hmac && !given(o.hmacSecretEnv)) {
       problem(ctx, ['algorithms', i], `${alg} needs hmacSecretEnv naming the shared secret`);
     } else if (!hmac && !(DEFAULT_ALGORITHMS as readonly string[]).includes(alg)) {
       problem(ctx, ['algorithms', i], `${alg} is not allowed; ${ALLOWED}`);

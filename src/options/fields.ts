@@ -30,11 +30,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export const required = (message: string) => (iss: { input?: unknown }) =>
   iss.input === undefined ? 'is required' : message;
 
-/** A non-empty string. */
-export const text = () =>
-  z
-    .string({ error: required('must be a non-empty string') })
-    .min(1, { error: 'must be a non-empty string' });
+const NON_EMPTY = 'must be a non-empty string';
+
+/**
+ * A non-empty string. An empty one is reported once: {@link problemsOf}
+ * drops the format problems (URL, pattern) found at the same path.
+ */
+export const text = () => z.string({ error: required(NON_EMPTY) }).min(1, { error: NON_EMPTY });
 
 /** A non-empty string that must parse as a URL. */
 export const url = () => text().refine((s) => URL.canParse(s), { error: 'must be a URL' });
@@ -156,12 +158,17 @@ function collect(issues: readonly Issue[], base: readonly PropertyKey[], out: Co
   }
 }
 
-/** Turns zod's issues into problems with JSON paths, each (path, message) once. */
+/**
+ * Turns zod's issues into problems with JSON paths, each (path, message)
+ * once; an empty string's format problems are left out.
+ */
 export function problemsOf(error: z.ZodError): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   collect(error.issues, [], out);
+  const empty = new Set(out.filter((p) => p.message === NON_EMPTY).map((p) => p.path));
   const seen = new Set<string>();
   return out.filter((p) => {
+    if (empty.has(p.path) && p.message !== NON_EMPTY) return false;
     const key = `${p.path}\u0000${p.message}`;
     if (seen.has(key)) return false;
     seen.add(key);

@@ -38,9 +38,8 @@ export const routeSchema = fields({
     ),
 }).superRefine((o, ctx) => {
   const { path, action, resource } = o as Partial<Record<string, unknown>>;
-  if (typeof path !== 'string' || typeof action !== 'string' || typeof resource !== 'string') {
-    return;
-  }
+  const given = (s: unknown): s is string => typeof s === 'string' && s !== '';
+  if (!given(path) || !given(action) || !given(resource)) return;
   for (const p of routeTemplateProblems({ path, action, resource })) {
     problem(ctx, [p.field], p.message);
   }

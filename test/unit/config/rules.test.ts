@@ -282,3 +282,48 @@ describe('validateConfig: sections left empty in YAML', () => {
     );
   });
 });
+
+describe('validateConfig: as the hand-written reader did', () => {
+  const issuer = { issuer: 'https://idp.example', audiences: ['api'] };
+
+  it('refuses a bare string or an empty value list as requiredClaims', () => {
+    expect(validateConfig({ issuers: [{ ...issuer, requiredClaims: 'tenant' }] }).problems).toEqual(
+      [
+        {
+          path: '$.issuers[0].requiredClaims',
+          message: 'must be a list of claim names or a mapping of claim to value(s)',
+        },
+      ],
+    );
+    expect(
+      validateConfig({ issuers: [{ ...issuer, requiredClaims: { tenant: [] } }] }).problems,
+    ).toEqual([{ path: '$.issuers[0].requiredClaims.tenant', message: 'must not be empty' }]);
+  });
+
+  it('reports an empty string once, and counts it as absent for cross-field rules', () => {
+    expect(
+      validateConfig({
+        issuers: [{ ...issuer, jwksUri: '', hmacSecretEnv: '', algorithms: ['HS256'] }],
+        roles: [{ name: '', trustPolicy: {} }],
+        routes: [{ path: '', action: '', resource: '{x}' }],
+      }).problems,
+    ).toEqual([
+      { path: '$.issuers[0].jwksUri', message: 'must be a non-empty string' },
+      { path: '$.issuers[0].hmacSecretEnv', message: 'must be a non-empty string' },
+      {
+        path: '$.issuers[0].algorithms[0]',
+        message: 'HS256 needs hmacSecretEnv naming the shared secret',
+      },
+      { path: '$.roles[0].name', message: 'must be a non-empty string' },
+      { path: '$.routes[0].path', message: 'must be a non-empty string' },
+      { path: '$.routes[0].action', message: 'must be a non-empty string' },
+    ]);
+  });
+
+  it('says an audience list without one valid audience is empty', () => {
+    expect(validateConfig({ issuers: [{ ...issuer, audiences: [7] }] }).problems).toEqual([
+      { path: '$.issuers[0].audiences[0]', message: 'must be a non-empty string' },
+      { path: '$.issuers[0].audiences', message: 'must not be empty' },
+    ]);
+  });
+});
