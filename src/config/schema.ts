@@ -56,7 +56,8 @@ const policySchema = z.union(
       .record(z.string(), z.unknown())
       .refine((o) => !('file' in o))
       .transform((document): PolicySource => ({ document }))
-      .describe('An IAM policy document.'),
+      // A mapping with `file` is a reference; the JSON Schema says so too.
+      .meta({ description: 'An IAM policy document.', not: { required: ['file'] } }),
   ],
   { error: required(POLICY_MESSAGE) },
 );

@@ -104,6 +104,7 @@ describe('schema/rolegate.schema.json', () => {
       [{ audit: { allowSampleRate: 2 } }, '/audit/allowSampleRate'],
       [{ aws: { credentials: { accessKeyId: 'x' } } }, '/aws/credentials'],
       [{ tokens: { maxBytes: 1.5 } }, '/tokens/maxBytes'],
+      [{ guardrails: { g: { file: 'g.json', Version: '2012-10-17' } } }, '/guardrails/g'],
     ];
     for (const [value, at] of cases) {
       expect(validateConfig(value).problems).not.toEqual([]);
