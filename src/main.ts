@@ -161,7 +161,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       metrics.policyStatements.set(next.statementCount);
     },
   });
-  let runtime: CheckRuntime = { config: initial, verifier: makeVerifier(initial) };
+  let runtime: CheckRuntime<RuntimeConfig> = { config: initial, verifier: makeVerifier(initial) };
   await aws.configure(initial.config);
   runtime = { config: aws.compose(initial), verifier: runtime.verifier };
   metrics.policyStatements.set(runtime.config.statementCount);

@@ -11,8 +11,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { CheckOutcome } from '../decision/outcome.js';
-import type { RuntimeConfig } from '../config/compile.js';
-import type { RolegateConfig } from '../config/schema.js';
+import type { RuntimeConfig, RuntimeOptions } from '../check/runtime.js';
 import { errorCodeOf } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { CacheMetrics } from '../observe/metrics.js';
@@ -44,6 +43,9 @@ export interface AwsIntegrationOptions {
 }
 
 /** What an allow on a credentials route adds: the outcome (maybe now a deny) and headers. */
+/** The options the AWS integration reads: a Check's, plus its own `aws` section. */
+export type RolegateConfig = RuntimeOptions & { readonly aws?: AwsConfig };
+
 export interface CredentialsStep {
   readonly outcome: CheckOutcome;
   readonly headers: Readonly<Record<string, string>>;
@@ -53,7 +55,7 @@ export interface AwsIntegration {
   /** Starts, restarts or stops the IAM sync for a (re)loaded config; resolves after its first load. */
   configure(config: RolegateConfig): Promise<void>;
   /** A file-loaded runtime with the current IAM roles merged in. */
-  compose(file: RuntimeConfig): RuntimeConfig;
+  compose<R extends RuntimeConfig>(file: R): R;
   /**
    * Adds upstream credentials to an allow whose route asks for them.
    * `token` is the caller's raw token when it has one. Never throws.

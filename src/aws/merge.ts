@@ -3,7 +3,7 @@
  * first and win a name (or ARN) clash; IAM roles follow in ListRoles order
  * and get the same guardrails as file roles.
  */
-import { collectVariableKeys, type RuntimeConfig, type RuntimeRole } from '../config/compile.js';
+import { collectVariableKeys, type RuntimeConfig, type RuntimeRole } from '../check/runtime.js';
 import type { DecidedRole } from '../decision/parties.js';
 import { RolegateError } from '../errors.js';
 import { createPolicySet } from '../policy/index.js';
@@ -22,10 +22,10 @@ export function isIamRole(role: DecidedRole): role is IamRuntimeRole {
 }
 
 /** The runtime with IAM roles appended, and the IAM roles a file role shadowed. */
-export function mergeIamRoles(
-  file: RuntimeConfig,
+export function mergeIamRoles<R extends RuntimeConfig>(
+  file: R,
   snapshot: IamSnapshot | undefined,
-): { runtime: RuntimeConfig; clashes: IamRoleProblem[] } {
+): { runtime: R; clashes: IamRoleProblem[] } {
   if (!snapshot || snapshot.roles.length === 0) return { runtime: file, clashes: [] };
   const guardrails = file.guardrails;
   // Fail closed: without the compiled guardrails, IAM roles would escape them.

@@ -14,7 +14,7 @@ import {
   type Explanation,
   type RoleExplanation,
 } from '../decision/explanation.js';
-import type { RuntimeConfig, RuntimeRole } from '../config/compile.js';
+import type { RuntimeConfig, RuntimeRole } from './runtime.js';
 import type { JwtVerifier } from '../identity/jwt.js';
 import type { Principal } from '../identity/principal.js';
 import { extractToken } from '../request/credentials.js';
@@ -29,8 +29,8 @@ import { requestContextResolver, roleSessionKeys } from './context.js';
 import { unsafeVariableClaim } from '../identity/variable-claims.js';
 
 /** The generation of configuration a check runs against; swapped whole on reload. */
-export interface CheckRuntime {
-  readonly config: RuntimeConfig;
+export interface CheckRuntime<R extends RuntimeConfig = RuntimeConfig> {
+  readonly config: R;
   readonly verifier: JwtVerifier;
 }
 

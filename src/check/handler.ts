@@ -6,7 +6,6 @@
  * fail-closed deny.
  */
 import { performance } from 'node:perf_hooks';
-import type { AwsIntegration } from '../aws/integration.js';
 import type { Auditor } from '../observe/audit.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { Tracing } from '../observe/tracing.js';
@@ -14,10 +13,21 @@ import { normalizeCheckRequest } from '../request/normalize.js';
 import { toCheckResponse } from '../response/check-response.js';
 import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
 import type { CheckOutcome } from '../decision/outcome.js';
-import { check, type CheckDeps } from './check.js';
+import { check, type CheckDeps, type CredentialsPhase } from './check.js';
+import type { RuntimeOptions } from './runtime.js';
+
+/**
+ * What the handler needs of the AWS integration: the STS phase and the
+ * credential header names it owns. `src/aws` implements it and `main`
+ * wires it in, so the pipeline never imports the integration.
+ */
+export interface UpstreamCredentialSource {
+  readonly upstreamCredentials: CredentialsPhase;
+  ownedHeaders(config: RuntimeOptions): readonly string[];
+}
 
 export interface CheckHandlerDeps extends CheckDeps {
-  readonly aws: Pick<AwsIntegration, 'upstreamCredentials' | 'ownedHeaders'>;
+  readonly aws: UpstreamCredentialSource;
   readonly tracing: Tracing;
   /** Metrics and audit; absent when observability is off (benchmarks). */
   readonly observe?: { readonly metrics: Metrics; readonly auditor: Auditor };

@@ -17,7 +17,7 @@ import { fsErrorReason } from '../config/fs-error.js';
 import { sourceMapOf } from '../config/source-position.js';
 import { RolegateError } from '../errors.js';
 import { compilePolicy, parsePolicyText, type Diagnostic } from '../policy/index.js';
-import { childPath } from '../config/reader.js';
+import { childPath } from '../options/fields.js';
 import { writeFindings, type FindingFormat } from './findings-output.js';
 import type { CliIo } from './io.js';
 import { reportError } from './report.js';

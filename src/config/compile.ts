@@ -4,38 +4,28 @@
  * (guardrails, role policies, boundary) indexed into one PolicySet.
  */
 import { compilePolicy, createPolicySet } from '../policy/index.js';
-import type { CompiledPolicy, Diagnostic, PolicySet } from '../policy/types.js';
-import { compileRoute, type CompiledRoute } from '../route/table.js';
+import type { CompiledPolicy, Diagnostic } from '../policy/types.js';
+import { compileRoute } from '../route/table.js';
 import type { ResolvedIssuer } from '../identity/jwt.js';
 import type { PolicyRef, RolegateConfig } from './schema.js';
-import { compileClaimPatterns, type ClaimPatterns } from '../identity/variable-claims.js';
+import { compileClaimPatterns } from '../identity/variable-claims.js';
+import {
+  collectVariableKeys,
+  type RuntimeConfig as CheckRuntime,
+  type RuntimeRole,
+} from '../check/runtime.js';
 import { findingOf, formatFinding, type Finding } from './finding.js';
 import type { ConfigSources } from './sources.js';
 
-export interface RuntimeRole {
-  readonly name: string;
-  readonly arn: string;
-  readonly trust: PolicySet;
-  readonly permissions: PolicySet;
-}
+export { collectVariableKeys } from '../check/runtime.js';
+export type { RuntimeRole } from '../check/runtime.js';
 
-/** The immutable runtime view of one configuration generation. */
-export interface RuntimeConfig {
-  readonly config: RolegateConfig;
-  /** Issuers with their key files and secrets resolved. */
-  readonly issuers: readonly ResolvedIssuer[];
-  readonly roles: readonly RuntimeRole[];
-  /** The compiled guardrails, so roles loaded later (from AWS IAM) get the same ones. */
-  readonly guardrails?: readonly CompiledPolicy[];
-  readonly routes: readonly CompiledRoute[];
-  /** Statements across all policies, for the `rolegate_policy_statements` gauge. */
-  readonly statementCount: number;
-  /** Warnings from policy validation, formatted with their locations. */
-  readonly warnings: readonly string[];
-  /** Lower-cased context keys any policy of this generation substitutes as a variable. */
-  readonly variableKeys: ReadonlySet<string>;
-  /** The issuers' compiled `claimPatterns`, checked on claims used as variables. */
-  readonly claimPatterns: ClaimPatterns;
+/**
+ * The immutable runtime view of one configuration generation: what `check`
+ * reads ({@link CheckRuntime}) over the whole validated config, plus the
+ * warnings as findings for `rolegate validate`.
+ */
+export interface RuntimeConfig extends CheckRuntime<RolegateConfig> {
   /**
    * The same warnings as structured findings (with line and column when
    * loaded by `loadConfig`); absent for configs assembled elsewhere.
@@ -43,15 +33,6 @@ export interface RuntimeConfig {
   readonly warningFindings?: readonly Finding[];
   /** The files this generation was read from and their hash; set by `loadConfig`, absent for configs assembled elsewhere. */
   readonly sources?: ConfigSources;
-}
-
-/** The keys `policies` substitute as variables, added to `into`. */
-export function collectVariableKeys(
-  policies: readonly (CompiledPolicy | undefined)[],
-  into: Set<string> = new Set(),
-): Set<string> {
-  for (const p of policies) for (const key of p?.variables ?? []) into.add(key);
-  return into;
 }
 
 /** A policy document with the file it came from (the config itself when inline). */

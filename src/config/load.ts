@@ -20,8 +20,9 @@ import type { ResolvedIssuer } from '../identity/jwt.js';
 import { findingOf, formatFinding, withPosition, type Finding } from './finding.js';
 import { fsErrorReason } from './fs-error.js';
 import { listenHostFromEnv, withListenHost } from './listen-host.js';
-import { childPath, isRecord } from './reader.js';
-import { validateConfig, type IssuerConfig, type PolicyRef } from './schema.js';
+import { childPath, isRecord } from '../options/fields.js';
+import type { IssuerConfig } from '../identity/options.js';
+import { validateConfig, type PolicyRef } from './schema.js';
 import { sourceMapOf } from './source-position.js';
 import { configSourcesOf, type FilesRead } from './sources.js';
 

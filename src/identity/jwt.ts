@@ -14,12 +14,8 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { RolegateError, type ErrorCode } from '../errors.js';
-import {
-  DEFAULT_TOKEN_CACHE_MAX_BYTES,
-  HMAC_ALGORITHMS,
-  type IssuerConfig,
-  type TokenLocation,
-} from '../config/schema.js';
+import { DEFAULT_TOKEN_CACHE_MAX_BYTES, HMAC_ALGORITHMS, type IssuerConfig } from './options.js';
+import type { TokenLocation } from '../request/options.js';
 import { createKeyStore, DEFAULT_KEY_TIMING, type FetchJson, type KeyStore } from './jwks.js';
 import { claimAt, claimText, claimTexts, claimValue } from './claims.js';
 import { issuerKeyPrefix, type Principal } from './principal.js';

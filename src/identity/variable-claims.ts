@@ -9,7 +9,7 @@
  * variable that silently stopped matching would switch off a Deny too.
  * Pure: the principal and the compiled patterns arrive as arguments.
  */
-import { DEFAULT_VARIABLE_CLAIM_PATTERN, type IssuerConfig } from '../config/schema.js';
+import { DEFAULT_VARIABLE_CLAIM_PATTERN, type IssuerConfig } from './options.js';
 import { issuerKeyPrefix, type Principal } from './principal.js';
 import type { ContextResolver } from '../policy/index.js';
 

@@ -1,5 +1,5 @@
 /** Credential extraction: which bytes of the request claim to be a token, and where they were. */
-import type { TokenLocation } from '../config/schema.js';
+import type { TokenLocation } from './options.js';
 import { RolegateError } from '../errors.js';
 import { CallerToken } from './token.js';
 import type { AuthzRequest } from './types.js';

@@ -3,7 +3,7 @@
  * Templates are compiled once; matching a request walks the routes in the
  * order the config lists them (first match wins, as operators expect).
  */
-import type { RouteConfig } from '../config/schema.js';
+import type { RouteConfig } from './options.js';
 import { RolegateError } from '../errors.js';
 
 export type { RouteMatch } from '../decision/parties.js';

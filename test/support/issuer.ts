@@ -3,7 +3,7 @@ import {
   DEFAULT_ISSUER_KEYS,
   DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
   type IssuerConfig,
-} from '../../src/config/schema.js';
+} from '../../src/identity/options.js';
 
 /** A validated issuer config with the documented defaults, for unit tests. */
 export function issuerConfig(issuer: string, extra: Partial<IssuerConfig> = {}): IssuerConfig {

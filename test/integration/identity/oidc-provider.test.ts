@@ -14,7 +14,7 @@ import {
   WEB_CLIENT,
 } from '../../harness/oidc-provider.js';
 import { issuerConfig } from '../../support/issuer.js';
-import { DEFAULT_ISSUER_KEYS } from '../../../src/config/schema.js';
+import { DEFAULT_ISSUER_KEYS } from '../../../src/identity/options.js';
 
 const op = new OidcProviderPeer();
 let now = Date.now(); // frozen; tests move it explicitly

@@ -9,9 +9,8 @@
  * imports `config/` back. One folder importing another that (through any
  * chain) imports it again breaks that rule, so this test builds the graph of
  * imports between the top-level folders of src/ (src/<folder>/..., with
- * src/errors.ts and src/main.ts as nodes of their own) and fails on every
- * cycle not in {@link KNOWN_CYCLES}, printing each cycle with the imports
- * that make it. Type-only imports count: they couple the folders just the same.
+ * src/errors.ts and src/main.ts as nodes of their own) and fails on any
+ * cycle, printing each with the imports that make it. Type-only imports count: they couple the folders just the same.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -20,33 +19,6 @@ import { describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
 
 const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
-
-/**
- * Cycles that exist today, each written from its alphabetically first
- * folder. Other branches are removing them; empty this list after merging
- * them. The test also fails when an entry no longer exists, so the list only
- * shrinks.
- */
-const KNOWN_CYCLES: Readonly<Record<string, readonly string[]>> = {
-  // Options types read from config/schema.ts by modules that config/
-  // composes: identity/jwt.ts and identity/mtls.ts, request/credentials.ts
-  // and route/table.ts. Removed by the schema rewrite that moves each options
-  // type into its own module (each cycle below has an identity -> config,
-  // request -> config or route -> config edge).
-  'options types in config/schema.ts': [
-    'aws -> identity -> config -> aws',
-    'aws -> identity -> request -> config -> aws',
-    'aws -> observe -> request -> config -> aws',
-    'config -> identity -> config',
-    'config -> identity -> request -> config',
-    'config -> route -> config',
-    'config -> route -> request -> config',
-  ],
-  // aws -> config: aws/integration.ts and aws/merge.ts read `RuntimeConfig`
-  // (config/compile.ts) and aws/config.ts uses config/reader.ts, while
-  // config/schema.ts imports aws/config.ts.
-  'aws options and the runtime config': ['aws -> config -> aws'],
-};
 
 /** One import of one file: where it is and what it names. */
 interface ImportSite {
@@ -157,7 +129,6 @@ describe('cyclesOf', () => {
 describe('the import graph of src/', () => {
   const graph = folderGraph(SRC);
   const cycles = cyclesOf(graph);
-  const known = new Set(Object.values(KNOWN_CYCLES).flat());
 
   it('sees the folders and the edges the pipeline is made of', () => {
     expect([...graph.keys()]).toEqual(
@@ -169,13 +140,7 @@ describe('the import graph of src/', () => {
     expect([...(graph.get('policy')?.keys() ?? [])]).toEqual(['errors']);
   });
 
-  it('has no folder cycle other than the known ones', () => {
-    const fresh = cycles.filter((c) => !known.has(c)).map((c) => explain(c, graph));
-    expect(fresh).toEqual([]);
-  });
-
-  it('lists only known cycles that still exist (the allow-list only shrinks)', () => {
-    const present = new Set(cycles);
-    expect([...known].filter((c) => !present.has(c))).toEqual([]);
+  it('has no folder cycle', () => {
+    expect(cycles.map((c) => explain(c, graph))).toEqual([]);
   });
 });

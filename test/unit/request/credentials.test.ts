@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { extractToken } from '../../../src/request/credentials.js';
 import { revealToken } from '../../../src/request/token.js';
 import type { AuthzRequest } from '../../../src/request/types.js';
-import type { TokenLocation } from '../../../src/config/schema.js';
+import type { TokenLocation } from '../../../src/request/options.js';
 
 const req = (headers: Record<string, string>): AuthzRequest => ({
   requestId: '',

@@ -6,7 +6,7 @@ import {
   routeTemplateProblems,
 } from '../../../src/route/table.js';
 import { RolegateError } from '../../../src/errors.js';
-import type { RouteConfig } from '../../../src/config/schema.js';
+import type { RouteConfig } from '../../../src/route/options.js';
 
 const route = (method: string, path: string, action: string, resource: string): RouteConfig => ({
   method,

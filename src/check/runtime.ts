@@ -1,0 +1,58 @@
+/**
+ * The runtime generation `check` reads: compiled roles, routes and issuers,
+ * over the options of the modules a Check consults. `src/config` builds it
+ * (see `compile.ts`) with the whole validated config as `config`; nothing
+ * here imports `src/config`.
+ */
+import type { ResolvedIssuer } from '../identity/jwt.js';
+import type { MtlsConfig } from '../identity/options.js';
+import type { CompiledPolicy, PolicySet } from '../policy/types.js';
+import type { HeadersConfig } from '../request/options.js';
+import type { CompiledRoute } from '../route/table.js';
+import type { ClaimPatterns } from '../identity/variable-claims.js';
+
+export interface RuntimeRole {
+  readonly name: string;
+  readonly arn: string;
+  readonly trust: PolicySet;
+  readonly permissions: PolicySet;
+}
+
+/**
+ * The options a Check reads from the config. The AWS integration reads its
+ * own section on top (`src/aws` extends this type; nothing here imports it).
+ */
+export interface RuntimeOptions {
+  readonly unmatchedRoutes: 'deny' | 'default';
+  readonly headers: HeadersConfig;
+  readonly mtls: MtlsConfig;
+  readonly guardrails: readonly unknown[];
+}
+
+/** The immutable runtime view of one configuration generation. */
+export interface RuntimeConfig<C extends RuntimeOptions = RuntimeOptions> {
+  readonly config: C;
+  /** Issuers with their key files and secrets resolved. */
+  readonly issuers: readonly ResolvedIssuer[];
+  readonly roles: readonly RuntimeRole[];
+  /** The compiled guardrails, so roles loaded later (from AWS IAM) get the same ones. */
+  readonly guardrails?: readonly CompiledPolicy[];
+  readonly routes: readonly CompiledRoute[];
+  /** Statements across all policies, for the `rolegate_policy_statements` gauge. */
+  readonly statementCount: number;
+  /** Warnings from policy validation, formatted with their locations. */
+  readonly warnings: readonly string[];
+  /** Lower-cased context keys any policy of this generation substitutes as a variable. */
+  readonly variableKeys: ReadonlySet<string>;
+  /** The issuers' compiled `claimPatterns`, checked on claims used as variables. */
+  readonly claimPatterns: ClaimPatterns;
+}
+
+/** The keys `policies` substitute as variables, added to `into`. */
+export function collectVariableKeys(
+  policies: readonly (CompiledPolicy | undefined)[],
+  into: Set<string> = new Set(),
+): Set<string> {
+  for (const p of policies) for (const key of p?.variables ?? []) into.add(key);
+  return into;
+}

@@ -1,0 +1,65 @@
+/**
+ * The route module's options: the `routes` table and `unmatchedRoutes`.
+ * Each default is written once, in the schema.
+ */
+import { z } from 'zod';
+import { always, fields, list, oneOf, problem, stringMap, text } from '../options/fields.js';
+import { routeTemplateProblems } from './table.js';
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
+const METHOD_MESSAGE = `must be one of: ${HTTP_METHODS.join(', ')}`;
+/** Any case, spelled without the `i` flag so the JSON Schema's `pattern` keeps it. */
+const METHOD_PATTERN = new RegExp(
+  `^(${HTTP_METHODS.map((m) =>
+    m === '*' ? '\\*' : m.replace(/[A-Z]/g, (c) => `[${c}${c.toLowerCase()}]`),
+  ).join('|')})$`,
+);
+
+/** One entry of `routes`. */
+export const routeSchema = fields({
+  method: z
+    .string({ error: METHOD_MESSAGE })
+    .regex(METHOD_PATTERN, { error: METHOD_MESSAGE })
+    .transform((m): string => m.toUpperCase())
+    .default('*')
+    .describe('HTTP method (any case), or * for any.'),
+  path: text()
+    .refine((p) => p.startsWith('/'), { error: 'must start with /' })
+    .describe('Path template: literal segments, {name} one segment, {name+} the rest.'),
+  action: text()
+    .regex(/^[A-Za-z0-9_-]+:[A-Za-z0-9_*?-]+$/, { error: 'must be of the form service:ActionName' })
+    .describe('IAM action, service:ActionName.'),
+  resource: text().describe('Resource template; {name} is replaced by the captured segment.'),
+  tags: stringMap().default({}).describe('aws:ResourceTag/<key> values for this route.'),
+  credentials: oneOf(['required', 'optional'])
+    .optional()
+    .describe(
+      "Temporary AWS credentials for the caller's role, injected for the upstream: required (an STS failure denies) or optional. Default: none.",
+    ),
+}).superRefine((o, ctx) => {
+  const { path, action, resource } = o as Partial<Record<string, unknown>>;
+  const given = (s: unknown): s is string => typeof s === 'string' && s !== '';
+  if (!given(path) || !given(action) || !given(resource)) return;
+  for (const p of routeTemplateProblems({ path, action, resource })) {
+    problem(ctx, [p.field], p.message);
+  }
+}, always);
+
+/** One route as configured; defaults in {@link routeSchema}. */
+export type RouteOptions = z.output<typeof routeSchema>;
+
+/** One route with its JSON path in the config (`$.routes[3]`), for diagnostics. */
+export type RouteConfig = RouteOptions & { readonly jsonPath: string };
+
+/** The `routes` list. */
+export const routesSchema = list(routeSchema).default([]);
+
+/**
+ * `unmatchedRoutes`: what happens to a request no route matches: `deny`,
+ * or `default`: action `http:<Method>` on `arn:rolegate:http:::<host><path>`.
+ */
+export const unmatchedRoutesSchema = oneOf(['deny', 'default'])
+  .default('deny')
+  .describe(
+    'A request no route matches: deny, or default (action http:<Method> on arn:rolegate:http:::<host><path>).',
+  );
