@@ -11,6 +11,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
+# shellcheck source=../scripts/lib/rootfs.sh
+source "$repo/scripts/lib/rootfs.sh"
 image="${ROLEGATE_ENVOY_IMAGE:-rolegate-envoy:local}"
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
@@ -38,24 +40,12 @@ chmod 1777 "$root/tmp"
 cp "$envoy_bin" "$root/usr/local/bin/envoy"
 chmod 0755 "$root/usr/local/bin/envoy"
 
-# Static binaries need nothing else. ldd exits non-zero for them.
+# Static binaries need nothing else; a dynamic one gets its libraries.
 ldd_out="$(ldd "$envoy_bin" 2>&1 || true)"
 if grep -qE 'not a dynamic executable|statically linked' <<<"$ldd_out"; then
   echo "envoy binary is static: no libraries needed"
 else
-  if grep -q 'not found' <<<"$ldd_out"; then
-    echo "ldd reports missing libraries for $envoy_bin:" >&2
-    echo "$ldd_out" >&2
-    exit 1
-  fi
-  # Lines look like "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)",
-  # "/lib64/ld-linux-x86-64.so.2 (0x...)" or "linux-vdso.so.1 (0x...)" (skipped).
-  while read -r lib; do
-    [[ -z "$lib" ]] && continue
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$ldd_out" | sort -u)
-  # The ELF interpreter recorded in the binary (normally what ldd listed too).
+  copy_libraries "$root" "$envoy_bin"
   interp="$(awk '$1 ~ /^\// && /ld-linux/ { print $1 }' <<<"$ldd_out" | head -1)"
   [[ -n "$interp" && -e "$root$interp" ]] || { echo "dynamic loader not found in ldd output" >&2; echo "$ldd_out" >&2; exit 1; }
 fi

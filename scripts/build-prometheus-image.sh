@@ -11,6 +11,8 @@
 # Skips the build when the image's org.rolegate.prometheus.sha256 label already
 # matches the binary and this script, unless --force.
 set -euo pipefail
+# shellcheck source=lib/rootfs.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/rootfs.sh"
 image="${ROLEGATE_PROMETHEUS_IMAGE:-rolegate-prometheus:local}"
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
@@ -33,17 +35,7 @@ root="$ctx/rootfs"
 mkdir -p "$root/bin" "$root/etc/prometheus" "$root/tmp" "$ctx/tsdb/prometheus"
 chmod 1777 "$root/tmp"
 cp "$bin" "$root/bin/prometheus"
-ldd_out="$(ldd "$bin" 2>&1 || true)"
-if grep -q 'not found' <<<"$ldd_out"; then
-  echo "ldd reports missing libraries for $bin:" >&2
-  echo "$ldd_out" >&2
-  exit 1
-fi
-while read -r lib; do
-  [[ -z "$lib" ]] && continue
-  mkdir -p "$root$(dirname "$lib")"
-  cp -L "$lib" "$root$lib"
-done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$ldd_out" | sort -u)
+copy_libraries "$root" "$bin"
 printf 'root:x:0:0:root:/root:/bin/prometheus\nnobody:x:65534:65534:nobody:/nonexistent:/bin/prometheus\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 

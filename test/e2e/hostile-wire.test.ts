@@ -11,7 +11,12 @@ import { EchoUpstream } from '../harness/echo-upstream.js';
 import { httpConnectionManager, route } from '../harness/envoy-config.js';
 import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
-import { allowPolicy, webIdentityTrust } from '../support/fixtures.js';
+import {
+  allowPolicy,
+  LEDGER_ENTRY_ROUTE,
+  treasuryGuardrail,
+  webIdentityTrust,
+} from '../support/fixtures.js';
 import { captureLogger } from '../support/log-capture.js';
 import { rawRequest } from '../support/raw-http.js';
 import { startTestRolegate } from '../support/rolegate.js';
@@ -28,25 +33,13 @@ const config = () => ({
   issuers: [{ issuer: idp.issuer, audiences: ['ledger-api'] }],
   headers: { claims: { 'x-user-email': 'email' } },
   guardrails: {
-    treasury: {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Action: '*', Resource: '*' },
-        {
-          Sid: 'NoTreasuryWrites',
-          Effect: 'Deny',
-          Action: 'ledger:PostEntry',
-          Resource: 'arn:rolegate:ledger:::account/treasury*',
-        },
-        {
-          Sid: 'IPv6Only',
-          Effect: 'Deny',
-          Action: 'ledger:Ipv6Thing',
-          Resource: '*',
-          Condition: { NotIpAddress: { 'aws:SourceIp': '::/0' } },
-        },
-      ],
-    },
+    treasury: treasuryGuardrail({
+      Sid: 'IPv6Only',
+      Effect: 'Deny',
+      Action: 'ledger:Ipv6Thing',
+      Resource: '*',
+      Condition: { NotIpAddress: { 'aws:SourceIp': '::/0' } },
+    }),
   },
   roles: [
     {
@@ -58,12 +51,7 @@ const config = () => ({
     },
   ],
   routes: [
-    {
-      method: 'POST',
-      path: '/accounts/{account}/entries',
-      action: 'ledger:PostEntry',
-      resource: 'arn:rolegate:ledger:::account/{account}/entries',
-    },
+    LEDGER_ENTRY_ROUTE,
     {
       method: 'GET',
       path: '/public/{p+}',

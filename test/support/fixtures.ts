@@ -45,3 +45,28 @@ export const ORDER_ROUTES = [
     resource: 'arn:rolegate:orders:::order/{id}',
   },
 ];
+
+/** A guardrail that allows everything but writes (`ledger:PostEntry`) on treasury accounts. */
+export function treasuryGuardrail(...extra: Record<string, unknown>[]) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: '*', Resource: '*' },
+      {
+        Sid: 'NoTreasuryWrites',
+        Effect: 'Deny',
+        Action: 'ledger:PostEntry',
+        Resource: 'arn:rolegate:ledger:::account/treasury*',
+      },
+      ...extra,
+    ],
+  };
+}
+
+/** `POST /accounts/{account}/entries` as `ledger:PostEntry` on the account's entries. */
+export const LEDGER_ENTRY_ROUTE = {
+  method: 'POST',
+  path: '/accounts/{account}/entries',
+  action: 'ledger:PostEntry',
+  resource: 'arn:rolegate:ledger:::account/{account}/entries',
+};

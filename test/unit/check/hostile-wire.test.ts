@@ -10,6 +10,7 @@ import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
 import type { Principal } from '../../../src/identity/principal.js';
 import { normalizeCheckRequest } from '../../../src/request/normalize.js';
 import type { CheckRequest } from '../../../src/transport/grpc/messages.js';
+import { LEDGER_ENTRY_ROUTE, treasuryGuardrail, webIdentityTrust } from '../../support/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const ISSUER = 'https://idp.example.com';
@@ -17,33 +18,11 @@ const ISSUER = 'https://idp.example.com';
 const raw = {
   issuers: [{ issuer: ISSUER, audiences: ['api'], claimPatterns: { team: '^[a-z]{2,12}$' } }],
   headers: { claims: { 'x-user-email': 'email' } },
-  guardrails: {
-    treasury: {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Action: '*', Resource: '*' },
-        {
-          Sid: 'NoTreasuryWrites',
-          Effect: 'Deny',
-          Action: ['ledger:Post*', 'ledger:Delete*'],
-          Resource: 'arn:rolegate:ledger:::account/treasury*',
-        },
-      ],
-    },
-  },
+  guardrails: { treasury: treasuryGuardrail() },
   roles: [
     {
       name: 'clerk',
-      trustPolicy: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Federated: ISSUER },
-            Action: 'sts:AssumeRoleWithWebIdentity',
-          },
-        ],
-      },
+      trustPolicy: webIdentityTrust(ISSUER),
       policies: {
         ledger: {
           Version: '2012-10-17',
@@ -67,12 +46,7 @@ const raw = {
     },
   ],
   routes: [
-    {
-      method: '*',
-      path: '/accounts/{account}/entries',
-      action: 'ledger:PostEntry',
-      resource: 'arn:rolegate:ledger:::account/{account}/entries',
-    },
+    { ...LEDGER_ENTRY_ROUTE, method: '*' },
     {
       method: 'GET',
       path: '/docs/{path+}',
