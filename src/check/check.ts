@@ -89,7 +89,8 @@ function deny(id: string, reason: ErrorCode, p: Progress): CheckOutcome {
     determining: p.determining,
     ...(p.principal ? { principal: p.principal } : {}),
     ...(p.route ? { route: p.route } : {}),
-    ...(p.role ? { role: p.role } : {}),
+    // No role on a deny, even one that a role would have allowed (a header
+    // value that cannot be carried): the record's `role` means "allowed by".
     ...(p.explanation ? { explanation: p.explanation } : {}),
   };
 }

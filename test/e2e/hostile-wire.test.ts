@@ -216,6 +216,8 @@ describe('claim values that HTTP cannot carry', () => {
       expect(record?.['decision']).toBe('deny');
       expect(record?.['reason']).toBe('ERR_HEADER_VALUE_INVALID');
       expect(record?.['invalid_header']).toBe('x-user-email');
+      expect(record?.['role']).toBeUndefined();
+      expect(record?.['roles_considered']).toEqual(['clerk']);
       expect(JSON.stringify(record)).not.toContain('admin');
     },
   );

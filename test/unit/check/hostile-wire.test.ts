@@ -179,6 +179,7 @@ describe('claim values copied into upstream headers', () => {
       expect(outcome.reason).toBe('ERR_HEADER_VALUE_INVALID');
       expect(outcome.status).toBe(403);
       expect(outcome.invalidHeader).toBe('x-user-email');
+      expect(outcome.role).toBeUndefined();
     },
   );
 
