@@ -27,6 +27,7 @@ import type { Determining } from '../../src/policy/types.js';
 import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { captureLogger } from '../support/log-capture.js';
+import { ORDER_ROUTES } from '../support/fixtures.js';
 import { startTestRolegate } from '../support/rolegate.js';
 
 /** Cases in the corpus; the generator is seeded, so every run sees the same ones. */
@@ -187,18 +188,7 @@ function parityConfig(a: JwksIssuer, b: JwksIssuer, c: JwksIssuer): object {
       },
     ],
     routes: [
-      {
-        method: 'GET',
-        path: '/orders/{id}',
-        action: 'orders:GetOrder',
-        resource: 'arn:rolegate:orders:::order/{id}',
-      },
-      {
-        method: 'DELETE',
-        path: '/orders/{id}',
-        action: 'orders:DeleteOrder',
-        resource: 'arn:rolegate:orders:::order/{id}',
-      },
+      ...ORDER_ROUTES,
       {
         method: '*',
         path: '/files/{key+}',
