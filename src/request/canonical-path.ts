@@ -20,6 +20,8 @@
  *   `%` (`%25`, which a second decoder would read as a new escape);
  * - raw characters outside printable ASCII are refused (their encoding is
  *   ambiguous); they must arrive percent-encoded as UTF-8;
+ * - a raw `#` is refused: a fragment is never part of a request target, and
+ *   a server that keeps it in the path would read another path;
  * - case is kept: paths are case-sensitive.
  *
  * Pure: no I/O, no globals.
@@ -55,6 +57,13 @@ function forbiddenAnywhere(c: number): string | undefined {
   return undefined;
 }
 
+/** Raw characters refused where they stand, though allowed once percent-encoded. */
+function forbiddenRaw(c: number): string | undefined {
+  if (c === 0x23) return 'a "#" (a fragment is not part of a request target)';
+  if (c > 0x7e || c === 0x20) return 'a raw character outside printable ASCII';
+  return undefined;
+}
+
 type Segment = { readonly ok: true; readonly text: string } | CanonicalPathResult;
 
 /** Decodes one raw segment (no `/` inside) into its canonical text. */
@@ -62,11 +71,8 @@ function decodeSegment(raw: string): Segment {
   if (!raw.includes('%')) {
     for (let i = 0; i < raw.length; i++) {
       const c = raw.charCodeAt(i);
-      const why = forbiddenAnywhere(c);
+      const why = forbiddenAnywhere(c) ?? forbiddenRaw(c);
       if (why !== undefined) return refuse('ERR_PATH_INVALID', `the path holds ${why}`);
-      if (c > 0x7e || c === 0x20) {
-        return refuse('ERR_PATH_INVALID', 'the path holds a raw character outside printable ASCII');
-      }
     }
     return { ok: true, text: raw };
   }
@@ -87,11 +93,8 @@ function decodeSegment(raw: string): Segment {
       i += 2;
       continue;
     }
-    const why = forbiddenAnywhere(c);
+    const why = forbiddenAnywhere(c) ?? forbiddenRaw(c);
     if (why !== undefined) return refuse('ERR_PATH_INVALID', `the path holds ${why}`);
-    if (c > 0x7e || c === 0x20) {
-      return refuse('ERR_PATH_INVALID', 'the path holds a raw character outside printable ASCII');
-    }
     bytes.push(c);
   }
   let text: string;

@@ -91,8 +91,8 @@ export interface RawRequest {
  */
 export function canonicalRequest(raw: RawRequest): AuthzRequest {
   const q = raw.target.indexOf('?');
-  const pathPart = (q === -1 ? raw.target : raw.target.slice(0, q)).replace(/#.*$/, '');
-  const query = q === -1 ? '' : raw.target.slice(q + 1).replace(/#.*$/, '');
+  const pathPart = q === -1 ? raw.target : raw.target.slice(0, q);
+  const query = q === -1 ? '' : raw.target.slice(q + 1);
   const host = raw.host.toLowerCase().replace(/\.$/, '');
   const method = raw.method.toUpperCase();
   const sourceAddress = raw.sourceIp ? canonicalIp(raw.sourceIp) : undefined;
@@ -101,6 +101,9 @@ export function canonicalRequest(raw: RawRequest): AuthzRequest {
   const canonical = canonicalPath(pathPart);
   let refused: ErrorCode | undefined;
   if (!canonical.ok) refused = canonical.code;
+  // A request target never carries a fragment (RFC 9112 3.2); servers that
+  // keep `#...` in the path would read another path than the one decided.
+  else if (query.includes('#')) refused = 'ERR_PATH_INVALID';
   else if (!METHOD.test(method)) refused = 'ERR_REQUEST_METHOD_INVALID';
   else if (host !== '' && !HOST.test(host)) refused = 'ERR_REQUEST_HOST_INVALID';
   return {

@@ -84,6 +84,8 @@ describe('normalizeCheckRequest', () => {
     [{ path: '/%2e%2e/admin' }, 'ERR_PATH_TRAVERSAL'],
     [{ path: '/a%2fb' }, 'ERR_PATH_ENCODED_SEPARATOR'],
     [{ path: '/admin;x=1' }, 'ERR_PATH_INVALID'],
+    [{ path: '/public#/../admin' }, 'ERR_PATH_INVALID'],
+    [{ path: '/public?a=1#/../admin' }, 'ERR_PATH_INVALID'],
     [{ method: 'GET /x' }, 'ERR_REQUEST_METHOD_INVALID'],
     [{ method: 'G:ET' }, 'ERR_REQUEST_METHOD_INVALID'],
     [{ host: 'evil/../x' }, 'ERR_REQUEST_HOST_INVALID'],
