@@ -172,3 +172,38 @@ describe('Envoy Gateway', () => {
     });
   });
 });
+
+describe('EKS example (docs/eks.md)', () => {
+  const EKS = join(REPO, 'examples', 'eks');
+
+  it('billing-pod.yaml is valid and projects a token for an audience rolegate accepts', async () => {
+    const file = join(EKS, 'billing-pod.yaml');
+    const { code, output } = await kubernetesValidate([file]);
+    expect(output).not.toMatch(/Couldn't find schema|ERROR/);
+    expect(code).toBe(0);
+    const pod = kind(objectsOf(file), 'Pod');
+    const projected = (pod.spec as { volumes: { projected?: { sources: { serviceAccountToken?: { audience: string } }[] } }[] }).volumes
+      .flatMap((v) => v.projected?.sources ?? [])
+      .map((s) => s.serviceAccountToken?.audience);
+    const values = parse(readFileSync(join(EKS, 'rolegate-values.yaml'), 'utf8')) as {
+      config: { issuers: { audiences: string[] }[] };
+    };
+    expect(values.config.issuers[0]?.audiences).toEqual(projected);
+  });
+
+  it('the chart rendered with rolegate-values.yaml is valid, annotated for IRSA, and rolegate loads its config', async () => {
+    const rendered = await helmTemplate(['-f', join(EKS, 'rolegate-values.yaml')]);
+    const file = join(work, 'eks-rolegate.yaml');
+    writeFileSync(file, rendered);
+    const { code, output } = await kubernetesValidate([file]);
+    expect(output).not.toMatch(/Couldn't find schema|ERROR/);
+    expect(code).toBe(0);
+    const objects = parseObjects(rendered);
+    expect(kind(objects, 'ServiceAccount').metadata.annotations).toEqual({
+      'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/rolegate',
+    });
+    const configFile = join(work, 'eks-config.yaml');
+    writeFileSync(configFile, kind(objects, 'ConfigMap').data?.['rolegate.yaml'] ?? '');
+    expect(loadConfig(configFile).config.issuers).toHaveLength(1);
+  });
+});
