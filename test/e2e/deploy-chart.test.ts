@@ -57,8 +57,7 @@ interface PodSpec {
   topologySpreadConstraints: { topologyKey: string; labelSelector: unknown }[];
   containers: Container[];
 }
-const podSpec = (d: K8sObject) =>
-  (d.spec as { template: { spec: PodSpec } }).template.spec;
+const podSpec = (d: K8sObject) => (d.spec as { template: { spec: PodSpec } }).template.spec;
 
 describe('helm chart', () => {
   let defaults: string;
@@ -67,10 +66,14 @@ describe('helm chart', () => {
   beforeAll(async () => {
     defaults = await helmTemplate();
     everything = await helmTemplate([
-      '--set', 'serviceMonitor.enabled=true',
-      '--set', 'serviceAccount.awsRoleArn=arn:aws:iam::111122223333:role/rolegate',
-      '--set', 'autoscaling.enabled=false',
-      '--set', 'replicaCount=3',
+      '--set',
+      'serviceMonitor.enabled=true',
+      '--set',
+      'serviceAccount.awsRoleArn=arn:aws:iam::111122223333:role/rolegate',
+      '--set',
+      'autoscaling.enabled=false',
+      '--set',
+      'replicaCount=3',
     ]);
   }, 60_000);
 
@@ -89,10 +92,17 @@ describe('helm chart', () => {
     const { code, output } = await kubernetesValidate([file, RENDERED_MANIFESTS]);
     expect(output).not.toMatch(/Couldn't find schema|ERROR|failed/i);
     expect(code).toBe(0);
-    const kinds = parseObjects(defaults).map((o) => o.kind).sort();
+    const kinds = parseObjects(defaults)
+      .map((o) => o.kind)
+      .sort();
     expect(kinds).toEqual([
-      'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy',
-      'PodDisruptionBudget', 'Service', 'ServiceAccount',
+      'ConfigMap',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
     ]);
     for (const o of parseObjects(defaults))
       expect(output).toContain(`passed for resource ${o.kind.toLowerCase()}/${o.metadata.name}`);
@@ -176,11 +186,17 @@ describe('helm chart', () => {
   });
 
   it('documents every value in the README table, and nothing else', () => {
-    const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const readme = readFileSync(join(CHART, 'README.md'), 'utf8');
-    const table = [...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1] as string);
+    const table = [...readme.matchAll(/^\| `([^`]+)` +\|/gm)].map((m) => m[1] as string);
     const has = (path: string) =>
-      path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], values) !== undefined;
+      path
+        .split('.')
+        .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], values) !==
+      undefined;
     for (const key of table) expect({ key, inValues: has(key) }).toEqual({ key, inValues: true });
     const leaves: string[] = [];
     const walk = (o: Record<string, unknown>, prefix: string) => {

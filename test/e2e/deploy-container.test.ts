@@ -12,7 +12,15 @@
  * would leave the rotation and exit 0 inside terminationGracePeriodSeconds.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,7 +48,11 @@ interface Container {
   startupProbe: Probe;
   livenessProbe: Probe;
   readinessProbe: Probe;
-  securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean; capabilities: { drop: string[] } };
+  securityContext: {
+    readOnlyRootFilesystem: boolean;
+    allowPrivilegeEscalation: boolean;
+    capabilities: { drop: string[] };
+  };
   volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface Pod {
@@ -63,7 +75,8 @@ class ConfigMapDir {
   publish(files: Record<string, string>): void {
     const ts = `..2026_11_30_00_00_0${this.generation++}.${process.pid}`;
     mkdirSync(join(this.dir, ts), { mode: 0o755 });
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(this.dir, ts, name), text, { mode: 0o644 });
+    for (const [name, text] of Object.entries(files))
+      writeFileSync(join(this.dir, ts, name), text, { mode: 0o644 });
     symlinkSync(ts, join(this.dir, '..data_tmp'));
     renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
     // The kubelet then deletes the previous version's directory.
@@ -94,7 +107,11 @@ function healthCheck(port: number, service = ''): Promise<string> {
   );
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -137,11 +154,15 @@ describe('the chart container spec under Docker', () => {
     adminPort = await freePort();
     const objects = parseObjects(
       await helmTemplate([
-        '--set', `image.repository=${IMAGE.split(':')[0]}`,
-        '--set', `image.tag=${IMAGE.split(':')[1] ?? 'latest'}`,
+        '--set',
+        `image.repository=${IMAGE.split(':')[0]}`,
+        '--set',
+        `image.tag=${IMAGE.split(':')[1] ?? 'latest'}`,
         // Free ports on the shared host network; the chart must carry them to the container.
-        '--set', `config.server.grpc.port=${grpcPort}`,
-        '--set', `config.server.admin.port=${adminPort}`,
+        '--set',
+        `config.server.grpc.port=${grpcPort}`,
+        '--set',
+        `config.server.admin.port=${adminPort}`,
       ]),
     );
     const deployment = objects.find((o) => o.kind === 'Deployment') as K8sObject;
@@ -153,17 +174,28 @@ describe('the chart container spec under Docker', () => {
     configDir.publish(configMap.data ?? {});
 
     // The pod spec, field by field, as docker run flags.
-    const flags = ['run', '-d', '--network', 'host', '--name', `rolegate-pod-${process.pid}-${Date.now()}`];
+    const flags = [
+      'run',
+      '-d',
+      '--network',
+      'host',
+      '--name',
+      `rolegate-pod-${process.pid}-${Date.now()}`,
+    ];
     flags.push('--user', `${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`);
     if (container.securityContext.readOnlyRootFilesystem) flags.push('--read-only');
-    if (!container.securityContext.allowPrivilegeEscalation) flags.push('--security-opt', 'no-new-privileges');
+    if (!container.securityContext.allowPrivilegeEscalation)
+      flags.push('--security-opt', 'no-new-privileges');
     for (const cap of container.securityContext.capabilities.drop) flags.push('--cap-drop', cap);
     for (const e of container.env) flags.push('--env', `${e.name}=${e.value}`);
     for (const m of container.volumeMounts) {
       const volume = pod.volumes.find((v) => v.name === m.name);
       if (volume?.configMap !== undefined) {
         expect(volume.configMap.name).toBe(configMap.metadata.name);
-        flags.push('--mount', `type=bind,source=${configDir.dir},target=${m.mountPath}${m.readOnly === true ? ',readonly' : ''}`);
+        flags.push(
+          '--mount',
+          `type=bind,source=${configDir.dir},target=${m.mountPath}${m.readOnly === true ? ',readonly' : ''}`,
+        );
       } else if (volume?.emptyDir !== undefined) {
         flags.push('--tmpfs', `${m.mountPath}:uid=${pod.securityContext.runAsUser}`);
       } else {
@@ -180,7 +212,10 @@ describe('the chart container spec under Docker', () => {
   });
 
   const logs = async () => {
-    const { stdout, stderr } = await run('docker', ['logs', id]).catch(() => ({ stdout: '', stderr: '' }));
+    const { stdout, stderr } = await run('docker', ['logs', id]).catch(() => ({
+      stdout: '',
+      stderr: '',
+    }));
     return stdout + stderr;
   };
 
@@ -195,7 +230,9 @@ describe('the chart container spec under Docker', () => {
     const port = container.startupProbe.grpc?.port;
     expect(port).toBe(grpcPort);
     const status = await until('gRPC health SERVING', async () =>
-      (await healthCheck(port as number, container.startupProbe.grpc?.service ?? '')) === 'SERVING' ? 'SERVING' : undefined,
+      (await healthCheck(port as number, container.startupProbe.grpc?.service ?? '')) === 'SERVING'
+        ? 'SERVING'
+        : undefined,
     ).catch(async (err: unknown) => {
       throw new Error(`${String(err)}\ncontainer log:\n${await logs()}`);
     });
@@ -206,23 +243,36 @@ describe('the chart container spec under Docker', () => {
     for (const probe of [container.livenessProbe, container.readinessProbe]) {
       const named = container.ports.find((p) => p.name === probe.httpGet?.port);
       const res = await fetch(`http://127.0.0.1:${named?.containerPort}${probe.httpGet?.path}`);
-      expect({ path: probe.httpGet?.path, status: res.status }).toEqual({ path: probe.httpGet?.path, status: 200 });
+      expect({ path: probe.httpGet?.path, status: res.status }).toEqual({
+        path: probe.httpGet?.path,
+        status: 200,
+      });
     }
   });
 
   it('runs as the pod user on a read-only root filesystem', async () => {
-    const { stdout } = await run('docker', ['inspect', id, '--format', '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}']);
+    const { stdout } = await run('docker', [
+      'inspect',
+      id,
+      '--format',
+      '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}',
+    ]);
     expect(stdout.trim()).toBe('1000:1000 true');
-    await expect(run('docker', ['exec', id, 'node', '-e', 'require("fs").writeFileSync("/app/x", "x")'])).rejects.toThrow(
-      /EROFS|read-only/,
-    );
+    await expect(
+      run('docker', ['exec', id, 'node', '-e', 'require("fs").writeFileSync("/app/x", "x")']),
+    ).rejects.toThrow(/EROFS|read-only/);
   });
 
   it('reloads its config when the kubelet swaps ..data to a new ConfigMap version', async () => {
     const before = await until('rolegate_config_info', () => configHash(adminPort));
     const config = parse(configMap.data?.['rolegate.yaml'] ?? '') as Record<string, unknown>;
     config['routes'] = [
-      { method: 'GET', path: '/orders/{id}', action: 'orders:GetOrder', resource: 'arn:rolegate:orders:::order/{id}' },
+      {
+        method: 'GET',
+        path: '/orders/{id}',
+        action: 'orders:GetOrder',
+        resource: 'arn:rolegate:orders:::order/{id}',
+      },
     ];
     configDir.publish({ 'rolegate.yaml': stringify(config) });
     const after = await until('a new config hash', async () => {
@@ -242,7 +292,9 @@ describe('the chart container spec under Docker', () => {
       (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 503 ? true : undefined,
     );
     expect(await healthCheck(grpcPort)).toBe('NOT_SERVING');
-    const { stdout } = await run('docker', ['wait', id], { timeout: pod.terminationGracePeriodSeconds * 1000 });
+    const { stdout } = await run('docker', ['wait', id], {
+      timeout: pod.terminationGracePeriodSeconds * 1000,
+    });
     expect(stdout.trim()).toBe('0');
     expect(Date.now() - started).toBeLessThan(pod.terminationGracePeriodSeconds * 1000);
   }, 60_000);

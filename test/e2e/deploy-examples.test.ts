@@ -41,9 +41,16 @@ const kind = (objects: K8sObject[], k: string) => {
 };
 
 /** The chart's Service for release `rolegate` in namespace `rolegate`. */
-async function chartService(): Promise<{ host: string; name: string; namespace: string; grpcPort: number }> {
+async function chartService(): Promise<{
+  host: string;
+  name: string;
+  namespace: string;
+  grpcPort: number;
+}> {
   const svc = kind(parseObjects(await helmTemplate()), 'Service');
-  const port = (svc.spec as { ports: { name: string; port: number }[] }).ports.find((p) => p.name === 'grpc');
+  const port = (svc.spec as { ports: { name: string; port: number }[] }).ports.find(
+    (p) => p.name === 'grpc',
+  );
   const namespace = svc.metadata.namespace ?? '';
   return {
     host: `${svc.metadata.name}.${namespace}.svc.cluster.local`,
@@ -57,17 +64,32 @@ describe('Envoy configs', () => {
   it.each(['envoy/envoy.yaml', 'examples/kubernetes/sidecar/envoy.yaml'])(
     '%s passes envoy --mode validate',
     async (file) => {
-      expect(await envoyValidate(join(REPO, file))).toContain(`configuration '${join(REPO, file)}' OK`);
+      expect(await envoyValidate(join(REPO, file))).toContain(
+        `configuration '${join(REPO, file)}' OK`,
+      );
     },
     60_000,
   );
 
   it("the sidecar's ext_authz cluster is the chart's Service, health checked over gRPC", async () => {
     const envoy = parse(readFileSync(join(EX, 'sidecar', 'envoy.yaml'), 'utf8')) as {
-      static_resources: { clusters: { name: string; health_checks?: { grpc_health_check?: object }[]; load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[] }[] } }[] };
+      static_resources: {
+        clusters: {
+          name: string;
+          health_checks?: { grpc_health_check?: object }[];
+          load_assignment: {
+            endpoints: {
+              lb_endpoints: {
+                endpoint: { address: { socket_address: { address: string; port_value: number } } };
+              }[];
+            }[];
+          };
+        }[];
+      };
     };
     const cluster = envoy.static_resources.clusters.find((c) => c.name === 'rolegate');
-    const address = cluster?.load_assignment.endpoints[0]?.lb_endpoints[0]?.endpoint.address.socket_address;
+    const address =
+      cluster?.load_assignment.endpoints[0]?.lb_endpoints[0]?.endpoint.address.socket_address;
     const svc = await chartService();
     expect(address).toEqual({ address: svc.host, port_value: svc.grpcPort });
     expect(cluster?.health_checks?.[0]?.grpc_health_check).toEqual({});
@@ -80,7 +102,9 @@ describe('sidecar example', () => {
     expect(output).not.toMatch(/Couldn't find schema|ERROR/);
     expect(code).toBe(0);
     const deployment = kind(objectsOf(join(EX, 'sidecar', 'orders.yaml')), 'Deployment');
-    const containers = (deployment.spec as { template: { spec: { containers: { name: string }[] } } }).template.spec.containers;
+    const containers = (
+      deployment.spec as { template: { spec: { containers: { name: string }[] } } }
+    ).template.spec.containers;
     expect(containers.map((c) => c.name)).toEqual(['orders', 'envoy']);
   });
 
@@ -92,7 +116,10 @@ describe('sidecar example', () => {
     expect(output).not.toMatch(/Couldn't find schema|ERROR/);
     expect(code).toBe(0);
     const configFile = join(work, 'rolegate.yaml');
-    writeFileSync(configFile, kind(parseObjects(rendered), 'ConfigMap').data?.['rolegate.yaml'] ?? '');
+    writeFileSync(
+      configFile,
+      kind(parseObjects(rendered), 'ConfigMap').data?.['rolegate.yaml'] ?? '',
+    );
     const config = loadConfig(configFile);
     expect(config.config.mtls).toMatchObject({ enabled: true, trustDomains: ['example.org'] });
   });
@@ -100,9 +127,14 @@ describe('sidecar example', () => {
 
 describe('Istio', () => {
   const mesh = () =>
-    parse(kind(objectsOf(join(EX, 'istio', 'mesh-config.yaml')), 'ConfigMap').data?.['mesh'] ?? '') as {
+    parse(
+      kind(objectsOf(join(EX, 'istio', 'mesh-config.yaml')), 'ConfigMap').data?.['mesh'] ?? '',
+    ) as {
       pathNormalization: { normalization: string };
-      extensionProviders: { name: string; envoyExtAuthzGrpc: { service: string; port: number; failOpen: boolean } }[];
+      extensionProviders: {
+        name: string;
+        envoyExtAuthzGrpc: { service: string; port: number; failOpen: boolean };
+      }[];
     };
 
   it('mesh-config.yaml is a valid ConfigMap whose provider is the chart Service, failing closed', async () => {
@@ -114,7 +146,11 @@ describe('Istio', () => {
     expect(m.extensionProviders).toEqual([
       expect.objectContaining({
         name: 'rolegate',
-        envoyExtAuthzGrpc: expect.objectContaining({ service: svc.host, port: svc.grpcPort, failOpen: false }),
+        envoyExtAuthzGrpc: expect.objectContaining({
+          service: svc.host,
+          port: svc.grpcPort,
+          failOpen: false,
+        }),
       }),
     ]);
     // MERGE_SLASHES = Envoy's normalize_path + merge_slashes.
@@ -125,16 +161,24 @@ describe('Istio', () => {
     const file = join(EX, 'istio', 'authorization-policy.yaml');
     const { code, output } = await kubernetesValidate([file]);
     expect(code).toBe(0);
-    expect([...output.matchAll(/Couldn't find schema for kind (\S+) with api version (\S+)/g)].map((m) => `${m[2]}/${m[1]}`)).toEqual([
+    expect(
+      [...output.matchAll(/Couldn't find schema for kind (\S+) with api version (\S+)/g)].map(
+        (m) => `${m[2]}/${m[1]}`,
+      ),
+    ).toEqual([
       'security.istio.io/v1/AuthorizationPolicy',
       'security.istio.io/v1/PeerAuthentication',
     ]);
     const objects = objectsOf(file);
     const policy = kind(objects, 'AuthorizationPolicy');
-    expect(policy.spec).toMatchObject({ action: 'CUSTOM', provider: { name: mesh().extensionProviders[0]?.name } });
+    expect(policy.spec).toMatchObject({
+      action: 'CUSTOM',
+      provider: { name: mesh().extensionProviders[0]?.name },
+    });
     expect((policy.spec as { rules: unknown[] }).rules.length).toBeGreaterThan(0);
     expect(kind(objects, 'PeerAuthentication').spec).toMatchObject({ mtls: { mode: 'STRICT' } });
-    for (const o of objects) expect(o.metadata).toMatchObject({ name: expect.any(String), namespace: 'orders' });
+    for (const o of objects)
+      expect(o.metadata).toMatchObject({ name: expect.any(String), namespace: 'orders' });
   });
 });
 
@@ -155,7 +199,9 @@ describe('Envoy Gateway', () => {
     const route = kind(objects, 'HTTPRoute');
     expect(security.apiVersion).toBe('gateway.envoyproxy.io/v1alpha1');
     expect(security.spec).toEqual({
-      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: route.metadata.name }],
+      targetRefs: [
+        { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: route.metadata.name },
+      ],
       extAuth: {
         failOpen: false,
         grpc: { backendRefs: [{ name: svc.name, namespace: svc.namespace, port: svc.grpcPort }] },
@@ -164,7 +210,13 @@ describe('Envoy Gateway', () => {
     const grant = kind(objects, 'ReferenceGrant');
     expect(grant.metadata.namespace).toBe(svc.namespace);
     expect(grant.spec).toEqual({
-      from: [{ group: 'gateway.envoyproxy.io', kind: 'SecurityPolicy', namespace: security.metadata.namespace }],
+      from: [
+        {
+          group: 'gateway.envoyproxy.io',
+          kind: 'SecurityPolicy',
+          namespace: security.metadata.namespace,
+        },
+      ],
       to: [{ group: '', kind: 'Service', name: svc.name }],
     });
     expect(kind(objects, 'ClientTrafficPolicy').spec).toMatchObject({
@@ -182,7 +234,11 @@ describe('EKS example (docs/eks.md)', () => {
     expect(output).not.toMatch(/Couldn't find schema|ERROR/);
     expect(code).toBe(0);
     const pod = kind(objectsOf(file), 'Pod');
-    const projected = (pod.spec as { volumes: { projected?: { sources: { serviceAccountToken?: { audience: string } }[] } }[] }).volumes
+    const projected = (
+      pod.spec as {
+        volumes: { projected?: { sources: { serviceAccountToken?: { audience: string } }[] } }[];
+      }
+    ).volumes
       .flatMap((v) => v.projected?.sources ?? [])
       .map((s) => s.serviceAccountToken?.audience);
     const values = parse(readFileSync(join(EKS, 'rolegate-values.yaml'), 'utf8')) as {

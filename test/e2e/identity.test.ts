@@ -72,7 +72,10 @@ function config() {
         name: 'billing-irsa',
         arn: 'arn:aws:iam::111122223333:role/billing-irsa',
         trustPolicy: JSON.parse(
-          readFileSync(new URL('../../examples/eks/billing-irsa-trust-policy.json', import.meta.url), 'utf8'),
+          readFileSync(
+            new URL('../../examples/eks/billing-irsa-trust-policy.json', import.meta.url),
+            'utf8',
+          ),
         ) as unknown,
         policies: { all: allowAll },
       },

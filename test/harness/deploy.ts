@@ -61,7 +61,9 @@ export async function kubernetesValidateBin(): Promise<string> {
   });
   const { stdout } = await run(bin, ['--version']);
   if (!stdout.includes(want))
-    throw new Error(`kubernetes-validate at ${bin} says ${stdout.trim()}, .ci/versions pins ${want}`);
+    throw new Error(
+      `kubernetes-validate at ${bin} says ${stdout.trim()}, .ci/versions pins ${want}`,
+    );
   return bin;
 }
 
@@ -85,7 +87,12 @@ export async function helmTemplate(args: readonly string[] = []): Promise<string
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   data?: Record<string, string>;
   [key: string]: unknown;
@@ -119,7 +126,10 @@ export async function kubernetesValidate(files: readonly string[]): Promise<Vali
     return { code: 0, output: stdout + stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+    return {
+      code: typeof e.code === 'number' ? e.code : 1,
+      output: `${e.stdout ?? ''}${e.stderr ?? ''}`,
+    };
   }
 }
 

@@ -13,7 +13,8 @@ import { parseAllDocuments } from 'yaml';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const SKIP = new Set(['node_modules', '.tools', '.git', 'test', 'dist', 'coverage']);
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HCM =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -45,12 +46,18 @@ const shipped = files(root)
 describe('shipped Envoy configs', () => {
   it('include the quickstart config, its template and the Kubernetes sidecar', () => {
     expect(shipped).toEqual(
-      expect.arrayContaining(['envoy/envoy.yaml', 'envoy/envoy.template.yaml', 'examples/kubernetes/sidecar/envoy.yaml']),
+      expect.arrayContaining([
+        'envoy/envoy.yaml',
+        'envoy/envoy.template.yaml',
+        'examples/kubernetes/sidecar/envoy.yaml',
+      ]),
     );
   });
 
   it.each(shipped)('%s canonicalises paths on every HttpConnectionManager', (file) => {
-    const docs = parseAllDocuments(readFileSync(join(root, file), 'utf8')).map((d) => d.toJS() as unknown);
+    const docs = parseAllDocuments(readFileSync(join(root, file), 'utf8')).map(
+      (d) => d.toJS() as unknown,
+    );
     const found = managers(docs);
     expect(found.length).toBeGreaterThan(0);
     for (const hcm of found)
