@@ -263,3 +263,67 @@ describe('EKS example (docs/eks.md)', () => {
     expect(loadConfig(configFile).config.issuers).toHaveLength(1);
   });
 });
+
+describe('ECS example (docs/kubernetes.md, App Mesh successors)', () => {
+  const ECS = join(REPO, 'examples', 'ecs');
+
+  it('envoy.yaml passes envoy --mode validate', async () => {
+    const file = join(ECS, 'envoy.yaml');
+    expect(await envoyValidate(file)).toContain(`configuration '${file}' OK`);
+  }, 60_000);
+
+  it('task-definition.json wires Envoy, rolegate and the app on the task loopback (structurally: no ECS schema here)', () => {
+    interface Container {
+      name: string;
+      environment?: { name: string; value: string }[];
+      portMappings?: { name: string; containerPort: number }[];
+      dependsOn?: { containerName: string; condition: string }[];
+      stopTimeout?: number;
+      user?: string;
+    }
+    const task = JSON.parse(readFileSync(join(ECS, 'task-definition.json'), 'utf8')) as {
+      networkMode: string;
+      containerDefinitions: Container[];
+    };
+    const envoy = parse(readFileSync(join(ECS, 'envoy.yaml'), 'utf8')) as {
+      static_resources: {
+        listeners: { address: { socket_address: { port_value: number } } }[];
+        clusters: {
+          name: string;
+          load_assignment: {
+            endpoints: {
+              lb_endpoints: {
+                endpoint: { address: { socket_address: { address: string; port_value: number } } };
+              }[];
+            }[];
+          };
+        }[];
+      };
+    };
+    const byName = (n: string) => task.containerDefinitions.find((c) => c.name === n) as Container;
+    const target = (cluster: string) =>
+      envoy.static_resources.clusters.find((c) => c.name === cluster)?.load_assignment.endpoints[0]
+        ?.lb_endpoints[0]?.endpoint.address.socket_address;
+    expect(task.networkMode).toBe('awsvpc');
+    expect(byName('envoy').portMappings?.[0]?.containerPort).toBe(
+      envoy.static_resources.listeners[0]?.address.socket_address.port_value,
+    );
+    expect(target('orders')).toEqual({
+      address: '127.0.0.1',
+      port_value: byName('orders').portMappings?.[0]?.containerPort,
+    });
+    // rolegate's default gRPC port, on the task loopback only.
+    expect(target('rolegate')).toEqual({ address: '127.0.0.1', port_value: 9001 });
+    expect(byName('rolegate').environment).toContainEqual({
+      name: 'ROLEGATE_LISTEN_HOST',
+      value: '127.0.0.1',
+    });
+    expect(byName('rolegate').portMappings).toBeUndefined();
+    expect(byName('rolegate').user).toBe('1000');
+    expect(byName('envoy').dependsOn).toEqual([
+      { containerName: 'rolegate', condition: 'HEALTHY' },
+    ]);
+    // Longer than rolegate's default shutdownDelaySeconds (3) + drainSeconds (10).
+    expect(byName('rolegate').stopTimeout).toBeGreaterThan(13);
+  });
+});
