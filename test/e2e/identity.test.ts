@@ -5,6 +5,7 @@
  * an mTLS peer authorized by its SPIFFE ID, and an issuer that hangs: cached
  * keys keep serving, an unknown kid is a quick 401, never an Envoy timeout.
  */
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CompactEncrypt, generateKeyPair, SignJWT } from 'jose';
@@ -67,25 +68,15 @@ function config() {
         policies: { all: allowAll },
       },
       {
-        // An EKS IRSA trust policy exactly as AWS documents it.
+        // An EKS IRSA trust policy exactly as AWS documents it: the file of docs/eks.md.
         name: 'billing-irsa',
         arn: 'arn:aws:iam::111122223333:role/billing-irsa',
-        trustPolicy: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Federated: EKS_PROVIDER_ARN },
-              Action: 'sts:AssumeRoleWithWebIdentity',
-              Condition: {
-                StringEquals: {
-                  [`${EKS_PREFIX}:sub`]: 'system:serviceaccount:orders:billing',
-                  [`${EKS_PREFIX}:aud`]: 'sts.amazonaws.com',
-                },
-              },
-            },
-          ],
-        },
+        trustPolicy: JSON.parse(
+          readFileSync(
+            new URL('../../examples/eks/billing-irsa-trust-policy.json', import.meta.url),
+            'utf8',
+          ),
+        ) as unknown,
         policies: { all: allowAll },
       },
       {

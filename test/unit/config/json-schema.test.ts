@@ -18,9 +18,16 @@ function yamlFiles(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-/** The rolegate configurations in the repository: examples/ and test fixtures. */
+/**
+ * The rolegate configurations in the repository: examples/ and test fixtures.
+ * examples/kubernetes, examples/eks and examples/ecs hold Kubernetes objects,
+ * Envoy configs and Helm values instead (test/e2e/deploy-examples.test.ts
+ * loads the rolegate config inside each values file with rolegate's loader).
+ */
 const configFiles = [
-  ...yamlFiles(join(root, 'examples')),
+  ...yamlFiles(join(root, 'examples')).filter(
+    (f) => !/^(kubernetes|eks|ecs)\//.test(relative(join(root, 'examples'), f)),
+  ),
   ...yamlFiles(join(root, 'test')).filter((f) => /fixtures?\//.test(f)),
 ];
 

