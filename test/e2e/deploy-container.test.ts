@@ -188,6 +188,11 @@ describe('the chart container spec under Docker', () => {
       flags.push('--security-opt', 'no-new-privileges');
     for (const cap of container.securityContext.capabilities.drop) flags.push('--cap-drop', cap);
     for (const e of container.env) flags.push('--env', `${e.name}=${e.value}`);
+    // A pod has its own network namespace; here the container shares the
+    // host's, and tests stay on loopback. The chart's 0.0.0.0 is asserted on
+    // the rendered spec; the run binds what a pod's loopback would.
+    expect(container.env).toContainEqual({ name: 'ROLEGATE_LISTEN_HOST', value: '0.0.0.0' });
+    flags.push('--env', 'ROLEGATE_LISTEN_HOST=127.0.0.1');
     for (const m of container.volumeMounts) {
       const volume = pod.volumes.find((v) => v.name === m.name);
       if (volume?.configMap !== undefined) {
