@@ -133,6 +133,33 @@ Examples:
     | jq -e '.decision == "Allow"'
 `,
   },
+  test: {
+    summary: 'run policy test files (*.test.yaml) against their configuration',
+    flags: { ...HELP_FLAG, ...CONFIG_FLAG, junit: { type: 'string' } },
+    positionals: true,
+    help: `Run policy tests: YAML files of cases (claims or a principal, method, path,
+headers, source address, time; the expected decision and optionally the role,
+reason and a determining Sid), each decided by the same code as the server.
+
+Usage:
+  rolegate test [--config FILE] [--junit FILE] [PATH...]
+
+PATH is a test file or a directory searched for *.test.yaml, *.test.yml and
+*.test.json (default: the working directory). Each file names its
+configuration (config:, relative to the file). See docs/policy-tests.md.
+
+Flags:
+  -c, --config FILE   decide every file against this configuration instead
+      --junit FILE    also write JUnit XML for CI
+  -h, --help          show this help
+
+Exit status: 0 when every case passed, 1 when any failed or a file could not
+be run, 2 for a usage error.
+
+Example:
+  rolegate test examples/ --junit reports/rolegate.xml
+`,
+  },
   'dev-token': {
     summary: 'print a token signed by the example development issuer',
     flags: {

@@ -20,6 +20,7 @@ import { processIo, type CliIo } from './io.js';
 import { reportError } from './report.js';
 import { runServe } from './serve.js';
 import { runConfigSimulate } from './simulate-config.js';
+import { runPolicyTests } from './policy-test.js';
 import { runOneRequestSimulate, wantsOneRequest } from './simulate-one.js';
 import { runRawSimulate } from './simulate-raw.js';
 import { didYouMean } from './suggest.js';
@@ -117,6 +118,18 @@ async function run(command: CommandName, args: ParsedArgs, io: CliIo): Promise<n
       return simulate(args, io);
     case 'dev-token':
       return devToken(args, io);
+    case 'test': {
+      const config = stringFlag(args, 'config', 'test');
+      const junit = stringFlag(args, 'junit', 'test');
+      return runPolicyTests(
+        {
+          paths: args.positionals,
+          ...(config === undefined ? {} : { config }),
+          ...(junit === undefined ? {} : { junit }),
+        },
+        io,
+      );
+    }
     case 'version':
       io.stdout.write(`${rolegateVersion()}\n`);
       return 0;
