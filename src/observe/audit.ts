@@ -160,9 +160,104 @@ export function auditRecord(
   };
 }
 
+/** One side of a shadow disagreement, as the record keeps it. */
+export interface ShadowSide {
+  /** `allow`, `deny`, or `error` (the candidate only: evaluating it threw). */
+  readonly decision: 'allow' | 'deny' | 'error';
+  /** `OK`, or the catalogue code of the deny or error. */
+  readonly reason: string;
+  /** Name of the role that allowed (allows only). */
+  readonly role?: string;
+  /** IAM action and resource this side mapped the request to, when a route matched. */
+  readonly action?: string;
+  readonly resource?: string;
+  /** `route[<i>]`, `context_extensions` or `default`. */
+  readonly route?: string;
+  /** Determining statements, as in the decision record. */
+  readonly determining: readonly string[];
+  /** The role name of each determining statement, same order. */
+  readonly determining_roles: readonly string[];
+}
+
+/**
+ * A shadow disagreement: the live decision and what the candidate
+ * configuration would have decided, written as its own JSON line
+ * (`msg: "shadow disagreement"`, under the `shadow` key).
+ */
+export interface ShadowRecord {
+  /** The live decision's id (the same as its decision record's). */
+  readonly decision_id: string;
+  readonly request_id: string;
+  /** Hash of the live configuration. */
+  readonly config_hash?: string;
+  /** Hash of the candidate configuration. */
+  readonly candidate_config_hash?: string;
+  readonly method?: string;
+  readonly path?: string;
+  readonly issuer?: string;
+  readonly subject?: string;
+  readonly live: ShadowSide;
+  readonly candidate: ShadowSide;
+}
+
+/** What the candidate configuration answered: an outcome, or the code of the error evaluating it. */
+export type ShadowAnswer = { readonly outcome: CheckOutcome } | { readonly error: string };
+
+function sideOf(outcome: CheckOutcome): ShadowSide {
+  return {
+    decision: outcome.allowed ? 'allow' : 'deny',
+    reason: outcome.reason,
+    ...(outcome.role ? { role: outcome.role.name } : {}),
+    ...(outcome.route
+      ? {
+          action: outcome.route.action,
+          resource: outcome.route.resource,
+          route: outcome.route.source,
+        }
+      : {}),
+    determining: outcome.determining.map(formatDetermining),
+    determining_roles: outcome.determiningRoles ?? [],
+  };
+}
+
+/** Builds the record of one shadow disagreement. */
+export function shadowRecord(
+  request: AuthzRequest,
+  live: CheckOutcome,
+  candidate: ShadowAnswer,
+  hashes: { readonly live?: string; readonly candidate?: string } = {},
+): ShadowRecord {
+  return {
+    decision_id: live.decisionId,
+    request_id: request.requestId,
+    ...(hashes.live === undefined ? {} : { config_hash: hashes.live }),
+    ...(hashes.candidate === undefined ? {} : { candidate_config_hash: hashes.candidate }),
+    ...(request.method === '' ? {} : { method: request.method }),
+    ...(request.path === '' ? {} : { path: request.path }),
+    ...(live.principal ? { issuer: live.principal.issuer, subject: live.principal.subject } : {}),
+    live: sideOf(live),
+    candidate:
+      'outcome' in candidate
+        ? sideOf(candidate.outcome)
+        : {
+            decision: 'error',
+            reason: candidate.error,
+            determining: [],
+            determining_roles: [],
+          },
+  };
+}
+
 export interface Auditor {
   /** Writes the record for a decision, unless it is an allow left out by sampling. */
   record(request: AuthzRequest, outcome: CheckOutcome, latencyUs: number): void;
+  /** Writes a shadow disagreement (never sampled); `candidateHash` is the candidate's config hash. */
+  shadow(
+    request: AuthzRequest,
+    live: CheckOutcome,
+    candidate: ShadowAnswer,
+    candidateHash?: string,
+  ): void;
 }
 
 /**
@@ -185,6 +280,14 @@ export function createAuditor(
         if (rate <= 0 || (rate < 1 && random() >= rate)) return;
       }
       logger.info({ audit: auditRecord(request, outcome, latencyUs, configHash()) }, 'decision');
+    },
+    shadow(request, live, candidate, candidateHash) {
+      const hash = configHash();
+      const record = shadowRecord(request, live, candidate, {
+        ...(hash === undefined ? {} : { live: hash }),
+        ...(candidateHash === undefined ? {} : { candidate: candidateHash }),
+      });
+      logger.info({ shadow: record }, 'shadow disagreement');
     },
   };
 }

@@ -50,6 +50,7 @@ describe('schema/rolegate.schema.json', () => {
         'roles',
         'routes',
         'server',
+        'shadow',
         'tokens',
         'unmatchedRoutes',
       ].sort(),
