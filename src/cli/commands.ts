@@ -160,6 +160,58 @@ Example:
   rolegate test examples/ --junit reports/rolegate.xml
 `,
   },
+  shadow: {
+    summary: 'summarise what a shadow candidate configuration would change (shadow report)',
+    flags: {
+      ...HELP_FLAG,
+      audit: { type: 'string', multiple: true },
+      format: { type: 'string', short: 'o' },
+    },
+    positionals: true,
+    help: `Summarise the shadow disagreements recorded in audit files: how many
+decisions the candidate configuration would change, grouped by role, route
+and determining statement, with sample decision ids (docs/safe-changes.md).
+
+Usage:
+  rolegate shadow report --audit FILE [--audit FILE]... [--format text|json]
+
+Flags:
+      --audit FILE        an audit file (JSON Lines); repeat for more; required
+  -o, --format text|json  text (default) or one JSON object
+  -h, --help              show this help
+
+Exit status: 0 when the files were read, 1 when one cannot be, 2 for a usage error.
+`,
+  },
+  report: {
+    summary: 'least-privilege usage report from audit files (report usage)',
+    flags: {
+      ...HELP_FLAG,
+      ...CONFIG_FLAG,
+      audit: { type: 'string', multiple: true },
+      since: { type: 'string' },
+      format: { type: 'string', short: 'o' },
+    },
+    positionals: true,
+    help: `Per role of the configuration: the actions and resources it actually allowed,
+the statements that never decided a request, the roles nobody assumed, and a
+generated least-privilege policy (docs/safe-changes.md).
+
+Usage:
+  rolegate report usage --config FILE --audit FILE [--audit FILE]... [--since DURATION]
+                        [--format text|json]
+
+Flags:
+  -c, --config FILE       the configuration whose roles to report on; required
+      --audit FILE        an audit file (JSON Lines); repeat for more; required
+      --since DURATION    only records of the last 30m, 12h, 7d, 2w...; default all
+  -o, --format text|json  text (default) or one JSON object
+  -h, --help              show this help
+
+Exit status: 0 when the files were read, 1 when one cannot be or the
+configuration is invalid, 2 for a usage error.
+`,
+  },
   'dev-token': {
     summary: 'print a token signed by the example development issuer',
     flags: {
