@@ -52,25 +52,38 @@ Examples:
   },
   validate: {
     summary: 'check policy files, or a whole configuration, without serving',
-    flags: { ...HELP_FLAG, ...CONFIG_FLAG, format: { type: 'string', short: 'o' } },
+    flags: {
+      ...HELP_FLAG,
+      ...CONFIG_FLAG,
+      format: { type: 'string', short: 'o' },
+      'fail-on': { type: 'string' },
+    },
     positionals: true,
     help: `Check policy files (JSON or YAML) or a whole configuration and report every
 error and warning with its file, line, column and JSON path.
 
 Usage:
-  rolegate validate [--format text|json] FILE...
-  rolegate validate [--format text|json] --config FILE
+  rolegate validate [--format text|json] [--fail-on warning|error] FILE...
+  rolegate validate [--format text|json] [--fail-on warning|error] --config FILE
+
+With --config, the findings include security checks of the whole
+configuration (trust policies, wide grants, unreachable statements, routes
+and roles); each names its code, JSON path and docs/findings.md section.
 
 Flags:
   -c, --config FILE       check a whole configuration ("-" reads standard input)
   -o, --format text|json  text (default): one line per finding and a summary;
                           json: one JSON object per line and finding, with
                           code, severity, file, line, column, path, message
-                          (and policy, statement inside a policy document)
+                          (and policy, statement inside a policy document;
+                          doc for security findings)
+      --fail-on LEVEL     warning: exit 1 on any warning too (for CI);
+                          error (default): only errors fail
   -h, --help              show this help
 
-Exit status: 0 when nothing is wrong (warnings allowed), 1 when any finding is
-an error or a file cannot be read, 2 for a usage error.
+Exit status: 0 when nothing is wrong (warnings allowed unless --fail-on
+warning), 1 when any finding is an error (or a warning with --fail-on
+warning) or a file cannot be read, 2 for a usage error.
 
 Examples:
   rolegate validate policies/*.json

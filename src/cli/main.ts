@@ -15,7 +15,7 @@ import {
 } from './commands.js';
 import { configSourceOf } from './config-source.js';
 import { mintDevToken } from './dev-issuer.js';
-import type { FindingFormat } from './findings-output.js';
+import type { FailOn, FindingFormat } from './findings-output.js';
 import { processIo, type CliIo } from './io.js';
 import { reportError } from './report.js';
 import { runServe } from './serve.js';
@@ -48,19 +48,31 @@ function formatOf(args: ParsedArgs): FindingFormat {
   return format;
 }
 
+function failOnOf(args: ParsedArgs): FailOn {
+  const failOn = stringFlag(args, 'fail-on', 'validate') ?? 'error';
+  if (failOn !== 'warning' && failOn !== 'error') {
+    throw new UsageError(
+      `--fail-on must be warning or error, not ${JSON.stringify(failOn)}`,
+      'validate',
+    );
+  }
+  return failOn;
+}
+
 async function validate(args: ParsedArgs, io: CliIo): Promise<number> {
   const format = formatOf(args);
+  const failOn = failOnOf(args);
   const config = stringFlag(args, 'config', 'validate');
   if (config !== undefined && args.positionals.length > 0) {
     throw new UsageError('give either --config FILE or policy files, not both', 'validate');
   }
   if (config !== undefined) {
-    return runValidateConfig(await configSourceOf(config, io, 'validate'), io, format);
+    return runValidateConfig(await configSourceOf(config, io, 'validate'), io, format, failOn);
   }
   if (args.positionals.length === 0) {
     throw new UsageError('missing policy files or --config FILE', 'validate');
   }
-  return runValidate(args.positionals, io, format);
+  return runValidate(args.positionals, io, format, failOn);
 }
 
 async function simulate(args: ParsedArgs, io: CliIo): Promise<number> {
