@@ -264,6 +264,8 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
         () => runtime.config.config.audit.allowSampleRate,
         Math.random,
         () => fileRuntime.sources?.hash,
+        () => runtime.config.config.audit.format,
+        now,
       )
     : undefined;
   let draining = false;

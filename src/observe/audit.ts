@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import type { CheckOutcome } from '../decision/outcome.js';
 import type { RoleExplanation, TrustStatementResult } from '../decision/explanation.js';
-import type { Determining } from '../policy/types.js';
+import { formatDetermining } from './determining.js';
+import { cloudTrailRecord } from './cloudtrail.js';
 import type { AuthzRequest } from '../request/types.js';
 
 /**
@@ -83,12 +84,7 @@ export interface AuditRoleExplanation {
   readonly missing_context_keys: readonly string[];
 }
 
-/** One determining statement as a short, stable string. */
-export function formatDetermining(d: Determining): string {
-  return d.policy === undefined
-    ? `${d.layer}:${d.effect}`
-    : `${d.layer}:${d.policy}/${d.statement ?? ''}:${d.effect}`;
-}
+export { formatDetermining } from './determining.js';
 
 function trustStatement(r: TrustStatementResult): AuditTrustStatement {
   return {
@@ -266,18 +262,29 @@ export interface Auditor {
  * 1 = all, 0 = none), drawing from `random` (default `Math.random`). A
  * sampled-out allow costs one call to `random` and builds no record.
  * `configHash()` (read per record; default: none) fills `config_hash`.
+ * `format()` (read per record, so a reload applies; default `rolegate`)
+ * chooses the record: `rolegate` writes {@link AuditRecord} under the
+ * `audit` key; `cloudtrail` writes a CloudTrail-shaped event
+ * (`cloudtrail.ts`) at the top level of the line, stamped by `now()`
+ * (default `Date.now`).
  */
 export function createAuditor(
   logger: Logger,
   allowSampleRate: () => number,
   random: () => number = Math.random,
   configHash: () => string | undefined = () => undefined,
+  format: () => 'rolegate' | 'cloudtrail' = () => 'rolegate',
+  now: () => number = Date.now,
 ): Auditor {
   return {
     record(request, outcome, latencyUs) {
       if (outcome.allowed) {
         const rate = allowSampleRate();
         if (rate <= 0 || (rate < 1 && random() >= rate)) return;
+      }
+      if (format() === 'cloudtrail') {
+        logger.info(cloudTrailRecord(request, outcome, latencyUs, now(), configHash()), 'decision');
+        return;
       }
       logger.info({ audit: auditRecord(request, outcome, latencyUs, configHash()) }, 'decision');
     },
