@@ -1,7 +1,9 @@
 /**
  * Reading audit files (JSON Lines as rolegate writes them) for the reports:
  * decision records (`audit` key) and shadow disagreements (`shadow` key).
- * Lines that are not JSON objects, or hold neither, are skipped and counted.
+ * CloudTrail-shaped decision records (`audit.format: cloudtrail`) are read
+ * as the decision records they stand for. Lines that are not JSON objects,
+ * or hold neither, are skipped and counted.
  */
 import { readFile } from 'node:fs/promises';
 import { fsErrorReason } from '../config/fs-error.js';
@@ -60,12 +62,40 @@ export async function readAuditFiles(
       if (sinceMs !== Number.NEGATIVE_INFINITY && !(time >= sinceMs)) continue;
       const audit = value['audit'];
       const shadow = value['shadow'];
+      const trail = fromCloudTrail(value);
       if (isRecord(audit)) decisions.push({ time, record: audit });
+      else if (trail !== undefined) decisions.push({ time, record: trail });
       else if (isRecord(shadow)) shadows.push({ time, record: shadow });
       else skipped++;
     }
   }
   return { decisions, shadows, skipped };
+}
+
+/**
+ * The decision-record fields the reports read, from a CloudTrail-shaped
+ * record (docs/observability.md#cloudtrail-shaped-audit-records); undefined
+ * for any other line.
+ */
+export function fromCloudTrail(line: Record<string, unknown>): Record<string, unknown> | undefined {
+  const extra = line['additionalEventData'];
+  if (line['eventVersion'] === undefined || !isRecord(extra)) return undefined;
+  const identity = isRecord(line['userIdentity']) ? line['userIdentity'] : {};
+  const context = isRecord(identity['sessionContext']) ? identity['sessionContext'] : {};
+  const issuer = isRecord(context['sessionIssuer']) ? context['sessionIssuer'] : {};
+  const resources = Array.isArray(line['resources']) ? line['resources'] : [];
+  const first: unknown = resources[0];
+  const determining = Array.isArray(extra['determining']) ? extra['determining'] : [];
+  return {
+    decision_id: line['eventID'],
+    roles_considered: extra['rolesConsidered'],
+    ...(typeof issuer['arn'] === 'string' ? { role: issuer['arn'] } : {}),
+    ...(typeof extra['action'] === 'string' ? { action: extra['action'] } : {}),
+    ...(isRecord(first) && typeof first['ARN'] === 'string' ? { resource: first['ARN'] } : {}),
+    decision: extra['decision'],
+    reason: extra['reason'],
+    determining: determining.map((d: unknown) => (isRecord(d) ? d['statement'] : undefined)),
+  };
 }
 
 const UNITS: Readonly<Record<string, number>> = {

@@ -1,8 +1,14 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { readAuditFiles } from '../../../src/cli/audit-files.js';
 import { collapseResources, usageReport } from '../../../src/cli/usage-report.js';
 import { loadConfig } from '../../../src/config/load.js';
+import { createAuditor } from '../../../src/observe/audit.js';
+import { captureLogger } from '../../support/log-capture.js';
+import { allowOutcome, request } from '../observe/fixtures.js';
 import { runCli } from './cli-io.js';
 
 // Recorded by the real handler on examples/rolegate.yaml with the shadow
@@ -126,5 +132,38 @@ describe('rolegate report usage', () => {
         'arn:rolegate:files:::docs/a.txt',
       ]),
     ).toEqual(['arn:rolegate:files:::docs/a.txt', 'arn:rolegate:orders:::order/*']);
+  });
+});
+
+describe('reports on CloudTrail-shaped audit files', () => {
+  it('read the decisions of audit.format: cloudtrail as the rolegate format', async () => {
+    const capture = captureLogger();
+    const auditor = createAuditor(
+      capture.logger,
+      () => 1,
+      Math.random,
+      () => 'h',
+      () => 'cloudtrail',
+    );
+    auditor.record(request(), { ...allowOutcome(), determiningRoles: ['orders-reader'] }, 1);
+    const file = join(mkdtempSync(join(tmpdir(), 'rolegate-ct-')), 'audit.jsonl');
+    writeFileSync(file, `${capture.lines.join('\n')}\n`);
+    const lines = await readAuditFiles([file]);
+    expect(lines.decisions.map((d) => d.record)).toEqual([
+      {
+        decision_id: 'dec-allow',
+        roles_considered: ['orders-reader'],
+        role: 'arn:rolegate:iam:::role/orders-reader',
+        action: 'orders:GetOrder',
+        resource: 'arn:rolegate:orders:::order/42',
+        decision: 'allow',
+        reason: 'OK',
+        determining: ['identity:read/Read:Allow'],
+      },
+    ]);
+    const reader = usageReport(lines, loadConfig(EXAMPLE)).roles.find(
+      (r) => r.role === 'orders-reader',
+    );
+    expect(reader?.actions).toEqual({ 'orders:GetOrder': 1 });
   });
 });
