@@ -4,7 +4,8 @@
  * finding with its file, line, column and JSON path.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfig, type ConfigSource } from '../config/load.js';
+import { resolve } from 'node:path';
+import { baseDirOf, ConfigError, loadConfig, type ConfigSource } from '../config/load.js';
 import { withPosition, type Finding } from '../config/finding.js';
 import { securityFindings } from '../config/security.js';
 import { sourceMapOf } from '../config/source-position.js';
@@ -39,7 +40,8 @@ function positioned(findings: readonly Finding[], source: ConfigSource): Finding
 /**
  * Findings go to `io.stdout` (text lines and a summary, or JSON Lines):
  * policy warnings and the security findings of docs/findings.md; an
- * unreadable source goes to `io.stderr`. Exit status 1 on any error, and
+ * unreadable source goes to `io.stderr`. The `shadow.config` candidate,
+ * when named, is loaded and checked the same way. Exit status 1 on any error, and
  * with `failOn` `warning` (default `error`) on any warning too.
  */
 export function runValidateConfig(
@@ -54,6 +56,26 @@ export function runValidateConfig(
       ...(config.warningFindings ?? []),
       ...positioned(securityFindings(config, source.file), source),
     ];
+    // The shadow candidate is checked too: a broken one would only be logged by serve.
+    const shadow = config.config.shadow.config;
+    if (shadow !== undefined) {
+      const file = resolve(baseDirOf(source), shadow);
+      try {
+        const candidate = loadConfig(file);
+        warnings.push(
+          ...(candidate.warningFindings ?? []),
+          ...positioned(securityFindings(candidate, file), { file }),
+        );
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        writeFindings(warnings, format, io.stdout);
+        writeFindings(err.findings, format, io.stdout);
+        if (format === 'text') {
+          io.stdout.write(`${file}: invalid shadow candidate (${err.findings.length} error(s))\n`);
+        }
+        return 1;
+      }
+    }
     writeFindings(warnings, format, io.stdout);
     if (format === 'text') {
       io.stdout.write(

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../../src/config/load.js';
@@ -63,5 +66,25 @@ describe('security findings of rolegate validate --config', () => {
     expect(securityFindings(loadConfig(EXAMPLE), EXAMPLE)).toEqual([]);
     const run = await runCli(['validate', '--config', EXAMPLE, '--fail-on', 'warning']);
     expect(run.status).toBe(0);
+  });
+});
+
+describe('validate --config checks the shadow candidate', () => {
+  it('reports a candidate that cannot be loaded as an error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rolegate-validate-shadow-'));
+    writeFileSync(join(dir, 'candidate.yaml'), 'roles: [{ name: 7 }]\n');
+    const live = join(dir, 'rolegate.yaml');
+    writeFileSync(
+      live,
+      "issuers: [{ issuer: 'https://idp.example.com', audiences: [api] }]\nshadow: { config: candidate.yaml }\n",
+    );
+    const run = await runCli(['validate', '--config', live]);
+    expect(run.status).toBe(1);
+    expect(run.out).toContain('invalid shadow candidate');
+    expect(run.out).toContain('ERR_CONFIG_INVALID');
+    writeFileSync(join(dir, 'candidate.yaml'), readFileSync(RISKY, 'utf8'));
+    const ok = await runCli(['validate', '--config', live, '--format', 'json']);
+    expect(ok.status).toBe(0);
+    expect(ok.out).toContain('WARN_TRUST_ISSUER_WIDE');
   });
 });
