@@ -9,6 +9,9 @@
  * updates or spans (the "without" side of bench/observability.ts).
  * `--audit-file` writes audit records to a temp file (pino's async file
  * destination, as `audit.file` does in production) instead of a no-op sink.
+ * `--shadow` adds a `shadow` section naming a copy of the same configuration
+ * as the candidate, so every Check is evaluated twice (the "(b)" side of
+ * bench/shadow.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -31,6 +34,7 @@ const argValue = (name: string): string | undefined => {
 const tokenCache = argValue('--token-cache') === 'off' ? 0 : 10_000;
 const observability = argValue('--observability') !== 'off';
 const auditToFile = process.argv.includes('--audit-file');
+const shadow = process.argv.includes('--shadow');
 
 const { publicKey, privateKey } = await generateKeyPair('ES256');
 const jwks = JSON.stringify({
@@ -43,7 +47,12 @@ await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
 const dir = mkdtempSync(join(tmpdir(), 'rolegate-bench-'));
 const configFile = join(dir, 'rolegate.yaml');
-writeFileSync(configFile, stringify(benchConfig(issuer, tokenCache)));
+const config = benchConfig(issuer, tokenCache);
+if (shadow) writeFileSync(join(dir, 'candidate.yaml'), stringify(config));
+writeFileSync(
+  configFile,
+  stringify(shadow ? { ...config, shadow: { config: 'candidate.yaml' } } : config),
+);
 const sink = new Writable({ write: (_c, _e, done) => done() });
 const rolegate = await startRolegate({
   configFile,

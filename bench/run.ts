@@ -7,6 +7,7 @@ import { runGrpcBench } from './grpc.js';
 import { runObservabilityBench } from './observability.js';
 import { runPipelineBench } from './pipeline.js';
 import { runPolicyBench } from './policy.js';
+import { runShadowBench } from './shadow.js';
 
 const print = (line: string) => console.log(line);
 const entry = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
@@ -35,4 +36,7 @@ if (only === undefined || only === 'grpc') {
 }
 if (only === undefined || only === 'observability') {
   await runObservabilityBench(print);
+}
+if (only === undefined || only === 'shadow') {
+  await runShadowBench(print);
 }

@@ -34,6 +34,19 @@ export const ERROR_CATALOGUE = {
   // Policy warnings (legal, but likely a mistake).
   WARN_POLICY_ALLOW_ALL: 'a statement allows every action on every resource',
   WARN_POLICY_NEVER_MATCHES: 'a statement can never match a request',
+  // Security findings of `rolegate validate --config` (docs/findings.md).
+  WARN_TRUST_ISSUER_WIDE:
+    'a trust policy admits every subject of an issuer: no condition on the audience or subject',
+  WARN_ALLOW_NOT_ACTION:
+    'an Allow statement uses NotAction: it grants every action not listed, new ones included',
+  WARN_ALLOW_NOT_RESOURCE:
+    'an Allow statement uses NotResource: it grants every resource not listed',
+  WARN_WRITE_ON_ALL_RESOURCES: 'a role policy allows a write action on every resource ("*")',
+  WARN_STATEMENT_UNREACHABLE:
+    'a role statement can never decide a request: no route maps to its actions, or an unconditional Deny covers it',
+  WARN_ROUTE_UNUSABLE: "no role has a statement that allows a route's action and resource",
+  WARN_ROUTE_SHADOWED: 'a route can never match: an earlier route matches every request it would',
+  WARN_ROLE_UNREACHED: "no route maps to an action any of the role's Allow statements grants",
 
   // Policy evaluation (request time).
   ERR_CONTEXT_VALUE_TYPE:
@@ -46,6 +59,9 @@ export const ERROR_CATALOGUE = {
   ERR_USAGE:
     'the command line is wrong: an unknown command or flag, a missing required flag, or flags that exclude each other',
   ERR_POLICY_READ: 'a policy file cannot be read',
+  ERR_TEST_FILE:
+    'a policy test file (rolegate test) cannot be found, read or does not match its schema',
+  ERR_AUDIT_READ: 'an audit file given to a report cannot be read',
 
   // Configuration.
   ERR_CONFIG_READ: 'the configuration file cannot be read',
@@ -160,12 +176,22 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   ERR_POLICY_VARIABLE_PLACEMENT: null,
   WARN_POLICY_ALLOW_ALL: null,
   WARN_POLICY_NEVER_MATCHES: null,
+  WARN_TRUST_ISSUER_WIDE: null,
+  WARN_ALLOW_NOT_ACTION: null,
+  WARN_ALLOW_NOT_RESOURCE: null,
+  WARN_WRITE_ON_ALL_RESOURCES: null,
+  WARN_STATEMENT_UNREACHABLE: null,
+  WARN_ROUTE_UNUSABLE: null,
+  WARN_ROUTE_SHADOWED: null,
+  WARN_ROLE_UNREACHED: null,
   ERR_CONTEXT_VALUE_TYPE: null,
   ERR_INPUT_SYNTAX: null,
   ERR_INPUT_SHAPE: null,
   ERR_INPUT_POLICY: null,
   ERR_USAGE: null,
   ERR_POLICY_READ: null,
+  ERR_TEST_FILE: null,
+  ERR_AUDIT_READ: null,
   ERR_CONFIG_READ: null,
   ERR_CONFIG_SYNTAX: null,
   ERR_CONFIG_INVALID: null,

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { createAwsIntegration } from './aws/integration.js';
 import type { CheckRuntime } from './check/check.js';
-import { createCheckHandler } from './check/handler.js';
+import { createCheckHandler, type ShadowCandidate } from './check/handler.js';
 import type { RuntimeConfig } from './config/compile.js';
 import {
   baseDirOf,
@@ -171,6 +171,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const swap = (loaded: RuntimeConfig) => {
     const previousHash = fileRuntime.sources?.hash;
     fileRuntime = loaded;
+    configureShadow(loaded);
     void aws.configure(loaded.config);
     const next = aws.compose(loaded);
     const sameIssuers =
@@ -210,12 +211,61 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     );
   };
 
+  // Shadow mode (docs/safe-changes.md): the candidate named by the live
+  // config's `shadow.config`, loaded and hot reloaded on its own; a broken
+  // candidate is logged and never stops or changes the live service.
+  interface ShadowState {
+    readonly file: string;
+    candidate?: ShadowCandidate;
+    watcher?: ConfigWatcher;
+  }
+  let shadow: ShadowState | undefined;
+  const configureShadow = (config: RuntimeConfig): void => {
+    const rel = config.config.shadow.config;
+    const file = rel === undefined ? undefined : resolvePath(baseDirOf(source), rel);
+    if (file === shadow?.file) return;
+    shadow?.watcher?.close();
+    shadow = undefined;
+    if (file === undefined) return;
+    const state: ShadowState = { file };
+    shadow = state;
+    const applied = (loaded: RuntimeConfig): void => {
+      state.candidate = {
+        config: loaded,
+        ...(loaded.sources?.hash === undefined ? {} : { hash: loaded.sources.hash }),
+      };
+      logger.info({ file, hash: loaded.sources?.hash }, 'shadow candidate loaded');
+    };
+    const failed = (err: Error): void => {
+      logger.error(
+        {
+          file,
+          code: err instanceof ConfigError ? err.code : 'ERR_CONFIG_INVALID',
+          problems: err instanceof ConfigError ? err.problems : [err.message],
+          hash: state.candidate?.hash,
+        },
+        'shadow candidate invalid; keeping the last good candidate',
+      );
+    };
+    try {
+      applied(loadConfig(file));
+    } catch (err) {
+      failed(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (options.watch !== false) {
+      state.watcher = watchConfig(file, { onReload: applied, onReloadError: failed });
+    }
+  };
+  configureShadow(initial);
+
   const auditor: Auditor | undefined = observe
     ? createAuditor(
         auditLogger,
         () => runtime.config.config.audit.allowSampleRate,
         Math.random,
         () => fileRuntime.sources?.hash,
+        () => runtime.config.config.audit.format,
+        now,
       )
     : undefined;
   let draining = false;
@@ -227,6 +277,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   // A listener that cannot bind stops everything started so far, so the process can exit.
   const abandon = async (err: unknown, grpcStarted?: GrpcServer): Promise<never> => {
     aws.stop();
+    shadow?.watcher?.close();
     await grpcStarted?.drain(0);
     if (!options.tracing) await tracing.shutdown();
     await flushLogger(auditLogger);
@@ -242,6 +293,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       aws,
       tracing,
       decisions,
+      shadow: () => shadow?.candidate,
       ...(auditor ? { observe: { metrics, auditor } } : {}),
     }),
     onHandlerError(err) {
@@ -318,6 +370,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     async stop() {
       draining = true;
       watcher?.close();
+      shadow?.watcher?.close();
       aws.stop();
       const { shutdownDelaySeconds, drainSeconds } = runtime.config.config.server;
       // Keep answering while Envoy's health checker sees NOT_SERVING and moves

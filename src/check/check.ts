@@ -73,6 +73,8 @@ export interface Progress {
   rolesConsidered: string[];
   role?: RuntimeRole;
   determining: Determining[];
+  /** The role name each entry of `determining` belongs to (same order); set once roles were evaluated. */
+  determiningRoles?: string[];
   /** Set on a deny that reached role selection: why each role did not allow. */
   explanation?: Explanation;
   /** The caller's token, extracted once; an opaque handle that no outcome or record holds. */
@@ -87,6 +89,7 @@ function deny(id: string, reason: ErrorCode, p: Progress): CheckOutcome {
     reason,
     rolesConsidered: p.rolesConsidered,
     determining: p.determining,
+    ...(p.determiningRoles ? { determiningRoles: p.determiningRoles } : {}),
     ...(p.principal ? { principal: p.principal } : {}),
     ...(p.route ? { route: p.route } : {}),
     // No role on a deny, even one that a role would have allowed (a header
@@ -141,6 +144,11 @@ export function authorize(
   let sawExplicitDeny = false;
   let sawEvaluationError = false;
   const denials: Determining[] = [];
+  const denialRoles: string[] = [];
+  const denied = (role: RuntimeRole, d: readonly Determining[]): void => {
+    denials.push(...d);
+    for (let i = 0; i < d.length; i++) denialRoles.push(role.name);
+  };
   for (const role of assumable) {
     p.rolesConsidered.push(role.name);
     const req: EvaluationRequest = {
@@ -154,18 +162,20 @@ export function authorize(
     // meant to deny: such a role never allows (fail closed).
     if (decision.errors.length > 0) {
       sawEvaluationError = true;
-      denials.push(...decision.determining);
+      denied(role, decision.determining);
       continue;
     }
     if (decision.decision === 'Allow') {
       p.role = role;
       p.determining = [...decision.determining];
+      p.determiningRoles = decision.determining.map(() => role.name);
       return 'OK';
     }
     if (decision.decision === 'ExplicitDeny') sawExplicitDeny = true;
-    denials.push(...decision.determining);
+    denied(role, decision.determining);
   }
   p.determining = denials;
+  p.determiningRoles = denialRoles;
   explain();
   if (sawExplicitDeny) return 'ERR_EXPLICIT_DENY';
   return sawEvaluationError ? 'ERR_POLICY_EVALUATION' : 'ERR_IMPLICIT_DENY';
@@ -246,6 +256,7 @@ export function toOutcome(
     rolesConsidered: p.rolesConsidered,
     role: p.role,
     determining: p.determining,
+    ...(p.determiningRoles ? { determiningRoles: p.determiningRoles } : {}),
     principal: p.principal,
     upstreamHeaders: headers.headers,
     ...(p.route ? { route: p.route } : {}),

@@ -14,7 +14,16 @@ import { toCheckResponse } from '../response/check-response.js';
 import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
 import type { CheckOutcome } from '../decision/outcome.js';
 import { check, type CheckDeps, type CredentialsPhase } from './check.js';
-import type { RuntimeOptions } from './runtime.js';
+import type { RuntimeConfig, RuntimeOptions } from './runtime.js';
+import { disagrees, shadowDecide, shadowLabel } from './shadow.js';
+import type { AuthzRequest } from '../request/types.js';
+
+/** The candidate configuration of shadow mode, as the handler reads it per Check. */
+export interface ShadowCandidate {
+  readonly config: RuntimeConfig;
+  /** The candidate's config hash, for the disagreement records. */
+  readonly hash?: string;
+}
 
 /**
  * What the handler needs of the AWS integration: the STS phase and the
@@ -33,6 +42,39 @@ export interface CheckHandlerDeps extends CheckDeps {
   readonly observe?: { readonly metrics: Metrics; readonly auditor: Auditor };
   /** Running totals, for quick reads without scraping metrics. */
   readonly decisions: { allow: number; deny: number };
+  /** The shadow candidate, read once per Check; absent or `undefined`: no shadow evaluation. */
+  readonly shadow?: () => ShadowCandidate | undefined;
+}
+
+/**
+ * The shadow half of one Check, run after the live response was returned:
+ * evaluates the candidate, counts the pair and records a disagreement.
+ * Never throws (a failure is a candidate `error`).
+ */
+function runShadow(
+  request: AuthzRequest,
+  live: CheckOutcome,
+  candidate: ShadowCandidate,
+  nowMs: number,
+  observe: CheckHandlerDeps['observe'],
+): void {
+  const result = shadowDecide(request, live, candidate.config, nowMs);
+  if (!observe) return;
+  try {
+    observe.metrics.shadowDecisions.inc({
+      live: live.allowed ? 'allow' : 'deny',
+      candidate: shadowLabel(result),
+    });
+    if (!disagrees(live, result)) return;
+    observe.auditor.shadow(
+      request,
+      live,
+      result.kind === 'error' ? { error: result.code } : { outcome: result.outcome },
+      candidate.hash,
+    );
+  } catch {
+    // Recording a shadow result must never disturb the live path.
+  }
 }
 
 /** Creates the handler for `Authorization/Check`. */
@@ -57,7 +99,16 @@ export function createCheckHandler(
     try {
       // One configuration generation from decision to response.
       const runtime = deps.runtime();
-      outcome = await check(request, checkDeps, runtime);
+      const candidate = deps.shadow?.();
+      if (candidate === undefined) outcome = await check(request, checkDeps, runtime);
+      else {
+        // One clock reading for both decisions, so time conditions agree.
+        const nowMs = deps.now();
+        outcome = await check(request, { ...checkDeps, now: () => nowMs }, runtime);
+        const live = outcome;
+        // Off the response path: after this Check has answered.
+        setImmediate(() => runShadow(request, live, candidate, nowMs, deps.observe));
+      }
       const config = runtime.config.config;
       response = toCheckResponse(outcome, request.headers, {
         claimHeaders: config.headers.claims,
@@ -77,6 +128,15 @@ export function createCheckHandler(
       deps.observe.metrics.checks.inc({ decision, reason: outcome.reason });
       deps.observe.metrics.checkDuration.observe({ decision }, seconds);
       deps.observe.auditor.record(request, outcome, seconds * 1e6);
+      const roles = outcome.determiningRoles ?? [];
+      outcome.determining.forEach((d, i) => {
+        if (d.policy === undefined || d.statement === undefined) return;
+        deps.observe?.metrics.statementMatches.inc({
+          role: roles[i] ?? '',
+          policy: d.policy,
+          statement: d.statement,
+        });
+      });
     }
     span?.end(outcome);
     return response;

@@ -52,25 +52,38 @@ Examples:
   },
   validate: {
     summary: 'check policy files, or a whole configuration, without serving',
-    flags: { ...HELP_FLAG, ...CONFIG_FLAG, format: { type: 'string', short: 'o' } },
+    flags: {
+      ...HELP_FLAG,
+      ...CONFIG_FLAG,
+      format: { type: 'string', short: 'o' },
+      'fail-on': { type: 'string' },
+    },
     positionals: true,
     help: `Check policy files (JSON or YAML) or a whole configuration and report every
 error and warning with its file, line, column and JSON path.
 
 Usage:
-  rolegate validate [--format text|json] FILE...
-  rolegate validate [--format text|json] --config FILE
+  rolegate validate [--format text|json] [--fail-on warning|error] FILE...
+  rolegate validate [--format text|json] [--fail-on warning|error] --config FILE
+
+With --config, the findings include security checks of the whole
+configuration (trust policies, wide grants, unreachable statements, routes
+and roles); each names its code, JSON path and docs/findings.md section.
 
 Flags:
   -c, --config FILE       check a whole configuration ("-" reads standard input)
   -o, --format text|json  text (default): one line per finding and a summary;
                           json: one JSON object per line and finding, with
                           code, severity, file, line, column, path, message
-                          (and policy, statement inside a policy document)
+                          (and policy, statement inside a policy document;
+                          doc for security findings)
+      --fail-on LEVEL     warning: exit 1 on any warning too (for CI);
+                          error (default): only errors fail
   -h, --help              show this help
 
-Exit status: 0 when nothing is wrong (warnings allowed), 1 when any finding is
-an error or a file cannot be read, 2 for a usage error.
+Exit status: 0 when nothing is wrong (warnings allowed unless --fail-on
+warning), 1 when any finding is an error (or a warning with --fail-on
+warning) or a file cannot be read, 2 for a usage error.
 
 Examples:
   rolegate validate policies/*.json
@@ -131,6 +144,85 @@ Examples:
     | rolegate simulate --config examples/rolegate.yaml
   rolegate simulate --config examples/rolegate.yaml --token "$TOKEN" -X DELETE --path /orders/7 \\
     | jq -e '.decision == "Allow"'
+`,
+  },
+  test: {
+    summary: 'run policy test files (*.test.yaml) against their configuration',
+    flags: { ...HELP_FLAG, ...CONFIG_FLAG, junit: { type: 'string' } },
+    positionals: true,
+    help: `Run policy tests: YAML files of cases (claims or a principal, method, path,
+headers, source address, time; the expected decision and optionally the role,
+reason and a determining Sid), each decided by the same code as the server.
+
+Usage:
+  rolegate test [--config FILE] [--junit FILE] [PATH...]
+
+PATH is a test file or a directory searched for *.test.yaml, *.test.yml and
+*.test.json (default: the working directory). Each file names its
+configuration (config:, relative to the file). See docs/policy-tests.md.
+
+Flags:
+  -c, --config FILE   decide every file against this configuration instead
+      --junit FILE    also write JUnit XML for CI
+  -h, --help          show this help
+
+Exit status: 0 when every case passed, 1 when any failed or a file could not
+be run, 2 for a usage error.
+
+Example:
+  rolegate test examples/ --junit reports/rolegate.xml
+`,
+  },
+  shadow: {
+    summary: 'summarise what a shadow candidate configuration would change (shadow report)',
+    flags: {
+      ...HELP_FLAG,
+      audit: { type: 'string', multiple: true },
+      format: { type: 'string', short: 'o' },
+    },
+    positionals: true,
+    help: `Summarise the shadow disagreements recorded in audit files: how many
+decisions the candidate configuration would change, grouped by role, route
+and determining statement, with sample decision ids (docs/safe-changes.md).
+
+Usage:
+  rolegate shadow report --audit FILE [--audit FILE]... [--format text|json]
+
+Flags:
+      --audit FILE        an audit file (JSON Lines); repeat for more; required
+  -o, --format text|json  text (default) or one JSON object
+  -h, --help              show this help
+
+Exit status: 0 when the files were read, 1 when one cannot be, 2 for a usage error.
+`,
+  },
+  report: {
+    summary: 'least-privilege usage report from audit files (report usage)',
+    flags: {
+      ...HELP_FLAG,
+      ...CONFIG_FLAG,
+      audit: { type: 'string', multiple: true },
+      since: { type: 'string' },
+      format: { type: 'string', short: 'o' },
+    },
+    positionals: true,
+    help: `Per role of the configuration: the actions and resources it actually allowed,
+the statements that never decided a request, the roles nobody assumed, and a
+generated least-privilege policy (docs/safe-changes.md).
+
+Usage:
+  rolegate report usage --config FILE --audit FILE [--audit FILE]... [--since DURATION]
+                        [--format text|json]
+
+Flags:
+  -c, --config FILE       the configuration whose roles to report on; required
+      --audit FILE        an audit file (JSON Lines); repeat for more; required
+      --since DURATION    only records of the last 30m, 12h, 7d, 2w...; default all
+  -o, --format text|json  text (default) or one JSON object
+  -h, --help              show this help
+
+Exit status: 0 when the files were read, 1 when one cannot be or the
+configuration is invalid, 2 for a usage error.
 `,
   },
   'dev-token': {

@@ -14,7 +14,16 @@ export function findingJson(f: Finding): Record<string, string | number> {
   out['message'] = f.message;
   if (f.policy !== undefined) out['policy'] = f.policy;
   if (f.statement !== undefined) out['statement'] = f.statement;
+  if (f.doc !== undefined) out['doc'] = f.doc;
   return out;
+}
+
+/** `--fail-on`: the least severity that makes `rolegate validate` exit 1. Default `error`. */
+export type FailOn = 'warning' | 'error';
+
+/** Whether `findings` hold one at or above `failOn`. */
+export function failsOn(findings: readonly Finding[], failOn: FailOn): boolean {
+  return findings.some((f) => f.severity === 'error' || failOn === 'warning');
 }
 
 /** Writes one line per finding in `format`. */

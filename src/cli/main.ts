@@ -15,11 +15,15 @@ import {
 } from './commands.js';
 import { configSourceOf } from './config-source.js';
 import { mintDevToken } from './dev-issuer.js';
-import type { FindingFormat } from './findings-output.js';
+import type { FailOn, FindingFormat } from './findings-output.js';
 import { processIo, type CliIo } from './io.js';
 import { reportError } from './report.js';
 import { runServe } from './serve.js';
 import { runConfigSimulate } from './simulate-config.js';
+import { runPolicyTests } from './policy-test.js';
+import { parseDuration, readAuditFiles } from './audit-files.js';
+import { formatShadowSummary, summariseShadow } from './shadow-report.js';
+import { formatUsageReport, usageReport } from './usage-report.js';
 import { runOneRequestSimulate, wantsOneRequest } from './simulate-one.js';
 import { runRawSimulate } from './simulate-raw.js';
 import { didYouMean } from './suggest.js';
@@ -44,19 +48,31 @@ function formatOf(args: ParsedArgs): FindingFormat {
   return format;
 }
 
+function failOnOf(args: ParsedArgs): FailOn {
+  const failOn = stringFlag(args, 'fail-on', 'validate') ?? 'error';
+  if (failOn !== 'warning' && failOn !== 'error') {
+    throw new UsageError(
+      `--fail-on must be warning or error, not ${JSON.stringify(failOn)}`,
+      'validate',
+    );
+  }
+  return failOn;
+}
+
 async function validate(args: ParsedArgs, io: CliIo): Promise<number> {
   const format = formatOf(args);
+  const failOn = failOnOf(args);
   const config = stringFlag(args, 'config', 'validate');
   if (config !== undefined && args.positionals.length > 0) {
     throw new UsageError('give either --config FILE or policy files, not both', 'validate');
   }
   if (config !== undefined) {
-    return runValidateConfig(await configSourceOf(config, io, 'validate'), io, format);
+    return runValidateConfig(await configSourceOf(config, io, 'validate'), io, format, failOn);
   }
   if (args.positionals.length === 0) {
     throw new UsageError('missing policy files or --config FILE', 'validate');
   }
-  return runValidate(args.positionals, io, format);
+  return runValidate(args.positionals, io, format, failOn);
 }
 
 async function simulate(args: ParsedArgs, io: CliIo): Promise<number> {
@@ -78,6 +94,56 @@ async function simulate(args: ParsedArgs, io: CliIo): Promise<number> {
     );
   }
   return runConfigSimulate(loadConfig(config), io.stdin, io.stdout);
+}
+
+function auditFlag(args: ParsedArgs, command: string): string[] {
+  const v = args.values['audit'];
+  const files = Array.isArray(v) ? v.filter((f): f is string => typeof f === 'string') : [];
+  if (files.length === 0) throw new UsageError('missing required flag --audit FILE', command);
+  return files;
+}
+
+function subcommand(args: ParsedArgs, command: string, expected: string): void {
+  const [sub, ...extra] = args.positionals;
+  if (sub !== expected || extra.length > 0) {
+    throw new UsageError(`expected "${command} ${expected}"`, command);
+  }
+}
+
+function reportFormat(args: ParsedArgs, command: string): FindingFormat {
+  const format = stringFlag(args, 'format', command) ?? 'text';
+  if (format !== 'text' && format !== 'json') {
+    throw new UsageError(`--format must be text or json, not ${JSON.stringify(format)}`, command);
+  }
+  return format;
+}
+
+async function shadowReport(args: ParsedArgs, io: CliIo): Promise<number> {
+  subcommand(args, 'shadow', 'report');
+  const files = auditFlag(args, 'shadow');
+  const format = reportFormat(args, 'shadow');
+  const summary = summariseShadow(await readAuditFiles(files));
+  io.stdout.write(
+    format === 'json' ? `${JSON.stringify(summary)}\n` : formatShadowSummary(summary, files.length),
+  );
+  return 0;
+}
+
+async function usage(args: ParsedArgs, io: CliIo, now: () => number = Date.now): Promise<number> {
+  subcommand(args, 'report', 'usage');
+  const files = auditFlag(args, 'report');
+  const config = stringFlag(args, 'config', 'report', true);
+  const format = reportFormat(args, 'report');
+  const since = stringFlag(args, 'since', 'report');
+  const sinceMs = since === undefined ? undefined : now() - parseDuration(since, 'report');
+  const runtime = loadConfig(config);
+  const report = usageReport(await readAuditFiles(files, sinceMs), runtime);
+  io.stdout.write(
+    format === 'json'
+      ? `${JSON.stringify(report)}\n`
+      : formatUsageReport(report, files.length, since),
+  );
+  return 0;
 }
 
 async function devToken(args: ParsedArgs, io: CliIo): Promise<number> {
@@ -117,6 +183,22 @@ async function run(command: CommandName, args: ParsedArgs, io: CliIo): Promise<n
       return simulate(args, io);
     case 'dev-token':
       return devToken(args, io);
+    case 'shadow':
+      return shadowReport(args, io);
+    case 'report':
+      return usage(args, io);
+    case 'test': {
+      const config = stringFlag(args, 'config', 'test');
+      const junit = stringFlag(args, 'junit', 'test');
+      return runPolicyTests(
+        {
+          paths: args.positionals,
+          ...(config === undefined ? {} : { config }),
+          ...(junit === undefined ? {} : { junit }),
+        },
+        io,
+      );
+    }
     case 'version':
       io.stdout.write(`${rolegateVersion()}\n`);
       return 0;

@@ -119,6 +119,20 @@ export function simulateClaims(
   config: RuntimeConfig,
   nowMs: number,
 ): object {
+  const { request, outcome } = decideClaims(claims, input, config, nowMs);
+  return answerOf(request, outcome, config, nowMs);
+}
+
+/**
+ * The decision behind {@link simulateClaims}, typed: the canonical request
+ * and the outcome (decision id `simulated`). `rolegate test` reads it.
+ */
+export function decideClaims(
+  claims: Readonly<Record<string, unknown>>,
+  input: SimulateRequest,
+  config: RuntimeConfig,
+  nowMs: number,
+): { request: AuthzRequest; outcome: CheckOutcome } {
   const request = edge(input);
   const p: Progress = { rolesConsidered: [], determining: [] };
   let reason: ErrorCode | 'OK';
@@ -135,7 +149,7 @@ export function simulateClaims(
     }
   }
   const outcome = toOutcome('simulated', reason, p, config.config.headers.claims);
-  return answerOf(request, outcome, config, nowMs);
+  return { request, outcome };
 }
 
 /**

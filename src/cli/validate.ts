@@ -18,7 +18,7 @@ import { sourceMapOf } from '../config/source-position.js';
 import { RolegateError } from '../errors.js';
 import { compilePolicy, parsePolicyText, type Diagnostic } from '../policy/index.js';
 import { childPath } from '../options/fields.js';
-import { writeFindings, type FindingFormat } from './findings-output.js';
+import { writeFindings, type FailOn, type FindingFormat } from './findings-output.js';
 import type { CliIo } from './io.js';
 import { reportError } from './report.js';
 
@@ -89,6 +89,7 @@ export async function runValidate(
   files: readonly string[],
   io: Pick<CliIo, 'stdout' | 'stderr'>,
   format: FindingFormat = 'text',
+  failOn: FailOn = 'error',
 ): Promise<number> {
   let errors = 0;
   let warnings = 0;
@@ -118,5 +119,5 @@ export async function runValidate(
       `${files.length} file(s), ${policies} ${noun}: ${errors} error(s), ${warnings} warning(s)\n`,
     );
   }
-  return errors > 0 ? 1 : 0;
+  return errors > 0 || (failOn === 'warning' && warnings > 0) ? 1 : 0;
 }

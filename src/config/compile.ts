@@ -33,6 +33,20 @@ export interface RuntimeConfig extends CheckRuntime<RolegateConfig> {
   readonly warningFindings?: readonly Finding[];
   /** The files this generation was read from and their hash; set by `loadConfig`, absent for configs assembled elsewhere. */
   readonly sources?: ConfigSources;
+  /**
+   * Every policy document that compiled, with where it sits: for the
+   * security findings of `rolegate validate` and `rolegate report usage`.
+   */
+  readonly documents?: readonly PlacedPolicy[];
+}
+
+/** One compiled policy document and its place in the configuration. */
+export interface PlacedPolicy {
+  /** The role it belongs to; absent for a guardrail (it applies to every role). */
+  readonly role?: string;
+  /** `trust`, `identity` (a role policy), `boundary` or `guardrail`: the `layer` of determining statements. */
+  readonly layer: 'trust' | 'identity' | 'boundary' | 'guardrail';
+  readonly resolved: ResolvedPolicy;
 }
 
 /** A policy document with the file it came from (the config itself when inline). */
@@ -83,8 +97,13 @@ export function compileConfig(
   const errors: Finding[] = [];
   const warnings: Finding[] = [];
   let statementCount = 0;
+  const documents: PlacedPolicy[] = [];
 
-  const compile = (ref: PolicyRef, kind: 'identity' | 'trust'): CompiledPolicy | undefined => {
+  const compile = (
+    ref: PolicyRef,
+    kind: 'identity' | 'trust',
+    place: Omit<PlacedPolicy, 'resolved'>,
+  ): CompiledPolicy | undefined => {
     let resolved: ResolvedPolicy;
     try {
       resolved = resolve(ref);
@@ -101,21 +120,26 @@ export function compileConfig(
       const finding = findingOf(locate(d, resolved.basePath));
       (d.severity === 'error' ? errors : warnings).push(finding);
     }
-    if (result.policy) statementCount += result.policy.statementCount;
+    if (result.policy) {
+      statementCount += result.policy.statementCount;
+      documents.push({ ...place, resolved });
+    }
     return result.policy;
   };
 
   const guardrails = config.guardrails
-    .map((ref) => compile(ref, 'identity'))
+    .map((ref) => compile(ref, 'identity', { layer: 'guardrail' }))
     .filter((p): p is CompiledPolicy => p !== undefined);
   const variableKeys = collectVariableKeys(guardrails);
   const roles: RuntimeRole[] = [];
   for (const role of config.roles) {
-    const trust = compile(role.trustPolicy, 'trust');
+    const trust = compile(role.trustPolicy, 'trust', { role: role.name, layer: 'trust' });
     const identity = role.policies
-      .map((ref) => compile(ref, 'identity'))
+      .map((ref) => compile(ref, 'identity', { role: role.name, layer: 'identity' }))
       .filter((p): p is CompiledPolicy => p !== undefined);
-    const boundary = role.permissionsBoundary && compile(role.permissionsBoundary, 'identity');
+    const boundary =
+      role.permissionsBoundary &&
+      compile(role.permissionsBoundary, 'identity', { role: role.name, layer: 'boundary' });
     collectVariableKeys([trust, ...identity, boundary], variableKeys);
     if (!trust) continue;
     roles.push({
@@ -139,6 +163,7 @@ export function compileConfig(
     statementCount,
     warnings: warnings.map(formatFinding),
     warningFindings: warnings,
+    documents,
     variableKeys,
     claimPatterns: compileClaimPatterns(issuers),
   };

@@ -22,6 +22,8 @@ export interface Finding {
   readonly policy?: string;
   /** The statement's Sid or `#<index>`, for findings inside a statement. */
   readonly statement?: string;
+  /** Where the finding is explained (security findings): `docs/findings.md#<code>`. */
+  readonly doc?: string;
 }
 
 /** A policy diagnostic as a finding (no position yet; see {@link withPosition}). */
@@ -69,5 +71,6 @@ export function findingLocation(f: Finding): string {
  */
 export function formatFinding(f: Finding): string {
   const where = findingLocation(f);
-  return `${where}${where === '' ? '' : ': '}${f.code} ${f.message}`;
+  const doc = f.doc === undefined ? '' : ` (see ${f.doc})`;
+  return `${where}${where === '' ? '' : ': '}${f.code} ${f.message}${doc}`;
 }

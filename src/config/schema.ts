@@ -27,6 +27,7 @@ import { headersSchema } from '../request/options.js';
 import { routesSchema, unmatchedRoutesSchema, type RouteConfig } from '../route/options.js';
 import { auditSchema } from '../observe/options.js';
 import { serverSchema } from '../transport/options.js';
+import { shadowSchema } from '../check/shadow.js';
 
 export type { ConfigProblem } from '../options/fields.js';
 
@@ -112,6 +113,9 @@ export const rolegateSchema = fields({
   headers: headersSchema,
   tokens: tokensSchema,
   audit: auditSchema,
+  shadow: shadowSchema.describe(
+    'Shadow mode: a candidate configuration evaluated beside the live one; see docs/safe-changes.md.',
+  ),
   aws: awsSchema.optional().describe('IAM as a role source and STS credentials; see docs/aws.md.'),
 });
 

@@ -26,6 +26,8 @@ export interface CheckOutcome {
   /** The role that allowed; absent for every deny (an STS failure included). */
   readonly role?: DecidedRole;
   readonly determining: readonly Determining[];
+  /** The role name of each entry of `determining`, in the same order; absent before role evaluation. */
+  readonly determiningRoles?: readonly string[];
   /** For an allow: the identity headers the upstream receives (validated). */
   readonly upstreamHeaders?: ReadonlyMap<string, string>;
   /**

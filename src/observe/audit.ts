@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import type { CheckOutcome } from '../decision/outcome.js';
 import type { RoleExplanation, TrustStatementResult } from '../decision/explanation.js';
-import type { Determining } from '../policy/types.js';
+import { formatDetermining } from './determining.js';
+import { cloudTrailRecord } from './cloudtrail.js';
 import type { AuthzRequest } from '../request/types.js';
 
 /**
@@ -83,12 +84,7 @@ export interface AuditRoleExplanation {
   readonly missing_context_keys: readonly string[];
 }
 
-/** One determining statement as a short, stable string. */
-export function formatDetermining(d: Determining): string {
-  return d.policy === undefined
-    ? `${d.layer}:${d.effect}`
-    : `${d.layer}:${d.policy}/${d.statement ?? ''}:${d.effect}`;
-}
+export { formatDetermining } from './determining.js';
 
 function trustStatement(r: TrustStatementResult): AuditTrustStatement {
   return {
@@ -160,9 +156,104 @@ export function auditRecord(
   };
 }
 
+/** One side of a shadow disagreement, as the record keeps it. */
+export interface ShadowSide {
+  /** `allow`, `deny`, or `error` (the candidate only: evaluating it threw). */
+  readonly decision: 'allow' | 'deny' | 'error';
+  /** `OK`, or the catalogue code of the deny or error. */
+  readonly reason: string;
+  /** Name of the role that allowed (allows only). */
+  readonly role?: string;
+  /** IAM action and resource this side mapped the request to, when a route matched. */
+  readonly action?: string;
+  readonly resource?: string;
+  /** `route[<i>]`, `context_extensions` or `default`. */
+  readonly route?: string;
+  /** Determining statements, as in the decision record. */
+  readonly determining: readonly string[];
+  /** The role name of each determining statement, same order. */
+  readonly determining_roles: readonly string[];
+}
+
+/**
+ * A shadow disagreement: the live decision and what the candidate
+ * configuration would have decided, written as its own JSON line
+ * (`msg: "shadow disagreement"`, under the `shadow` key).
+ */
+export interface ShadowRecord {
+  /** The live decision's id (the same as its decision record's). */
+  readonly decision_id: string;
+  readonly request_id: string;
+  /** Hash of the live configuration. */
+  readonly config_hash?: string;
+  /** Hash of the candidate configuration. */
+  readonly candidate_config_hash?: string;
+  readonly method?: string;
+  readonly path?: string;
+  readonly issuer?: string;
+  readonly subject?: string;
+  readonly live: ShadowSide;
+  readonly candidate: ShadowSide;
+}
+
+/** What the candidate configuration answered: an outcome, or the code of the error evaluating it. */
+export type ShadowAnswer = { readonly outcome: CheckOutcome } | { readonly error: string };
+
+function sideOf(outcome: CheckOutcome): ShadowSide {
+  return {
+    decision: outcome.allowed ? 'allow' : 'deny',
+    reason: outcome.reason,
+    ...(outcome.role ? { role: outcome.role.name } : {}),
+    ...(outcome.route
+      ? {
+          action: outcome.route.action,
+          resource: outcome.route.resource,
+          route: outcome.route.source,
+        }
+      : {}),
+    determining: outcome.determining.map(formatDetermining),
+    determining_roles: outcome.determiningRoles ?? [],
+  };
+}
+
+/** Builds the record of one shadow disagreement. */
+export function shadowRecord(
+  request: AuthzRequest,
+  live: CheckOutcome,
+  candidate: ShadowAnswer,
+  hashes: { readonly live?: string; readonly candidate?: string } = {},
+): ShadowRecord {
+  return {
+    decision_id: live.decisionId,
+    request_id: request.requestId,
+    ...(hashes.live === undefined ? {} : { config_hash: hashes.live }),
+    ...(hashes.candidate === undefined ? {} : { candidate_config_hash: hashes.candidate }),
+    ...(request.method === '' ? {} : { method: request.method }),
+    ...(request.path === '' ? {} : { path: request.path }),
+    ...(live.principal ? { issuer: live.principal.issuer, subject: live.principal.subject } : {}),
+    live: sideOf(live),
+    candidate:
+      'outcome' in candidate
+        ? sideOf(candidate.outcome)
+        : {
+            decision: 'error',
+            reason: candidate.error,
+            determining: [],
+            determining_roles: [],
+          },
+  };
+}
+
 export interface Auditor {
   /** Writes the record for a decision, unless it is an allow left out by sampling. */
   record(request: AuthzRequest, outcome: CheckOutcome, latencyUs: number): void;
+  /** Writes a shadow disagreement (never sampled); `candidateHash` is the candidate's config hash. */
+  shadow(
+    request: AuthzRequest,
+    live: CheckOutcome,
+    candidate: ShadowAnswer,
+    candidateHash?: string,
+  ): void;
 }
 
 /**
@@ -171,12 +262,19 @@ export interface Auditor {
  * 1 = all, 0 = none), drawing from `random` (default `Math.random`). A
  * sampled-out allow costs one call to `random` and builds no record.
  * `configHash()` (read per record; default: none) fills `config_hash`.
+ * `format()` (read per record, so a reload applies; default `rolegate`)
+ * chooses the record: `rolegate` writes {@link AuditRecord} under the
+ * `audit` key; `cloudtrail` writes a CloudTrail-shaped event
+ * (`cloudtrail.ts`) at the top level of the line, stamped by `now()`
+ * (default `Date.now`).
  */
 export function createAuditor(
   logger: Logger,
   allowSampleRate: () => number,
   random: () => number = Math.random,
   configHash: () => string | undefined = () => undefined,
+  format: () => 'rolegate' | 'cloudtrail' = () => 'rolegate',
+  now: () => number = Date.now,
 ): Auditor {
   return {
     record(request, outcome, latencyUs) {
@@ -184,7 +282,19 @@ export function createAuditor(
         const rate = allowSampleRate();
         if (rate <= 0 || (rate < 1 && random() >= rate)) return;
       }
+      if (format() === 'cloudtrail') {
+        logger.info(cloudTrailRecord(request, outcome, latencyUs, now(), configHash()), 'decision');
+        return;
+      }
       logger.info({ audit: auditRecord(request, outcome, latencyUs, configHash()) }, 'decision');
+    },
+    shadow(request, live, candidate, candidateHash) {
+      const hash = configHash();
+      const record = shadowRecord(request, live, candidate, {
+        ...(hash === undefined ? {} : { live: hash }),
+        ...(candidateHash === undefined ? {} : { candidate: candidateHash }),
+      });
+      logger.info({ shadow: record }, 'shadow disagreement');
     },
   };
 }

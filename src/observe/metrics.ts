@@ -69,7 +69,24 @@ export interface Metrics {
   readonly jwksFetches: Counter<'issuer' | 'result'>;
   /** Sizes, evictions and refusals of the bounded caches. */
   readonly caches: CacheMetrics;
+  /**
+   * `rolegate_shadow_decisions_total{live,candidate}`: every Check evaluated
+   * against a shadow candidate; `live` is allow|deny, `candidate`
+   * allow|deny|error. Disagreements are the series where they differ. All
+   * six series exist (at 0) from startup.
+   */
+  readonly shadowDecisions: Counter<'live' | 'candidate'>;
+  /**
+   * `rolegate_statement_matches_total{role,policy,statement}`: each
+   * determining Allow or Deny statement of a decision (statement is the Sid
+   * or `#<index>`). Values come only from the configuration's role, policy
+   * and statement names, so the series are bounded by its size.
+   */
+  readonly statementMatches: Counter<'role' | 'policy' | 'statement'>;
 }
+
+/** `candidate` values of `rolegate_shadow_decisions_total`. */
+export const SHADOW_RESULTS = ['allow', 'deny', 'error'] as const;
 
 /**
  * Histogram buckets for one Check, in seconds. A warm decision takes tens of
@@ -105,7 +122,22 @@ export function createMetrics(defaults = true): Metrics {
   });
   tokenCache.inc({ result: 'hit' }, 0);
   tokenCache.inc({ result: 'miss' }, 0);
+  const shadowDecisions = new Counter({
+    name: 'rolegate_shadow_decisions_total',
+    help: 'Checks also evaluated against the shadow candidate configuration, by live decision (allow|deny) and candidate result (allow|deny|error).',
+    labelNames: ['live', 'candidate'] as const,
+    registers: [registry],
+  });
+  for (const live of ['allow', 'deny'])
+    for (const candidate of SHADOW_RESULTS) shadowDecisions.inc({ live, candidate }, 0);
   return {
+    shadowDecisions,
+    statementMatches: new Counter({
+      name: 'rolegate_statement_matches_total',
+      help: 'Determining Allow and Deny statements of decisions, by role name, policy name and statement (Sid or #index).',
+      labelNames: ['role', 'policy', 'statement'] as const,
+      registers: [registry],
+    }),
     caches: createCacheMetrics(registry),
     config: createConfigMetrics(registry),
     registry,

@@ -4,13 +4,18 @@
  * default is written once, in the schema.
  */
 import type { z } from 'zod';
-import { fraction, section, text } from '../options/fields.js';
+import { fraction, oneOf, section, text } from '../options/fields.js';
 
 /** The `audit` section. */
 export const auditSchema = section({
   allowSampleRate: fraction()
     .default(1)
     .describe('Fraction of allows that are audited (denies always are).'),
+  format: oneOf(['rolegate', 'cloudtrail'])
+    .default('rolegate')
+    .describe(
+      'Record shape: rolegate (default; docs/observability.md#audit-records) or cloudtrail (CloudTrail-shaped events, see docs/observability.md#cloudtrail-shaped-audit-records).',
+    ),
   file: text()
     .optional()
     .describe(

@@ -220,7 +220,7 @@ describe('validateConfig: the cross-field and format rules, each with its path a
       shutdownDelaySeconds: 3,
     });
     expect(config?.mtls).toEqual({ enabled: false, trustDomains: [] });
-    expect(config?.audit).toEqual({ allowSampleRate: 1 });
+    expect(config?.audit).toEqual({ allowSampleRate: 1, format: 'rolegate' });
     expect(config?.aws).toBeUndefined();
   });
 });

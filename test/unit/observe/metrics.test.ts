@@ -16,6 +16,8 @@ const OWN = [
   ['rolegate_cache_bytes', 'gauge', ['cache']],
   ['rolegate_cache_evictions_total', 'counter', ['cache']],
   ['rolegate_cache_oversize_total', 'counter', ['cache']],
+  ['rolegate_shadow_decisions_total', 'counter', ['live', 'candidate']],
+  ['rolegate_statement_matches_total', 'counter', ['role', 'policy', 'statement']],
 ] as const;
 
 /** Labels that could carry unbounded, caller-controlled values. */
