@@ -1,16 +1,17 @@
 /**
- * One Check call end to end, transport message in, transport message out:
- * normalize, decide (upstream credentials are the decision's last phase),
- * build the response, then count, audit and trace the decision. The gRPC server
- * only hands messages to it; an error thrown here becomes the server's
- * fail-closed deny.
+ * One check end to end, for every transport: normalize (the transport's own
+ * edge), decide (upstream credentials are the decision's last phase),
+ * build the transport's response, then count, audit and trace the decision.
+ * The servers only hand messages to it; an error thrown here becomes the
+ * server's fail-closed deny.
  */
 import { performance } from 'node:perf_hooks';
 import type { Auditor } from '../observe/audit.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { Tracing } from '../observe/tracing.js';
 import { normalizeCheckRequest } from '../request/normalize.js';
-import { toCheckResponse } from '../response/check-response.js';
+import { toCheckResponse, type ResponseSettings } from '../response/check-response.js';
+import type { AuthzRequest } from '../request/types.js';
 import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
 import type { CheckOutcome } from '../decision/outcome.js';
 import { check, type CheckDeps, type CredentialsPhase } from './check.js';
@@ -35,10 +36,19 @@ export interface CheckHandlerDeps extends CheckDeps {
   readonly decisions: { allow: number; deny: number };
 }
 
-/** Creates the handler for `Authorization/Check`. */
-export function createCheckHandler(
-  deps: CheckHandlerDeps,
-): (message: CheckRequest) => Promise<CheckResponse> {
+/**
+ * The part of a check every transport shares: decide, build the
+ * transport's response with the configuration generation that decided,
+ * then count, audit and trace the decision. `respond` gets the outcome and
+ * the response settings of that generation.
+ */
+export type CheckPipeline = <R>(
+  request: AuthzRequest,
+  respond: (outcome: CheckOutcome, settings: ResponseSettings) => R,
+) => Promise<R>;
+
+/** Creates the {@link CheckPipeline} both transports (gRPC, HTTP) run. */
+export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
   // Upstream credentials are a phase of the decision, not a step after it.
   const checkDeps: CheckDeps = {
     runtime: deps.runtime,
@@ -46,20 +56,19 @@ export function createCheckHandler(
     newId: deps.newId,
     credentials: (outcome, config, token) => deps.aws.upstreamCredentials(outcome, config, token),
   };
-  return async (message) => {
+  return async (request, respond) => {
     const started = performance.now();
-    const request = normalizeCheckRequest(message);
     const span = deps.tracing.enabled
       ? deps.tracing.startCheck(request.headers, performance.timeOrigin + started)
       : undefined;
     let outcome: CheckOutcome;
-    let response: CheckResponse;
+    let response: ReturnType<typeof respond>;
     try {
       // One configuration generation from decision to response.
       const runtime = deps.runtime();
       outcome = await check(request, checkDeps, runtime);
       const config = runtime.config.config;
-      response = toCheckResponse(outcome, request.headers, {
+      response = respond(outcome, {
         claimHeaders: config.headers.claims,
         requestedRoleHeader: config.headers.requestedRole,
         extraHeaders: outcome.credentialHeaders ?? {},
@@ -80,5 +89,18 @@ export function createCheckHandler(
     }
     span?.end(outcome);
     return response;
+  };
+}
+
+/** Creates the handler for `Authorization/Check`. */
+export function createCheckHandler(
+  deps: CheckHandlerDeps,
+  pipeline: CheckPipeline = createCheckPipeline(deps),
+): (message: CheckRequest) => Promise<CheckResponse> {
+  return (message) => {
+    const request = normalizeCheckRequest(message);
+    return pipeline(request, (outcome, settings) =>
+      toCheckResponse(outcome, request.headers, settings),
+    );
   };
 }

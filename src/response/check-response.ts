@@ -71,34 +71,39 @@ function metadata(outcome: CheckOutcome): ProtoStruct {
   return { fields };
 }
 
-/** Builds the CheckResponse for an outcome. `inbound` are the request's lower-cased headers. */
-export function toCheckResponse(
+/** A deny as an HTTP answer: the same status, headers and body in every transport. */
+export interface DenyAnswer {
+  readonly status: 400 | 401 | 403;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * The deny of an outcome: its status (an allow without a principal or role,
+ * which cannot happen, is answered 403), a fixed JSON body, the decision id
+ * and, for 401, RFC 6750 `WWW-Authenticate`.
+ */
+export function denyAnswer(outcome: CheckOutcome): DenyAnswer {
+  const status = outcome.allowed ? 403 : outcome.status === 200 ? 403 : outcome.status;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    [DECISION_ID_HEADER]: outcome.decisionId,
+  };
+  if (status === 401)
+    headers['www-authenticate'] = 'Bearer realm="rolegate", error="invalid_token"';
+  return { status, headers, body: DENY_BODY[status] };
+}
+
+/**
+ * The headers of an allow: `injected` (identity headers, then the extra
+ * credential headers, which win) and `remove`, the inbound headers rolegate
+ * owns that it does not overwrite.
+ */
+export function allowHeaders(
   outcome: CheckOutcome,
   inbound: Readonly<Record<string, string>>,
   settings: ResponseSettings,
-): CheckResponse {
-  const dynamic_metadata = metadata(outcome);
-  if (!outcome.allowed || !outcome.principal || !outcome.role) {
-    // An allow without a principal or role cannot happen; answer it as a deny.
-    const status = outcome.allowed ? 403 : outcome.status === 200 ? 403 : outcome.status;
-    const headers: HeaderValueOption[] = [
-      set('content-type', 'application/json'),
-      set(DECISION_ID_HEADER, outcome.decisionId),
-    ];
-    if (status === 401) {
-      headers.push(set('www-authenticate', 'Bearer realm="rolegate", error="invalid_token"'));
-    }
-    return {
-      status: { code: DENY_RPC_CODE[status] },
-      denied_response: {
-        status: { code: DENY_STATUS_NAME[status] },
-        headers,
-        body: DENY_BODY[status],
-      },
-      dynamic_metadata,
-    };
-  }
-
+): { injected: Map<string, string>; remove: string[] } {
   const injected = new Map<string, string>(outcome.upstreamHeaders ?? []);
   for (const [header, value] of Object.entries(settings.extraHeaders ?? {})) {
     injected.set(header, value);
@@ -111,7 +116,30 @@ export function toCheckResponse(
     Object.hasOwn(settings.claimHeaders, name) ||
     (settings.ownedHeaders?.includes(name) ?? false) ||
     (settings.stripInbound?.includes(name) ?? false);
-  const headers_to_remove = Object.keys(inbound).filter((n) => owned(n) && !injected.has(n));
+  return { injected, remove: Object.keys(inbound).filter((n) => owned(n) && !injected.has(n)) };
+}
+
+/** Builds the CheckResponse for an outcome. `inbound` are the request's lower-cased headers. */
+export function toCheckResponse(
+  outcome: CheckOutcome,
+  inbound: Readonly<Record<string, string>>,
+  settings: ResponseSettings,
+): CheckResponse {
+  const dynamic_metadata = metadata(outcome);
+  if (!outcome.allowed || !outcome.principal || !outcome.role) {
+    const deny = denyAnswer(outcome);
+    return {
+      status: { code: DENY_RPC_CODE[deny.status] },
+      denied_response: {
+        status: { code: DENY_STATUS_NAME[deny.status] },
+        headers: Object.entries(deny.headers).map(([k, v]) => set(k, v)),
+        body: deny.body,
+      },
+      dynamic_metadata,
+    };
+  }
+
+  const { injected, remove: headers_to_remove } = allowHeaders(outcome, inbound, settings);
   return {
     status: { code: RpcCode.OK },
     ok_response: {
