@@ -44,7 +44,12 @@ const CASES: Case[] = [
     method: 'GET',
     target: '/orders/5',
     token: 'reader',
-    headers: { 'x-rolegate-principal': 'mallory', 'x-user-email': 'm@example.com' },
+    headers: {
+      'x-rolegate-principal': 'mallory',
+      'x-rolegate-admin': 'true',
+      'x-http-method-override': 'DELETE',
+      'x-user-email': 'm@example.com',
+    },
   },
   {
     name: 'role asked for',
@@ -129,9 +134,13 @@ async function viaGrpc(c: Case, auth: Record<string, string>): Promise<Answer> {
     headers: Header[];
     body: string;
   } | null;
-  const ok = res['ok_response'] as { headers: Header[] } | null;
+  const ok = res['ok_response'] as { headers: Header[]; headers_to_remove: string[] } | null;
   const headers: Record<string, string> = {};
   for (const h of denied?.headers ?? ok?.headers ?? []) headers[h.header.key] = h.header.value;
+  // The HTTP answer lists the same removals in Envoy's x-envoy-auth-headers-to-remove.
+  if ((ok?.headers_to_remove.length ?? 0) > 0) {
+    headers['x-envoy-auth-headers-to-remove'] = ok?.headers_to_remove.join(',') ?? '';
+  }
   delete headers['x-rolegate-decision-id'];
   return {
     record: comparableRecord(id),
