@@ -9,6 +9,8 @@
  * updates or spans (the "without" side of bench/observability.ts).
  * `--audit-file` writes audit records to a temp file (pino's async file
  * destination, as `audit.file` does in production) instead of a no-op sink.
+ * `--http` announces the HTTP check listener (nginx door, `/nginx`) instead
+ * of the gRPC port: the "(b)" side of the HTTP mode.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -31,6 +33,7 @@ const argValue = (name: string): string | undefined => {
 const tokenCache = argValue('--token-cache') === 'off' ? 0 : 10_000;
 const observability = argValue('--observability') !== 'off';
 const auditToFile = process.argv.includes('--audit-file');
+const httpMode = process.argv.includes('--http');
 
 const { publicKey, privateKey } = await generateKeyPair('ES256');
 const jwks = JSON.stringify({
@@ -43,12 +46,17 @@ await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
 const dir = mkdtempSync(join(tmpdir(), 'rolegate-bench-'));
 const configFile = join(dir, 'rolegate.yaml');
-writeFileSync(configFile, stringify(benchConfig(issuer, tokenCache)));
+const config = benchConfig(issuer, tokenCache);
+writeFileSync(
+  configFile,
+  stringify(httpMode ? { ...config, server: { http: { enabled: true } } } : config),
+);
 const sink = new Writable({ write: (_c, _e, done) => done() });
 const rolegate = await startRolegate({
   configFile,
   grpcPort: 0,
   adminPort: 0,
+  httpPort: 0,
   logger: createLogger('warn', sink),
   auditLogger: createAuditLogger(auditToFile ? { file: join(dir, 'audit.log') } : sink),
   watch: false,
@@ -64,10 +72,13 @@ const token = await new SignJWT({ groups: ['inventory-team'], email: 'bench@exam
   .sign(privateKey);
 
 announceToParent({
-  port: rolegate.grpcPort,
+  port: httpMode ? (rolegate.httpPort as number) : rolegate.grpcPort,
   counts: () => ({ ...rolegate.decisions }),
-  headers: { authorization: `Bearer ${token}` },
-  path: '/inventory/42',
+  headers: {
+    authorization: `Bearer ${token}`,
+    ...(httpMode ? { 'x-original-method': 'GET', 'x-original-uri': '/inventory/42' } : {}),
+  },
+  path: httpMode ? '/nginx' : '/inventory/42',
   method: 'GET',
   shutdown: async () => {
     await rolegate.stop();
