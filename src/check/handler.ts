@@ -15,7 +15,10 @@ import type { AuthzRequest } from '../request/types.js';
 import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
 import type { CheckOutcome } from '../decision/outcome.js';
 import { check, type CheckDeps, type CredentialsPhase } from './check.js';
-import type { RuntimeOptions } from './runtime.js';
+import type { RuntimeConfig, RuntimeOptions } from './runtime.js';
+import { resolveRoute } from '../route/resolve.js';
+import type { DenyOptions } from '../response/deny-options.js';
+import { mergeDeny, type DenyContext } from '../response/deny.js';
 
 /**
  * What the handler needs of the AWS integration: the STS phase and the
@@ -47,6 +50,43 @@ export type CheckPipeline = <R>(
   respond: (outcome: CheckOutcome, settings: ResponseSettings) => R,
 ) => Promise<R>;
 
+/**
+ * The `deny` options for a deny: the global block with the matched route's
+ * over it. A deny decided before routing (a 401) is routed here, so a
+ * route's deny shape applies to its 401s too.
+ */
+function denyFor(
+  request: AuthzRequest,
+  outcome: CheckOutcome,
+  config: RuntimeConfig,
+): DenyOptions | undefined {
+  const global = config.config.deny;
+  if (request.refused !== undefined) return undefined;
+  const route =
+    outcome.route ??
+    resolveRoute(request, {
+      routes: config.routes,
+      unmatchedRoutes: config.config.unmatchedRoutes,
+    });
+  const index = /^route\[(\d+)\]$/.exec(route?.source ?? '')?.[1];
+  const own = index === undefined ? undefined : config.config.routes[Number(index)]?.deny;
+  return mergeDeny(global, own);
+}
+
+/** What deny shaping reads of the request: a browser?, and the original URL. */
+function denyContext(request: AuthzRequest): DenyContext {
+  const acceptsHtml = /\btext\/html\b/i.test(request.headers['accept'] ?? '');
+  if (request.host === '' || request.path === '') return { acceptsHtml };
+  const query = new URLSearchParams();
+  for (const [k, values] of request.query) for (const v of values) query.append(k, v);
+  const q = query.toString();
+  const scheme = request.secure ? 'https' : 'http';
+  return {
+    acceptsHtml,
+    originalUrl: `${scheme}://${request.host}${request.path}${q ? `?${q}` : ''}`,
+  };
+}
+
 /** Creates the {@link CheckPipeline} both transports (gRPC, HTTP) run. */
 export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
   // Upstream credentials are a phase of the decision, not a step after it.
@@ -68,12 +108,14 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
       const runtime = deps.runtime();
       outcome = await check(request, checkDeps, runtime);
       const config = runtime.config.config;
+      const deny = outcome.allowed ? undefined : denyFor(request, outcome, runtime.config);
       response = respond(outcome, {
         claimHeaders: config.headers.claims,
         requestedRoleHeader: config.headers.requestedRole,
         extraHeaders: outcome.credentialHeaders ?? {},
         ownedHeaders: deps.aws.ownedHeaders(config),
         stripInbound: config.headers.stripInbound,
+        ...(deny === undefined ? {} : { deny, denyContext: denyContext(request) }),
       });
     } catch (err) {
       span?.fail();

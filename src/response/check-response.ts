@@ -5,6 +5,8 @@
  */
 import type { CheckOutcome } from '../decision/outcome.js';
 import { DECISION_ID_HEADER } from './upstream-headers.js';
+import type { DenyOptions } from './deny-options.js';
+import { shapeDeny, type DenyContext, type DenyStatus } from './deny.js';
 import {
   RpcCode,
   type CheckResponse,
@@ -25,12 +27,21 @@ export const DENY_BODY = {
 } as const;
 
 const DENY_RPC_CODE = {
+  302: RpcCode.UNAUTHENTICATED,
   400: RpcCode.INVALID_ARGUMENT,
   401: RpcCode.UNAUTHENTICATED,
   403: RpcCode.PERMISSION_DENIED,
+  404: RpcCode.PERMISSION_DENIED,
 } as const;
 
-const DENY_STATUS_NAME = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden' } as const;
+/** Envoy's status names; 302 (no name in rolegate's proto subset) goes as a number. */
+const DENY_STATUS_NAME = {
+  302: 302,
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+} as const;
 
 export interface ResponseSettings {
   /** Upstream header name -> claim path (dots for nesting); only the names are read here. */
@@ -47,6 +58,10 @@ export interface ResponseSettings {
    * upstream act on another method than the one decided. Default none.
    */
   readonly stripInbound?: readonly string[];
+  /** How a deny looks (`deny`, merged with the route's). Default: the fixed deny. */
+  readonly deny?: DenyOptions;
+  /** What deny shaping reads of the request. Default: not a browser, no original URL. */
+  readonly denyContext?: DenyContext;
 }
 
 function set(key: string, value: string): HeaderValueOption {
@@ -73,7 +88,7 @@ function metadata(outcome: CheckOutcome): ProtoStruct {
 
 /** A deny as an HTTP answer: the same status, headers and body in every transport. */
 export interface DenyAnswer {
-  readonly status: 400 | 401 | 403;
+  readonly status: DenyStatus;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
@@ -81,9 +96,10 @@ export interface DenyAnswer {
 /**
  * The deny of an outcome: its status (an allow without a principal or role,
  * which cannot happen, is answered 403), a fixed JSON body, the decision id
- * and, for 401, RFC 6750 `WWW-Authenticate`.
+ * and, for 401, RFC 6750 `WWW-Authenticate`; then shaped by
+ * `settings.deny` (see `deny.ts`).
  */
-export function denyAnswer(outcome: CheckOutcome): DenyAnswer {
+export function denyAnswer(outcome: CheckOutcome, settings?: ResponseSettings): DenyAnswer {
   const status = outcome.allowed ? 403 : outcome.status === 200 ? 403 : outcome.status;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -91,7 +107,12 @@ export function denyAnswer(outcome: CheckOutcome): DenyAnswer {
   };
   if (status === 401)
     headers['www-authenticate'] = 'Bearer realm="rolegate", error="invalid_token"';
-  return { status, headers, body: DENY_BODY[status] };
+  return shapeDeny(
+    { status, headers, body: DENY_BODY[status] },
+    outcome.decisionId,
+    settings?.deny,
+    settings?.denyContext ?? { acceptsHtml: false },
+  );
 }
 
 /**
@@ -127,7 +148,7 @@ export function toCheckResponse(
 ): CheckResponse {
   const dynamic_metadata = metadata(outcome);
   if (!outcome.allowed || !outcome.principal || !outcome.role) {
-    const deny = denyAnswer(outcome);
+    const deny = denyAnswer(outcome, settings);
     return {
       status: { code: DENY_RPC_CODE[deny.status] },
       denied_response: {

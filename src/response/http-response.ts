@@ -36,7 +36,7 @@ export function toHttpResponse(
   inbound: Readonly<Record<string, string>>,
   settings: ResponseSettings,
 ): HttpCheckAnswer {
-  if (!outcome.allowed || !outcome.principal || !outcome.role) return denyAnswer(outcome);
+  if (!outcome.allowed || !outcome.principal || !outcome.role) return denyAnswer(outcome, settings);
   const { injected, remove } = allowHeaders(outcome, inbound, settings);
   const headers: Record<string, string> = { [DECISION_ID_HEADER]: outcome.decisionId };
   for (const [k, v] of injected) headers[k] = v;

@@ -112,6 +112,35 @@ describe('rolegate behind a real Envoy (ext_authz http_service)', () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
+  it('a route whose denies hide the resource answers 404 with its HTML template', async () => {
+    upstream.clear();
+    const res = await rawRequest(envoy.listenerPort, 'GET', '/private/3', await bearer());
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    const id = res.headers['x-rolegate-decision-id'] as string;
+    expect(res.body).toBe(`<p>no such &#60;page&#62;</p><!-- ${id} 404 -->`);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('sends a browser without a token to the login page (host not allowed: no return address)', async () => {
+    upstream.clear();
+    const res = await rawRequest(envoy.listenerPort, 'GET', '/orders/3', { accept: 'text/html' });
+    expect(res.status).toBe(302);
+    expect(res.headers['location']).toBe('https://login.example.com/start?app=orders');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('sends it with the original URL when the host is allowed', async () => {
+    const res = await rawRequest(envoy.listenerPort, 'GET', '/orders/3?x=1', {
+      accept: 'text/html',
+      host: 'api.example.com',
+    });
+    expect(res.status).toBe(302);
+    expect(res.headers['location']).toBe(
+      'https://login.example.com/start?app=orders&return_to=http%3A%2F%2Fapi.example.com%2Forders%2F3%3Fx%3D1',
+    );
+  });
+
   it.each([
     ['a path parameter', '/orders/1;x', 'ERR_PATH_INVALID'],
     ['an encoded control character', '/orders/1%01', 'ERR_PATH_INVALID'],

@@ -51,6 +51,20 @@ const CASES: Case[] = [
       'x-user-email': 'm@example.com',
     },
   },
+  { name: 'reader on a hidden route', method: 'GET', target: '/private/3', token: 'reader' },
+  {
+    name: 'browser without a token',
+    method: 'GET',
+    target: '/orders/3?tab=a%20b',
+    headers: { accept: 'text/html,application/xhtml+xml' },
+  },
+  {
+    name: 'browser with a bad token on a hidden route',
+    method: 'GET',
+    target: '/private/3',
+    token: 'garbage',
+    headers: { accept: 'text/html' },
+  },
   {
     name: 'role asked for',
     method: 'GET',
@@ -105,7 +119,13 @@ function comparableRecord(id: string | undefined): Record<string, unknown> {
   return rest;
 }
 
-const STATUS: Record<string, number> = { BadRequest: 400, Unauthorized: 401, Forbidden: 403 };
+const STATUS: Record<string, number> = {
+  BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  Found: 302,
+};
 
 async function viaGrpc(c: Case, auth: Record<string, string>): Promise<Answer> {
   const request = {
@@ -130,7 +150,7 @@ async function viaGrpc(c: Case, auth: Record<string, string>): Promise<Answer> {
   const meta = res['dynamic_metadata'] as { fields: Record<string, { stringValue: string }> };
   const id = meta.fields['decision_id']?.stringValue;
   const denied = res['denied_response'] as {
-    status: { code: string };
+    status: { code: string | number };
     headers: Header[];
     body: string;
   } | null;
@@ -142,11 +162,17 @@ async function viaGrpc(c: Case, auth: Record<string, string>): Promise<Answer> {
     headers['x-envoy-auth-headers-to-remove'] = ok?.headers_to_remove.join(',') ?? '';
   }
   delete headers['x-rolegate-decision-id'];
+  // Both transports' answers are no-store; the HTTP server says so on every answer.
+  delete headers['cache-control'];
   return {
     record: comparableRecord(id),
-    status: denied ? (STATUS[denied.status.code] ?? 0) : 200,
+    status: denied
+      ? typeof denied.status.code === 'number'
+        ? denied.status.code
+        : (STATUS[denied.status.code] ?? 0)
+      : 200,
     headers,
-    body: denied?.body ?? '',
+    body: (denied?.body ?? '').split(id ?? '\0').join('<decision id>'),
   };
 }
 
@@ -196,7 +222,7 @@ async function viaHttp(door: Door, c: Case, auth: Record<string, string>): Promi
     record: comparableRecord(typeof id === 'string' ? id : undefined),
     status: res.status,
     headers: out,
-    body: res.body,
+    body: typeof id === 'string' ? res.body.split(id).join('<decision id>') : res.body,
   };
 }
 
@@ -213,9 +239,23 @@ describe('gRPC and HTTP give the same answer', () => {
     }
   });
 
-  it('covers allows, 400s, 401s and 403s', async () => {
+  it('covers allows, redirects, 400s, 401s, 403s and 404s', async () => {
     const statuses = new Set<number>();
     for (const c of CASES) statuses.add((await viaGrpc(c, await tokenFor(c))).status);
-    expect([...statuses].sort()).toEqual([200, 400, 401, 403]);
+    expect([...statuses].sort()).toEqual([200, 302, 400, 401, 403, 404]);
+  });
+
+  it('shapes denies the same in both transports: 404 with the HTML template, 302 to the login page', async () => {
+    const hidden = CASES.find((c) => c.name === 'reader on a hidden route') as Case;
+    const h = await viaHttp('envoy', hidden, await tokenFor(hidden));
+    expect(h.status).toBe(404);
+    expect(h.body).toBe('<p>no such &#60;page&#62;</p><!-- <decision id> 404 -->');
+    expect(h.headers['x-deny-kind']).toBe('hidden');
+    const browser = CASES.find((c) => c.name === 'browser without a token') as Case;
+    const b = await viaHttp('nginx', browser, {});
+    expect(b.status).toBe(302);
+    expect(b.headers['location']).toBe(
+      'https://login.example.com/start?app=orders&return_to=http%3A%2F%2Fapi.example.com%2Forders%2F3%3Ftab%3Da%2Bb',
+    );
   });
 });

@@ -2,7 +2,11 @@
 import type { JwksIssuer } from '../harness/jwks.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from './fixtures.js';
 
-/** Readers may `orders:Get*`; `root-admin` may do anything on orders. HTTP check listener on. */
+/**
+ * Readers may `orders:Get*` on orders (not on /private, whose denies are
+ * 404s with an HTML body); browsers without a token are sent to a login
+ * page. HTTP check listener on.
+ */
 export function frontDoorConfig(idp: JwksIssuer): object {
   const prefix = idp.issuer.replace('http://', '');
   return {
@@ -23,7 +27,32 @@ export function frontDoorConfig(idp: JwksIssuer): object {
         policies: { read: allowPolicy(['orders:Get*'], 'arn:rolegate:orders:::order/*', 'Read') },
       },
     ],
-    routes: ORDER_ROUTES,
+    routes: [
+      ...ORDER_ROUTES,
+      // Denies here hide that the resource exists.
+      {
+        method: 'GET',
+        path: '/private/{id}',
+        action: 'orders:GetPrivate',
+        resource: 'arn:rolegate:private:::doc/{id}',
+        deny: {
+          status: 404,
+          message: 'no such <page>',
+          body: {
+            format: 'html',
+            template: '<p>{{message}}</p><!-- {{decision_id}} {{status}} -->',
+          },
+          headers: { 'x-deny-kind': 'hidden' },
+        },
+      },
+    ],
+    // Browsers without a valid token go to the login page.
+    deny: {
+      login: {
+        url: 'https://login.example.com/start?app=orders',
+        allowedHosts: ['api.example.com'],
+      },
+    },
   };
 }
 

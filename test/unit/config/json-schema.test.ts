@@ -18,11 +18,11 @@ function yamlFiles(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-/** The rolegate configurations in the repository: examples/ and test fixtures. */
+/** The rolegate configurations in the repository: examples/ and test fixtures (Envoy's configs aside). */
 const configFiles = [
   ...yamlFiles(join(root, 'examples')),
   ...yamlFiles(join(root, 'test')).filter((f) => /fixtures?\//.test(f)),
-];
+].filter((f) => !/^static_resources:/m.test(readFileSync(f, 'utf8')));
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
 const check = ajv.compile(JSON.parse(committed) as object);
@@ -42,6 +42,7 @@ describe('schema/rolegate.schema.json', () => {
       [
         'audit',
         'aws',
+        'deny',
         'guardrails',
         'headers',
         'issuers',
