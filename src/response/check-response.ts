@@ -96,7 +96,8 @@ export interface DenyAnswer {
 /**
  * The deny of an outcome: its status (an allow without a principal or role,
  * which cannot happen, is answered 403), a fixed JSON body, the decision id
- * and, for 401, RFC 6750 `WWW-Authenticate`; then shaped by
+ * and, for 401, RFC 6750 `WWW-Authenticate` (`error="invalid_token"` when a
+ * credential was presented, none when there was none); then shaped by
  * `settings.deny` (see `deny.ts`).
  */
 export function denyAnswer(outcome: CheckOutcome, settings?: ResponseSettings): DenyAnswer {
@@ -105,8 +106,13 @@ export function denyAnswer(outcome: CheckOutcome, settings?: ResponseSettings): 
     'content-type': 'application/json',
     [DECISION_ID_HEADER]: outcome.decisionId,
   };
-  if (status === 401)
-    headers['www-authenticate'] = 'Bearer realm="rolegate", error="invalid_token"';
+  if (status === 401) {
+    // RFC 6750 3.1: no error code when the request carried no credential at all.
+    headers['www-authenticate'] =
+      outcome.reason === 'ERR_CREDENTIAL_MISSING'
+        ? 'Bearer realm="rolegate"'
+        : 'Bearer realm="rolegate", error="invalid_token"';
+  }
   return shapeDeny(
     { status, headers, body: DENY_BODY[status] },
     outcome.decisionId,

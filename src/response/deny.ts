@@ -114,8 +114,7 @@ export function shapeDeny(
   const headers: Record<string, string> = { ...extra };
   for (const [k, v] of idHeader) if (k !== 'www-authenticate') headers[k] = v;
   if (status === 401) {
-    headers['www-authenticate'] =
-      base.headers['www-authenticate'] ?? 'Bearer realm="rolegate", error="invalid_token"';
+    headers['www-authenticate'] = base.headers['www-authenticate'] ?? 'Bearer realm="rolegate"';
   }
   let body: string;
   if (shape.body !== undefined) {

@@ -99,7 +99,7 @@ describe('rolegate behind a real Envoy (ext_authz http_service)', () => {
     const res = await rawRequest(envoy.listenerPort, 'GET', '/orders/1');
     expect(res.status).toBe(401);
     expect(res.body).toBe(DENY_BODY[401]);
-    expect(res.headers['www-authenticate']).toBe('Bearer realm="rolegate", error="invalid_token"');
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="rolegate"');
     expect(typeof res.headers['x-rolegate-decision-id']).toBe('string');
     expect(upstream.requests).toHaveLength(0);
   });
