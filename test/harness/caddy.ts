@@ -40,6 +40,7 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
+/** Caddy as a child process (`caddy run`, admin API off) with its state in a temp dir. */
 export class CaddyPeer implements Peer {
   private child: ChildProcess | undefined;
   private dir: string | undefined;

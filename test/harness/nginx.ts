@@ -46,14 +46,17 @@ export function substitutePorts(text: string, ports: Readonly<Record<number, num
   return out;
 }
 
+/** What {@link NginxPeer} runs. */
 export interface NginxOptions {
   /** A `server {}` (and `upstream {}`) block for the http context. */
   readonly serverConfig: string;
   /** The port `serverConfig` listens on (127.0.0.1). */
   readonly port: number;
+  /** How long start() waits for the workers. Default 15000. */
   readonly startupTimeoutMs?: number;
 }
 
+/** nginx as a child process (`daemon off`, master and one worker) in a temp prefix. */
 export class NginxPeer implements Peer {
   private child: ChildProcess | undefined;
   private prefix: string | undefined;

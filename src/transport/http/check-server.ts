@@ -32,7 +32,9 @@ export interface HttpAnswer {
 
 /** What the HTTP check server needs; `options` is read per request (hot reload). */
 export interface HttpCheckServerOptions {
+  /** Listen host (`server.http.host`, default `127.0.0.1`). */
   readonly host: string;
+  /** Listen port (`server.http.port`, default 9003; 0 = any free port). */
   readonly port: number;
   /** The current `server.http` options (limits are read at start, the rest per request). */
   readonly options: () => HttpCheckConfig;
@@ -42,8 +44,11 @@ export interface HttpCheckServerOptions {
   readonly onError: (err: unknown) => HttpAnswer;
 }
 
+/** A running HTTP check listener. */
 export interface HttpCheckServer {
+  /** The bound port. */
   readonly port: number;
+  /** Stops accepting, lets in-flight checks answer, closes idle connections (all after 2 s). */
   close(): Promise<void>;
 }
 
@@ -60,7 +65,12 @@ function send(res: ServerResponse, answer: HttpAnswer): void {
   res.end(answer.body);
 }
 
-/** Starts the HTTP check listener. */
+/**
+ * Starts the HTTP check listener. Its limits (`maxHeaderBytes`,
+ * `maxHeaders`, `requestTimeoutMs`, `keepAliveTimeoutMs`) are read once, at
+ * start; the rest of `server.http` (`envoyPrefix`, header names, trusted
+ * proxies, `maxBodyBytes`) per request, so a reload changes them.
+ */
 export async function startHttpCheckServer(
   options: HttpCheckServerOptions,
 ): Promise<HttpCheckServer> {
