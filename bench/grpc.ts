@@ -43,6 +43,13 @@ export interface GrpcBenchOptions {
   readonly rounds?: number;
   readonly durationSec?: number;
   readonly warmupSec?: number;
+  /**
+   * `http`: both sides are HTTP check servers driven over HTTP/1.1 (`h2load
+   * --h1`), one request in flight per connection and `clients x streams`
+   * connections, so as many checks are in flight as in gRPC mode; the
+   * children announce the path and headers. Default `grpc`.
+   */
+  readonly mode?: 'grpc' | 'http';
 }
 
 export interface SideSummary {
@@ -67,6 +74,7 @@ interface Side {
   readonly label: string;
   readonly server: ServerProcess;
   readonly body: Buffer;
+  readonly http1?: { readonly path: string; readonly headers: Readonly<Record<string, string>> };
   readonly results: H2loadResult[];
   allow: number;
   deny: number;
@@ -76,8 +84,9 @@ export async function runGrpcBench(
   print: (line: string) => void,
   opts: GrpcBenchOptions,
 ): Promise<GrpcBenchResult> {
-  const clients = opts.clients ?? 4;
-  const streams = opts.streams ?? 8;
+  const http = opts.mode === 'http';
+  const clients = (opts.clients ?? 4) * (http ? (opts.streams ?? 8) : 1);
+  const streams = http ? 1 : (opts.streams ?? 8);
   const rounds = opts.rounds ?? 3;
   const durationSec = opts.durationSec ?? 5;
   const warmupSec = opts.warmupSec ?? 2;
@@ -85,7 +94,7 @@ export async function runGrpcBench(
   const pin = defaultPinning();
 
   const version = await h2loadVersion();
-  print(`gRPC Check${opts.title ? ` — ${opts.title}` : ''}`);
+  print(`${http ? 'HTTP' : 'gRPC'} Check${opts.title ? ` — ${opts.title}` : ''}`);
   print(
     `  ${version}, ${clients} connections x ${streams} streams, ${rounds} rounds x ${durationSec}s ` +
       `(+${warmupSec}s warm-up) per side, ` +
@@ -99,6 +108,7 @@ export async function runGrpcBench(
         entry: opts.baselineEntry ?? NOOP_SERVER_ENTRY,
         args: opts.baselineArgs ?? [],
         core: pin.server,
+        http,
       }),
     );
     if (opts.rolegateEntry !== undefined) {
@@ -107,6 +117,7 @@ export async function runGrpcBench(
           entry: opts.rolegateEntry,
           args: opts.rolegateArgs ?? [],
           core: pin.server,
+          http,
         }),
       );
     }
@@ -116,6 +127,7 @@ export async function runGrpcBench(
       await runH2load({
         port: side.server.port,
         body: side.body,
+        ...(side.http1 ? { http1: side.http1 } : {}),
         clients,
         streams,
         durationSec: warmupSec,
@@ -128,6 +140,7 @@ export async function runGrpcBench(
         const res = await runH2load({
           port: side.server.port,
           body: side.body,
+          ...(side.http1 ? { http1: side.http1 } : {}),
           clients,
           streams,
           durationSec,
@@ -178,7 +191,7 @@ export async function runGrpcBench(
 
 async function startSide(
   label: string,
-  o: { entry: string; args: readonly string[]; core: number | undefined },
+  o: { entry: string; args: readonly string[]; core: number | undefined; http: boolean },
 ): Promise<Side> {
   const server = await startServerProcess({
     entry: o.entry,
@@ -192,7 +205,8 @@ async function startSide(
       ...(server.method !== undefined ? { method: server.method } : {}),
     }),
   );
-  return { label, server, body, results: [], allow: 0, deny: 0 };
+  const http1 = o.http ? { path: server.path ?? '/', headers: server.headers } : undefined;
+  return { label, server, body, ...(http1 ? { http1 } : {}), results: [], allow: 0, deny: 0 };
 }
 
 /** Median round by calls/s; its p50/p99 are reported with it. */

@@ -12,6 +12,8 @@
  * `--shadow` adds a `shadow` section naming a copy of the same configuration
  * as the candidate, so every Check is evaluated twice (the "(b)" side of
  * bench/shadow.ts).
+ * `--http` announces the HTTP check listener (nginx door, `/nginx`) instead
+ * of the gRPC port: the "(b)" side of the HTTP mode.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -35,6 +37,7 @@ const tokenCache = argValue('--token-cache') === 'off' ? 0 : 10_000;
 const observability = argValue('--observability') !== 'off';
 const auditToFile = process.argv.includes('--audit-file');
 const shadow = process.argv.includes('--shadow');
+const httpMode = process.argv.includes('--http');
 
 const { publicKey, privateKey } = await generateKeyPair('ES256');
 const jwks = JSON.stringify({
@@ -49,15 +52,17 @@ const dir = mkdtempSync(join(tmpdir(), 'rolegate-bench-'));
 const configFile = join(dir, 'rolegate.yaml');
 const config = benchConfig(issuer, tokenCache);
 if (shadow) writeFileSync(join(dir, 'candidate.yaml'), stringify(config));
+const withHttp = httpMode ? { ...config, server: { http: { enabled: true } } } : config;
 writeFileSync(
   configFile,
-  stringify(shadow ? { ...config, shadow: { config: 'candidate.yaml' } } : config),
+  stringify(shadow ? { ...withHttp, shadow: { config: 'candidate.yaml' } } : withHttp),
 );
 const sink = new Writable({ write: (_c, _e, done) => done() });
 const rolegate = await startRolegate({
   configFile,
   grpcPort: 0,
   adminPort: 0,
+  httpPort: 0,
   logger: createLogger('warn', sink),
   auditLogger: createAuditLogger(auditToFile ? { file: join(dir, 'audit.log') } : sink),
   watch: false,
@@ -73,10 +78,13 @@ const token = await new SignJWT({ groups: ['inventory-team'], email: 'bench@exam
   .sign(privateKey);
 
 announceToParent({
-  port: rolegate.grpcPort,
+  port: httpMode ? (rolegate.httpPort as number) : rolegate.grpcPort,
   counts: () => ({ ...rolegate.decisions }),
-  headers: { authorization: `Bearer ${token}` },
-  path: '/inventory/42',
+  headers: {
+    authorization: `Bearer ${token}`,
+    ...(httpMode ? { 'x-original-method': 'GET', 'x-original-uri': '/inventory/42' } : {}),
+  },
+  path: httpMode ? '/nginx' : '/inventory/42',
   method: 'GET',
   shutdown: async () => {
     await rolegate.stop();

@@ -19,12 +19,16 @@ if (only === undefined || only === 'policy') {
 if (only === undefined || only === 'pipeline') {
   await runPipelineBench(print);
 }
-if (only === undefined || only === 'grpc') {
-  await runGrpcBench(print, {
+let grpcWarm: number | undefined;
+if (only === undefined || only === 'grpc' || only === 'http') {
+  const warm = await runGrpcBench(print, {
     title: 'Check over gRPC, warm token cache: (a) no-op grpc-js server vs (b) rolegate',
     rolegateEntry: entry('rolegate-server.js'),
     targetRatio: 0.9,
   });
+  grpcWarm = warm.b?.callsPerSec;
+}
+if (only === undefined || only === 'grpc') {
   await runGrpcBench(print, {
     title: 'Check over gRPC, token verified on every call: (a) verify-only server vs (b) rolegate',
     baselineEntry: entry('verify-server.js'),
@@ -33,6 +37,23 @@ if (only === undefined || only === 'grpc') {
     rolegateArgs: ['--token-cache', 'off'],
     targetRatio: 0.9,
   });
+}
+if (only === undefined || only === 'http') {
+  const http = await runGrpcBench(print, {
+    mode: 'http',
+    title:
+      'HTTP check (nginx auth_request door), warm token cache: (a) no-op node:http server vs (b) rolegate',
+    baselineEntry: entry('http-noop-server.js'),
+    baselineLabel: 'a: no-op node:http',
+    rolegateEntry: entry('rolegate-server.js'),
+    rolegateArgs: ['--http'],
+    targetRatio: 0.9,
+  });
+  if (http.b !== undefined && grpcWarm !== undefined) {
+    print(
+      `  HTTP mode / gRPC mode (rolegate, warm token cache, same in-flight checks): ${(http.b.callsPerSec / grpcWarm).toFixed(2)}`,
+    );
+  }
 }
 if (only === undefined || only === 'observability') {
   await runObservabilityBench(print);

@@ -85,6 +85,10 @@ export const ERROR_CATALOGUE = {
   ERR_REQUEST_METHOD_INVALID:
     'the request method is not an HTTP token rolegate can map to an action',
   ERR_REQUEST_HOST_INVALID: 'the request authority (Host) is not a valid host name or address',
+  ERR_REQUEST_MISSING_ORIGINAL:
+    'an HTTP check request lacks the original method, URI or host the proxy must send (X-Original-*, X-Forwarded-*), or sends them twice',
+  ERR_REQUEST_SOURCE_INVALID:
+    'a trusted proxy sent a client address header (X-Real-IP, X-Forwarded-For) that is not an IP address',
 
   // Decision path: credentials and identity (401).
   ERR_CREDENTIAL_MISSING: 'the request carries no credential',
@@ -205,6 +209,8 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   ERR_PATH_TRAVERSAL: 400,
   ERR_REQUEST_METHOD_INVALID: 400,
   ERR_REQUEST_HOST_INVALID: 400,
+  ERR_REQUEST_MISSING_ORIGINAL: 400,
+  ERR_REQUEST_SOURCE_INVALID: 400,
   ERR_CREDENTIAL_MISSING: 401,
   ERR_TOKEN_TOO_LARGE: 401,
   ERR_TOKEN_MALFORMED: 401,

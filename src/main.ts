@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { createAwsIntegration } from './aws/integration.js';
 import type { CheckRuntime } from './check/check.js';
-import { createCheckHandler, type ShadowCandidate } from './check/handler.js';
+import { createCheckHandler, createCheckPipeline, type ShadowCandidate } from './check/handler.js';
+import { createHttpCheckHandler } from './check/http-handler.js';
 import type { RuntimeConfig } from './config/compile.js';
 import {
   baseDirOf,
@@ -31,6 +32,11 @@ import { DENY_BODY } from './response/check-response.js';
 import { startGrpcServer, type GrpcServer } from './transport/grpc/server.js';
 import { RpcCode, type CheckResponse } from './transport/grpc/messages.js';
 import { startAdminServer, type AdminServer } from './transport/http/admin.js';
+import {
+  startHttpCheckServer,
+  type HttpAnswer,
+  type HttpCheckServer,
+} from './transport/http/check-server.js';
 import { listenError } from './transport/listen-error.js';
 
 export interface StartOptions {
@@ -50,6 +56,8 @@ export interface StartOptions {
   /** Override the config's listen ports (0 = any free port); for tests. */
   readonly grpcPort?: number;
   readonly adminPort?: number;
+  /** Override `server.http.port` (0 = any free port); for tests. The listener starts only when `server.http.enabled`. */
+  readonly httpPort?: number;
   /** Clock in epoch ms. Default `Date.now`. */
   readonly now?: () => number;
   /** Watch the config file for changes. Default true. */
@@ -69,6 +77,8 @@ export interface StartOptions {
 export interface Rolegate {
   readonly grpcPort: number;
   readonly adminPort: number;
+  /** The HTTP check listener's port; undefined when `server.http.enabled` is false. */
+  readonly httpPort: number | undefined;
   readonly metrics: Metrics;
   /** Decisions since start, for quick reads (benchmarks) without scraping metrics. */
   readonly decisions: { allow: number; deny: number };
@@ -88,6 +98,11 @@ function internalErrorResponse(): CheckResponse {
     status: { code: RpcCode.PERMISSION_DENIED },
     denied_response: { status: { code: 'Forbidden' }, body: DENY_BODY[403] },
   };
+}
+
+/** The HTTP check's deny for a handler that threw: the same 403 body. */
+function internalErrorAnswer(): HttpAnswer {
+  return { status: 403, headers: { 'content-type': 'application/json' }, body: DENY_BODY[403] };
 }
 
 /** Tracing from the `OTEL_*` variables; settings it cannot honour become `ERR_TRACING_CONFIG`. */
@@ -283,19 +298,22 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     await flushLogger(auditLogger);
     throw err;
   };
+  const handlerDeps = {
+    runtime: () => runtime,
+    now,
+    newId: randomUUID,
+    aws,
+    tracing,
+    decisions,
+    shadow: () => shadow?.candidate,
+    ...(auditor ? { observe: { metrics, auditor } } : {}),
+  };
+  // One pipeline, two transports: gRPC and the HTTP check endpoint.
+  const pipeline = createCheckPipeline(handlerDeps);
   const grpcServer: GrpcServer = await startGrpcServer({
     host: grpcListen.host,
     port: grpcPort,
-    handle: createCheckHandler({
-      runtime: () => runtime,
-      now,
-      newId: randomUUID,
-      aws,
-      tracing,
-      decisions,
-      shadow: () => shadow?.candidate,
-      ...(auditor ? { observe: { metrics, auditor } } : {}),
-    }),
+    handle: createCheckHandler(handlerDeps, pipeline),
     onHandlerError(err) {
       decisions.deny++;
       if (observe) metrics.checks.inc({ decision: 'deny', reason: 'ERR_INTERNAL' });
@@ -329,6 +347,34 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     ),
   );
 
+  const httpListen = initial.config.server.http;
+  const httpPort = options.httpPort ?? httpListen.port;
+  const httpCheck: HttpCheckServer | undefined = httpListen.enabled
+    ? await startHttpCheckServer({
+        host: httpListen.host,
+        port: httpPort,
+        options: () => runtime.config.config.server.http,
+        handle: createHttpCheckHandler(pipeline),
+        onError(err) {
+          decisions.deny++;
+          if (observe) metrics.checks.inc({ decision: 'deny', reason: 'ERR_INTERNAL' });
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, 'check failed');
+          return internalErrorAnswer();
+        },
+      }).catch(async (err: unknown) => {
+        await admin.close();
+        return abandon(
+          listenError(err, {
+            listener: 'HTTP check',
+            host: httpListen.host,
+            port: httpPort,
+            setting: 'server.http.port',
+          }),
+          grpcServer,
+        );
+      })
+    : undefined;
+
   const watcher: ConfigWatcher | undefined =
     options.watch === false || options.configText !== undefined
       ? undefined
@@ -343,6 +389,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     {
       grpcPort: grpcServer.port,
       adminPort: admin.port,
+      httpPort: httpCheck?.port,
       roles: initial.roles.length,
       file: configName,
       hash: initial.sources?.hash,
@@ -353,6 +400,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   return {
     grpcPort: grpcServer.port,
     adminPort: admin.port,
+    httpPort: httpCheck?.port,
     metrics,
     decisions,
     current: () => runtime.config,
@@ -380,6 +428,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
         await new Promise((resolve) => setTimeout(resolve, shutdownDelaySeconds * 1000));
       }
       await grpcServer.drain(drainSeconds * 1000);
+      await httpCheck?.close();
       await admin.close();
       if (!options.tracing) await tracing.shutdown();
       await flushLogger(auditLogger);

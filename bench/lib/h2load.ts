@@ -17,8 +17,16 @@ import { taskset } from './cpu.js';
 
 export interface H2loadOptions {
   readonly port: number;
-  /** gRPC-framed request body (see request.ts grpcFrame). */
+  /** gRPC-framed request body (see request.ts grpcFrame); ignored with `http1`. */
   readonly body: Buffer;
+  /**
+   * HTTP/1.1 mode (`--h1`), for the HTTP check: this request, no body,
+   * instead of gRPC Check. Default: gRPC over HTTP/2.
+   */
+  readonly http1?: {
+    readonly path: string;
+    readonly headers: Readonly<Record<string, string>>;
+  };
   /** Connections (-c). */
   readonly clients: number;
   /** Concurrent streams per connection (-m). */
@@ -77,15 +85,15 @@ export async function runH2load(opts: H2loadOptions): Promise<H2loadResult> {
       '-D',
       `${opts.durationSec}s`,
       ...(opts.warmupSec ? ['--warm-up-time', `${opts.warmupSec}s`] : []),
-      '-d',
-      bodyFile,
-      '-H',
-      'content-type: application/grpc',
-      '-H',
-      'te: trailers',
+      ...(opts.http1 === undefined
+        ? ['-d', bodyFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers']
+        : [
+            '--h1',
+            ...Object.entries(opts.http1.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+          ]),
       '--log-file',
       logFile,
-      `http://127.0.0.1:${opts.port}${CHECK_METHOD_PATH}`,
+      `http://127.0.0.1:${opts.port}${opts.http1?.path ?? CHECK_METHOD_PATH}`,
     ];
     const [cmd, cmdArgs] = taskset(opts.core, 'h2load', args);
     const { stdout } = await run(cmd, cmdArgs);

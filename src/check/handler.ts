@@ -1,24 +1,27 @@
 /**
- * One Check call end to end, transport message in, transport message out:
- * normalize, decide (upstream credentials are the decision's last phase),
- * build the response, then count, audit and trace the decision. The gRPC server
- * only hands messages to it; an error thrown here becomes the server's
- * fail-closed deny.
+ * One check end to end, for every transport: normalize (the transport's own
+ * edge), decide (upstream credentials are the decision's last phase),
+ * build the transport's response, then count, audit and trace the decision.
+ * The servers only hand messages to it; an error thrown here becomes the
+ * server's fail-closed deny.
  */
 import { performance } from 'node:perf_hooks';
 import type { Auditor } from '../observe/audit.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { Tracing } from '../observe/tracing.js';
 import { normalizeCheckRequest } from '../request/normalize.js';
-import { toCheckResponse } from '../response/check-response.js';
+import { toCheckResponse, type ResponseSettings } from '../response/check-response.js';
+import type { AuthzRequest } from '../request/types.js';
 import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
 import type { CheckOutcome } from '../decision/outcome.js';
 import { check, type CheckDeps, type CredentialsPhase } from './check.js';
 import type { RuntimeConfig, RuntimeOptions } from './runtime.js';
+import { resolveRoute } from '../route/resolve.js';
+import type { DenyOptions } from '../response/deny-options.js';
+import { mergeDeny, type DenyContext } from '../response/deny.js';
 import { disagrees, shadowDecide, shadowLabel } from './shadow.js';
-import type { AuthzRequest } from '../request/types.js';
 
-/** The candidate configuration of shadow mode, as the handler reads it per Check. */
+/** The candidate configuration of shadow mode, as the pipeline reads it per check. */
 export interface ShadowCandidate {
   readonly config: RuntimeConfig;
   /** The candidate's config hash, for the disagreement records. */
@@ -42,12 +45,12 @@ export interface CheckHandlerDeps extends CheckDeps {
   readonly observe?: { readonly metrics: Metrics; readonly auditor: Auditor };
   /** Running totals, for quick reads without scraping metrics. */
   readonly decisions: { allow: number; deny: number };
-  /** The shadow candidate, read once per Check; absent or `undefined`: no shadow evaluation. */
+  /** The shadow candidate, read once per check; absent or `undefined`: no shadow evaluation. */
   readonly shadow?: () => ShadowCandidate | undefined;
 }
 
 /**
- * The shadow half of one Check, run after the live response was returned:
+ * The shadow half of one check, run after the live response was returned:
  * evaluates the candidate, counts the pair and records a disagreement.
  * Never throws (a failure is a candidate `error`).
  */
@@ -77,10 +80,56 @@ function runShadow(
   }
 }
 
-/** Creates the handler for `Authorization/Check`. */
-export function createCheckHandler(
-  deps: CheckHandlerDeps,
-): (message: CheckRequest) => Promise<CheckResponse> {
+/**
+ * The part of a check every transport shares: decide, build the
+ * transport's response with the configuration generation that decided,
+ * then count, audit and trace the decision. `respond` gets the outcome and
+ * the response settings of that generation.
+ */
+export type CheckPipeline = <R>(
+  request: AuthzRequest,
+  respond: (outcome: CheckOutcome, settings: ResponseSettings) => R,
+) => Promise<R>;
+
+/**
+ * The `deny` options for a deny: the global block with the matched route's
+ * over it. A deny decided before routing (a 401) is routed here, so a
+ * route's deny shape applies to its 401s too.
+ */
+function denyFor(
+  request: AuthzRequest,
+  outcome: CheckOutcome,
+  config: RuntimeConfig,
+): DenyOptions | undefined {
+  const global = config.config.deny;
+  if (request.refused !== undefined) return undefined;
+  const route =
+    outcome.route ??
+    resolveRoute(request, {
+      routes: config.routes,
+      unmatchedRoutes: config.config.unmatchedRoutes,
+    });
+  const index = /^route\[(\d+)\]$/.exec(route?.source ?? '')?.[1];
+  const own = index === undefined ? undefined : config.config.routes[Number(index)]?.deny;
+  return mergeDeny(global, own);
+}
+
+/** What deny shaping reads of the request: a browser?, and the original URL. */
+function denyContext(request: AuthzRequest): DenyContext {
+  const acceptsHtml = /\btext\/html\b/i.test(request.headers['accept'] ?? '');
+  if (request.host === '' || request.path === '') return { acceptsHtml };
+  const query = new URLSearchParams();
+  for (const [k, values] of request.query) for (const v of values) query.append(k, v);
+  const q = query.toString();
+  const scheme = request.secure ? 'https' : 'http';
+  return {
+    acceptsHtml,
+    originalUrl: `${scheme}://${request.host}${request.path}${q ? `?${q}` : ''}`,
+  };
+}
+
+/** Creates the {@link CheckPipeline} both transports (gRPC, HTTP) run. */
+export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
   // Upstream credentials are a phase of the decision, not a step after it.
   const checkDeps: CheckDeps = {
     runtime: deps.runtime,
@@ -88,14 +137,13 @@ export function createCheckHandler(
     newId: deps.newId,
     credentials: (outcome, config, token) => deps.aws.upstreamCredentials(outcome, config, token),
   };
-  return async (message) => {
+  return async (request, respond) => {
     const started = performance.now();
-    const request = normalizeCheckRequest(message);
     const span = deps.tracing.enabled
       ? deps.tracing.startCheck(request.headers, performance.timeOrigin + started)
       : undefined;
     let outcome: CheckOutcome;
-    let response: CheckResponse;
+    let response: ReturnType<typeof respond>;
     try {
       // One configuration generation from decision to response.
       const runtime = deps.runtime();
@@ -106,16 +154,18 @@ export function createCheckHandler(
         const nowMs = deps.now();
         outcome = await check(request, { ...checkDeps, now: () => nowMs }, runtime);
         const live = outcome;
-        // Off the response path: after this Check has answered.
+        // Off the response path: after this check has answered.
         setImmediate(() => runShadow(request, live, candidate, nowMs, deps.observe));
       }
       const config = runtime.config.config;
-      response = toCheckResponse(outcome, request.headers, {
+      const deny = outcome.allowed ? undefined : denyFor(request, outcome, runtime.config);
+      response = respond(outcome, {
         claimHeaders: config.headers.claims,
         requestedRoleHeader: config.headers.requestedRole,
         extraHeaders: outcome.credentialHeaders ?? {},
         ownedHeaders: deps.aws.ownedHeaders(config),
         stripInbound: config.headers.stripInbound,
+        ...(deny === undefined ? {} : { deny, denyContext: denyContext(request) }),
       });
     } catch (err) {
       span?.fail();
@@ -140,5 +190,18 @@ export function createCheckHandler(
     }
     span?.end(outcome);
     return response;
+  };
+}
+
+/** Creates the handler for `Authorization/Check`. */
+export function createCheckHandler(
+  deps: CheckHandlerDeps,
+  pipeline: CheckPipeline = createCheckPipeline(deps),
+): (message: CheckRequest) => Promise<CheckResponse> {
+  return (message) => {
+    const request = normalizeCheckRequest(message);
+    return pipeline(request, (outcome, settings) =>
+      toCheckResponse(outcome, request.headers, settings),
+    );
   };
 }

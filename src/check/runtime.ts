@@ -8,6 +8,7 @@ import type { ResolvedIssuer } from '../identity/jwt.js';
 import type { MtlsConfig } from '../identity/options.js';
 import type { CompiledPolicy, PolicySet } from '../policy/types.js';
 import type { HeadersConfig } from '../request/options.js';
+import type { DenyOptions } from '../response/deny-options.js';
 import type { CompiledRoute } from '../route/table.js';
 import type { ClaimPatterns } from '../identity/variable-claims.js';
 
@@ -27,6 +28,10 @@ export interface RuntimeOptions {
   readonly headers: HeadersConfig;
   readonly mtls: MtlsConfig;
   readonly guardrails: readonly unknown[];
+  /** How denies look; absent: the fixed deny. */
+  readonly deny?: DenyOptions | undefined;
+  /** The routes as configured (index = `route[<i>]`), for their `deny`. */
+  readonly routes: readonly { readonly deny?: DenyOptions | undefined }[];
 }
 
 /** The immutable runtime view of one configuration generation. */

@@ -32,11 +32,16 @@ export function listenHostFromEnv(env: Readonly<Record<string, string | undefine
   return { host };
 }
 
-/** `config` with both listeners bound to `host` (ports unchanged). */
+/** `config` with every listener (gRPC, admin, HTTP check) bound to `host` (ports unchanged). */
 export function withListenHost(config: RolegateConfig, host: string): RolegateConfig {
-  const { grpc, admin } = config.server;
+  const { grpc, admin, http } = config.server;
   return {
     ...config,
-    server: { ...config.server, grpc: { ...grpc, host }, admin: { ...admin, host } },
+    server: {
+      ...config.server,
+      grpc: { ...grpc, host },
+      admin: { ...admin, host },
+      http: { ...http, host },
+    },
   };
 }

@@ -24,6 +24,7 @@ import {
   type ConfigProblem,
 } from '../options/fields.js';
 import { headersSchema } from '../request/options.js';
+import { denySchema } from '../response/deny-options.js';
 import { routesSchema, unmatchedRoutesSchema, type RouteConfig } from '../route/options.js';
 import { auditSchema } from '../observe/options.js';
 import { serverSchema } from '../transport/options.js';
@@ -111,6 +112,11 @@ export const rolegateSchema = fields({
   routes: routesSchema,
   unmatchedRoutes: unmatchedRoutesSchema,
   headers: headersSchema,
+  deny: denySchema
+    .optional()
+    .describe(
+      'How denies look to clients (status, body template, headers, login redirect); routes[].deny overrides it field by field.',
+    ),
   tokens: tokensSchema,
   audit: auditSchema,
   shadow: shadowSchema.describe(

@@ -5,6 +5,8 @@
  */
 import type { CheckOutcome } from '../decision/outcome.js';
 import { DECISION_ID_HEADER } from './upstream-headers.js';
+import type { DenyOptions } from './deny-options.js';
+import { shapeDeny, type DenyContext, type DenyStatus } from './deny.js';
 import {
   RpcCode,
   type CheckResponse,
@@ -25,12 +27,21 @@ export const DENY_BODY = {
 } as const;
 
 const DENY_RPC_CODE = {
+  302: RpcCode.UNAUTHENTICATED,
   400: RpcCode.INVALID_ARGUMENT,
   401: RpcCode.UNAUTHENTICATED,
   403: RpcCode.PERMISSION_DENIED,
+  404: RpcCode.PERMISSION_DENIED,
 } as const;
 
-const DENY_STATUS_NAME = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden' } as const;
+/** Envoy's status names; 302 (no name in rolegate's proto subset) goes as a number. */
+const DENY_STATUS_NAME = {
+  302: 302,
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+} as const;
 
 export interface ResponseSettings {
   /** Upstream header name -> claim path (dots for nesting); only the names are read here. */
@@ -47,6 +58,10 @@ export interface ResponseSettings {
    * upstream act on another method than the one decided. Default none.
    */
   readonly stripInbound?: readonly string[];
+  /** How a deny looks (`deny`, merged with the route's). Default: the fixed deny. */
+  readonly deny?: DenyOptions;
+  /** What deny shaping reads of the request. Default: not a browser, no original URL. */
+  readonly denyContext?: DenyContext;
 }
 
 function set(key: string, value: string): HeaderValueOption {
@@ -71,34 +86,51 @@ function metadata(outcome: CheckOutcome): ProtoStruct {
   return { fields };
 }
 
-/** Builds the CheckResponse for an outcome. `inbound` are the request's lower-cased headers. */
-export function toCheckResponse(
+/** A deny as an HTTP answer: the same status, headers and body in every transport. */
+export interface DenyAnswer {
+  readonly status: DenyStatus;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * The deny of an outcome: its status (an allow without a principal or role,
+ * which cannot happen, is answered 403), a fixed JSON body, the decision id
+ * and, for 401, RFC 6750 `WWW-Authenticate` (`error="invalid_token"` when a
+ * credential was presented, none when there was none); then shaped by
+ * `settings.deny` (see `deny.ts`).
+ */
+export function denyAnswer(outcome: CheckOutcome, settings?: ResponseSettings): DenyAnswer {
+  const status = outcome.allowed ? 403 : outcome.status === 200 ? 403 : outcome.status;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    [DECISION_ID_HEADER]: outcome.decisionId,
+  };
+  if (status === 401) {
+    // RFC 6750 3.1: no error code when the request carried no credential at all.
+    headers['www-authenticate'] =
+      outcome.reason === 'ERR_CREDENTIAL_MISSING'
+        ? 'Bearer realm="rolegate"'
+        : 'Bearer realm="rolegate", error="invalid_token"';
+  }
+  return shapeDeny(
+    { status, headers, body: DENY_BODY[status] },
+    outcome.decisionId,
+    settings?.deny,
+    settings?.denyContext ?? { acceptsHtml: false },
+  );
+}
+
+/**
+ * The headers of an allow: `injected` (identity headers, then the extra
+ * credential headers, which win) and `remove`, the inbound headers rolegate
+ * owns that it does not overwrite.
+ */
+export function allowHeaders(
   outcome: CheckOutcome,
   inbound: Readonly<Record<string, string>>,
   settings: ResponseSettings,
-): CheckResponse {
-  const dynamic_metadata = metadata(outcome);
-  if (!outcome.allowed || !outcome.principal || !outcome.role) {
-    // An allow without a principal or role cannot happen; answer it as a deny.
-    const status = outcome.allowed ? 403 : outcome.status === 200 ? 403 : outcome.status;
-    const headers: HeaderValueOption[] = [
-      set('content-type', 'application/json'),
-      set(DECISION_ID_HEADER, outcome.decisionId),
-    ];
-    if (status === 401) {
-      headers.push(set('www-authenticate', 'Bearer realm="rolegate", error="invalid_token"'));
-    }
-    return {
-      status: { code: DENY_RPC_CODE[status] },
-      denied_response: {
-        status: { code: DENY_STATUS_NAME[status] },
-        headers,
-        body: DENY_BODY[status],
-      },
-      dynamic_metadata,
-    };
-  }
-
+): { injected: Map<string, string>; remove: string[] } {
   const injected = new Map<string, string>(outcome.upstreamHeaders ?? []);
   for (const [header, value] of Object.entries(settings.extraHeaders ?? {})) {
     injected.set(header, value);
@@ -111,7 +143,30 @@ export function toCheckResponse(
     Object.hasOwn(settings.claimHeaders, name) ||
     (settings.ownedHeaders?.includes(name) ?? false) ||
     (settings.stripInbound?.includes(name) ?? false);
-  const headers_to_remove = Object.keys(inbound).filter((n) => owned(n) && !injected.has(n));
+  return { injected, remove: Object.keys(inbound).filter((n) => owned(n) && !injected.has(n)) };
+}
+
+/** Builds the CheckResponse for an outcome. `inbound` are the request's lower-cased headers. */
+export function toCheckResponse(
+  outcome: CheckOutcome,
+  inbound: Readonly<Record<string, string>>,
+  settings: ResponseSettings,
+): CheckResponse {
+  const dynamic_metadata = metadata(outcome);
+  if (!outcome.allowed || !outcome.principal || !outcome.role) {
+    const deny = denyAnswer(outcome, settings);
+    return {
+      status: { code: DENY_RPC_CODE[deny.status] },
+      denied_response: {
+        status: { code: DENY_STATUS_NAME[deny.status] },
+        headers: Object.entries(deny.headers).map(([k, v]) => set(k, v)),
+        body: deny.body,
+      },
+      dynamic_metadata,
+    };
+  }
+
+  const { injected, remove: headers_to_remove } = allowHeaders(outcome, inbound, settings);
   return {
     status: { code: RpcCode.OK },
     ok_response: {

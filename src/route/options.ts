@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { always, fields, list, oneOf, problem, stringMap, text } from '../options/fields.js';
 import { routeTemplateProblems } from './table.js';
+import { denySchema } from '../response/deny-options.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
 const METHOD_MESSAGE = `must be one of: ${HTTP_METHODS.join(', ')}`;
@@ -35,6 +36,11 @@ export const routeSchema = fields({
     .optional()
     .describe(
       "Temporary AWS credentials for the caller's role, injected for the upstream: required (an STS failure denies) or optional. Default: none.",
+    ),
+  deny: denySchema
+    .optional()
+    .describe(
+      'How denies on this route look; over the global deny, field by field. Default: the global deny.',
     ),
 }).superRefine((o, ctx) => {
   const { path, action, resource } = o as Partial<Record<string, unknown>>;

@@ -3,8 +3,18 @@
  * Each default is written once, in the schema. `ROLEGATE_LISTEN_HOST`
  * replaces the host of both listeners (see `src/config/listen-host.ts`).
  */
+import { isIP } from 'node:net';
 import type { z } from 'zod';
-import { fields, int, section, text } from '../options/fields.js';
+import {
+  always,
+  bool,
+  fields,
+  int,
+  problem,
+  section,
+  stringList,
+  text,
+} from '../options/fields.js';
 
 const listen = (host: string, port: number) =>
   fields({
@@ -12,10 +22,84 @@ const listen = (host: string, port: number) =>
     port: int(0, 65_535).default(port),
   }).prefault({});
 
+/** A CIDR (`10.0.0.0/8`, `::1/128`) or a bare address (one host). */
+function isCidr(text: string): boolean {
+  const [addr = '', prefix, ...rest] = text.split('/');
+  const family = isIP(addr);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const HEADER = /^[a-z0-9-]+$/;
+const headerName = (fallback: string) =>
+  text()
+    .transform((s) => s.toLowerCase())
+    .refine((s) => HEADER.test(s), { error: 'header names are letters, digits and -' })
+    .default(fallback);
+
+/**
+ * `server.http`: the HTTP check endpoint for nginx `auth_request`,
+ * forward-auth proxies (Traefik, Caddy) and Envoy's `http_service` mode.
+ * Off by default.
+ */
+export const httpCheckSchema = fields({
+  enabled: bool().default(false).describe('Serve the HTTP check endpoint. Default false.'),
+  host: text().default('127.0.0.1'),
+  port: int(0, 65_535).default(9003),
+  trustedProxies: stringList()
+    .superRefine((list, ctx) => {
+      (Array.isArray(list) ? list : []).forEach((c: unknown, i) => {
+        if (typeof c === 'string' && !isCidr(c)) problem(ctx, [i], 'must be an IP address or CIDR');
+      });
+    }, always)
+    .default([])
+    .describe(
+      'Peers (CIDRs) whose X-Real-IP / X-Forwarded-For name the client address. Default none: the client address is never taken from a header.',
+    ),
+  originalMethodHeader: headerName('x-original-method').describe(
+    'nginx auth_request: header carrying the original method. Default x-original-method.',
+  ),
+  originalUriHeader: headerName('x-original-uri').describe(
+    'nginx auth_request: header carrying the original request URI ($request_uri). Default x-original-uri.',
+  ),
+  originalHostHeader: headerName('x-original-host').describe(
+    'nginx auth_request: header carrying the original host; Host is used when absent. Default x-original-host.',
+  ),
+  envoyPrefix: text()
+    .refine((s) => /^\/[a-z0-9/_-]*[a-z0-9_-]$/.test(s), {
+      error: 'a path like /envoy (no trailing /)',
+    })
+    .default('/envoy')
+    .describe(
+      'Envoy http_service: the path_prefix configured in Envoy; the original path follows it. Default /envoy.',
+    ),
+  maxBodyBytes: int(0, 1_048_576)
+    .default(8192)
+    .describe('Request bodies are ignored; a larger one closes the connection. Default 8192.'),
+  maxHeaderBytes: int(1024, 1_048_576)
+    .default(16_384)
+    .describe('Largest request head (all headers). Default 16384.'),
+  maxHeaders: int(1, 1000).default(100).describe('Most request headers. Default 100.'),
+  requestTimeoutMs: int(100, 600_000)
+    .default(5000)
+    .describe('Time to receive a whole request. Default 5000.'),
+  keepAliveTimeoutMs: int(0, 600_000)
+    .default(60_000)
+    .describe('Idle keep-alive connection lifetime. Default 60000.'),
+})
+  .prefault({})
+  .describe('HTTP check listener (nginx auth_request, forward-auth, Envoy http_service).');
+
+/** `server.http` options; defaults in {@link httpCheckSchema}. */
+export type HttpCheckConfig = z.output<typeof httpCheckSchema>;
+
 /** The `server` section. */
 export const serverSchema = section({
   grpc: listen('127.0.0.1', 9001).describe('gRPC ext_authz listener.'),
   admin: listen('127.0.0.1', 9002).describe('Admin HTTP listener (/healthz, /readyz, /metrics).'),
+  http: httpCheckSchema,
   drainSeconds: int(0, 300).default(10).describe('Seconds to drain in-flight calls on SIGTERM.'),
   shutdownDelaySeconds: int(0, 300)
     .default(3)

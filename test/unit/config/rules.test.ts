@@ -216,6 +216,21 @@ describe('validateConfig: the cross-field and format rules, each with its path a
     expect(config?.server).toEqual({
       grpc: { host: '127.0.0.1', port: 9001 },
       admin: { host: '127.0.0.1', port: 9999 },
+      http: {
+        enabled: false,
+        host: '127.0.0.1',
+        port: 9003,
+        trustedProxies: [],
+        originalMethodHeader: 'x-original-method',
+        originalUriHeader: 'x-original-uri',
+        originalHostHeader: 'x-original-host',
+        envoyPrefix: '/envoy',
+        maxBodyBytes: 8192,
+        maxHeaderBytes: 16384,
+        maxHeaders: 100,
+        requestTimeoutMs: 5000,
+        keepAliveTimeoutMs: 60000,
+      },
       drainSeconds: 10,
       shutdownDelaySeconds: 3,
     });

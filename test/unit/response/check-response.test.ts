@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DENY_BODY, toCheckResponse } from '../../../src/response/check-response.js';
+import { DENY_BODY, denyAnswer, toCheckResponse } from '../../../src/response/check-response.js';
 import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import type { RuntimeRole } from '../../../src/config/compile.js';
 import { upstreamHeaders } from '../../../src/response/upstream-headers.js';
@@ -113,6 +113,14 @@ describe('toCheckResponse', () => {
     const names = (res.denied_response.headers ?? []).map((h) => h.header.key);
     expect(names).toContain('www-authenticate');
     expect(names).toContain('x-rolegate-decision-id');
+  });
+
+  it.each([
+    ['ERR_TOKEN_EXPIRED', 'Bearer realm="rolegate", error="invalid_token"'],
+    ['ERR_CREDENTIAL_MISSING', 'Bearer realm="rolegate"'],
+  ] as const)('%s: WWW-Authenticate is %s (RFC 6750 3.1)', (reason, expected) => {
+    const res = denyAnswer({ ...allow, allowed: false, status: 401, reason });
+    expect(res.headers['www-authenticate']).toBe(expected);
   });
 
   it('denies 403 with a body that never names the reason or the policy', () => {

@@ -1,0 +1,27 @@
+/**
+ * The HTTP transport's half of a check: an HTTP check call in, the answer
+ * out, through the same {@link CheckPipeline} as gRPC (same `check()`,
+ * metrics, audit and tracing). The server in `transport/http` only parses
+ * HTTP; this joins the request edge and the response builder to it.
+ */
+import { httpCheckRequest, type FrontDoor, type HttpCheckCall } from '../request/http-check.js';
+import { toHttpResponse, type HttpCheckAnswer } from '../response/http-response.js';
+import type { HttpCheckConfig } from '../transport/options.js';
+import type { CheckPipeline } from './handler.js';
+
+/** Answers one HTTP check call; `options` is the current `server.http` (read per call). */
+export type HttpCheckHandler = (
+  door: FrontDoor,
+  call: HttpCheckCall,
+  options: HttpCheckConfig,
+) => Promise<HttpCheckAnswer>;
+
+/** Creates the HTTP check handler over the shared pipeline. */
+export function createHttpCheckHandler(pipeline: CheckPipeline): HttpCheckHandler {
+  return (door, call, options) => {
+    const request = httpCheckRequest(door, call, options);
+    return pipeline(request, (outcome, settings) =>
+      toHttpResponse(outcome, request.headers, settings),
+    );
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The HTTP check listener (`server.http`): nginx `auth_request` at
+ * `/nginx`, forward-auth proxies (Traefik, Caddy) at `/forward`, Envoy
+ * `http_service` under `server.http.envoyPrefix` (default `/envoy`). Each
+ * call is turned into the canonical request by `httpCheckRequest` and
+ * decided by the same pipeline as gRPC. Bodies are never read (drained up to
+ * `maxBodyBytes`, else the connection is closed); head size, header count
+ * and request time are bounded; any failure answers 403 (fail closed).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HttpCheckConfig } from '../options.js';
+
+/** Which proxy is asking, chosen by the endpoint it calls. */
+export type Door = 'nginx' | 'forward' | 'envoy';
+
+/** One call as this server hands it on. */
+export interface HttpCall {
+  readonly method: string;
+  readonly target: string;
+  /** Node's `headersDistinct`: lower-cased names, every value. */
+  readonly headers: Readonly<Record<string, readonly string[] | undefined>>;
+  readonly peerIp?: string;
+}
+
+/** The answer to send. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** What the HTTP check server needs; `options` is read per request (hot reload). */
+export interface HttpCheckServerOptions {
+  /** Listen host (`server.http.host`, default `127.0.0.1`). */
+  readonly host: string;
+  /** Listen port (`server.http.port`, default 9003; 0 = any free port). */
+  readonly port: number;
+  /** The current `server.http` options (limits are read at start, the rest per request). */
+  readonly options: () => HttpCheckConfig;
+  /** Decides one call (`createHttpCheckHandler` in `src/check`). */
+  readonly handle: (door: Door, call: HttpCall, options: HttpCheckConfig) => Promise<HttpAnswer>;
+  /** Called when a check throws; returns the fail-closed deny to send. */
+  readonly onError: (err: unknown) => HttpAnswer;
+}
+
+/** A running HTTP check listener. */
+export interface HttpCheckServer {
+  /** The bound port. */
+  readonly port: number;
+  /** Stops accepting, lets in-flight checks answer, closes idle connections (all after 2 s). */
+  close(): Promise<void>;
+}
+
+function doorOf(path: string, envoyPrefix: string): Door | undefined {
+  if (path === '/nginx') return 'nginx';
+  if (path === '/forward') return 'forward';
+  if (path === envoyPrefix || path.startsWith(`${envoyPrefix}/`)) return 'envoy';
+  return undefined;
+}
+
+function send(res: ServerResponse, answer: HttpAnswer): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(answer.status, { ...answer.headers, 'cache-control': 'no-store' });
+  res.end(answer.body);
+}
+
+/**
+ * Starts the HTTP check listener. Its limits (`maxHeaderBytes`,
+ * `maxHeaders`, `requestTimeoutMs`, `keepAliveTimeoutMs`) are read once, at
+ * start; the rest of `server.http` (`envoyPrefix`, header names, trusted
+ * proxies, `maxBodyBytes`) per request, so a reload changes them.
+ */
+export async function startHttpCheckServer(
+  options: HttpCheckServerOptions,
+): Promise<HttpCheckServer> {
+  const limits = options.options();
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const settings = options.options();
+    // The body is never read: drain it, bounded.
+    let bodyBytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bodyBytes += chunk.length;
+      if (bodyBytes > settings.maxBodyBytes) {
+        res.shouldKeepAlive = false;
+        req.destroy();
+      }
+    });
+    req.resume();
+    // Node would drop headers past a count limit silently: refuse instead.
+    if (req.rawHeaders.length / 2 > settings.maxHeaders) {
+      res.shouldKeepAlive = false;
+      res.writeHead(431, { 'content-type': 'text/plain' }).end('too many headers\n');
+      return;
+    }
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const door = doorOf(q === -1 ? target : target.slice(0, q), settings.envoyPrefix);
+    if (door === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    options
+      .handle(
+        door,
+        {
+          method: req.method ?? 'GET',
+          target,
+          headers: req.headersDistinct,
+          ...(req.socket.remoteAddress ? { peerIp: req.socket.remoteAddress } : {}),
+        },
+        settings,
+      )
+      .then(
+        (answer) => send(res, answer),
+        (err: unknown) => send(res, options.onError(err)),
+      );
+  };
+  const server: Server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+    },
+    handle,
+  );
+  // Node truncates past this count; one more than allowed lets the handler see and refuse it.
+  server.maxHeadersCount = limits.maxHeaders + 1;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }),
+  };
+}
