@@ -20,15 +20,15 @@ function yamlFiles(dir: string): string[] {
 
 /**
  * The rolegate configurations in the repository: examples/ and test fixtures.
- * examples/kubernetes, examples/eks and examples/ecs hold Kubernetes objects,
- * Envoy configs and Helm values instead (test/e2e/deploy-examples.test.ts
+ * examples/kubernetes, examples/eks, examples/ecs and examples/traefik hold
+ * Kubernetes objects, Envoy and Traefik configs and Helm values instead (test/e2e/deploy-examples.test.ts
  * loads the rolegate config inside each values file with rolegate's loader).
  * Envoy's configs (a top-level `static_resources:`) are not rolegate's.
  */
 // Policy test files (`*.test.yaml`, read by `rolegate test`) are not configurations.
 const configFiles = [
   ...yamlFiles(join(root, 'examples')).filter(
-    (f) => !/^(kubernetes|eks|ecs)\//.test(relative(join(root, 'examples'), f)),
+    (f) => !/^(kubernetes|eks|ecs|traefik)\//.test(relative(join(root, 'examples'), f)),
   ),
   ...yamlFiles(join(root, 'test')).filter((f) => /fixtures?\//.test(f)),
 ].filter((f) => !/\.test\.ya?ml$/.test(f) && !/^static_resources:/m.test(readFileSync(f, 'utf8')));

