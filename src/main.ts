@@ -32,6 +32,7 @@ import { startGrpcServer, type GrpcServer } from './transport/grpc/server.js';
 import { RpcCode, type CheckResponse } from './transport/grpc/messages.js';
 import { startAdminServer, type AdminServer } from './transport/http/admin.js';
 import { listenError } from './transport/listen-error.js';
+import { startAccess, type AccessRuntime } from './access-wiring.js';
 
 export interface StartOptions {
   /** The config file; only a label (default `<stdin>`) when `configText` is given. */
@@ -50,6 +51,8 @@ export interface StartOptions {
   /** Override the config's listen ports (0 = any free port); for tests. */
   readonly grpcPort?: number;
   readonly adminPort?: number;
+  /** Override `access.listen.port` (0 = any free port); for tests. */
+  readonly accessPort?: number;
   /** Clock in epoch ms. Default `Date.now`. */
   readonly now?: () => number;
   /** Watch the config file for changes. Default true. */
@@ -69,6 +72,8 @@ export interface StartOptions {
 export interface Rolegate {
   readonly grpcPort: number;
   readonly adminPort: number;
+  /** The access API port, when `access.enabled`. */
+  readonly accessPort?: number;
   readonly metrics: Metrics;
   /** Decisions since start, for quick reads (benchmarks) without scraping metrics. */
   readonly decisions: { allow: number; deny: number };
@@ -227,11 +232,30 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   // A listener that cannot bind stops everything started so far, so the process can exit.
   const abandon = async (err: unknown, grpcStarted?: GrpcServer): Promise<never> => {
     aws.stop();
+    await access?.stop();
     await grpcStarted?.drain(0);
     if (!options.tracing) await tracing.shutdown();
     await flushLogger(auditLogger);
     throw err;
   };
+  // Just-in-time access: store, grant cache and API, when enabled (docs/access.md).
+  let access: AccessRuntime | undefined;
+  try {
+    access = initial.config.access.enabled
+      ? await startAccess({
+          config: initial.config.access,
+          baseDir: baseDirOf(source),
+          runtime: () => runtime,
+          now,
+          registry: metrics.registry,
+          auditLogger,
+          logger,
+          ...(options.accessPort === undefined ? {} : { port: options.accessPort }),
+        })
+      : undefined;
+  } catch (err) {
+    await abandon(err);
+  }
   const grpcServer: GrpcServer = await startGrpcServer({
     host: grpcListen.host,
     port: grpcPort,
@@ -242,6 +266,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       aws,
       tracing,
       decisions,
+      ...(access ? { grants: access.grants } : {}),
       ...(auditor ? { observe: { metrics, auditor } } : {}),
     }),
     onHandlerError(err) {
@@ -301,6 +326,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   return {
     grpcPort: grpcServer.port,
     adminPort: admin.port,
+    ...(access ? { accessPort: access.port } : {}),
     metrics,
     decisions,
     current: () => runtime.config,
@@ -328,6 +354,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       }
       await grpcServer.drain(drainSeconds * 1000);
       await admin.close();
+      await access?.stop();
       if (!options.tracing) await tracing.shutdown();
       await flushLogger(auditLogger);
       logger.info('rolegate stopped');

@@ -45,6 +45,7 @@ export function createCheckHandler(
     now: deps.now,
     newId: deps.newId,
     credentials: (outcome, config, token) => deps.aws.upstreamCredentials(outcome, config, token),
+    ...(deps.grants ? { grants: deps.grants } : {}),
   };
   return async (message) => {
     const started = performance.now();
