@@ -133,6 +133,68 @@ Examples:
     | jq -e '.decision == "Allow"'
 `,
   },
+  access: {
+    summary: 'request, approve, deny, revoke, list and show just-in-time access',
+    flags: {
+      ...HELP_FLAG,
+      url: { type: 'string' },
+      token: { type: 'string' },
+      role: { type: 'string' },
+      duration: { type: 'string' },
+      reason: { type: 'string' },
+      ticket: { type: 'string' },
+      'break-glass': { type: 'boolean' },
+      comment: { type: 'string' },
+      status: { type: 'string' },
+      grants: { type: 'boolean' },
+      format: { type: 'string', short: 'o' },
+    },
+    positionals: true,
+    help: `Just-in-time access through the access API (docs/access.md).
+
+Usage:
+  rolegate access request --role NAME [--duration 1h] --reason TEXT [--ticket REF] [--break-glass]
+  rolegate access approve ID [--comment TEXT]
+  rolegate access deny ID [--comment TEXT]
+  rolegate access revoke GRANT_ID
+  rolegate access list [--status pending|approved|denied] [--grants]
+  rolegate access show ID
+
+Flags:
+      --url URL           the access API (default $ROLEGATE_ACCESS_URL, else http://127.0.0.1:9003)
+      --token TOKEN       your token (default $ROLEGATE_TOKEN); never printed
+      --duration D        seconds, or 30m, 1h, 1h30m (default 1h)
+  -o, --format table|json table (default) or the API's JSON
+  -h, --help              show this help
+
+Exit status: 0 on success, 1 when the API refuses (the catalogue code is on
+stderr), 2 for a usage error.
+
+Examples:
+  rolegate access request --role staging-admin --duration 2h --reason "fix OPS-42"
+  rolegate access list --status pending --format json | jq -r '.requests[].id'
+`,
+  },
+  credentials: {
+    summary: 'print AWS credential_process JSON for a role you may assume',
+    flags: {
+      ...HELP_FLAG,
+      url: { type: 'string' },
+      token: { type: 'string' },
+      role: { type: 'string' },
+    },
+    help: `Print temporary AWS credentials for ROLE as credential_process JSON (Version 1),
+for a role you may assume statically or through an active grant, never for
+longer than the grant has left.
+
+Usage:
+  rolegate credentials --role NAME [--url URL] [--token TOKEN]
+
+In ~/.aws/config:
+  [profile staging-admin]
+  credential_process = rolegate credentials --role staging-admin
+`,
+  },
   'dev-token': {
     summary: 'print a token signed by the example development issuer',
     flags: {

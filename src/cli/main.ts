@@ -5,6 +5,7 @@
  * Returns the exit status instead of exiting so tests can call it.
  */
 import { loadConfig } from '../config/load.js';
+import { runAccess, runCredentials } from './access.js';
 import { parseCommandArgs, stringFlag, wantsHelp, type ParsedArgs } from './args.js';
 import {
   COMMANDS,
@@ -117,6 +118,10 @@ async function run(command: CommandName, args: ParsedArgs, io: CliIo): Promise<n
       return simulate(args, io);
     case 'dev-token':
       return devToken(args, io);
+    case 'access':
+      return runAccess(args, io);
+    case 'credentials':
+      return runCredentials(args, io);
     case 'version':
       io.stdout.write(`${rolegateVersion()}\n`);
       return 0;

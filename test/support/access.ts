@@ -7,10 +7,10 @@ import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from './fixtures.js';
 export const ADMIN_ARN = 'arn:rolegate:iam:::role/staging-admin';
 
 /**
- * Roles: `engineer` (group engineers: read orders, request staging-admin
- * for at most 1 h), `approver` (group admins: approve, revoke and list for
+ * Roles: `engineer` (group engineers: read orders, request the staging-*
+ * roles for at most 1 h), `approver` (group admins: approve, revoke and list for
  * any role up to 4 h, never their own), `staging-admin` (no one by trust:
- * every order action). `access.store` as given (default: a fresh sqlite
+ * every order action), `staging-dba` (no one by trust). `access.store` as given (default: a fresh sqlite
  * file).
  */
 export function accessScenario(
@@ -33,10 +33,10 @@ export function accessScenario(
             Version: '2012-10-17',
             Statement: [
               {
-                Sid: 'RequestStagingAdminUpToAnHour',
+                Sid: 'RequestStagingRolesUpToAnHour',
                 Effect: 'Allow',
                 Action: 'rolegate:RequestAccess',
-                Resource: ADMIN_ARN,
+                Resource: 'arn:rolegate:iam:::role/staging-*',
                 Condition: { NumericLessThanEquals: { 'rolegate:RequestedDuration': 3600 } },
               },
             ],
@@ -71,6 +71,13 @@ export function accessScenario(
           StringEquals: { 'jwt:sub': 'nobody-by-trust' },
         }),
         policies: { all: allowPolicy('orders:*', 'arn:rolegate:orders:::order/*') },
+      },
+      {
+        name: 'staging-dba',
+        trustPolicy: webIdentityTrust(issuer, {
+          StringEquals: { 'jwt:sub': 'nobody-by-trust' },
+        }),
+        policies: { read: allowPolicy('orders:GetOrder', 'arn:rolegate:orders:::order/*') },
       },
     ],
     routes: ORDER_ROUTES,
