@@ -60,7 +60,7 @@ export const accessSchema = section({
   refreshMs: int(50, 60_000)
     .default(500)
     .describe(
-      'How often the grant cache is refreshed from the store when no notification arrives, in ms. Default 500.',
+      'How often the grant cache is refreshed from the store when no notification arrives, in ms; keep it well under stalenessSeconds. Default 500.',
     ),
   stalenessSeconds: int(1, 3600)
     .default(10)
