@@ -322,6 +322,7 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
         (g) =>
           isSelf(caller, g.issuer, g.subject) ||
           authorize(ACCESS_ACTIONS.revoke, g.roleArn, {
+            'rolegate:RequestedDuration': Math.round((g.expiresAt - g.startsAt) / 1000),
             'rolegate:Requester': g.subject,
             'rolegate:BreakGlass': g.breakGlass,
           }),
