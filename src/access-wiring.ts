@@ -12,6 +12,7 @@ import { createGrantCache, type GrantLookup } from './access/grants.js';
 import { auditingEvents, createAccessMetrics } from './access/observe.js';
 import type { AccessConfig } from './access/options.js';
 import { createAccessService } from './access/service.js';
+import { createWebhookSender } from './access/webhooks.js';
 import { openSqliteStore } from './access/sqlite-store.js';
 import type { AccessStore } from './access/store.js';
 import { authorizeAccessAction } from './check/access-actions.js';
@@ -98,7 +99,14 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
   });
   let open = 0;
   const pendingGauge = (active: number) => metrics.gauges(open, active);
-  const events = auditingEvents(options.auditLogger, metrics);
+  const webhooks = createWebhookSender({
+    webhooks: config.webhooks,
+    onResult(url, event, ok, attempts) {
+      metrics.webhooks.inc({ result: ok ? 'success' : 'failure' });
+      if (!ok) logger.warn({ url, event, attempts }, 'access webhook delivery failed');
+    },
+  });
+  const events = auditingEvents(options.auditLogger, metrics, (e) => webhooks.send(e));
   const service = createAccessService({
     store,
     config: () => options.runtime().config.config.access,
@@ -152,6 +160,7 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
       cache.stop();
       clearInterval(sweep);
       await api.close();
+      await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, 2000).unref())]);
       await store.close();
     },
   };

@@ -18,6 +18,7 @@ export interface AccessMetrics {
   readonly approvalSeconds: Histogram;
   readonly grantsEnded: Counter<'how'>;
   readonly cacheRefreshes: Counter<'result'>;
+  readonly webhooks: Counter<'result'>;
 }
 
 /** Registers the access metrics in `registry`. */
@@ -59,6 +60,12 @@ export function createAccessMetrics(registry: Registry): AccessMetrics {
       name: 'rolegate_access_grants_ended_total',
       help: 'Grants that ended, by how (expired, revoked).',
       labelNames: ['how'],
+      registers: [registry],
+    }),
+    webhooks: new Counter({
+      name: 'rolegate_access_webhook_deliveries_total',
+      help: 'Webhook deliveries by final result (after retries).',
+      labelNames: ['result'],
       registers: [registry],
     }),
     cacheRefreshes: new Counter({

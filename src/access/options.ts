@@ -5,7 +5,7 @@
  * no grant ever widens a decision.
  */
 import { z } from 'zod';
-import { bool, fields, int, oneOf, section, text } from '../options/fields.js';
+import { bool, fields, int, oneOf, section, text, url } from '../options/fields.js';
 
 /** Per-role just-in-time settings, keyed by role name. */
 const roleAccessSchema = fields({
@@ -26,6 +26,30 @@ const roleAccessSchema = fields({
     .describe(
       'Allow self-approval with a mandatory reason and a short maximum; always notified and flagged in the audit. Default: no break-glass.',
     ),
+});
+
+/** One webhook (`access.webhooks[]`). */
+const webhookSchema = fields({
+  url: url().describe('Where lifecycle events are POSTed.'),
+  format: oneOf(['json', 'slack'] as const)
+    .default('json')
+    .describe(
+      'json (default): the audit record as JSON; slack: a Slack-compatible {text} message.',
+    ),
+  secretEnv: text()
+    .optional()
+    .describe(
+      'Environment variable holding the HMAC secret that signs each delivery (x-rolegate-signature). Default: unsigned.',
+    ),
+  events: z
+    .array(oneOf(['requested', 'approved', 'denied', 'revoked', 'expired'] as const))
+    .optional()
+    .describe('Only these events (break-glass events are always sent). Default: all.'),
+  maxAttempts: int(1, 20).default(5).describe('Deliveries tried per event. Default 5.'),
+  backoffMs: int(10, 600_000)
+    .default(1000)
+    .describe('First retry delay in ms, doubled each retry, with jitter. Default 1000.'),
+  timeoutMs: int(100, 60_000).default(5000).describe('Per-attempt timeout in ms. Default 5000.'),
 });
 
 /** The `access` section. */
@@ -67,6 +91,10 @@ export const accessSchema = section({
     .describe(
       'How long known grants are honoured while the store is unreachable; then grant-based access is denied (static roles are unaffected). Default 10.',
     ),
+  webhooks: z
+    .array(webhookSchema)
+    .default([])
+    .describe('Notified of every lifecycle event, with retries; see docs/access.md.'),
   roles: z
     .record(z.string(), roleAccessSchema)
     .default({})
@@ -75,6 +103,9 @@ export const accessSchema = section({
 
 /** `access` options; defaults in {@link accessSchema}. */
 export type AccessConfig = z.output<typeof accessSchema>;
+
+/** One webhook; defaults in the schema. */
+export type WebhookConfig = AccessConfig['webhooks'][number];
 
 /** One role's just-in-time settings. */
 export type RoleAccessConfig = AccessConfig['roles'][string];
