@@ -15,7 +15,8 @@ import { createAccessService } from './access/service.js';
 import { createWebhookSender } from './access/webhooks.js';
 import { openSqliteStore } from './access/sqlite-store.js';
 import type { AccessStore } from './access/store.js';
-import { authorizeAccessAction } from './check/access-actions.js';
+import { assumableForCredentials, authorizeAccessAction } from './check/access-actions.js';
+import { credentialProcess, STS_MIN_SECONDS } from './aws/credential-process.js';
 import { identify, type CheckRuntime } from './check/check.js';
 import type { RuntimeConfig } from './config/compile.js';
 import { RolegateError } from './errors.js';
@@ -147,6 +148,54 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
         now(),
       ).allowed,
     cacheRefreshedAt: () => cache.lastRefresh(),
+    async credentials(request, principal, roleName) {
+      const rt = options.runtime().config;
+      const at = now();
+      const refuse = (code: 'ERR_ACCESS_FORBIDDEN' | 'ERR_ACCESS_STATE', message?: string) => {
+        events.refused({
+          at,
+          action: 'rolegate:GetCredentials',
+          code,
+          actor: principal.subject,
+          issuer: principal.issuer,
+          role: roleName,
+        });
+        return new RolegateError(code, message);
+      };
+      const found = assumableForCredentials(rt, request, principal, roleName, cache, at);
+      if (found === undefined) throw refuse('ERR_ACCESS_FORBIDDEN');
+      const stsSeconds = rt.config.aws?.sts.durationSeconds ?? 3600;
+      const left = found.grant ? Math.floor((found.grant.expiresAt - at) / 1000) : stsSeconds;
+      const duration = Math.min(stsSeconds, left);
+      if (duration < STS_MIN_SECONDS) {
+        throw refuse(
+          'ERR_ACCESS_STATE',
+          'the grant ends before the shortest STS session (15 minutes)',
+        );
+      }
+      const out = await credentialProcess(
+        rt.config.aws,
+        found.role.arn,
+        principal.subject,
+        duration,
+      );
+      options.auditLogger.info(
+        {
+          access: {
+            event: 'credentials',
+            at: new Date(at).toISOString(),
+            role: found.role.arn,
+            subject: principal.subject,
+            issuer: principal.issuer,
+            duration_seconds: duration,
+            expires_at: out.Expiration,
+            ...(found.grant ? { grant_id: found.grant.id, request_id: found.grant.requestId } : {}),
+          },
+        },
+        'access',
+      );
+      return out;
+    },
   }).catch(async (err: unknown) => {
     cache.stop();
     clearInterval(sweep);

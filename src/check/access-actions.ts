@@ -14,7 +14,9 @@ import type { Principal } from '../identity/principal.js';
 import type { AuthzRequest } from '../request/types.js';
 import { assumableRoles } from '../roles/trust.js';
 import { requestContextResolver, roleSessionKeys } from './context.js';
-import type { RuntimeConfig } from './runtime.js';
+import type { RuntimeConfig, RuntimeRole } from './runtime.js';
+import type { GrantLookup } from '../access/grants.js';
+import type { Grant } from '../access/model.js';
 
 /** The verdict on one access action: which role allowed it, or none. */
 export interface AccessActionVerdict {
@@ -52,4 +54,26 @@ export function authorizeAccessAction(
     }
   }
   return { allowed: false };
+}
+
+/**
+ * The role named `roleName` when the caller may assume it now: by its
+ * trust policy, else through an active grant (then with the grant, whose
+ * remaining time bounds anything issued for it). Undefined otherwise.
+ */
+export function assumableForCredentials(
+  config: RuntimeConfig,
+  request: AuthzRequest,
+  principal: Principal,
+  roleName: string,
+  grants: GrantLookup | undefined,
+  nowMs: number,
+): { role: RuntimeRole; grant?: Grant } | undefined {
+  const context = resolvingContext(requestContextResolver(request, principal, undefined, nowMs));
+  const { considered, assumable } = assumableRoles(config.roles, principal, context, roleName);
+  const role = considered.find((r) => r.name === roleName);
+  if (role === undefined) return undefined;
+  if (assumable.includes(role)) return { role };
+  const grant = grants?.grantsFor(principal.issuer, principal.subject, nowMs).get(roleName);
+  return grant !== undefined && grant.roleArn === role.arn ? { role, grant } : undefined;
 }

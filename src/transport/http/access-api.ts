@@ -56,11 +56,7 @@ export interface AccessApiOptions<R extends ApiRequest, P extends ApiPrincipal> 
   /** Epoch ms of the grant cache's last refresh, for `/v1/access/status`. */
   readonly cacheRefreshedAt?: () => number;
   /** Temporary credentials for `GET /v1/access/credentials?role=NAME`, when AWS is configured. */
-  readonly credentials?: (
-    principal: P,
-    role: string,
-    token: string,
-  ) => Promise<Record<string, unknown>>;
+  readonly credentials?: (request: R, principal: P, role: string) => Promise<object>;
 }
 
 export interface AccessApiServer {
@@ -77,6 +73,7 @@ export function apiStatusOf(code: ErrorCode): number {
       return 400;
     case 'ERR_ACCESS_FORBIDDEN':
     case 'ERR_ACCESS_SELF_APPROVAL':
+    case 'ERR_STS_FAILED':
     case 'ERR_NO_ROLE':
     case 'ERR_ROLE_NOT_ASSUMABLE':
       return 403;
@@ -298,9 +295,8 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
       options.credentials
     ) {
       const role = url.searchParams.get('role');
-      const token = authz.headers['authorization']?.replace(/^bearer\s+/i, '') ?? '';
       if (!role) throw new RolegateError('ERR_ACCESS_INVALID');
-      return sendJson(res, 200, await options.credentials(principal, role, token));
+      return sendJson(res, 200, await options.credentials(authz, principal, role));
     }
     sendJson(res, 404, { error: 'ERR_ACCESS_NOT_FOUND', message: 'no such endpoint' });
   };

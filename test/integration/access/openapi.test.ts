@@ -147,6 +147,11 @@ describe('the access API against docs/access-api.openapi.json', () => {
     expect((await call('POST', `/v1/access/grants/${grantId}/revoke`, carol)).status).toBe(200);
     expect((await call('POST', '/v1/access/grants/nope/revoke', carol)).status).toBe(404);
 
+    expect((await call('GET', '/v1/access/credentials?role=staging-admin', alice)).status).toBe(
+      403,
+    );
+    expect((await call('GET', '/v1/access/credentials', alice)).status).toBe(400);
+
     expect(problems).toEqual([]);
     const all = Object.values(spec.paths).flatMap((ops) =>
       Object.values(ops).map((o) => o.operationId),
