@@ -6,8 +6,11 @@
  * it again, and a short grant ends on its own when the clock passes its
  * expiry.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Rolegate } from '../../src/main.js';
+import { ChromiumPeer } from '../harness/chromium.js';
 import { EchoUpstream } from '../harness/echo-upstream.js';
 import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
@@ -15,8 +18,10 @@ import { accessScenario, api, until } from '../support/access.js';
 import { captureLogger } from '../support/log-capture.js';
 import { startTestRolegate } from '../support/rolegate.js';
 
+const OUT = join(process.cwd(), 'test-output', 'access');
 const idp = new JwksIssuer({ audience: 'orders-api' });
 const upstream = new EchoUpstream();
+const browser = new ChromiumPeer();
 const audit = captureLogger();
 const ops = captureLogger('warn');
 let envoy: EnvoyPeer;
@@ -46,7 +51,7 @@ const lifeOf = (requestId: string) =>
 
 beforeAll(async () => {
   await assertEnvoyImage();
-  await Promise.all([idp.start(), upstream.start()]);
+  await Promise.all([idp.start(), upstream.start(), browser.start()]);
   ({ rolegate } = await startTestRolegate(
     accessScenario(idp.issuer),
     { ops, audit },
@@ -60,6 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await envoy?.stop();
   await rolegate?.stop().catch(() => undefined);
+  await browser.stop();
   await Promise.all([idp.stop(), upstream.stop()]);
 });
 
@@ -120,7 +126,39 @@ describe('just-in-time access through Envoy', () => {
       'approved',
       'revoked',
     ]);
+    // The grant's whole life, decisions under it included, as audit lines (for the closing note).
+    const life = audit.lines.filter((l) => l.includes(id));
+    mkdirSync(OUT, { recursive: true });
+    writeFileSync(join(OUT, 'grant-life.jsonl'), `${life.join('\n')}\n`);
+    expect(
+      life.some((l) => l.includes('"msg":"decision"') && l.includes(grant['id'] as string)),
+    ).toBe(true);
   });
+
+  it('approved through the web page in Chromium, allowed through Envoy', async () => {
+    const port = rolegate.accessPort as number;
+    const created = await api(port, 'POST', '/requests', await alice(), {
+      role: 'staging-admin',
+      durationSeconds: 600,
+      reason: 'page approval',
+    });
+    const id = created.json['id'] as string;
+    expect(await del('3', await alice())).toBe(403);
+    const ctx = await browser.context({
+      extraHTTPHeaders: { authorization: `Bearer ${await carol()}` },
+    });
+    const page = await ctx.newPage();
+    await page.goto(`http://127.0.0.1:${port}/approvals`);
+    await page.locator(`tr[data-request="${id}"]`).getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(/done=approve/);
+    expect(await del('3', await alice())).toBe(200);
+    await page
+      .locator(`tr[data-grant="grant-${id}"]`)
+      .getByRole('button', { name: 'Revoke' })
+      .click();
+    await page.waitForURL(/done=revoke/);
+    expect(await del('3', await alice())).toBe(403);
+  }, 60_000);
 
   it('a grant ends at its expiry with nobody acting', async () => {
     const port = rolegate.accessPort as number;

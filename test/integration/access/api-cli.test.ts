@@ -228,6 +228,19 @@ describe('rolegate access (CLI) against the access API', () => {
     expect(approved).toMatchObject({ break_glass: true, actor: 'alice' });
   });
 
+  it('exports the access metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${rolegate.adminPort}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('rolegate_access_approval_seconds_count')).toBeGreaterThanOrEqual(2);
+    expect(value('rolegate_access_active_grants')).toBeGreaterThanOrEqual(0);
+    expect(value('rolegate_access_open_requests')).toBeGreaterThanOrEqual(0);
+    expect(text).toMatch(/^rolegate_access_grants_ended_total\{how="revoked"\} [1-9]/m);
+    expect(text).toMatch(/^rolegate_access_events_total\{event="requested"\} [1-9]/m);
+    expect(text).toMatch(
+      /^rolegate_access_refusals_total\{reason="ERR_ACCESS_SELF_APPROVAL"\} 1$/m,
+    );
+  });
+
   it('a usage error never echoes a token', async () => {
     const tok = await alice();
     const res = await runCli(['access', 'list', tok]);
