@@ -63,6 +63,16 @@ export function toAuthzRequest(req: IncomingMessage, url: URL): AuthzRequest {
   };
 }
 
+/**
+ * Opens the configured store, which applies pending migrations, and closes
+ * it: `rolegate migrate`. Resolves to the store kind.
+ */
+export async function migrateStore(config: AccessConfig, baseDir: string): Promise<string> {
+  const store = await openStore(config, baseDir);
+  await store.close();
+  return config.store.kind;
+}
+
 async function openStore(config: AccessConfig, baseDir: string): Promise<AccessStore> {
   if (config.store.kind === 'sqlite') {
     return openSqliteStore(resolvePath(baseDir, config.store.file));

@@ -175,6 +175,21 @@ Examples:
   rolegate access list --status pending --format json | jq -r '.requests[].id'
 `,
   },
+  migrate: {
+    summary: 'apply the access store migrations and exit',
+    flags: { ...HELP_FLAG, ...CONFIG_FLAG },
+    help: `Apply the access store's pending migrations (access.store in the configuration),
+then exit. rolegate serve applies them on start too; use this to migrate
+before rolling out replicas. Migrations are numbered and recorded in the
+store; on PostgreSQL they run under an advisory lock.
+
+Usage:
+  rolegate migrate --config FILE
+
+Exit status: 0 when the store is up to date, 1 when it cannot be opened or
+the configuration is invalid, 2 for a usage error.
+`,
+  },
   credentials: {
     summary: 'print AWS credential_process JSON for a role you may assume',
     flags: {
