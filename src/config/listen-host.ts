@@ -1,6 +1,7 @@
 /**
  * One setting for the host both listeners bind: `ROLEGATE_LISTEN_HOST`
- * overrides the host part of `server.grpc` and `server.admin`, so a
+ * overrides the host part of `server.grpc`, `server.admin` and
+ * `access.listen`, so a
  * container or Kubernetes pod binds `0.0.0.0` (or `::`) with one variable
  * while the file keeps its loopback default.
  */
@@ -32,11 +33,12 @@ export function listenHostFromEnv(env: Readonly<Record<string, string | undefine
   return { host };
 }
 
-/** `config` with both listeners bound to `host` (ports unchanged). */
+/** `config` with every listener (gRPC, admin, access API) bound to `host` (ports unchanged). */
 export function withListenHost(config: RolegateConfig, host: string): RolegateConfig {
   const { grpc, admin } = config.server;
   return {
     ...config,
     server: { ...config.server, grpc: { ...grpc, host }, admin: { ...admin, host } },
+    access: { ...config.access, listen: { ...config.access.listen, host } },
   };
 }
