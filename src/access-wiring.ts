@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { createGrantCache, type GrantLookup } from './access/grants.js';
 import { auditingEvents, createAccessMetrics } from './access/observe.js';
 import type { AccessConfig } from './access/options.js';
-import { createAccessService } from './access/service.js';
+import { createAccessService, markAudited } from './access/service.js';
 import { createWebhookSender } from './access/webhooks.js';
 import { openSqliteStore } from './access/sqlite-store.js';
 import type { AccessStore } from './access/store.js';
@@ -170,7 +170,7 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
           issuer: principal.issuer,
           role: roleName,
         });
-        return new RolegateError(code, message);
+        return markAudited(new RolegateError(code, message));
       };
       const found = assumableForCredentials(rt, request, principal, roleName, cache, at);
       if (found === undefined) throw refuse('ERR_ACCESS_FORBIDDEN');

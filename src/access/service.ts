@@ -99,6 +99,18 @@ export interface AccessServiceOptions {
   readonly newId?: () => string;
 }
 
+const AUDITED = Symbol('rolegate.access.audited');
+
+/** Marks an error as already reported to {@link AccessEvents.refused}. */
+export function markAudited(err: RolegateError): RolegateError {
+  return Object.assign(err, { [AUDITED]: true });
+}
+
+/** True when the service already audited this refusal (callers audit the others). */
+export function isAudited(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && AUDITED in err;
+}
+
 /** Shortest reason accepted for break-glass (it is the only record of why). */
 export const BREAK_GLASS_MIN_REASON = 10;
 
@@ -154,7 +166,7 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
       issuer: caller.issuer,
       ...about,
     });
-    throw new RolegateError(code);
+    throw markAudited(new RolegateError(code));
   };
   // A store failure is a refusal of its own (nothing changed), never an allow.
   const guard = async <T>(caller: Caller, action: string, run: () => Promise<T>): Promise<T> => {

@@ -13,11 +13,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { errorCodeOf, ERROR_CATALOGUE, RolegateError, type ErrorCode } from '../../errors.js';
 import type { Grant, AccessRequest } from '../../access/model.js';
-import type {
-  AccessEvents,
-  AccessService,
-  ActionAuthorizer,
-  Caller,
+import {
+  isAudited,
+  type AccessEvents,
+  type AccessService,
+  type ActionAuthorizer,
+  type Caller,
 } from '../../access/service.js';
 import { renderApprovalsPage, pageAction, type PageDeps } from './access-page.js';
 
@@ -229,6 +230,31 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
       return;
     }
     const caller = callerOf(principal);
+    try {
+      await route(req, res, url, authz, principal, caller);
+    } catch (err) {
+      // Refusals the service did not see (a malformed body, an unknown query) are audited here.
+      if (err instanceof RolegateError && !isAudited(err)) {
+        options.events.refused({
+          at: options.now(),
+          action: `${authz.method} ${url.pathname}`,
+          code: err.code,
+          actor: caller.subject,
+          issuer: caller.issuer,
+        });
+      }
+      throw err;
+    }
+  };
+
+  const route = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    authz: R,
+    principal: P,
+    caller: Caller,
+  ): Promise<void> => {
     const authorize = options.authorizer(authz, principal);
     const parts = url.pathname.slice(API_PREFIX.length).split('/').filter(Boolean);
     const method = authz.method;

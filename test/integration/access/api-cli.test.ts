@@ -195,6 +195,30 @@ describe('rolegate access (CLI) against the access API', () => {
     expect(late).toMatchObject({ status: 409, json: { error: 'ERR_ACCESS_STATE' } });
   });
 
+  it('audits a malformed call once', async () => {
+    const before = refusals().length;
+    const res = await fetch(`http://127.0.0.1:${port}/v1/access/requests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await alice()}`, 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(res.status).toBe(400);
+    expect(refusals().slice(before)).toEqual([
+      expect.objectContaining({
+        reason: 'ERR_INPUT_SYNTAX',
+        actor: 'alice',
+        action: 'POST /v1/access/requests',
+      }),
+    ]);
+    const self = await api(port, 'POST', '/requests', await alice(), {
+      role: 'nope',
+      durationSeconds: 600,
+      reason: 'x',
+    });
+    expect(self.status).toBe(400);
+    expect(refusals().slice(before + 1)).toHaveLength(1);
+  });
+
   it('refuses a call without a valid token, audited', async () => {
     const res = await api(port, 'GET', '/requests', undefined);
     expect(res).toMatchObject({ status: 401, json: { error: 'ERR_CREDENTIAL_MISSING' } });
