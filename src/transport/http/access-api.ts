@@ -332,6 +332,7 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
     authenticate: options.authenticate,
     authorizer: options.authorizer,
     now: options.now,
+    events: options.events,
   };
 
   const server: Server = createServer((req, res) => {

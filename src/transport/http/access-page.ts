@@ -10,8 +10,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorCodeOf, RolegateError } from '../../errors.js';
-import type { AccessService, ActionAuthorizer } from '../../access/service.js';
+import { errorCodeOf, RolegateError, type ErrorCode } from '../../errors.js';
+import type { AccessEvents, AccessService, ActionAuthorizer } from '../../access/service.js';
 import type { ApiPrincipal, ApiRequest } from './access-api.js';
 
 export interface PageDeps<R extends ApiRequest, P extends ApiPrincipal> {
@@ -19,6 +19,8 @@ export interface PageDeps<R extends ApiRequest, P extends ApiPrincipal> {
   readonly authenticate: (request: R) => Promise<P>;
   readonly authorizer: (request: R, principal: P) => ActionAuthorizer;
   readonly now: () => number;
+  /** Where refusals the service never sees (sign-in, CSRF) are audited. */
+  readonly events: AccessEvents;
 }
 
 const SECRET = randomBytes(32);
@@ -33,6 +35,12 @@ function csrfOk(p: ApiPrincipal, sent: string | undefined): boolean {
   const want = Buffer.from(csrfToken(p));
   const got = Buffer.from(sent);
   return want.length === got.length && timingSafeEqual(want, got);
+}
+
+/** The catalogue code of a failed sign-in (no credential when unknown). */
+function signInCode(err: unknown): ErrorCode {
+  const code = errorCodeOf(err);
+  return code === 'ERR_INTERNAL' ? 'ERR_CREDENTIAL_MISSING' : code;
 }
 
 /** HTML-escapes text for element content and quoted attributes. */
@@ -76,7 +84,14 @@ export async function renderApprovalsPage<R extends ApiRequest, P extends ApiPri
   let principal: P;
   try {
     principal = await deps.authenticate(authz);
-  } catch {
+  } catch (err) {
+    deps.events.refused({
+      at: deps.now(),
+      action: `GET ${url.pathname}`,
+      code: signInCode(err),
+      actor: '',
+      issuer: '',
+    });
     page(res, 401, '<h1>Sign in required</h1>');
     return;
   }
@@ -142,7 +157,14 @@ export async function pageAction<R extends ApiRequest, P extends ApiPrincipal>(
   let principal: P;
   try {
     principal = await deps.authenticate(authz);
-  } catch {
+  } catch (err) {
+    deps.events.refused({
+      at: deps.now(),
+      action: `POST ${url.pathname}`,
+      code: signInCode(err),
+      actor: '',
+      issuer: '',
+    });
     page(res, 401, '<h1>Sign in required</h1>');
     return;
   }
@@ -152,6 +174,13 @@ export async function pageAction<R extends ApiRequest, P extends ApiPrincipal>(
     (site !== undefined && site !== 'same-origin' && site !== 'none') ||
     !csrfOk(principal, form.get('csrf') ?? undefined)
   ) {
+    deps.events.refused({
+      at: deps.now(),
+      action: `POST ${url.pathname}`,
+      code: 'ERR_ACCESS_FORBIDDEN',
+      actor: principal.subject,
+      issuer: principal.issuer,
+    });
     page(res, 403, '<h1>Refused</h1><p>The form is stale or came from another site.</p>');
     return;
   }

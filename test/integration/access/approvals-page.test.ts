@@ -23,6 +23,7 @@ const SHOTS = join(process.cwd(), 'test-output', 'approvals-page');
 const idp = new JwksIssuer({ audience: 'orders-api' });
 const browser = new ChromiumPeer();
 let rolegate: Rolegate;
+const audit = captureLogger();
 let base: string;
 let attacker: Server;
 
@@ -47,7 +48,7 @@ beforeAll(async () => {
   await Promise.all([idp.start(), browser.start()]);
   ({ rolegate } = await startTestRolegate(
     accessScenario(idp.issuer),
-    { ops: captureLogger('warn'), audit: captureLogger() },
+    { ops: captureLogger('warn'), audit },
     { accessPort: 0 },
   ));
   base = `http://127.0.0.1:${rolegate.accessPort as number}`;
@@ -124,6 +125,16 @@ describe('the approvals page in Chromium', () => {
       body: 'comment=x&csrf=forged',
     });
     expect(direct.status).toBe(403);
+    const refused = audit
+      .records()
+      .filter((r) => r['msg'] === 'access_refused')
+      .map((r) => r['access'] as Record<string, unknown>);
+    expect(refused.filter((r) => r['action'] === `POST /approvals/requests/${id}/approve`)).toEqual(
+      [
+        expect.objectContaining({ reason: 'ERR_ACCESS_FORBIDDEN', actor: 'carol' }),
+        expect.objectContaining({ reason: 'ERR_ACCESS_FORBIDDEN', actor: 'carol' }),
+      ],
+    );
   }, 60_000);
 
   it('asks for sign-in without a token', async () => {
