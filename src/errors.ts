@@ -135,6 +135,16 @@ export const ERROR_CATALOGUE = {
   ERR_STS_FAILED:
     'temporary AWS credentials for the upstream could not be obtained from STS; the request is denied',
 
+  // Just-in-time access (the access API; see docs/access.md).
+  ERR_ACCESS_INVALID:
+    'an access API call is malformed (unknown role, duration out of bounds, missing reason)',
+  ERR_ACCESS_FORBIDDEN: "rolegate's own policies do not allow the caller this access action",
+  ERR_ACCESS_SELF_APPROVAL:
+    'a requester tried to approve their own request (allowed only for break-glass)',
+  ERR_ACCESS_NOT_FOUND: 'no access request or grant has this id',
+  ERR_ACCESS_STATE: 'the access request or grant is not in a state that allows this action',
+  ERR_ACCESS_STORE: 'the access store cannot be reached or failed; nothing was changed',
+
   // Decision path: anything unexpected (fail closed).
   ERR_INTERNAL: 'an internal error occurred; the request is denied',
 } as const;
@@ -241,6 +251,12 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   ERR_IAM_ROLE_INVALID: null,
   ERR_IAM_ROLE_NAME_CLASH: null,
   ERR_STS_FAILED: 403,
+  ERR_ACCESS_INVALID: null,
+  ERR_ACCESS_FORBIDDEN: null,
+  ERR_ACCESS_SELF_APPROVAL: null,
+  ERR_ACCESS_NOT_FOUND: null,
+  ERR_ACCESS_STATE: null,
+  ERR_ACCESS_STORE: null,
   ERR_INTERNAL: 403,
 };
 

@@ -38,6 +38,7 @@ import {
   type HttpCheckServer,
 } from './transport/http/check-server.js';
 import { listenError } from './transport/listen-error.js';
+import { startAccess, type AccessRuntime } from './access-wiring.js';
 
 export interface StartOptions {
   /** The config file; only a label (default `<stdin>`) when `configText` is given. */
@@ -58,6 +59,8 @@ export interface StartOptions {
   readonly adminPort?: number;
   /** Override `server.http.port` (0 = any free port); for tests. The listener starts only when `server.http.enabled`. */
   readonly httpPort?: number;
+  /** Override `access.listen.port` (0 = any free port); for tests. */
+  readonly accessPort?: number;
   /** Clock in epoch ms. Default `Date.now`. */
   readonly now?: () => number;
   /** Watch the config file for changes. Default true. */
@@ -79,6 +82,8 @@ export interface Rolegate {
   readonly adminPort: number;
   /** The HTTP check listener's port; undefined when `server.http.enabled` is false. */
   readonly httpPort: number | undefined;
+  /** The access API port, when `access.enabled`. */
+  readonly accessPort?: number;
   readonly metrics: Metrics;
   /** Decisions since start, for quick reads (benchmarks) without scraping metrics. */
   readonly decisions: { allow: number; deny: number };
@@ -293,11 +298,30 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const abandon = async (err: unknown, grpcStarted?: GrpcServer): Promise<never> => {
     aws.stop();
     shadow?.watcher?.close();
+    await access?.stop();
     await grpcStarted?.drain(0);
     if (!options.tracing) await tracing.shutdown();
     await flushLogger(auditLogger);
     throw err;
   };
+  // Just-in-time access: store, grant cache and API, when enabled (docs/access.md).
+  let access: AccessRuntime | undefined;
+  try {
+    access = initial.config.access.enabled
+      ? await startAccess({
+          config: initial.config.access,
+          baseDir: baseDirOf(source),
+          runtime: () => runtime,
+          now,
+          registry: metrics.registry,
+          auditLogger,
+          logger,
+          ...(options.accessPort === undefined ? {} : { port: options.accessPort }),
+        })
+      : undefined;
+  } catch (err) {
+    await abandon(err);
+  }
   const handlerDeps = {
     runtime: () => runtime,
     now,
@@ -306,6 +330,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     tracing,
     decisions,
     shadow: () => shadow?.candidate,
+    ...(access ? { grants: access.grants } : {}),
     ...(auditor ? { observe: { metrics, auditor } } : {}),
   };
   // One pipeline, two transports: gRPC and the HTTP check endpoint.
@@ -401,6 +426,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     grpcPort: grpcServer.port,
     adminPort: admin.port,
     httpPort: httpCheck?.port,
+    ...(access ? { accessPort: access.port } : {}),
     metrics,
     decisions,
     current: () => runtime.config,
@@ -430,6 +456,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       await grpcServer.drain(drainSeconds * 1000);
       await httpCheck?.close();
       await admin.close();
+      await access?.stop();
       if (!options.tracing) await tracing.shutdown();
       await flushLogger(auditLogger);
       logger.info('rolegate stopped');

@@ -74,7 +74,8 @@ export interface AwsIntegration {
   stop(): void;
 }
 
-function clientConfig(aws: AwsConfig | undefined): { region?: string; endpoint?: string } {
+/** The SDK client settings (region, endpoint) of the `aws` section. */
+export function clientConfig(aws: AwsConfig | undefined): { region?: string; endpoint?: string } {
   return {
     ...(aws?.region === undefined ? {} : { region: aws.region }),
     ...(aws?.endpoint === undefined ? {} : { endpoint: aws.endpoint }),

@@ -5,7 +5,7 @@
  * becomes a deny with its catalogue code (fail closed), through the same
  * path, so the outcome, the audit record and the response agree.
  */
-import { errorCodeOf, type ErrorCode } from '../errors.js';
+import { errorCodeOf, RolegateError, type ErrorCode } from '../errors.js';
 import { evaluate, explainRequest, extendContext, resolvingContext } from '../policy/index.js';
 import type { Decision, Determining, EvaluationRequest } from '../policy/types.js';
 import { statusForReason, type CheckOutcome } from '../decision/outcome.js';
@@ -27,6 +27,8 @@ import type { RouteMatch } from '../route/table.js';
 import { upstreamHeaders } from '../response/upstream-headers.js';
 import { requestContextResolver, roleSessionKeys } from './context.js';
 import { unsafeVariableClaim } from '../identity/variable-claims.js';
+import type { GrantLookup } from '../access/grants.js';
+import type { Grant } from '../access/model.js';
 
 /** The generation of configuration a check runs against; swapped whole on reload. */
 export interface CheckRuntime<R extends RuntimeConfig = RuntimeConfig> {
@@ -48,6 +50,12 @@ export interface CheckDeps {
    * decision alone). The gRPC handler supplies the AWS integration's.
    */
   readonly credentials?: CredentialsPhase;
+  /**
+   * Just-in-time grants (an in-memory cache; never the store). A role the
+   * caller holds an active grant for is assumable as if its trust policy
+   * admitted them. Default: none.
+   */
+  readonly grants?: GrantLookup;
 }
 
 /**
@@ -79,6 +87,8 @@ export interface Progress {
   explanation?: Explanation;
   /** The caller's token, extracted once; an opaque handle that no outcome or record holds. */
   token?: CallerToken;
+  /** The grant under which the chosen role was assumed (not set when its trust admitted the caller). */
+  grant?: Grant;
 }
 
 function deny(id: string, reason: ErrorCode, p: Progress): CheckOutcome {
@@ -109,6 +119,7 @@ export function authorize(
   config: RuntimeConfig,
   nowMs: number,
   p: Progress,
+  grants?: GrantLookup,
 ): ErrorCode | 'OK' {
   const route = resolveRoute(request, {
     routes: config.routes,
@@ -129,7 +140,21 @@ export function authorize(
   if (unsafe !== undefined) return 'ERR_CLAIM_VARIABLE_UNSAFE';
   const base = resolvingContext(resolver);
   const requested = request.headers[config.config.headers.requestedRole];
-  const { considered, assumable } = assumableRoles(config.roles, principal, base, requested);
+  const trusted = assumableRoles(config.roles, principal, base, requested);
+  const { considered } = trusted;
+  // A grant makes its role assumable as if the trust policy admitted the caller;
+  // a role the trust policy admits anyway is used without the grant.
+  const granted = grants?.grantsFor(principal.issuer, principal.subject, nowMs);
+  const byTrust = new Set(trusted.assumable);
+  const grantOf = (role: RuntimeRole): Grant | undefined => {
+    if (byTrust.has(role)) return undefined;
+    const g = granted?.get(role.name);
+    return g !== undefined && g.roleArn === role.arn ? g : undefined;
+  };
+  const assumable =
+    granted === undefined || granted.size === 0
+      ? trusted.assumable
+      : considered.filter((r) => byTrust.has(r) || grantOf(r) !== undefined);
   const evaluated = new Map<RuntimeRole, { request: EvaluationRequest; decision: Decision }>();
   // Why nothing allowed: computed on denies only, so allows never pay for it.
   const explain = (): void => {
@@ -167,6 +192,8 @@ export function authorize(
     }
     if (decision.decision === 'Allow') {
       p.role = role;
+      const grant = grantOf(role);
+      if (grant !== undefined) p.grant = grant;
       p.determining = [...decision.determining];
       p.determiningRoles = decision.determining.map(() => role.name);
       return 'OK';
@@ -218,6 +245,7 @@ async function decide(
   runtime: CheckRuntime,
   nowMs: number,
   p: Progress,
+  grants?: GrantLookup,
 ): Promise<ErrorCode | 'OK'> {
   // A request that could not be canonicalised is refused before anything reads it.
   if (request.refused !== undefined) return request.refused;
@@ -232,7 +260,19 @@ async function decide(
     if (peer === undefined) return 'ERR_CREDENTIAL_MISSING';
     p.principal = peer;
   }
-  return authorize(request, p.principal, runtime.config, nowMs, p);
+  return authorize(request, p.principal, runtime.config, nowMs, p, grants);
+}
+
+/**
+ * The identity phase alone, for callers other than Check (the access API):
+ * the request's token verified as Check would verify it. No mTLS fallback:
+ * the access API wants a person's token. Rejects with the token's catalogue
+ * code, or `ERR_CREDENTIAL_MISSING`.
+ */
+export async function identify(request: AuthzRequest, verifier: JwtVerifier): Promise<Principal> {
+  const found = extractToken(request, verifier.locations);
+  if (found === undefined) throw new RolegateError('ERR_CREDENTIAL_MISSING');
+  return verifier.verify(revealToken(found.token), found.location);
 }
 
 /** Turns what `authorize` found into an outcome; an allow gets its validated upstream headers. */
@@ -245,7 +285,13 @@ export function toOutcome(
   if (reason !== 'OK' || !p.role || !p.principal) {
     return deny(id, reason === 'OK' ? 'ERR_INTERNAL' : reason, p);
   }
-  const headers = upstreamHeaders(p.principal, p.role.arn, id, claimHeaders);
+  const headers = upstreamHeaders(
+    p.principal,
+    p.role.arn,
+    id,
+    claimHeaders,
+    p.grant && { id: p.grant.id, expiresAt: p.grant.expiresAt },
+  );
   if (!headers.ok)
     return { ...deny(id, 'ERR_HEADER_VALUE_INVALID', p), invalidHeader: headers.header };
   return {
@@ -260,6 +306,7 @@ export function toOutcome(
     principal: p.principal,
     upstreamHeaders: headers.headers,
     ...(p.route ? { route: p.route } : {}),
+    ...(p.grant ? { grant: { id: p.grant.id, expiresAt: p.grant.expiresAt } } : {}),
   };
 }
 
@@ -276,7 +323,7 @@ export async function check(
   const p: Progress = { rolesConsidered: [], determining: [] };
   let reason: ErrorCode | 'OK';
   try {
-    reason = await decide(request, runtime, deps.now(), p);
+    reason = await decide(request, runtime, deps.now(), p, deps.grants);
   } catch (err) {
     reason = errorCodeOf(err);
   }

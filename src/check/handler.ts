@@ -136,6 +136,7 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
     now: deps.now,
     newId: deps.newId,
     credentials: (outcome, config, token) => deps.aws.upstreamCredentials(outcome, config, token),
+    ...(deps.grants ? { grants: deps.grants } : {}),
   };
   return async (request, respond) => {
     const started = performance.now();

@@ -225,6 +225,83 @@ Exit status: 0 when the files were read, 1 when one cannot be or the
 configuration is invalid, 2 for a usage error.
 `,
   },
+  access: {
+    summary: 'request, approve, deny, revoke, list and show just-in-time access',
+    flags: {
+      ...HELP_FLAG,
+      url: { type: 'string' },
+      token: { type: 'string' },
+      role: { type: 'string' },
+      duration: { type: 'string' },
+      reason: { type: 'string' },
+      ticket: { type: 'string' },
+      'break-glass': { type: 'boolean' },
+      comment: { type: 'string' },
+      status: { type: 'string' },
+      grants: { type: 'boolean' },
+      format: { type: 'string', short: 'o' },
+    },
+    positionals: true,
+    help: `Just-in-time access through the access API (docs/access.md).
+
+Usage:
+  rolegate access request --role NAME [--duration 1h] --reason TEXT [--ticket REF] [--break-glass]
+  rolegate access approve ID [--comment TEXT]
+  rolegate access deny ID [--comment TEXT]
+  rolegate access revoke GRANT_ID
+  rolegate access list [--status pending|approved|denied] [--grants]
+  rolegate access show ID
+
+Flags:
+      --url URL           the access API (default $ROLEGATE_ACCESS_URL, else http://127.0.0.1:9004)
+      --token TOKEN       your token (default $ROLEGATE_TOKEN); never printed
+      --duration D        seconds, or 30m, 1h, 1h30m (default 1h)
+  -o, --format table|json table (default) or the API's JSON
+  -h, --help              show this help
+
+Exit status: 0 on success, 1 when the API refuses (the catalogue code is on
+stderr), 2 for a usage error.
+
+Examples:
+  rolegate access request --role staging-admin --duration 2h --reason "fix OPS-42"
+  rolegate access list --status pending --format json | jq -r '.requests[].id'
+`,
+  },
+  migrate: {
+    summary: 'apply the access store migrations and exit',
+    flags: { ...HELP_FLAG, ...CONFIG_FLAG },
+    help: `Apply the access store's pending migrations (access.store in the configuration),
+then exit. rolegate serve applies them on start too; use this to migrate
+before rolling out replicas. Migrations are numbered and recorded in the
+store; on PostgreSQL they run under an advisory lock.
+
+Usage:
+  rolegate migrate --config FILE
+
+Exit status: 0 when the store is up to date, 1 when it cannot be opened or
+the configuration is invalid, 2 for a usage error.
+`,
+  },
+  credentials: {
+    summary: 'print AWS credential_process JSON for a role you may assume',
+    flags: {
+      ...HELP_FLAG,
+      url: { type: 'string' },
+      token: { type: 'string' },
+      role: { type: 'string' },
+    },
+    help: `Print temporary AWS credentials for ROLE as credential_process JSON (Version 1),
+for a role you may assume statically or through an active grant, never for
+longer than the grant has left.
+
+Usage:
+  rolegate credentials --role NAME [--url URL] [--token TOKEN]
+
+In ~/.aws/config:
+  [profile staging-admin]
+  credential_process = rolegate credentials --role staging-admin
+`,
+  },
   'dev-token': {
     summary: 'print a token signed by the example development issuer',
     flags: {

@@ -4,7 +4,9 @@
  * with one line on stderr; every error goes to stderr, results to stdout.
  * Returns the exit status instead of exiting so tests can call it.
  */
-import { loadConfig } from '../config/load.js';
+import { baseDirOf, loadConfig } from '../config/load.js';
+import { migrateStore } from '../access-wiring.js';
+import { runAccess, runCredentials } from './access.js';
 import { parseCommandArgs, stringFlag, wantsHelp, type ParsedArgs } from './args.js';
 import {
   COMMANDS,
@@ -198,6 +200,18 @@ async function run(command: CommandName, args: ParsedArgs, io: CliIo): Promise<n
         },
         io,
       );
+    }
+    case 'access':
+      return runAccess(args, io);
+    case 'credentials':
+      return runCredentials(args, io);
+    case 'migrate': {
+      const file = stringFlag(args, 'config', 'migrate', true);
+      const source = await configSourceOf(file, io, 'migrate');
+      const loaded = loadConfig(source);
+      const kind = await migrateStore(loaded.config.access, baseDirOf(source));
+      io.stdout.write(`access store (${kind}) is up to date\n`);
+      return 0;
     }
     case 'version':
       io.stdout.write(`${rolegateVersion()}\n`);

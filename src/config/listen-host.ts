@@ -1,6 +1,7 @@
 /**
  * One setting for the host both listeners bind: `ROLEGATE_LISTEN_HOST`
- * overrides the host part of `server.grpc` and `server.admin`, so a
+ * overrides the host part of `server.grpc`, `server.admin` and
+ * `access.listen`, so a
  * container or Kubernetes pod binds `0.0.0.0` (or `::`) with one variable
  * while the file keeps its loopback default.
  */
@@ -32,7 +33,7 @@ export function listenHostFromEnv(env: Readonly<Record<string, string | undefine
   return { host };
 }
 
-/** `config` with every listener (gRPC, admin, HTTP check) bound to `host` (ports unchanged). */
+/** `config` with every listener (gRPC, admin, HTTP check, access API) bound to `host` (ports unchanged). */
 export function withListenHost(config: RolegateConfig, host: string): RolegateConfig {
   const { grpc, admin, http } = config.server;
   return {
@@ -43,5 +44,6 @@ export function withListenHost(config: RolegateConfig, host: string): RolegateCo
       admin: { ...admin, host },
       http: { ...http, host },
     },
+    access: { ...config.access, listen: { ...config.access.listen, host } },
   };
 }

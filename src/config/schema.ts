@@ -9,6 +9,7 @@
  * generated `schema/rolegate.schema.json` publishes them.
  */
 import { z } from 'zod';
+import { accessSchema } from '../access/options.js';
 import { awsSchema } from '../aws/config.js';
 import { issuersSchema, mtlsSchema, tokensSchema } from '../identity/options.js';
 import {
@@ -123,6 +124,9 @@ export const rolegateSchema = fields({
     'Shadow mode: a candidate configuration evaluated beside the live one; see docs/safe-changes.md.',
   ),
   aws: awsSchema.optional().describe('IAM as a role source and STS credentials; see docs/aws.md.'),
+  access: accessSchema.describe(
+    'Just-in-time access: requests, approvals, grants; see docs/access.md.',
+  ),
 });
 
 type Parsed = z.output<typeof rolegateSchema>;

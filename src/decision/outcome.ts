@@ -25,6 +25,8 @@ export interface CheckOutcome {
   readonly rolesConsidered: readonly string[];
   /** The role that allowed; absent for every deny (an STS failure included). */
   readonly role?: DecidedRole;
+  /** For an allow under a just-in-time grant: its id and end (epoch ms). */
+  readonly grant?: { readonly id: string; readonly expiresAt: number };
   readonly determining: readonly Determining[];
   /** The role name of each entry of `determining`, in the same order; absent before role evaluation. */
   readonly determiningRoles?: readonly string[];

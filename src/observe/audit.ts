@@ -35,6 +35,8 @@ export interface AuditRecord {
   readonly roles_considered: readonly string[];
   /** ARN of the role that allowed the request (allows only). */
   readonly role?: string;
+  /** The just-in-time grant the role was assumed under (allows under a grant only). */
+  readonly grant_id?: string;
   /** IAM action of the request, when a route matched. */
   readonly action?: string;
   /** IAM resource of the request, when a route matched. */
@@ -142,6 +144,7 @@ export function auditRecord(
       : {}),
     roles_considered: outcome.rolesConsidered,
     ...(outcome.role ? { role: outcome.role.arn } : {}),
+    ...(outcome.grant ? { grant_id: outcome.grant.id } : {}),
     ...(outcome.route ? { action: outcome.route.action, resource: outcome.route.resource } : {}),
     decision: outcome.allowed ? 'allow' : 'deny',
     reason: outcome.reason,

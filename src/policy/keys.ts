@@ -34,8 +34,11 @@ export const DEFAULT_KEY_REGISTRY: KeyRegistry = {
     'http:query/*',
     'envoy:context/*',
     'envoy:source/principal',
+    'rolegate:RequestedDuration',
+    'rolegate:Requester',
+    'rolegate:BreakGlass',
   ],
-  multiValued: ['aws:TagKeys', 'aws:PrincipalServiceNamesList'],
+  multiValued: ['aws:TagKeys', 'aws:PrincipalServiceNamesList', 'rolegate:RequesterGroups'],
 };
 
 /** A registry compiled for lookups. */

@@ -13,6 +13,10 @@ import type { Principal } from '../identity/principal.js';
 export const PRINCIPAL_HEADER = 'x-rolegate-principal';
 export const ROLE_HEADER = 'x-rolegate-role';
 export const DECISION_ID_HEADER = 'x-rolegate-decision-id';
+/** The just-in-time grant an allow was made under (absent otherwise). */
+export const GRANT_ID_HEADER = 'x-rolegate-grant-id';
+/** The end of that grant, ISO 8601 UTC. */
+export const GRANT_EXPIRES_HEADER = 'x-rolegate-grant-expires';
 
 /** Longest header value rolegate sends upstream, in characters. */
 export const MAX_HEADER_VALUE_LENGTH = 4096;
@@ -44,19 +48,25 @@ export type UpstreamHeaders =
 /**
  * Identity headers for an allow: principal, role ARN, decision id, then one
  * header per `claimHeaders` entry (header name -> claim path) whose claim is
- * present. An empty claim value is sent as an empty header.
+ * present. An empty claim value is sent as an empty header. Under a
+ * just-in-time `grant`, also its id and expiry.
  */
 export function upstreamHeaders(
   principal: Principal,
   roleArn: string,
   decisionId: string,
   claimHeaders: Readonly<Record<string, string>>,
+  grant?: { readonly id: string; readonly expiresAt: number },
 ): UpstreamHeaders {
   const headers = new Map<string, string>([
     [PRINCIPAL_HEADER, principal.subject],
     [ROLE_HEADER, roleArn],
     [DECISION_ID_HEADER, decisionId],
   ]);
+  if (grant !== undefined) {
+    headers.set(GRANT_ID_HEADER, grant.id);
+    headers.set(GRANT_EXPIRES_HEADER, new Date(grant.expiresAt).toISOString());
+  }
   for (const [header, path] of Object.entries(claimHeaders)) {
     const value = claimText(principal.claims, path, ',');
     if (value !== undefined) headers.set(header, value);

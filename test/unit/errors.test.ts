@@ -89,6 +89,12 @@ const EXPECTED: Readonly<Record<ErrorCode, 400 | 401 | 403 | null>> = {
   ERR_IAM_ROLE_INVALID: null,
   ERR_IAM_ROLE_NAME_CLASH: null,
   ERR_STS_FAILED: 403,
+  ERR_ACCESS_INVALID: null,
+  ERR_ACCESS_FORBIDDEN: null,
+  ERR_ACCESS_SELF_APPROVAL: null,
+  ERR_ACCESS_NOT_FOUND: null,
+  ERR_ACCESS_STATE: null,
+  ERR_ACCESS_STORE: null,
   ERR_INTERNAL: 403,
 };
 

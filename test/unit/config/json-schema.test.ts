@@ -49,6 +49,7 @@ describe('schema/rolegate.schema.json', () => {
     const schema = JSON.parse(committed) as { properties: Record<string, unknown> };
     expect(Object.keys(schema.properties).sort()).toEqual(
       [
+        'access',
         'audit',
         'aws',
         'deny',

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../../../src/config/load.js';
-import { listenHostFromEnv } from '../../../src/config/listen-host.js';
+import { listenHostFromEnv, withListenHost } from '../../../src/config/listen-host.js';
+import { validateConfig } from '../../../src/config/schema.js';
 
 describe('ROLEGATE_LISTEN_HOST', () => {
   const saved = { ...process.env };
@@ -44,5 +45,17 @@ describe('ROLEGATE_LISTEN_HOST', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).code).toBe('ERR_LISTEN_HOST_INVALID');
     expect((error as ConfigError).findings).toHaveLength(1);
+  });
+});
+
+describe('withListenHost and the access API listener', () => {
+  it('moves the access listener too, keeping its port', () => {
+    const { config } = validateConfig({
+      issuers: [{ issuer: 'https://idp.test', audiences: ['api'] }],
+      access: { enabled: true, listen: { port: 9999 } },
+    });
+    const moved = withListenHost(config as NonNullable<typeof config>, '0.0.0.0');
+    expect(moved.access.listen).toEqual({ host: '0.0.0.0', port: 9999 });
+    expect(moved.server.admin.host).toBe('0.0.0.0');
   });
 });

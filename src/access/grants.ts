@@ -1,0 +1,123 @@
+/**
+ * The in-memory grant cache every decision reads: decisions never wait on
+ * the store. It is refreshed from the store every `refreshMs` (and at once
+ * on a change notification or a local mutation). While refreshes fail, the
+ * grants last loaded are honoured for at most `stalenessMs` after the last
+ * successful refresh; after that no grant is honoured (fail closed for
+ * grant-based access only: static roles never depend on this cache).
+ * Expiry is checked on every lookup against the decision's own clock.
+ */
+import { performance } from 'node:perf_hooks';
+import { grantActive, type Grant } from './model.js';
+import type { AccessStore } from './store.js';
+
+/** What a decision asks: the active grants of one caller, by role name. */
+export interface GrantLookup {
+  /** Active grants of `issuer`/`subject` at `nowMs`, keyed by role name (the latest-ending one per role). */
+  grantsFor(issuer: string, subject: string, nowMs: number): ReadonlyMap<string, Grant>;
+}
+
+export interface GrantCacheOptions {
+  readonly store: AccessStore;
+  readonly now: () => number;
+  /** Periodic refresh interval in ms (access.refreshMs, default 500). */
+  readonly refreshMs: number;
+  /** How long loaded grants stay usable without a successful refresh, ms (default 10 s). */
+  readonly stalenessMs: number;
+  /**
+   * Monotonic clock in ms for the staleness window, so a wall-clock jump
+   * never stales or freshens the cache. Default `performance.now`.
+   */
+  readonly monotonic?: () => number;
+  /** Told the outcome of each refresh (metrics, logs). */
+  readonly onRefresh?: (ok: boolean, grants: readonly Grant[]) => void;
+}
+
+export interface GrantCache extends GrantLookup {
+  /** Reloads from the store now; resolves false when the store failed. */
+  refresh(): Promise<boolean>;
+  /** Epoch ms of the last successful refresh (0: never). */
+  lastRefresh(): number;
+  /** The grants currently held (active or not), for gauges and listings. */
+  all(): readonly Grant[];
+  /** Starts the periodic refresh (and listens for store notifications). */
+  start(): void;
+  stop(): void;
+}
+
+const key = (issuer: string, subject: string) => `${issuer}\n${subject}`;
+
+/** Creates the cache; call `refresh()` once before serving, then `start()`. */
+export function createGrantCache(options: GrantCacheOptions): GrantCache {
+  let byCaller = new Map<string, Grant[]>();
+  let grants: readonly Grant[] = [];
+  const monotonic = options.monotonic ?? (() => performance.now());
+  let lastOk = 0;
+  let lastOkMono = Number.NEGATIVE_INFINITY;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<boolean> | undefined;
+
+  const load = async (): Promise<boolean> => {
+    try {
+      const loaded = await options.store.activeGrants(options.now());
+      const next = new Map<string, Grant[]>();
+      for (const g of loaded) {
+        const k = key(g.issuer, g.subject);
+        const list = next.get(k);
+        if (list) list.push(g);
+        else next.set(k, [g]);
+      }
+      byCaller = next;
+      grants = loaded;
+      lastOk = options.now();
+      lastOkMono = monotonic();
+      options.onRefresh?.(true, loaded);
+      return true;
+    } catch {
+      options.onRefresh?.(false, grants);
+      return false;
+    }
+  };
+  // One load at a time; a refresh asked for while one runs waits for one more load,
+  // which starts after it (so it reads everything committed before the ask).
+  let queued: Promise<boolean> | undefined;
+  const refresh = (): Promise<boolean> => {
+    if (inFlight === undefined) {
+      inFlight = load().finally(() => {
+        inFlight = undefined;
+      });
+      return inFlight;
+    }
+    queued ??= inFlight.then(() => {
+      queued = undefined;
+      return refresh();
+    });
+    return queued;
+  };
+
+  return {
+    grantsFor(issuer, subject, nowMs) {
+      const out = new Map<string, Grant>();
+      // Past the staleness window nothing loaded can be trusted to be unrevoked: fail closed.
+      if (monotonic() - lastOkMono > options.stalenessMs) return out;
+      for (const g of byCaller.get(key(issuer, subject)) ?? []) {
+        if (!grantActive(g, nowMs)) continue;
+        const held = out.get(g.role);
+        if (held === undefined || held.expiresAt < g.expiresAt) out.set(g.role, g);
+      }
+      return out;
+    },
+    refresh,
+    lastRefresh: () => lastOk,
+    all: () => grants,
+    start() {
+      options.store.onChange?.(() => void refresh());
+      timer = setInterval(() => void refresh(), options.refreshMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * The store's schema, as numbered migrations applied in order on start
+ * (`schema_migrations` records which ran). Never edit a released entry:
+ * append a new one. The SQL is the common subset of SQLite and PostgreSQL
+ * (times are epoch milliseconds in BIGINT columns).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE access_requests (
+     id TEXT PRIMARY KEY,
+     role TEXT NOT NULL,
+     role_arn TEXT NOT NULL,
+     issuer TEXT NOT NULL,
+     requester TEXT NOT NULL,
+     groups_json TEXT NOT NULL,
+     duration_seconds INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     ticket TEXT,
+     break_glass INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     decided_at BIGINT,
+     denied_by TEXT,
+     deny_comment TEXT,
+     grant_id TEXT
+   );
+   CREATE TABLE access_approvals (
+     request_id TEXT NOT NULL REFERENCES access_requests (id),
+     approver TEXT NOT NULL,
+     comment TEXT NOT NULL,
+     at BIGINT NOT NULL,
+     PRIMARY KEY (request_id, approver)
+   );
+   CREATE TABLE access_grants (
+     id TEXT PRIMARY KEY,
+     request_id TEXT NOT NULL UNIQUE REFERENCES access_requests (id),
+     role TEXT NOT NULL,
+     role_arn TEXT NOT NULL,
+     issuer TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     starts_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     break_glass INTEGER NOT NULL,
+     revoked_at BIGINT,
+     revoked_by TEXT
+   );`,
+];

@@ -1,0 +1,297 @@
+/**
+ * The access store on PostgreSQL, for several replicas (`pg` driver).
+ * Same tables and migrations as the embedded store; every mutation is one
+ * transaction that locks the request row (`SELECT ... FOR UPDATE`), so
+ * concurrent approvals through different replicas are idempotent. A
+ * committed change sends `NOTIFY rolegate_access`; each replica LISTENs
+ * on a dedicated connection and refreshes its grant cache at once (the
+ * cache's periodic refresh is the fallback when a notification is lost).
+ */
+import pg from 'pg';
+import { RolegateError } from '../errors.js';
+import { grantIdFor, type AccessRequest, type Approval, type Grant } from './model.js';
+import { MIGRATIONS } from './migrations.js';
+import { grantFromRow } from './sqlite-store.js';
+import type { AccessStore, ApproveResult, RequestFilter } from './store.js';
+
+/** The notification channel. */
+export const CHANNEL = 'rolegate_access';
+
+/** Lock id that serialises migrations across replicas starting together. */
+const MIGRATION_LOCK = 7_313_001;
+
+type Q = pg.Pool | pg.PoolClient;
+
+function requestFromRow(
+  row: Record<string, unknown>,
+  approvals: readonly Approval[],
+): AccessRequest {
+  const s = (k: string) => (row[k] === null ? undefined : String(row[k]));
+  return {
+    id: String(row['id']),
+    role: String(row['role']),
+    roleArn: String(row['role_arn']),
+    issuer: String(row['issuer']),
+    requester: String(row['requester']),
+    groups: JSON.parse(String(row['groups_json'])) as string[],
+    durationSeconds: Number(row['duration_seconds']),
+    reason: String(row['reason']),
+    breakGlass: Number(row['break_glass']) === 1,
+    status: String(row['status']) as AccessRequest['status'],
+    createdAt: Number(row['created_at']),
+    approvals,
+    ...(s('ticket') === undefined ? {} : { ticket: s('ticket') as string }),
+    ...(row['decided_at'] === null ? {} : { decidedAt: Number(row['decided_at']) }),
+    ...(s('denied_by') === undefined ? {} : { deniedBy: s('denied_by') as string }),
+    ...(s('deny_comment') === undefined ? {} : { denyComment: s('deny_comment') as string }),
+    ...(s('grant_id') === undefined ? {} : { grantId: s('grant_id') as string }),
+  };
+}
+
+/**
+ * Connects to `url`, applies pending migrations (under an advisory lock)
+ * and starts listening for other replicas' changes.
+ */
+export async function openPostgresStore(url: string): Promise<AccessStore> {
+  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 2000 });
+  // A pool error (the server went away) must not crash the process; calls fail and are retried.
+  pool.on('error', () => undefined);
+  const tx = async <T>(fn: (c: pg.PoolClient) => Promise<T>, notify = true): Promise<T> => {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      if (notify) await c.query(`NOTIFY ${CHANNEL}`);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  };
+  await tx(async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+    const done = new Set(
+      (await c.query('SELECT version FROM schema_migrations')).rows.map((r) =>
+        Number(r['version']),
+      ),
+    );
+    for (const [i, sql] of MIGRATIONS.entries()) {
+      if (done.has(i + 1)) continue;
+      await c.query(sql);
+      await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
+    }
+  }, false);
+
+  const approvalsOf = async (q: Q, id: string): Promise<Approval[]> =>
+    (
+      await q.query(
+        'SELECT approver, comment, at FROM access_approvals WHERE request_id = $1 ORDER BY at, approver',
+        [id],
+      )
+    ).rows.map((r) => ({
+      approver: String(r['approver']),
+      comment: String(r['comment']),
+      at: Number(r['at']),
+    }));
+  const getRequest = async (q: Q, id: string, lock = false): Promise<AccessRequest | undefined> => {
+    const { rows } = await q.query(
+      `SELECT * FROM access_requests WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    return rows[0] === undefined ? undefined : requestFromRow(rows[0], await approvalsOf(q, id));
+  };
+  const mustRequest = async (q: Q, id: string, lock = false) => {
+    const r = await getRequest(q, id, lock);
+    if (r === undefined) throw new RolegateError('ERR_ACCESS_NOT_FOUND');
+    return r;
+  };
+  const getGrant = async (q: Q, id: string, lock = false): Promise<Grant | undefined> => {
+    const { rows } = await q.query(
+      `SELECT * FROM access_grants WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    return rows[0] === undefined ? undefined : grantFromRow(rows[0]);
+  };
+
+  const listeners: (() => void)[] = [];
+  let listener: pg.Client | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const listen = async (): Promise<void> => {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    const again = () => {
+      if (closed || retry) return;
+      retry = setTimeout(() => {
+        retry = undefined;
+        void listen();
+      }, 1000);
+      retry.unref();
+    };
+    client.on('error', () => {
+      listener = undefined;
+      again();
+    });
+    client.on('notification', () => {
+      for (const l of listeners) l();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      listener = client;
+      // Anything missed while disconnected is picked up by one refresh now.
+      for (const l of listeners) l();
+    } catch {
+      await client.end().catch(() => undefined);
+      again();
+    }
+  };
+  await listen();
+
+  return {
+    async createRequest(r) {
+      await tx((c) =>
+        c.query(
+          `INSERT INTO access_requests (id, role, role_arn, issuer, requester, groups_json,
+             duration_seconds, reason, ticket, break_glass, status, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)`,
+          [
+            r.id,
+            r.role,
+            r.roleArn,
+            r.issuer,
+            r.requester,
+            JSON.stringify(r.groups),
+            r.durationSeconds,
+            r.reason,
+            r.ticket ?? null,
+            r.breakGlass ? 1 : 0,
+            r.createdAt,
+          ],
+        ),
+      );
+    },
+    getRequest: (id) => getRequest(pool, id),
+    async listRequests(filter: RequestFilter = {}) {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (filter.status !== undefined) {
+        args.push(filter.status);
+        where.push(`status = $${args.length}`);
+      }
+      if (filter.requester !== undefined) {
+        args.push(filter.requester.issuer, filter.requester.subject);
+        where.push(`issuer = $${args.length - 1} AND requester = $${args.length}`);
+      }
+      const { rows } = await pool.query(
+        `SELECT * FROM access_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`,
+        args,
+      );
+      const out: AccessRequest[] = [];
+      for (const row of rows)
+        out.push(requestFromRow(row, await approvalsOf(pool, String(row['id']))));
+      return out;
+    },
+    async approve(id, approver, comment, needed, nowMs): Promise<ApproveResult> {
+      return tx(async (c) => {
+        const before = await mustRequest(c, id, true);
+        if (before.status === 'approved' && before.approvals.some((a) => a.approver === approver)) {
+          const grant =
+            before.grantId === undefined ? undefined : await getGrant(c, before.grantId);
+          return { request: before, ...(grant ? { grant } : {}), added: false, granted: false };
+        }
+        if (before.status !== 'pending') throw new RolegateError('ERR_ACCESS_STATE');
+        const added =
+          ((
+            await c.query(
+              'INSERT INTO access_approvals (request_id, approver, comment, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+              [id, approver, comment, nowMs],
+            )
+          ).rowCount ?? 0) > 0;
+        const n = Number(
+          (await c.query('SELECT COUNT(*) AS n FROM access_approvals WHERE request_id = $1', [id]))
+            .rows[0]?.['n'],
+        );
+        if (n < needed) return { request: await mustRequest(c, id), added, granted: false };
+        const grantId = grantIdFor(id);
+        await c.query(
+          `INSERT INTO access_grants (id, request_id, role, role_arn, issuer, subject, starts_at,
+             expires_at, break_glass) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [
+            grantId,
+            id,
+            before.role,
+            before.roleArn,
+            before.issuer,
+            before.requester,
+            nowMs,
+            nowMs + before.durationSeconds * 1000,
+            before.breakGlass ? 1 : 0,
+          ],
+        );
+        await c.query(
+          "UPDATE access_requests SET status = 'approved', decided_at = $1, grant_id = $2 WHERE id = $3",
+          [nowMs, grantId, id],
+        );
+        const grant = await getGrant(c, grantId);
+        return {
+          request: await mustRequest(c, id),
+          ...(grant ? { grant } : {}),
+          added,
+          granted: true,
+        };
+      });
+    },
+    async deny(id, by, comment, nowMs) {
+      return tx(async (c) => {
+        const before = await mustRequest(c, id, true);
+        if (before.status !== 'pending') throw new RolegateError('ERR_ACCESS_STATE');
+        await c.query(
+          "UPDATE access_requests SET status = 'denied', decided_at = $1, denied_by = $2, deny_comment = $3 WHERE id = $4",
+          [nowMs, by, comment, id],
+        );
+        return mustRequest(c, id);
+      });
+    },
+    getGrant: (id) => getGrant(pool, id),
+    async revoke(id, by, nowMs) {
+      return tx(async (c) => {
+        const before = await getGrant(c, id, true);
+        if (before === undefined) throw new RolegateError('ERR_ACCESS_NOT_FOUND');
+        if (before.revokedAt !== undefined) return before;
+        await c.query('UPDATE access_grants SET revoked_at = $1, revoked_by = $2 WHERE id = $3', [
+          nowMs,
+          by,
+          id,
+        ]);
+        return (await getGrant(c, id)) as Grant;
+      });
+    },
+    async activeGrants(nowMs) {
+      const { rows } = await pool.query(
+        'SELECT * FROM access_grants WHERE revoked_at IS NULL AND expires_at > $1 ORDER BY starts_at, id',
+        [nowMs],
+      );
+      return rows.map(grantFromRow);
+    },
+    async expiredBetween(sinceMs, nowMs) {
+      const { rows } = await pool.query(
+        'SELECT * FROM access_grants WHERE revoked_at IS NULL AND expires_at > $1 AND expires_at <= $2 ORDER BY expires_at, id',
+        [sinceMs, nowMs],
+      );
+      return rows.map(grantFromRow);
+    },
+    onChange(l) {
+      listeners.push(l);
+    },
+    async close() {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      await listener?.end().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,246 @@
+/**
+ * The embedded access store: one file, Node's built-in `node:sqlite`
+ * (SQLite compiled into Node 24). Chosen over better-sqlite3 and friends
+ * because it needs no native add-on to build or download for each
+ * platform, ships with the runtime we already pin, and SQLite's WAL with
+ * `synchronous=FULL` gives atomic, durable transactions: a process killed
+ * in the middle of an approval leaves the request pending or approved
+ * with its grant, never half of it.
+ */
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { RolegateError } from '../errors.js';
+import { grantIdFor, type AccessRequest, type Approval, type Grant } from './model.js';
+import type { AccessStore, ApproveResult, RequestFilter } from './store.js';
+import { MIGRATIONS } from './migrations.js';
+
+type Row = Record<string, SQLInputValue>;
+
+function requestFromRow(row: Row, approvals: readonly Approval[]): AccessRequest {
+  const opt = <K extends string, V>(key: K, v: V | null | undefined) =>
+    v === null || v === undefined ? {} : ({ [key]: v } as Record<K, V>);
+  return {
+    id: String(row['id']),
+    role: String(row['role']),
+    roleArn: String(row['role_arn']),
+    issuer: String(row['issuer']),
+    requester: String(row['requester']),
+    groups: JSON.parse(String(row['groups_json'])) as string[],
+    durationSeconds: Number(row['duration_seconds']),
+    reason: String(row['reason']),
+    breakGlass: Number(row['break_glass']) === 1,
+    status: String(row['status']) as AccessRequest['status'],
+    createdAt: Number(row['created_at']),
+    approvals,
+    ...opt('ticket', row['ticket'] as string | null),
+    ...opt('decidedAt', row['decided_at'] === null ? null : Number(row['decided_at'])),
+    ...opt('deniedBy', row['denied_by'] as string | null),
+    ...opt('denyComment', row['deny_comment'] as string | null),
+    ...opt('grantId', row['grant_id'] as string | null),
+  };
+}
+
+/** A grant row (same columns in sqlite and PostgreSQL). */
+export function grantFromRow(row: Record<string, unknown>): Grant {
+  return {
+    id: String(row['id']),
+    requestId: String(row['request_id']),
+    role: String(row['role']),
+    roleArn: String(row['role_arn']),
+    issuer: String(row['issuer']),
+    subject: String(row['subject']),
+    startsAt: Number(row['starts_at']),
+    expiresAt: Number(row['expires_at']),
+    breakGlass: Number(row['break_glass']) === 1,
+    ...(row['revoked_at'] === null || row['revoked_at'] === undefined
+      ? {}
+      : { revokedAt: Number(row['revoked_at']), revokedBy: String(row['revoked_by']) }),
+  };
+}
+
+/**
+ * Opens (creating on first start) the store in `file` and applies pending
+ * migrations in one transaction. `:memory:` is accepted for tests.
+ */
+export function openSqliteStore(file: string): AccessStore {
+  const db = new DatabaseSync(file);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+  const tx = <T>(fn: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+  tx(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+    const done = new Set(
+      db
+        .prepare('SELECT version FROM schema_migrations')
+        .all()
+        .map((r) => Number(r['version'])),
+    );
+    MIGRATIONS.forEach((sql, i) => {
+      if (done.has(i + 1)) return;
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(i + 1);
+    });
+  });
+
+  const approvalsOf = (id: string): Approval[] =>
+    db
+      .prepare(
+        'SELECT approver, comment, at FROM access_approvals WHERE request_id = ? ORDER BY at, approver',
+      )
+      .all(id)
+      .map((r) => ({
+        approver: String(r['approver']),
+        comment: String(r['comment']),
+        at: Number(r['at']),
+      }));
+  const getRequest = (id: string): AccessRequest | undefined => {
+    const row = db.prepare('SELECT * FROM access_requests WHERE id = ?').get(id);
+    return row === undefined ? undefined : requestFromRow(row, approvalsOf(id));
+  };
+  const getGrant = (id: string): Grant | undefined => {
+    const row = db.prepare('SELECT * FROM access_grants WHERE id = ?').get(id);
+    return row === undefined ? undefined : grantFromRow(row);
+  };
+  const mustRequest = (id: string): AccessRequest => {
+    const r = getRequest(id);
+    if (r === undefined) throw new RolegateError('ERR_ACCESS_NOT_FOUND');
+    return r;
+  };
+
+  return {
+    async createRequest(r) {
+      db.prepare(
+        `INSERT INTO access_requests (id, role, role_arn, issuer, requester, groups_json,
+           duration_seconds, reason, ticket, break_glass, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+      ).run(
+        r.id,
+        r.role,
+        r.roleArn,
+        r.issuer,
+        r.requester,
+        JSON.stringify(r.groups),
+        r.durationSeconds,
+        r.reason,
+        r.ticket ?? null,
+        r.breakGlass ? 1 : 0,
+        r.createdAt,
+      );
+    },
+    async getRequest(id) {
+      return getRequest(id);
+    },
+    async listRequests(filter: RequestFilter = {}) {
+      const where: string[] = [];
+      const args: SQLInputValue[] = [];
+      if (filter.status !== undefined) {
+        where.push('status = ?');
+        args.push(filter.status);
+      }
+      if (filter.requester !== undefined) {
+        where.push('issuer = ? AND requester = ?');
+        args.push(filter.requester.issuer, filter.requester.subject);
+      }
+      const sql = `SELECT id FROM access_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
+      return db
+        .prepare(sql)
+        .all(...args)
+        .map((r) => mustRequest(String(r['id'])));
+    },
+    async approve(id, approver, comment, needed, nowMs): Promise<ApproveResult> {
+      return tx(() => {
+        const before = mustRequest(id);
+        if (before.status === 'approved' && before.approvals.some((a) => a.approver === approver)) {
+          const grant = before.grantId === undefined ? undefined : getGrant(before.grantId);
+          return { request: before, ...(grant ? { grant } : {}), added: false, granted: false };
+        }
+        if (before.status !== 'pending') throw new RolegateError('ERR_ACCESS_STATE');
+        const added =
+          db
+            .prepare(
+              'INSERT OR IGNORE INTO access_approvals (request_id, approver, comment, at) VALUES (?, ?, ?, ?)',
+            )
+            .run(id, approver, comment, nowMs).changes > 0;
+        const count = Number(
+          db.prepare('SELECT COUNT(*) AS n FROM access_approvals WHERE request_id = ?').get(id)?.[
+            'n'
+          ],
+        );
+        if (count < needed) return { request: mustRequest(id), added, granted: false };
+        const grantId = grantIdFor(id);
+        db.prepare(
+          `INSERT INTO access_grants (id, request_id, role, role_arn, issuer, subject, starts_at,
+             expires_at, break_glass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          grantId,
+          id,
+          before.role,
+          before.roleArn,
+          before.issuer,
+          before.requester,
+          nowMs,
+          nowMs + before.durationSeconds * 1000,
+          before.breakGlass ? 1 : 0,
+        );
+        db.prepare(
+          "UPDATE access_requests SET status = 'approved', decided_at = ?, grant_id = ? WHERE id = ?",
+        ).run(nowMs, grantId, id);
+        const grant = getGrant(grantId);
+        return { request: mustRequest(id), ...(grant ? { grant } : {}), added, granted: true };
+      });
+    },
+    async deny(id, by, comment, nowMs) {
+      return tx(() => {
+        const before = mustRequest(id);
+        if (before.status !== 'pending') throw new RolegateError('ERR_ACCESS_STATE');
+        db.prepare(
+          "UPDATE access_requests SET status = 'denied', decided_at = ?, denied_by = ?, deny_comment = ? WHERE id = ?",
+        ).run(nowMs, by, comment, id);
+        return mustRequest(id);
+      });
+    },
+    async getGrant(id) {
+      return getGrant(id);
+    },
+    async revoke(id, by, nowMs) {
+      return tx(() => {
+        const before = getGrant(id);
+        if (before === undefined) throw new RolegateError('ERR_ACCESS_NOT_FOUND');
+        if (before.revokedAt !== undefined) return before;
+        db.prepare('UPDATE access_grants SET revoked_at = ?, revoked_by = ? WHERE id = ?').run(
+          nowMs,
+          by,
+          id,
+        );
+        return getGrant(id) as Grant;
+      });
+    },
+    async activeGrants(nowMs) {
+      return db
+        .prepare(
+          'SELECT * FROM access_grants WHERE revoked_at IS NULL AND expires_at > ? ORDER BY starts_at, id',
+        )
+        .all(nowMs)
+        .map(grantFromRow);
+    },
+    async expiredBetween(sinceMs, nowMs) {
+      return db
+        .prepare(
+          'SELECT * FROM access_grants WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ? ORDER BY expires_at, id',
+        )
+        .all(sinceMs, nowMs)
+        .map(grantFromRow);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The access store: where requests, approvals and grants live. Every
+ * mutation is one transaction, so a crash between steps leaves either the
+ * old state or the new one. Two implementations: the embedded
+ * {@link openSqliteStore} (default) and PostgreSQL for replicas.
+ */
+import type { AccessRequest, Grant, RequestStatus } from './model.js';
+
+/** What `approve` did. */
+export interface ApproveResult {
+  readonly request: AccessRequest;
+  /** The grant, when this approval (or an earlier one) completed the request. */
+  readonly grant?: Grant;
+  /** True when this call added an approval (false: the approver had already approved). */
+  readonly added: boolean;
+  /** True when this call created the grant. */
+  readonly granted: boolean;
+}
+
+/** Filter for listing requests. */
+export interface RequestFilter {
+  readonly status?: RequestStatus;
+  /** Only this requester's (issuer and subject). */
+  readonly requester?: { readonly issuer: string; readonly subject: string };
+}
+
+/** The store's operations; each mutation is atomic and idempotent where the name says so. */
+export interface AccessStore {
+  /** Stores a new pending request. */
+  createRequest(request: AccessRequest): Promise<void>;
+  getRequest(id: string): Promise<AccessRequest | undefined>;
+  listRequests(filter?: RequestFilter): Promise<AccessRequest[]>;
+  /**
+   * Records `approver`'s approval of a pending request (idempotent per
+   * approver) and, when `needed` distinct approvals are reached, marks it
+   * approved and creates its grant (`expiresAt = nowMs + duration`), all
+   * in one transaction. Throws `ERR_ACCESS_STATE` when the request is no
+   * longer pending (except a repeated approval of an approved request,
+   * which returns the existing grant).
+   */
+  approve(
+    id: string,
+    approver: string,
+    comment: string,
+    needed: number,
+    nowMs: number,
+  ): Promise<ApproveResult>;
+  /** Denies a pending request; `ERR_ACCESS_STATE` otherwise. */
+  deny(id: string, by: string, comment: string, nowMs: number): Promise<AccessRequest>;
+  getGrant(id: string): Promise<Grant | undefined>;
+  /** Revokes a grant (idempotent: a second revoke returns the first). */
+  revoke(id: string, by: string, nowMs: number): Promise<Grant>;
+  /** Grants neither revoked nor expired at `nowMs`. */
+  activeGrants(nowMs: number): Promise<Grant[]>;
+  /** Grants that expired (not revoked) after `sinceMs` and up to `nowMs`. */
+  expiredBetween(sinceMs: number, nowMs: number): Promise<Grant[]>;
+  /** Called (best effort) when another replica changed grants; PostgreSQL only. */
+  onChange?(listener: () => void): void;
+  close(): Promise<void>;
+}

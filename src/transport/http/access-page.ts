@@ -1,0 +1,216 @@
+/**
+ * The approvals page: pending requests (approve or deny with a comment),
+ * active grants with time left (revoke). Server-rendered HTML, no script,
+ * no build step. It is authenticated like the API (a bearer token, which a
+ * browser gets from the proxy in front, e.g. Envoy with an OAuth2 filter,
+ * never automatically), and every form carries a CSRF token bound to the
+ * caller (HMAC of issuer and subject under a per-process secret) that a
+ * POST must echo; a POST whose `Sec-Fetch-Site` says cross-site is refused
+ * too. Every value is HTML-escaped.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorCodeOf, RolegateError, type ErrorCode } from '../../errors.js';
+import type { AccessEvents, AccessService, ActionAuthorizer } from '../../access/service.js';
+import type { ApiPrincipal, ApiRequest } from './access-api.js';
+
+export interface PageDeps<R extends ApiRequest, P extends ApiPrincipal> {
+  readonly service: AccessService;
+  readonly authenticate: (request: R) => Promise<P>;
+  readonly authorizer: (request: R, principal: P) => ActionAuthorizer;
+  readonly now: () => number;
+  /** Where refusals the service never sees (sign-in, CSRF) are audited. */
+  readonly events: AccessEvents;
+}
+
+const SECRET = randomBytes(32);
+
+/** The CSRF token of a caller (stable for the process's life). */
+export function csrfToken(p: ApiPrincipal): string {
+  return createHmac('sha256', SECRET).update(`${p.issuer}\n${p.subject}`).digest('base64url');
+}
+
+function csrfOk(p: ApiPrincipal, sent: string | undefined): boolean {
+  if (sent === undefined) return false;
+  const want = Buffer.from(csrfToken(p));
+  const got = Buffer.from(sent);
+  return want.length === got.length && timingSafeEqual(want, got);
+}
+
+/** The catalogue code of a failed sign-in (no credential when unknown). */
+function signInCode(err: unknown): ErrorCode {
+  const code = errorCodeOf(err);
+  return code === 'ERR_INTERNAL' ? 'ERR_CREDENTIAL_MISSING' : code;
+}
+
+/** HTML-escapes text for element content and quoted attributes. */
+export function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function left(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return h > 0 ? `${h}h ${m}m` : `${m}m ${seconds % 60}s`;
+}
+
+const HEAD = `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>rolegate approvals</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin-bottom:2em}
+td,th{border:1px solid #ccc;padding:.4em .6em;text-align:left}.bg{color:#b00;font-weight:bold}
+form{display:inline}input[type=text]{width:12em}</style></head><body>`;
+
+function page(res: ServerResponse, status: number, body: string) {
+  res
+    .writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy':
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+    })
+    .end(`${HEAD}${body}</body></html>`);
+}
+
+/** `GET /approvals`: the page for the authenticated caller. */
+export async function renderApprovalsPage<R extends ApiRequest, P extends ApiPrincipal>(
+  res: ServerResponse,
+  url: URL,
+  authz: R,
+  deps: PageDeps<R, P>,
+): Promise<void> {
+  let principal: P;
+  try {
+    principal = await deps.authenticate(authz);
+  } catch (err) {
+    deps.events.refused({
+      at: deps.now(),
+      action: `GET ${url.pathname}`,
+      code: signInCode(err),
+      actor: '',
+      issuer: '',
+    });
+    page(res, 401, '<h1>Sign in required</h1>');
+    return;
+  }
+  const authorize = deps.authorizer(authz, principal);
+  const csrf = esc(csrfToken(principal));
+  const pending = await deps.service.list(
+    { issuer: principal.issuer, subject: principal.subject, groups: principal.groups ?? [] },
+    authorize,
+    'pending',
+  );
+  const grants = await deps.service.grants(
+    { issuer: principal.issuer, subject: principal.subject, groups: principal.groups ?? [] },
+    authorize,
+  );
+  const now = deps.now();
+  const notice = url.searchParams.get('done');
+  const rows = pending
+    .map(
+      (r) => `<tr data-request="${esc(r.id)}"><td>${esc(r.requester)}</td><td>${esc(r.role)}</td>
+<td>${Math.round(r.durationSeconds / 60)} min</td><td>${esc(r.reason)}${r.ticket ? ` (${esc(r.ticket)})` : ''}
+${r.breakGlass ? ' <span class="bg">BREAK-GLASS</span>' : ''}</td><td>${r.approvals.length}</td><td>
+<form method="post" action="/approvals/requests/${esc(r.id)}/approve"><input type="hidden" name="csrf" value="${csrf}">
+<input type="text" name="comment" placeholder="comment" aria-label="comment"><button name="do" value="approve">Approve</button></form>
+<form method="post" action="/approvals/requests/${esc(r.id)}/deny"><input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="comment" value=""><button name="do" value="deny">Deny</button></form></td></tr>`,
+    )
+    .join('');
+  const grantRows = grants
+    .map(
+      (g) => `<tr data-grant="${esc(g.id)}"><td>${esc(g.subject)}</td><td>${esc(g.role)}</td>
+<td>${esc(new Date(g.expiresAt).toISOString())}</td><td class="left">${left(Math.max(0, Math.floor((g.expiresAt - now) / 1000)))}</td><td>
+<form method="post" action="/approvals/grants/${esc(g.id)}/revoke"><input type="hidden" name="csrf" value="${csrf}">
+<button>Revoke</button></form></td></tr>`,
+    )
+    .join('');
+  page(
+    res,
+    200,
+    `<h1>Access approvals</h1><p>Signed in as <b>${esc(principal.subject)}</b></p>
+${notice ? `<p role="status">${esc(notice)}</p>` : ''}
+<h2>Pending requests</h2>${
+      pending.length === 0
+        ? '<p id="no-pending">No pending requests.</p>'
+        : `<table id="pending"><tr><th>Requester</th><th>Role</th><th>Duration</th><th>Reason</th><th>Approvals</th><th></th></tr>${rows}</table>`
+    }
+<h2>Active grants</h2>${
+      grants.length === 0
+        ? '<p id="no-grants">No active grants.</p>'
+        : `<table id="grants"><tr><th>Holder</th><th>Role</th><th>Expires</th><th>Time left</th><th></th></tr>${grantRows}</table>`
+    }`,
+  );
+}
+
+/** `POST /approvals/requests/{id}/approve|deny`, `POST /approvals/grants/{id}/revoke`. */
+export async function pageAction<R extends ApiRequest, P extends ApiPrincipal>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  authz: R,
+  deps: PageDeps<R, P>,
+  readBody: (req: IncomingMessage) => Promise<string>,
+): Promise<void> {
+  let principal: P;
+  try {
+    principal = await deps.authenticate(authz);
+  } catch (err) {
+    deps.events.refused({
+      at: deps.now(),
+      action: `POST ${url.pathname}`,
+      code: signInCode(err),
+      actor: '',
+      issuer: '',
+    });
+    page(res, 401, '<h1>Sign in required</h1>');
+    return;
+  }
+  const form = new URLSearchParams(await readBody(req));
+  const site = authz.headers['sec-fetch-site'];
+  if (
+    (site !== undefined && site !== 'same-origin' && site !== 'none') ||
+    !csrfOk(principal, form.get('csrf') ?? undefined)
+  ) {
+    deps.events.refused({
+      at: deps.now(),
+      action: `POST ${url.pathname}`,
+      code: 'ERR_ACCESS_FORBIDDEN',
+      actor: principal.subject,
+      issuer: principal.issuer,
+    });
+    page(res, 403, '<h1>Refused</h1><p>The form is stale or came from another site.</p>');
+    return;
+  }
+  const caller = {
+    issuer: principal.issuer,
+    subject: principal.subject,
+    groups: principal.groups ?? [],
+  };
+  const authorize = deps.authorizer(authz, principal);
+  const [, , kind, id, verb] = url.pathname.split('/');
+  const comment = form.get('comment') ?? '';
+  try {
+    if (kind === 'requests' && id && verb === 'approve')
+      await deps.service.approve(caller, authorize, id, comment);
+    else if (kind === 'requests' && id && verb === 'deny')
+      await deps.service.deny(caller, authorize, id, comment);
+    else if (kind === 'grants' && id && verb === 'revoke')
+      await deps.service.revoke(caller, authorize, id);
+    else throw new RolegateError('ERR_ACCESS_NOT_FOUND');
+  } catch (err) {
+    page(
+      res,
+      403,
+      `<h1>Refused</h1><p id="error">${esc(errorCodeOf(err))}</p><p><a href="/approvals">Back</a></p>`,
+    );
+    return;
+  }
+  res
+    .writeHead(303, {
+      location: `/approvals?done=${encodeURIComponent(`${verb ?? ''} ${id ?? ''}`)}`,
+    })
+    .end();
+}
