@@ -4,12 +4,12 @@
  * `examples/nginx/` file, ports substituted) inside a minimal main config
  * (`daemon off`, pid, logs and temp paths in a temp prefix).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { findBinary } from './binary.js';
+import { runChild, stopChild, waitReady, type RunningChild } from './child.js';
 import { joinUrl, type Peer } from './peer.js';
 
 const HOW_TO_FIX =
@@ -58,14 +58,13 @@ export interface NginxOptions {
 
 /** nginx as a child process (`daemon off`, master and one worker) in a temp prefix. */
 export class NginxPeer implements Peer {
-  private child: ChildProcess | undefined;
+  private running: RunningChild | undefined;
   private prefix: string | undefined;
-  private output = '';
 
   constructor(private readonly options: NginxOptions) {}
 
   async start(): Promise<void> {
-    if (this.child !== undefined) return;
+    if (this.running !== undefined) return;
     const bin = findNginx();
     const prefix = mkdtempSync(join(tmpdir(), 'rolegate-nginx-'));
     this.prefix = prefix;
@@ -89,33 +88,22 @@ http {
 }
 `,
     );
-    const child = spawn(bin, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString('utf8')).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    let exited: string | undefined;
-    child.once('exit', (code, signal) => {
-      exited = `exited (code ${String(code)}, signal ${String(signal)})`;
-    });
-    const deadline = Date.now() + (this.options.startupTimeoutMs ?? 15_000);
-    while (Date.now() < deadline && exited === undefined) {
-      // nginx logs this once its workers run: the port is then bound.
-      if (this.output.includes('start worker process')) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const why = exited ?? 'timed out';
+    const running = runChild(bin, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr']);
+    this.running = running;
+    // nginx logs this once its workers run: the port is then bound.
+    const why = await waitReady(
+      running,
+      () => running.output().includes('start worker process'),
+      this.options.startupTimeoutMs ?? 15_000,
+    );
+    if (why === undefined) return;
     await this.stop();
-    throw new Error(`nginx: ${bin} did not start (${why}). ${HOW_TO_FIX}\n${this.output}`);
+    throw new Error(`nginx: ${bin} did not start (${why}). ${HOW_TO_FIX}\n${running.output()}`);
   }
 
   /** nginx's error log so far (its tail). */
   get log(): string {
-    return this.output;
+    return this.running?.output() ?? '';
   }
 
   url(path = '/'): string {
@@ -123,19 +111,10 @@ http {
   }
 
   async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolveStop) => {
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolveStop();
-        });
-        // SIGQUIT: graceful; the workers go with the master.
-        child.kill('SIGQUIT');
-      });
-    }
+    const running = this.running;
+    this.running = undefined;
+    // SIGQUIT: graceful; the workers go with the master.
+    await stopChild(running?.child, 'SIGQUIT');
     if (this.prefix !== undefined) rmSync(this.prefix, { recursive: true, force: true });
     this.prefix = undefined;
   }

@@ -3,15 +3,14 @@
  * process on loopback, running the static and dynamic configuration files
  * the test gives it (`examples/traefik/`, ports substituted) from a temp dir.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { findBinary } from './binary.js';
+import { listening, runChild, stopChild, waitReady, type RunningChild } from './child.js';
 import { joinUrl, type Peer } from './peer.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -33,58 +32,32 @@ export function findTraefik(env: NodeJS.ProcessEnv = process.env): string {
   );
 }
 
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /** Traefik as a child process (`traefik --configFile traefik.yml`) in a temp dir holding both files. */
 export class TraefikPeer implements Peer {
-  private child: ChildProcess | undefined;
+  private running: RunningChild | undefined;
   private dir: string | undefined;
-  private output = '';
 
   constructor(
     private readonly options: { staticConfig: string; dynamicConfig: string; port: number },
   ) {}
 
   async start(): Promise<void> {
-    if (this.child !== undefined) return;
+    if (this.running !== undefined) return;
     const bin = findTraefik();
     const dir = mkdtempSync(join(tmpdir(), 'rolegate-traefik-'));
     this.dir = dir;
     writeFileSync(join(dir, 'traefik.yml'), this.options.staticConfig);
     writeFileSync(join(dir, 'dynamic.yml'), this.options.dynamicConfig);
     // The static file names dynamic.yml relative to the working directory.
-    const child = spawn(bin, ['--configFile', join(dir, 'traefik.yml')], {
+    const running = runChild(bin, ['--configFile', join(dir, 'traefik.yml')], {
       cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, HOME: dir },
     });
-    this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString('utf8')).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    let exited: string | undefined;
-    child.once('exit', (code, signal) => {
-      exited = `exited (code ${String(code)}, signal ${String(signal)})`;
-    });
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && exited === undefined) {
-      if (await listening(this.options.port)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const why = exited ?? 'timed out';
+    this.running = running;
+    const why = await waitReady(running, () => listening(this.options.port), 15_000);
+    if (why === undefined) return;
     await this.stop();
-    throw new Error(`traefik: ${bin} did not start (${why}). ${HOW_TO_FIX}\n${this.output}`);
+    throw new Error(`traefik: ${bin} did not start (${why}). ${HOW_TO_FIX}\n${running.output()}`);
   }
 
   url(path = '/'): string {
@@ -92,18 +65,9 @@ export class TraefikPeer implements Peer {
   }
 
   async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolveStop) => {
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolveStop();
-        });
-        child.kill('SIGTERM');
-      });
-    }
+    const running = this.running;
+    this.running = undefined;
+    await stopChild(running?.child);
     if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
   }
