@@ -72,9 +72,24 @@ export function baseDirOf(source: ConfigSource): string {
   return source.baseDir ?? (source.text === undefined ? dirname(resolvePath(source.file)) : '.');
 }
 
+const STACK_EXHAUSTED = /Maximum call stack size exceeded/;
+
 /** Parses config text (YAML 1.2, so JSON too), reporting syntax errors with line and column. */
 export function parseConfigText(text: string, file: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true });
+  // Nesting deep enough to exhaust the parser's stack yields one error per
+  // unwound level, at positions that depend on the stack left: report it
+  // once, the same way every time.
+  if (doc.errors.some((e) => STACK_EXHAUSTED.test(e.message))) {
+    throw new ConfigError('ERR_CONFIG_SYNTAX', [
+      {
+        code: 'ERR_CONFIG_SYNTAX',
+        severity: 'error',
+        file,
+        message: 'the configuration is nested too deeply to read',
+      },
+    ]);
+  }
   if (doc.errors.length > 0) {
     throw new ConfigError(
       'ERR_CONFIG_SYNTAX',
