@@ -11,7 +11,7 @@ import pg from 'pg';
 import { RolegateError } from '../errors.js';
 import { grantIdFor, type AccessRequest, type Approval, type Grant } from './model.js';
 import { MIGRATIONS } from './migrations.js';
-import { grantFromRow } from './sqlite-store.js';
+import { grantFromRow, requestFromRow } from './rows.js';
 import type { AccessStore, ApproveResult, RequestFilter } from './store.js';
 
 /** The notification channel. */
@@ -21,32 +21,6 @@ export const CHANNEL = 'rolegate_access';
 const MIGRATION_LOCK = 7_313_001;
 
 type Q = pg.Pool | pg.PoolClient;
-
-function requestFromRow(
-  row: Record<string, unknown>,
-  approvals: readonly Approval[],
-): AccessRequest {
-  const s = (k: string) => (row[k] === null ? undefined : String(row[k]));
-  return {
-    id: String(row['id']),
-    role: String(row['role']),
-    roleArn: String(row['role_arn']),
-    issuer: String(row['issuer']),
-    requester: String(row['requester']),
-    groups: JSON.parse(String(row['groups_json'])) as string[],
-    durationSeconds: Number(row['duration_seconds']),
-    reason: String(row['reason']),
-    breakGlass: Number(row['break_glass']) === 1,
-    status: String(row['status']) as AccessRequest['status'],
-    createdAt: Number(row['created_at']),
-    approvals,
-    ...(s('ticket') === undefined ? {} : { ticket: s('ticket') as string }),
-    ...(row['decided_at'] === null ? {} : { decidedAt: Number(row['decided_at']) }),
-    ...(s('denied_by') === undefined ? {} : { deniedBy: s('denied_by') as string }),
-    ...(s('deny_comment') === undefined ? {} : { denyComment: s('deny_comment') as string }),
-    ...(s('grant_id') === undefined ? {} : { grantId: s('grant_id') as string }),
-  };
-}
 
 /**
  * Connects to `url`, applies pending migrations (under an advisory lock)

@@ -12,50 +12,7 @@ import { RolegateError } from '../errors.js';
 import { grantIdFor, type AccessRequest, type Approval, type Grant } from './model.js';
 import type { AccessStore, ApproveResult, RequestFilter } from './store.js';
 import { MIGRATIONS } from './migrations.js';
-
-type Row = Record<string, SQLInputValue>;
-
-function requestFromRow(row: Row, approvals: readonly Approval[]): AccessRequest {
-  const opt = <K extends string, V>(key: K, v: V | null | undefined) =>
-    v === null || v === undefined ? {} : ({ [key]: v } as Record<K, V>);
-  return {
-    id: String(row['id']),
-    role: String(row['role']),
-    roleArn: String(row['role_arn']),
-    issuer: String(row['issuer']),
-    requester: String(row['requester']),
-    groups: JSON.parse(String(row['groups_json'])) as string[],
-    durationSeconds: Number(row['duration_seconds']),
-    reason: String(row['reason']),
-    breakGlass: Number(row['break_glass']) === 1,
-    status: String(row['status']) as AccessRequest['status'],
-    createdAt: Number(row['created_at']),
-    approvals,
-    ...opt('ticket', row['ticket'] as string | null),
-    ...opt('decidedAt', row['decided_at'] === null ? null : Number(row['decided_at'])),
-    ...opt('deniedBy', row['denied_by'] as string | null),
-    ...opt('denyComment', row['deny_comment'] as string | null),
-    ...opt('grantId', row['grant_id'] as string | null),
-  };
-}
-
-/** A grant row (same columns in sqlite and PostgreSQL). */
-export function grantFromRow(row: Record<string, unknown>): Grant {
-  return {
-    id: String(row['id']),
-    requestId: String(row['request_id']),
-    role: String(row['role']),
-    roleArn: String(row['role_arn']),
-    issuer: String(row['issuer']),
-    subject: String(row['subject']),
-    startsAt: Number(row['starts_at']),
-    expiresAt: Number(row['expires_at']),
-    breakGlass: Number(row['break_glass']) === 1,
-    ...(row['revoked_at'] === null || row['revoked_at'] === undefined
-      ? {}
-      : { revokedAt: Number(row['revoked_at']), revokedBy: String(row['revoked_by']) }),
-  };
-}
+import { grantFromRow, requestFromRow } from './rows.js';
 
 /**
  * Opens (creating on first start) the store in `file` and applies pending
