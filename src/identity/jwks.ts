@@ -99,6 +99,13 @@ export interface KeyStore {
   readonly getKey: KeyResolver;
   /** Epoch ms of the last successful fetch (0 = never). */
   lastSuccess(): number;
+  /**
+   * True while the cached keys may still prove a signature: fetched within
+   * `maxAgeMs + staleMs`, or a fixed key set. Tokens verified earlier are
+   * only as good as these keys: past the stale window they must be verified
+   * again (and are refused while the issuer stays unreachable).
+   */
+  keysServable(): boolean;
 }
 
 /** The default {@link FetchJson}: `fetch` without redirects, the body read up to `maxBytes`. */
@@ -268,5 +275,9 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
 
   if (options.prefetch === true && !options.jwks) void refresh(false);
 
-  return { getKey, lastSuccess: () => (Number.isFinite(fetchedAt) ? fetchedAt : 0) };
+  return {
+    getKey,
+    lastSuccess: () => (Number.isFinite(fetchedAt) ? fetchedAt : 0),
+    keysServable: servable,
+  };
 }

@@ -306,6 +306,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     const key = tokenCacheKey(token);
     const nowMs = options.now();
     let principal = cache.get(key, nowMs);
+    // A cached verification is only as good as the keys that proved it: once
+    // its issuer's keys are past the stale window it is verified again, which
+    // fails closed while the issuer stays unreachable (an HMAC token does not
+    // need the keys and passes again).
+    if (principal !== undefined && issuers.get(principal.issuer)?.keys.keysServable() !== true) {
+      principal = undefined;
+    }
     if (principal === undefined) {
       principal = await verifyUncached(token, nowMs);
       if (principal.expiresAt !== undefined) cache.set(key, principal, principal.expiresAt * 1000);

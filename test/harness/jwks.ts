@@ -46,6 +46,8 @@ async function newKey(kid: string = randomUUID()): Promise<SigningKey> {
 export class JwksIssuer implements Peer {
   /** Requests served, by path (e.g. '/jwks.json'). */
   readonly hits = new Map<string, number>();
+  /** Epoch ms of the last answer sent, by path (outage tests time windows from it). */
+  readonly answeredAt = new Map<string, number>();
   private keys: SigningKey[] = [];
   private server: Server | undefined;
   private boundPort = 0;
@@ -70,6 +72,7 @@ export class JwksIssuer implements Peer {
           'content-length': Buffer.byteLength(text),
         });
         res.end(text);
+        this.answeredAt.set(path, Date.now());
       };
       const delayed = (status: number, body: unknown): void => {
         if (this.stallMs === undefined) send(status, body);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT, type JWTPayload } from 'jose';
 import { createJwtVerifier, type JwtVerifier } from '../../../src/identity/jwt.js';
 import { RolegateError } from '../../../src/errors.js';
+import { DEFAULT_ISSUER_KEYS } from '../../../src/identity/options.js';
 import { issuerConfig } from '../../support/issuer.js';
 import { JwksIssuer } from '../../harness/jwks.js';
 
@@ -332,5 +333,40 @@ describe('verified-token cache bounds', () => {
     expect((await v2.verify(huge)).subject).toBe('svc-999');
     expect([v2.cache.size, v2.cache.bytes, oversize]).toEqual([0, 0, 1]);
     expect(v.cache.size).toBe(before);
+  });
+});
+
+describe('verified-token cache and the stale window', () => {
+  const idp = new JwksIssuer({ audience: 'api' });
+  beforeAll(() => idp.start());
+  afterAll(() => idp.stop());
+
+  it('a cached token is refused once its keys are past the stale window, and passes again when the issuer is back', async () => {
+    let now = NOW_MS;
+    const v = createJwtVerifier({
+      issuers: [
+        issuerConfig(idp.issuer, {
+          keys: { ...DEFAULT_ISSUER_KEYS, maxAgeSeconds: 10, staleSeconds: 20, cooldownSeconds: 1 },
+        }),
+      ],
+      maxTokenBytes: 16384,
+      cacheEntries: 100,
+      now: () => now,
+    });
+    const token = await idp.mint({}, { subject: 'carol', issuedAt: NOW_S, expiresIn: 3600 });
+    expect((await v.verify(token)).subject).toBe('carol');
+    idp.failWith(503);
+    try {
+      now += 29_000; // past max age, inside the stale window: the cached verification serves
+      expect((await v.verify(token)).subject).toBe('carol');
+      now += 2_000; // 31 s after the last fetch: the keys can no longer prove the signature
+      expect(await codeOf(v.verify(token))).toBe('ERR_JWKS_UNAVAILABLE');
+      now += 5_000;
+      expect(await codeOf(v.verify(token))).toBe('ERR_JWKS_UNAVAILABLE');
+    } finally {
+      idp.failWith(undefined);
+    }
+    now += 2_000; // past the cooldown: the next verification fetches again
+    expect((await v.verify(token)).subject).toBe('carol');
   });
 });
