@@ -152,3 +152,37 @@ export function statusesByKind<K extends string>(
   }
   return out;
 }
+
+/**
+ * Sends one request (through Envoy, say) and reads what a stream sample
+ * keeps: the status, the decision id (the deny's response header, or for an
+ * allow the header the echo upstream saw and echoed back) and the headers
+ * the upstream received. Gives up after `timeoutMs` (default 5 s), which the
+ * stream records as status 0.
+ */
+export async function sendHttp(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<SendResult> {
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: init.headers ?? {},
+    signal: AbortSignal.timeout(init.timeoutMs ?? 5000),
+  });
+  const body = await res.text();
+  let upstreamHeaders: Record<string, unknown> | undefined;
+  if (res.status === 200) {
+    try {
+      upstreamHeaders = (JSON.parse(body) as { headers?: Record<string, unknown> }).headers;
+    } catch {
+      upstreamHeaders = undefined;
+    }
+  }
+  const id =
+    res.headers.get('x-rolegate-decision-id') ?? upstreamHeaders?.['x-rolegate-decision-id'];
+  return {
+    status: res.status,
+    ...(typeof id === 'string' ? { decisionId: id } : {}),
+    ...(upstreamHeaders === undefined ? {} : { detail: { upstreamHeaders } }),
+  };
+}
