@@ -145,9 +145,9 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
       : undefined;
     let outcome: CheckOutcome;
     let response: ReturnType<typeof respond>;
+    // One configuration generation from decision to response and audit record.
+    const runtime = deps.runtime();
     try {
-      // One configuration generation from decision to response.
-      const runtime = deps.runtime();
       const candidate = deps.shadow?.();
       if (candidate === undefined) outcome = await check(request, checkDeps, runtime);
       else {
@@ -178,7 +178,7 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
       const seconds = (performance.now() - started) / 1000;
       deps.observe.metrics.checks.inc({ decision, reason: outcome.reason });
       deps.observe.metrics.checkDuration.observe({ decision }, seconds);
-      deps.observe.auditor.record(request, outcome, seconds * 1e6);
+      deps.observe.auditor.record(request, outcome, seconds * 1e6, runtime.config.sources?.hash);
       const roles = outcome.determiningRoles ?? [];
       outcome.determining.forEach((d, i) => {
         if (d.policy === undefined || d.statement === undefined) return;

@@ -248,8 +248,17 @@ export function shadowRecord(
 }
 
 export interface Auditor {
-  /** Writes the record for a decision, unless it is an allow left out by sampling. */
-  record(request: AuthzRequest, outcome: CheckOutcome, latencyUs: number): void;
+  /**
+   * Writes the record for a decision, unless it is an allow left out by
+   * sampling. `configHash` is the hash of the generation that decided; when
+   * absent, the auditor's `configHash()` (the active one) is written.
+   */
+  record(
+    request: AuthzRequest,
+    outcome: CheckOutcome,
+    latencyUs: number,
+    configHash?: string,
+  ): void;
   /** Writes a shadow disagreement (never sampled); `candidateHash` is the candidate's config hash. */
   shadow(
     request: AuthzRequest,
@@ -280,16 +289,19 @@ export function createAuditor(
   now: () => number = Date.now,
 ): Auditor {
   return {
-    record(request, outcome, latencyUs) {
+    record(request, outcome, latencyUs, decidingHash) {
       if (outcome.allowed) {
         const rate = allowSampleRate();
         if (rate <= 0 || (rate < 1 && random() >= rate)) return;
       }
+      // A reload may land while a check awaits (keys, STS): the record names
+      // the generation that decided, not the one active when it is written.
+      const hash = decidingHash ?? configHash();
       if (format() === 'cloudtrail') {
-        logger.info(cloudTrailRecord(request, outcome, latencyUs, now(), configHash()), 'decision');
+        logger.info(cloudTrailRecord(request, outcome, latencyUs, now(), hash), 'decision');
         return;
       }
-      logger.info({ audit: auditRecord(request, outcome, latencyUs, configHash()) }, 'decision');
+      logger.info({ audit: auditRecord(request, outcome, latencyUs, hash) }, 'decision');
     },
     shadow(request, live, candidate, candidateHash) {
       const hash = configHash();

@@ -164,4 +164,38 @@ describe('createCheckHandler', () => {
     });
     expect(audit.lines.join('\n')).not.toContain('a.b.c');
   });
+
+  it('the audit record names the generation that decided, even when a reload lands meanwhile', async () => {
+    const d = deps([]);
+    const audit = captureLogger();
+    const sources = (hash: string) => ({ files: [], hash });
+    const a = runtime();
+    const genA = { ...a, config: { ...a.config, sources: sources('aaaa') } };
+    const genB = { ...genA, config: { ...genA.config, sources: sources('bbbb') } };
+    let active: CheckRuntime = genA;
+    const reloading: CheckHandlerDeps = {
+      ...d,
+      runtime: () => active,
+      observe: {
+        metrics: createMetrics(false),
+        // The auditor's own reading is the active generation's, as in main.ts.
+        auditor: createAuditor(
+          audit.logger,
+          () => 1,
+          Math.random,
+          () => active.config.sources?.hash,
+        ),
+      },
+      aws: {
+        ...d.aws,
+        upstreamCredentials: async (outcome: CheckOutcome) => {
+          active = genB; // the reload lands while STS is asked
+          return { outcome, headers: {} };
+        },
+      },
+    };
+    const response = await createCheckHandler(reloading)(message('/files/1'));
+    expect('ok_response' in response).toBe(true);
+    expect(audit.records()[0]?.['audit']).toMatchObject({ decision: 'allow', config_hash: 'aaaa' });
+  });
 });
