@@ -51,6 +51,8 @@ export interface RuntimeConfig<C extends RuntimeOptions = RuntimeOptions> {
   readonly variableKeys: ReadonlySet<string>;
   /** The issuers' compiled `claimPatterns`, checked on claims used as variables. */
   readonly claimPatterns: ClaimPatterns;
+  /** Where the generation came from: its content hash names it in audit records. Absent for configs assembled elsewhere. */
+  readonly sources?: { readonly hash: string };
 }
 
 /** The keys `policies` substitute as variables, added to `into`. */
