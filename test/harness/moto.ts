@@ -42,15 +42,22 @@ export class MotoServer implements Peer {
   private port_ = 0;
   private output = '';
   private readonly startupTimeoutMs: number;
+  private readonly fixedPort: number | undefined;
 
-  constructor(options: { startupTimeoutMs?: number } = {}) {
+  /**
+   * `port`: listen there (default: a free port per start). Outage tests fix
+   * it, so a stopped moto comes back at the same endpoint (with no state:
+   * moto keeps its resources in memory).
+   */
+  constructor(options: { startupTimeoutMs?: number; port?: number } = {}) {
     this.startupTimeoutMs = options.startupTimeoutMs ?? 30_000;
+    this.fixedPort = options.port;
   }
 
   async start(): Promise<void> {
     if (this.child !== undefined) return;
     const bin = findMotoServer();
-    this.port_ = await freePort();
+    this.port_ = this.fixedPort ?? (await freePort());
     const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(this.port_)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PYTHONUNBUFFERED: '1' },
