@@ -64,6 +64,11 @@ export const awsIamSchema = fields({
     .default(0.1)
     .describe('Each wait is stretched by up to this fraction at random.'),
   roleArnAsName: bool().default(false).describe('Name IAM roles by ARN instead of RoleName.'),
+  requestTimeoutMs: int(100, 300_000)
+    .default(10_000)
+    .describe(
+      'Timeout of each IAM API request of a sync (ms); a request past it fails the sync (retried with backoff, reported by rolegate_iam_syncs_total and ERR_IAM_SYNC), so a hanging IAM endpoint never stalls syncs silently.',
+    ),
 });
 
 /** `aws.iam` options; defaults in {@link awsIamSchema}. */
@@ -91,6 +96,11 @@ export const awsStsSchema = section({
     .describe(
       "auto: AssumeRoleWithWebIdentity with the caller's token when the IAM role trusts the token's issuer; never: always AssumeRole.",
     ),
+  timeoutMs: int(50, 30_000)
+    .default(500)
+    .describe(
+      "Longest a Check waits for STS (ms, SDK retries included); past it a credentials route is denied with ERR_STS_FAILED (an optional one goes on without credentials). Keep it well below Envoy's ext_authz timeout.",
+    ),
   cacheEntries: int(1, 1_000_000)
     .default(1000)
     .describe('Cached credential sets (per role and subject).'),
@@ -104,6 +114,9 @@ export type AwsStsConfig = z.output<typeof awsStsSchema>;
 
 /** Default `aws.sts.cacheMaxBytes`, taken from {@link awsStsSchema}. */
 export const DEFAULT_STS_CACHE_MAX_BYTES: number = awsStsSchema.parse({}).cacheMaxBytes;
+
+/** Default `aws.sts.timeoutMs`, taken from {@link awsStsSchema}. */
+export const DEFAULT_STS_TIMEOUT_MS: number = awsStsSchema.parse({}).timeoutMs;
 
 const OWN_CREDENTIALS =
   "rolegate's own AWS credentials come from the SDK default provider chain (environment, web identity, container, instance), never from the config";

@@ -19,6 +19,7 @@ import {
   credentialHeaderNames,
   DEFAULT_CREDENTIAL_HEADERS,
   DEFAULT_STS_CACHE_MAX_BYTES,
+  DEFAULT_STS_TIMEOUT_MS,
   type AwsConfig,
 } from './config.js';
 import { loadIamRoles, type IamSnapshot } from './iam-source.js';
@@ -166,13 +167,14 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
         durationSeconds: 3600,
         sessionTags: {},
         webIdentity: 'auto' as const,
+        timeoutMs: DEFAULT_STS_TIMEOUT_MS,
         cacheEntries: 1000,
         cacheMaxBytes: DEFAULT_STS_CACHE_MAX_BYTES,
       };
       broker = {
         key,
         broker: createStsBroker({
-          calls: stsCalls(new STSClient(clientConfig(aws))),
+          calls: stsCalls(new STSClient(clientConfig(aws)), settings.timeoutMs),
           settings,
           now,
           onCall: (api, ok) => metrics.sts.inc({ api, result: ok ? 'success' : 'failure' }),
@@ -199,7 +201,16 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
       showIamMetrics(iam !== undefined);
       if (!iam) return;
       // IAM is global: in the aws partition it answers in us-east-1.
-      const client = new IAMClient({ region: 'us-east-1', ...clientConfig(config.aws) });
+      // Without a timeout a hanging IAM endpoint would hold the sync forever, unreported.
+      const client = new IAMClient({
+        region: 'us-east-1',
+        ...clientConfig(config.aws),
+        requestHandler: {
+          connectionTimeout: iam.requestTimeoutMs,
+          requestTimeout: iam.requestTimeoutMs,
+          throwOnRequestTimeout: true,
+        },
+      });
       const versionCache = new Map<string, unknown>();
       const mine: IamSync = createIamSync({
         intervalMs: iam.refreshSeconds * 1000,

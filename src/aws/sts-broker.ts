@@ -59,15 +59,23 @@ export interface StsCalls {
   }): Promise<Credentials | undefined>;
 }
 
-/** {@link StsCalls} over an SDK client. */
-export function stsCalls(client: STSClient): StsCalls {
+/**
+ * {@link StsCalls} over an SDK client. Each call, the SDK's retries
+ * included, is abandoned after `timeoutMs` (default: none): the SDK sets no
+ * timeout of its own, so a hanging STS endpoint would otherwise hold a
+ * Check until Envoy gave up on it.
+ */
+export function stsCalls(client: STSClient, timeoutMs?: number): StsCalls {
+  const options = () =>
+    timeoutMs === undefined ? {} : { abortSignal: AbortSignal.timeout(timeoutMs) };
   return {
     async assumeRole(input) {
       const input_ = input.Tags.length === 0 ? { ...input, Tags: undefined } : input;
-      return (await client.send(new AssumeRoleCommand(input_))).Credentials;
+      return (await client.send(new AssumeRoleCommand(input_), options())).Credentials;
     },
     async assumeRoleWithWebIdentity(input) {
-      return (await client.send(new AssumeRoleWithWebIdentityCommand(input))).Credentials;
+      return (await client.send(new AssumeRoleWithWebIdentityCommand(input), options()))
+        .Credentials;
     },
   };
 }

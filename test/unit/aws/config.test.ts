@@ -12,12 +12,20 @@ describe('the aws section', () => {
     const { config, problems } = validateConfig({ aws: { iam: {} } });
     expect(problems).toEqual([]);
     expect(config?.aws).toEqual({
-      iam: { pathPrefix: '/', tags: {}, refreshSeconds: 300, jitter: 0.1, roleArnAsName: false },
+      iam: {
+        pathPrefix: '/',
+        tags: {},
+        refreshSeconds: 300,
+        jitter: 0.1,
+        roleArnAsName: false,
+        requestTimeoutMs: 10_000,
+      },
       sts: {
         durationSeconds: 3600,
         headers: DEFAULT_CREDENTIAL_HEADERS,
         sessionTags: {},
         webIdentity: 'auto',
+        timeoutMs: 500,
         cacheEntries: 1000,
         cacheMaxBytes: 8 * 1024 * 1024,
       },

@@ -48,12 +48,20 @@ describe('aws config section', () => {
   it('applies documented defaults', () => {
     const c = config({ iam: {} });
     expect(c.aws).toEqual({
-      iam: { pathPrefix: '/', tags: {}, refreshSeconds: 300, jitter: 0.1, roleArnAsName: false },
+      iam: {
+        pathPrefix: '/',
+        tags: {},
+        refreshSeconds: 300,
+        jitter: 0.1,
+        roleArnAsName: false,
+        requestTimeoutMs: 10_000,
+      },
       sts: {
         durationSeconds: 3600,
         headers: DEFAULT_CREDENTIAL_HEADERS,
         sessionTags: {},
         webIdentity: 'auto',
+        timeoutMs: 500,
         cacheEntries: 1000,
         cacheMaxBytes: 8 * 1024 * 1024,
       },
