@@ -164,7 +164,7 @@ beforeAll(async () => {
       ],
       aws: {
         endpoint,
-        iam: { pathPrefix: '/rolegate/', refreshSeconds: 1, jitter: 0 },
+        iam: { pathPrefix: '/rolegate/', refreshSeconds: 1, jitter: 0, requestTimeoutMs: 500 },
         sts: { durationSeconds: 900 },
       },
     },
@@ -316,6 +316,67 @@ describe('AWS outages through Envoy', () => {
       expect(samples.filter((s) => s.status !== 200 && s.status !== 403)).toEqual([]);
       process.stdout.write(
         `STS outage: ${samples.length} requests; during ${JSON.stringify(statusesByKind(outage))}\n`,
+      );
+    } finally {
+      if (samples.length === 0) await stream.stop();
+    }
+  }, 90_000);
+
+  it('STS and IAM hang (moto frozen): rolegate denies within its own bound, never Envoy timing out; the sync reports it', async () => {
+    await until(hasIamRole, 5_000);
+    type Kind = 'credentials' | 'plain';
+    let phase = 'up';
+    const stream = startRequestStream<Kind>({
+      kinds: ['credentials', 'plain'],
+      send: (kind, seq) =>
+        kind === 'credentials'
+          ? call(`/files/${seq}`, `writer-hang-${phase}-${seq}`)
+          : call(`/plain/${seq}`, 'reader-bob'),
+      concurrency: 2,
+      pauseMs: 10,
+      maxRequests: 3000,
+    });
+    let samples: StreamSample<Kind>[] = [];
+    try {
+      await stream.waitFor(20);
+      const failuresBefore = await iamSyncs('failure');
+      const frozen = Date.now();
+      phase = 'frozen';
+      moto.pause();
+      try {
+        // The hanging IAM fails the sync instead of stalling it.
+        await until(async () => (await iamSyncs('failure')) > failuresBefore, 20_000);
+        await stream.waitFor(30);
+      } finally {
+        moto.resume();
+      }
+      const thawed = Date.now();
+      phase = 'back';
+      await until(
+        () =>
+          within(stream.samples, { from: thawed }).some(
+            (s) => s.kind === 'credentials' && s.status === 200,
+          ),
+        15_000,
+      );
+      samples = await stream.stop();
+
+      const during = within(samples, { from: frozen, to: thawed });
+      expect(statusesByKind(during)).toEqual({
+        credentials: { 403: expect.any(Number) },
+        plain: { 200: expect.any(Number) },
+      });
+      // Each deny is rolegate's own decision (an Envoy timeout would carry no decision id).
+      for (const s of during.filter((x) => x.kind === 'credentials')) {
+        expect(audit.auditFor(s.decisionId)).toMatchObject({
+          decision: 'deny',
+          reason: 'ERR_STS_FAILED',
+        });
+      }
+      expect(hasIamRole()).toBe(true);
+      expect(samples.filter((s) => s.status !== 200 && s.status !== 403)).toEqual([]);
+      process.stdout.write(
+        `AWS hang: ${samples.length} requests; during ${JSON.stringify(statusesByKind(during))}\n`,
       );
     } finally {
       if (samples.length === 0) await stream.stop();

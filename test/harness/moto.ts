@@ -104,6 +104,19 @@ export class MotoServer implements Peer {
     return joinUrl(`http://127.0.0.1:${this.port}`, path);
   }
 
+  /**
+   * Freezes the server (SIGSTOP): connections are still accepted, nothing is
+   * answered (a hanging AWS endpoint), until {@link resume}.
+   */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Forget every resource (moto's own reset endpoint). */
   async reset(): Promise<void> {
     const res = await fetch(this.url('/moto-api/reset'), { method: 'POST' });
@@ -122,6 +135,7 @@ export class MotoServer implements Peer {
         clearTimeout(timer);
         resolveStop();
       });
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
     });
   }
