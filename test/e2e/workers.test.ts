@@ -176,7 +176,7 @@ beforeAll(async () => {
   ports = { grpc, admin, http };
   configFile = join(mkdtempSync(join(tmpdir(), 'rolegate-workers-')), 'rolegate.yaml');
   writeFileSync(configFile, stringify(config(ALLOW_GET)));
-  const env = { ...process.env, ROLEGATE_LOG_LEVEL: 'info' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ROLEGATE_LOG_LEVEL: 'info' };
   delete env['ROLEGATE_WORKERS'];
   serve = runChild(process.execPath, [join(ROOT, 'bin/rolegate.js'), 'serve', '-c', configFile], {
     cwd: ROOT,

@@ -4,10 +4,24 @@
  * users of the channel (prom-client's own cluster messages) are ignored,
  * and a message that does not parse is dropped rather than trusted.
  */
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { Aggregator, MetricType } from 'prom-client';
+
+/** One metric of `Registry.getMetricsAsJSON()` as it arrives over IPC (plain JSON). */
+export interface MetricJson {
+  readonly name: string;
+  readonly help: string;
+  /** A string at run time ('counter', 'gauge', ...), whatever prom-client's typings say. */
+  readonly type: string | MetricType;
+  readonly aggregator?: Aggregator;
+  readonly values: readonly {
+    readonly value: number;
+    readonly labels: Readonly<Partial<Record<string, string | number>>>;
+    readonly metricName?: string;
+  }[];
+}
 
 /** A worker's metrics as `Registry.getMetricsAsJSON()` returns them. */
-export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+export type MetricsJson = MetricJson[];
 
 /** Primary -> worker. */
 export type ToWorker =
@@ -123,6 +137,6 @@ export function parseFromWorker(msg: unknown): FromWorker | undefined {
   }
 }
 
-function isMetricJson(v: unknown): v is MetricsJson[number] {
+function isMetricJson(v: unknown): v is MetricJson {
   return isObject(v) && str(v['name']) && str(v['type']) && Array.isArray(v['values']);
 }

@@ -47,7 +47,7 @@ describe('worker -> primary messages', () => {
         {
           name: 'rolegate_check_total',
           help: 'h',
-          type: 'counter' as never,
+          type: 'counter',
           aggregator: 'sum',
           values: [{ value: 2, labels: { decision: 'allow' } }],
         },
