@@ -174,6 +174,10 @@ export async function runClusterPrimary(
     if (!started) {
       // A worker that cannot start (a port in use, a config the disk no longer
       // matches) stops the whole start: the same error a single process gives.
+      startupFailure ??= {
+        code: 'ERR_LISTEN_FAILED',
+        message: `worker ${state.slot} exited before serving (code ${String(code)}, signal ${String(signal)})`,
+      };
       failedStart();
       return;
     }
@@ -229,12 +233,11 @@ export async function runClusterPrimary(
     if (options.devIssuer === true) issuer = await startDevIssuer();
     for (let slot = 1; slot <= count; slot++) fork(slot, 0);
     if (!(await allServing)) {
-      throw startupFailure === undefined
-        ? new RolegateError('ERR_LISTEN_FAILED', 'a worker exited before serving')
-        : new RolegateError(
-            isErrorCode(startupFailure.code) ? startupFailure.code : 'ERR_LISTEN_FAILED',
-            startupFailure.message,
-          );
+      const failure = startupFailure ?? { code: 'ERR_LISTEN_FAILED', message: 'no worker' };
+      throw new RolegateError(
+        isErrorCode(failure.code) ? failure.code : 'ERR_LISTEN_FAILED',
+        failure.message,
+      );
     }
     started = true;
     const { host, port } = server.admin;
