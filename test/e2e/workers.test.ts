@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { stringify } from 'yaml';
 import { runChild, stopChild, waitReady, type RunningChild } from '../harness/child.js';
 import { EchoUpstream } from '../harness/echo-upstream.js';
@@ -38,7 +40,7 @@ function config(readerActions: string[]) {
       http: { enabled: true, host: '127.0.0.1', port: ports.http },
       workers: 2,
       drainSeconds: 3,
-      shutdownDelaySeconds: 1,
+      shutdownDelaySeconds: 3,
     },
     issuers: [{ issuer: idp.issuer, audiences: ['orders-api'] }],
     roles: [
@@ -142,6 +144,27 @@ function getVia(agent: Agent, token: string): Promise<number> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * grpc.health.v1 status over a connection of its own (no shared subchannel),
+ * so consecutive calls reach the workers in turn.
+ */
+function healthOnFreshConnection(): Promise<string> {
+  const Client = grpc.makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
+  const client = new Client(`127.0.0.1:${ports.grpc}`, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  }) as unknown as {
+    check: (r: object, cb: (e: Error | null, r?: { status: string }) => void) => void;
+    close: () => void;
+  };
+  return new Promise((resolve, reject) =>
+    client.check({ service: '' }, (err, res) => {
+      client.close();
+      if (err) reject(err);
+      else resolve(res?.status ?? 'missing');
+    }),
+  );
 }
 
 /** The pid of each serving worker, by slot, from the "worker serving" log lines (latest wins). */
@@ -345,12 +368,21 @@ describe('rolegate serve with server.workers: 2', () => {
   it('SIGTERM drains every worker and exits 0', async () => {
     const pids = [...workerPids().values()].filter(alive);
     expect(pids).toHaveLength(2);
+    const before: string[] = [];
+    for (let i = 0; i < 4; i++) before.push(await healthOnFreshConnection());
+    expect(before).toEqual(Array(4).fill('SERVING'));
     const exit = new Promise<number | null>((resolve) => serve.child.once('exit', resolve));
     serve.child.kill('SIGTERM');
     // Draining: the admin listener still answers, and says not ready.
     await until('not ready', async () =>
       (await adminGet('/readyz')).status === 503 ? true : undefined,
     );
+    // Within shutdownDelaySeconds every worker answers, and says NOT_SERVING
+    // (4 fresh connections, handed to the 2 workers in turn).
+    await sleep(300);
+    const during: string[] = [];
+    for (let i = 0; i < 4; i++) during.push(await healthOnFreshConnection());
+    expect(during).toEqual(Array(4).fill('NOT_SERVING'));
     expect(await exit).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
     const stopped = logs.filter((r) => r['msg'] === 'rolegate stopped');
