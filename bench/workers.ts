@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -190,6 +190,8 @@ export async function runWorkersBench(
         `a: rolegate on core ${pin.server}, h2load on core ${pin.loadgen}; ` +
           'b: nothing pinned, rolegate and h2load share both cores'),
   );
+  // Other jobs on the machine take CPU from both sides; the load says how much to trust a run.
+  print(`  load average at start: ${loadavg()[0]?.toFixed(1) ?? '?'} (1 min)`);
   const sides: Side[] = [];
   try {
     sides.push(

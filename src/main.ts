@@ -424,7 +424,8 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   logger.info(
     {
       grpcPort: grpcServer.port,
-      adminPort: admin.port,
+      // A cluster worker has none: the primary serves the admin listener.
+      adminPort: options.admin === false ? undefined : admin.port,
       httpPort: httpCheck?.port,
       roles: initial.roles.length,
       file: configName,
