@@ -350,9 +350,10 @@ describe('rolegate serve with server.workers: 2', () => {
     await load;
     const failures = statuses.filter((s) => s !== 200);
     // Only calls in flight on the killed worker's connections may fail, and
-    // fail closed (Envoy's ext_authz error: 403, never an allow): 8 loops, plus
-    // one stream per connection Envoy sent before it saw the reset.
-    expect(failures.length).toBeLessThanOrEqual(12);
+    // fail closed (Envoy's ext_authz error: 403, never an allow): each of the
+    // 8 loops loses at most its call in flight and the one it sent before
+    // Envoy saw the connection reset.
+    expect(failures.length).toBeLessThanOrEqual(16);
     expect(new Set(failures)).toEqual(new Set(failures.length === 0 ? [] : [403]));
     // Nothing fails once the replacement serves.
     expect(statuses.slice(after).filter((s) => s !== 200)).toEqual([]);
