@@ -20,6 +20,7 @@ import { EchoUpstream } from '../harness/echo-upstream.js';
 import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { freePorts } from '../harness/ports.js';
+import { accessScenario } from '../support/access.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -390,5 +391,132 @@ describe('rolegate serve with server.workers: 2', () => {
     // Each worker's own drain, then the primary's.
     expect(stopped).toHaveLength(3);
     expect(logs.some((r) => r['msg'] === 'draining all workers')).toBe(true);
+  }, 60_000);
+});
+
+describe('rolegate serve with server.workers: 2 and just-in-time access (sqlite)', () => {
+  let jit: RunningChild | undefined;
+  const jitPorts = { grpc: 0, admin: 0, http: 0, access: 0 };
+  const alice = () => idp.mint({ groups: ['engineers'] }, { subject: 'alice', expiresIn: '1h' });
+  const carol = () => idp.mint({ groups: ['admins'] }, { subject: 'carol', expiresIn: '1h' });
+  const metricsOf = async (series: string) => {
+    const body = await (await fetch(`http://127.0.0.1:${jitPorts.admin}/metrics`)).text();
+    const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? 0 : Number(line.slice(series.length + 1));
+  };
+  const workerCounts = async () => [
+    await metricsOf('rolegate_worker_checks_total{worker="1"}'),
+    await metricsOf('rolegate_worker_checks_total{worker="2"}'),
+  ];
+  /** alice's DELETE (staging-admin only) through the HTTP check, one fresh connection each. */
+  const deletes = async (n: number) => {
+    const token = await alice();
+    const statuses: number[] = [];
+    for (let i = 0; i < n; i++) {
+      statuses.push(
+        await new Promise<number>((resolve, reject) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port: jitPorts.http,
+              method: 'DELETE',
+              path: '/envoy/orders/9',
+              agent: false,
+              headers: { authorization: `Bearer ${token}` },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        }),
+      );
+    }
+    return statuses;
+  };
+  const api = async (path: string, token: string, body: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${jitPorts.access}/v1/access${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    const [grpc = 0, admin = 0, http = 0, access = 0] = await freePorts(4);
+    Object.assign(jitPorts, { grpc, admin, http, access });
+    const dir = mkdtempSync(join(tmpdir(), 'rolegate-workers-jit-'));
+    const scenario = accessScenario(
+      idp.issuer,
+      { file: join(dir, 'access.db') },
+      {
+        listen: { host: '127.0.0.1', port: access },
+      },
+    );
+    const file = join(dir, 'rolegate.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        ...scenario,
+        server: {
+          grpc: { port: grpc },
+          admin: { port: admin },
+          http: { enabled: true, port: http },
+          workers: 2,
+          shutdownDelaySeconds: 0,
+          drainSeconds: 1,
+        },
+      }),
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, ROLEGATE_LOG_LEVEL: 'warn' };
+    delete env['ROLEGATE_WORKERS'];
+    jit = runChild(process.execPath, [join(ROOT, 'bin/rolegate.js'), 'serve', '-c', file], {
+      cwd: ROOT,
+      env,
+    });
+    const why = await waitReady(
+      jit,
+      async () =>
+        (await fetch(`http://127.0.0.1:${admin}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200,
+      60_000,
+    );
+    if (why !== undefined)
+      throw new Error(`rolegate serve did not get ready: ${why}\n${jit.output()}`);
+  }, 90_000);
+
+  afterAll(async () => {
+    await stopChild(jit?.child);
+  });
+
+  it('a grant approved through the shared access API is honoured by every worker', async () => {
+    expect(await deletes(6)).toEqual(Array(6).fill(403));
+    const created = await api('/requests', await alice(), {
+      role: 'staging-admin',
+      durationSeconds: 600,
+      reason: 'workers check',
+    });
+    expect(created.status).toBe(201);
+    const approved = await api(
+      `/requests/${created.json['id'] as string}/approve`,
+      await carol(),
+      {},
+    );
+    expect(approved.status).toBe(200);
+    // refreshMs is 200 in the scenario: every worker's grant cache sees it soon.
+    await until('the grant in every worker', async () =>
+      (await deletes(4)).every((s) => s === 200) ? true : undefined,
+    );
+    const before = await workerCounts();
+    // Fresh connections go to the workers in turn: both decide, both allow.
+    expect(await deletes(6)).toEqual(Array(6).fill(200));
+    const after = await workerCounts();
+    expect((after[0] ?? 0) - (before[0] ?? 0)).toBeGreaterThan(0);
+    expect((after[1] ?? 0) - (before[1] ?? 0)).toBeGreaterThan(0);
   }, 60_000);
 });
