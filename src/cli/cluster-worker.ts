@@ -6,9 +6,12 @@
  * group (Ctrl-C) reach the primary, which drains every worker in order.
  */
 import { Counter } from 'prom-client';
+import { loadConfig, type ConfigSource } from '../config/load.js';
 import { RolegateError } from '../errors.js';
 import { startRolegate, type Rolegate } from '../main.js';
+import { createAuditLogger } from '../observe/logger.js';
 import { parseToWorker, type FromWorker, type ToWorker } from '../transport/cluster/protocol.js';
+import { sharedOutput } from '../transport/cluster/shared-output.js';
 import { quietGrpcBindFailures } from './grpc-log.js';
 
 const send = (msg: FromWorker): void => {
@@ -37,11 +40,18 @@ function countDecisions(r: Rolegate, slot: number): void {
 
 async function start(msg: Extract<ToWorker, { kind: 'start' }>): Promise<void> {
   try {
+    const source: ConfigSource =
+      msg.text === undefined ? { file: msg.file } : { file: msg.file, text: msg.text };
+    // Audit to standard output: every worker shares it (often one pipe), so
+    // each write holds whole lines within PIPE_BUF. An `audit.file` is opened
+    // in append mode by each worker, where every write lands whole anyway.
+    const toStdout = loadConfig(source).config.audit.file === undefined;
     const started = await startRolegate({
       configFile: msg.file,
       ...(msg.text === undefined ? {} : { configText: msg.text }),
       watch: false,
       admin: false,
+      ...(toStdout ? { auditLogger: createAuditLogger(sharedOutput(1)) } : {}),
     });
     instance = started;
     countDecisions(started, msg.slot);

@@ -32,6 +32,8 @@ let configFile = '';
 let ports = { grpc: 0, admin: 0, http: 0 };
 /** Every operational log record the primary and its workers wrote (stderr). */
 const logs: Record<string, unknown>[] = [];
+/** Every line the workers wrote to the standard output they share (audit records). */
+const auditLines: string[] = [];
 
 function config(readerActions: string[]) {
   return {
@@ -205,6 +207,12 @@ beforeAll(async () => {
   serve = runChild(process.execPath, [join(ROOT, 'bin/rolegate.js'), 'serve', '-c', configFile], {
     cwd: ROOT,
     env,
+  });
+  let auditPartial = '';
+  serve.child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (auditPartial + chunk.toString('utf8')).split('\n');
+    auditPartial = lines.pop() ?? '';
+    auditLines.push(...lines);
   });
   let partial = '';
   serve.child.stderr?.on('data', (chunk: Buffer) => {
@@ -391,6 +399,16 @@ describe('rolegate serve with server.workers: 2', () => {
     // Each worker's own drain, then the primary's.
     expect(stopped).toHaveLength(3);
     expect(logs.some((r) => r['msg'] === 'draining all workers')).toBe(true);
+    // Both workers wrote audit records to one pipe: every line arrived whole.
+    expect(auditLines.length).toBeGreaterThan(500);
+    const broken = auditLines.filter((line) => {
+      try {
+        return typeof (JSON.parse(line) as { audit?: unknown }).audit !== 'object';
+      } catch {
+        return true;
+      }
+    });
+    expect(broken).toEqual([]);
   }, 60_000);
 });
 
