@@ -8,6 +8,7 @@ import { runObservabilityBench } from './observability.js';
 import { runPipelineBench } from './pipeline.js';
 import { runPolicyBench } from './policy.js';
 import { runShadowBench } from './shadow.js';
+import { runWorkersBench } from './workers.js';
 
 const print = (line: string) => console.log(line);
 const entry = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
@@ -60,4 +61,7 @@ if (only === undefined || only === 'observability') {
 }
 if (only === undefined || only === 'shadow') {
   await runShadowBench(print);
+}
+if (only === undefined || only === 'workers') {
+  await runWorkersBench(print);
 }

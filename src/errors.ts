@@ -76,6 +76,7 @@ export const ERROR_CATALOGUE = {
     'a listen host is not an address of this machine, or binding it is not permitted',
   ERR_LISTEN_FAILED: 'a listener could not be started for another reason',
   ERR_TRACING_CONFIG: 'the OTEL_* environment variables ask for tracing rolegate cannot provide',
+  ERR_WORKERS_INVALID: 'ROLEGATE_WORKERS is neither auto nor a worker count from 1 to 256',
 
   // Decision path: the request itself cannot be read unambiguously (400).
   ERR_PATH_INVALID:
@@ -214,6 +215,7 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   ERR_LISTEN_ADDRESS_UNAVAILABLE: null,
   ERR_LISTEN_FAILED: null,
   ERR_TRACING_CONFIG: null,
+  ERR_WORKERS_INVALID: null,
   ERR_PATH_INVALID: 400,
   ERR_PATH_ENCODED_SEPARATOR: 400,
   ERR_PATH_TRAVERSAL: 400,

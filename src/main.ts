@@ -57,6 +57,12 @@ export interface StartOptions {
   /** Override the config's listen ports (0 = any free port); for tests. */
   readonly grpcPort?: number;
   readonly adminPort?: number;
+  /**
+   * Start the admin listener (/healthz, /readyz, /metrics). Default true;
+   * a cluster worker passes false because the primary serves it for all
+   * workers (docs/workers.md).
+   */
+  readonly admin?: boolean;
   /** Override `server.http.port` (0 = any free port); for tests. The listener starts only when `server.http.enabled`. */
   readonly httpPort?: number;
   /** Override `access.listen.port` (0 = any free port); for tests. */
@@ -79,6 +85,7 @@ export interface StartOptions {
 
 export interface Rolegate {
   readonly grpcPort: number;
+  /** The admin listener's port; 0 when started with `admin: false`. */
   readonly adminPort: number;
   /** The HTTP check listener's port; undefined when `server.http.enabled` is false. */
   readonly httpPort: number | undefined;
@@ -355,22 +362,26 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       }),
     ),
   );
-  const admin: AdminServer = await startAdminServer({
-    host: adminListen.host,
-    port: adminPort,
-    registry: metrics.registry,
-    ready: () => !draining,
-  }).catch((err: unknown) =>
-    abandon(
-      listenError(err, {
-        listener: 'admin',
-        host: adminListen.host,
-        port: adminPort,
-        setting: 'server.admin.port',
-      }),
-      grpcServer,
-    ),
-  );
+  const noAdmin: AdminServer = { port: 0, close: () => Promise.resolve() };
+  const admin: AdminServer =
+    options.admin === false
+      ? noAdmin
+      : await startAdminServer({
+          host: adminListen.host,
+          port: adminPort,
+          registry: metrics.registry,
+          ready: () => !draining,
+        }).catch((err: unknown) =>
+          abandon(
+            listenError(err, {
+              listener: 'admin',
+              host: adminListen.host,
+              port: adminPort,
+              setting: 'server.admin.port',
+            }),
+            grpcServer,
+          ),
+        );
 
   const httpListen = initial.config.server.http;
   const httpPort = options.httpPort ?? httpListen.port;
@@ -413,7 +424,8 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   logger.info(
     {
       grpcPort: grpcServer.port,
-      adminPort: admin.port,
+      // A cluster worker has none: the primary serves the admin listener.
+      adminPort: options.admin === false ? undefined : admin.port,
       httpPort: httpCheck?.port,
       roles: initial.roles.length,
       file: configName,

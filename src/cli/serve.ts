@@ -2,12 +2,14 @@
  * `rolegate serve`: starts rolegate (and optionally the development
  * issuer), then runs until SIGTERM or SIGINT and drains. SIGHUP reloads.
  */
-import type { ConfigSource } from '../config/load.js';
+import { loadConfig, type ConfigSource } from '../config/load.js';
+import { resolveWorkers } from '../transport/cluster/workers.js';
 import { startRolegate, type Rolegate } from '../main.js';
 import { startDevIssuer } from './dev-issuer.js';
 import { quietGrpcBindFailures } from './grpc-log.js';
 import type { CliIo } from './io.js';
 import { reportError } from './report.js';
+import { runClusterPrimary } from './serve-cluster.js';
 
 /** Options of {@link runServe}. */
 export interface ServeOptions {
@@ -21,6 +23,21 @@ export async function runServe(options: ServeOptions, io: Pick<CliIo, 'stderr'>)
   let issuer: Awaited<ReturnType<typeof startDevIssuer>> | undefined;
   let instance: Rolegate;
   quietGrpcBindFailures();
+  // `server.workers` > 1: a cluster (docs/workers.md); 1 is this one process, as always.
+  let workers: number;
+  let initial: ReturnType<typeof loadConfig>;
+  try {
+    initial = loadConfig(options.source);
+    workers = resolveWorkers(initial.config.server.workers, process.env);
+  } catch (err) {
+    return reportError(err, io, 'serve');
+  }
+  if (workers > 1) {
+    return runClusterPrimary(
+      { source: options.source, initial, workers, devIssuer: options.devIssuer === true },
+      io,
+    );
+  }
   try {
     if (options.devIssuer === true) issuer = await startDevIssuer();
     const { file, text } = options.source;

@@ -63,9 +63,10 @@ export function createLogger(level = 'info', destination: LogDestination = 2): L
  */
 export function createAuditLogger(destination: LogDestination = 1): Logger {
   const stream =
-    typeof destination === 'number' || 'file' in destination
-      ? bufferedDestination(destination)
-      : destination;
+    // A pino/SonicBoom stream has a `file` property too (null for a descriptor).
+    typeof destination === 'number' || typeof (destination as { file?: unknown }).file === 'string'
+      ? bufferedDestination(destination as number | { readonly file: string })
+      : (destination as NodeJS.WritableStream);
   return pino(
     { level: 'info', base: { service: 'rolegate' }, timestamp: pino.stdTimeFunctions.isoTime },
     stream,

@@ -106,6 +106,11 @@ export const serverSchema = section({
     .describe(
       "Seconds between turning health NOT_SERVING and refusing new calls on SIGTERM, while Checks are still answered, so Envoy's health checker moves traffic away first.",
     ),
+  workers: int(1, 256)
+    .optional()
+    .describe(
+      '`rolegate serve` worker processes sharing the gRPC and HTTP check listeners (docs/workers.md). Default: the CPUs the process may use (affinity and cgroup quota); 1 = one process, no cluster. ROLEGATE_WORKERS overrides.',
+    ),
 });
 
 /** `server` options; defaults in {@link serverSchema}. */

@@ -6,7 +6,8 @@ import type { Registry } from 'prom-client';
 export interface AdminOptions {
   readonly host: string;
   readonly port: number;
-  readonly registry: Registry;
+  /** What /metrics serves: a registry, or a cluster's aggregate of several. */
+  readonly registry: Pick<Registry, 'metrics' | 'contentType'>;
   /** True once a config is loaded and until draining starts. */
   readonly ready: () => boolean;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { COMMANDS, mainHelp } from '../../../src/cli/commands.js';
 import { lines, runCli, type CliRun } from './cli-io.js';
@@ -154,6 +154,11 @@ describe('usage errors: exit 2, one line on stderr naming the help to read', () 
 
 describe('serve', () => {
   const saved = { ...process.env };
+  // One process, in this one: the worker cluster (server.workers > 1) runs
+  // the compiled CLI and is covered by test/e2e/workers.test.ts.
+  beforeEach(() => {
+    process.env['ROLEGATE_WORKERS'] = '1';
+  });
   afterEach(() => {
     process.env = { ...saved };
   });
