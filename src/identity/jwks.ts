@@ -99,6 +99,12 @@ export interface KeyStore {
   readonly getKey: KeyResolver;
   /** Epoch ms of the last successful fetch (0 = never). */
   lastSuccess(): number;
+  /**
+   * Settles (never rejects) once the start-up prefetch has finished, with or
+   * without keys; at once when there is no prefetch. Each fetch is bounded by
+   * `timing.fetchTimeoutMs`.
+   */
+  prefetched(): Promise<void>;
 }
 
 /** The default {@link FetchJson}: `fetch` without redirects, the body read up to `maxBytes`. */
@@ -266,7 +272,17 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     }
   };
 
-  if (options.prefetch === true && !options.jwks) void refresh(false);
+  const prefetch =
+    options.prefetch === true && !options.jwks
+      ? refresh(false).then(
+          () => undefined,
+          () => undefined,
+        )
+      : Promise.resolve();
 
-  return { getKey, lastSuccess: () => (Number.isFinite(fetchedAt) ? fetchedAt : 0) };
+  return {
+    getKey,
+    lastSuccess: () => (Number.isFinite(fetchedAt) ? fetchedAt : 0),
+    prefetched: () => prefetch,
+  };
 }
