@@ -93,6 +93,11 @@ async function successesByHost(): Promise<Map<string, number>> {
   return out;
 }
 
+/** Envoy's count of ext_authz calls that failed (no decision from rolegate). */
+async function extAuthzErrors(): Promise<number> {
+  return (await envoy.stats('ext_authz')).get('http.ingress_http.ext_authz.error') ?? 0;
+}
+
 /** Every 4th request must be denied (DELETE is not granted), the rest allowed. */
 function stream(): LoadStream {
   return new LoadStream({
@@ -216,6 +221,7 @@ describe('restarts of two rolegate replicas behind one Envoy cluster', () => {
     await envoy.waitForCluster('rolegate', true, 15_000);
     const [victim] = replicas;
     if (victim === undefined) throw new Error('no replica');
+    const errorsBefore = await extAuthzErrors();
     const load = stream();
     load.start();
     let killedAt = 0;
@@ -233,6 +239,12 @@ describe('restarts of two rolegate replicas behind one Envoy cluster', () => {
     }
     const records = load.records;
     expect(breaches(records)).toEqual([]);
+    // Every ext_authz call Envoy gave up on reached the client as its 403
+    // (empty body), none was let through (failure_mode_allowed stays 0).
+    const stats = await envoy.stats('ext_authz');
+    expect(stats.get('http.ingress_http.ext_authz.failure_mode_allowed')).toBe(0);
+    const errorDenies = records.filter((r) => r.status === 403 && r.body === '').length;
+    expect((await extAuthzErrors()) - errorsBefore).toBe(errorDenies);
     const wrong = records.filter((r) => !correct(r));
     // Only calls that were on the killed replica when it died can fail.
     expect(wrong.length).toBeLessThanOrEqual(CONCURRENCY);
