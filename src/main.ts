@@ -307,6 +307,9 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       )
     : undefined;
   let draining = false;
+  // /readyz says ready only while the gRPC health says SERVING: a pod must not
+  // count as ready (and let a rolling update stop the next one) before then.
+  let serving = false;
   const decisions = { allow: 0, deny: 0 };
 
   const { grpc: grpcListen, admin: adminListen } = initial.config.server;
@@ -377,7 +380,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     host: adminListen.host,
     port: adminPort,
     registry: metrics.registry,
-    ready: () => !draining,
+    ready: () => serving && !draining,
   }).catch((err: unknown) =>
     abandon(
       listenError(err, {
@@ -432,6 +435,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   // key fetch; Envoy keeps it out of rotation until then (bounded wait).
   await settledWithin(firstVerifier.keysPrefetched(), STARTUP_KEYS_WAIT_MS);
   grpcServer.serving();
+  serving = true;
   logger.info(
     {
       grpcPort: grpcServer.port,

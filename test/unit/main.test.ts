@@ -10,6 +10,7 @@ import { startRolegate } from '../../src/main.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
 import { JwksIssuer } from '../harness/jwks.js';
+import { freePort } from '../harness/ports.js';
 import { checkOnce } from '../support/check-client.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 
@@ -64,7 +65,7 @@ describe('startRolegate start-up', () => {
   beforeAll(() => idp.start());
   afterAll(() => idp.stop());
 
-  const start = (issuer: string) => {
+  const start = (issuer: string, adminPort = 0) => {
     const file = join(mkdtempSync(join(tmpdir(), 'rolegate-main-')), 'rolegate.yaml');
     writeFileSync(
       file,
@@ -83,20 +84,36 @@ describe('startRolegate start-up', () => {
     return startRolegate({
       configFile: file,
       grpcPort: 0,
-      adminPort: 0,
+      adminPort,
       logger: sink(),
       auditLogger: sink(),
       defaultMetrics: false,
     });
   };
 
-  it('reports SERVING only once the issuer keys are in: the first call after a slow key fetch is allowed', async () => {
+  it('reports SERVING (and /readyz 200) only once the issuer keys are in: the first call after a slow key fetch is allowed', async () => {
     // Each issuer answer takes longer than keys.maxWaitMs (250 ms): a Check
     // that had to wait for the keys would be refused with a 401.
     idp.stall(600);
+    const adminPort = await freePort();
     let rolegate: Awaited<ReturnType<typeof startRolegate>> | undefined;
     try {
-      rolegate = await start(idp.issuer);
+      const starting = start(idp.issuer, adminPort).then((r) => (rolegate = r));
+      // Until SERVING, /readyz is never 200 (a pod is not ready yet).
+      const readyz: number[] = [];
+      while (rolegate === undefined) {
+        readyz.push(
+          await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
+            (res) => res.status,
+            () => 0,
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await starting;
+      expect(readyz).toContain(503);
+      expect(readyz).not.toContain(200);
+      expect((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status).toBe(200);
       idp.stall(undefined);
       expect(idp.requestCount('/jwks.json')).toBe(1);
       expect(await health(rolegate.grpcPort)).toBe('SERVING');
