@@ -18,7 +18,7 @@ import {
 } from './config/load.js';
 import { RolegateError } from './errors.js';
 import { watchConfig, type ConfigWatcher } from './config/watch.js';
-import { createJwtVerifier, type JwtVerifier } from './identity/jwt.js';
+import { createJwtVerifier, type PrefetchingJwtVerifier } from './identity/jwt.js';
 import { createAuditor, type Auditor } from './observe/audit.js';
 import { createAuditLogger, createLogger, flushLogger, type Logger } from './observe/logger.js';
 import { createMetrics, type Metrics } from './observe/metrics.js';
@@ -104,6 +104,23 @@ export interface Rolegate {
   stop(): Promise<void>;
 }
 
+/**
+ * Longest start-up wait for the issuers' keys before reporting SERVING (each
+ * fetch is bounded by its own timeout too); an issuer that is down at start
+ * only delays SERVING this long, then its tokens get 401 as before.
+ */
+export const STARTUP_KEYS_WAIT_MS = 5_000;
+
+/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
+
 /** A deny for a handler that threw despite the pipeline's own guards. */
 function internalErrorResponse(): CheckResponse {
   return {
@@ -144,7 +161,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       ? { file: options.configFile }
       : { file: options.configFile || STDIN_NAME, text: options.configText };
 
-  const makeVerifier = (config: RuntimeConfig): JwtVerifier => {
+  const makeVerifier = (config: RuntimeConfig): PrefetchingJwtVerifier => {
     const verifier = createJwtVerifier({
       issuers: config.issuers,
       maxTokenBytes: config.config.tokens.maxBytes,
@@ -188,7 +205,8 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       metrics.policyStatements.set(next.statementCount);
     },
   });
-  let runtime: CheckRuntime<RuntimeConfig> = { config: initial, verifier: makeVerifier(initial) };
+  const firstVerifier = makeVerifier(initial);
+  let runtime: CheckRuntime<RuntimeConfig> = { config: initial, verifier: firstVerifier };
   await aws.configure(initial.config);
   runtime = { config: aws.compose(initial), verifier: runtime.verifier };
   metrics.policyStatements.set(runtime.config.statementCount);
@@ -296,6 +314,9 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       )
     : undefined;
   let draining = false;
+  // /readyz says ready only while the gRPC health says SERVING: a pod must not
+  // count as ready (and let a rolling update stop the next one) before then.
+  let serving = false;
   const decisions = { allow: 0, deny: 0 };
 
   const { grpc: grpcListen, admin: adminListen } = initial.config.server;
@@ -370,7 +391,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
           host: adminListen.host,
           port: adminPort,
           registry: metrics.registry,
-          ready: () => !draining,
+          ready: () => serving && !draining,
         }).catch((err: unknown) =>
           abandon(
             listenError(err, {
@@ -420,7 +441,12 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
           initial.sources ? { files: initial.sources.files } : {},
         );
 
+  // A replica that reports SERVING before its issuers' keys are in would
+  // answer its first calls after a (rolling) restart with 401s or a slow
+  // key fetch; Envoy keeps it out of rotation until then (bounded wait).
+  await settledWithin(firstVerifier.keysPrefetched(), STARTUP_KEYS_WAIT_MS);
   grpcServer.serving();
+  serving = true;
   logger.info(
     {
       grpcPort: grpcServer.port,

@@ -106,6 +106,12 @@ export interface KeyStore {
    * again (and are refused while the issuer stays unreachable).
    */
   keysServable(): boolean;
+  /**
+   * Settles (never rejects) once the start-up prefetch has finished, with or
+   * without keys; at once when there is no prefetch. Each fetch is bounded by
+   * `timing.fetchTimeoutMs`.
+   */
+  prefetched(): Promise<void>;
 }
 
 /** The default {@link FetchJson}: `fetch` without redirects, the body read up to `maxBytes`. */
@@ -273,11 +279,18 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     }
   };
 
-  if (options.prefetch === true && !options.jwks) void refresh(false);
+  const prefetch =
+    options.prefetch === true && !options.jwks
+      ? refresh(false).then(
+          () => undefined,
+          () => undefined,
+        )
+      : Promise.resolve();
 
   return {
     getKey,
     lastSuccess: () => (Number.isFinite(fetchedAt) ? fetchedAt : 0),
     keysServable: servable,
+    prefetched: () => prefetch,
   };
 }

@@ -63,6 +63,15 @@ export interface JwtVerifier {
   readonly cache: ExpiringLru<Principal>;
 }
 
+/** The verifier {@link createJwtVerifier} makes: also tells when its start-up key fetches are done. */
+export interface PrefetchingJwtVerifier extends JwtVerifier {
+  /**
+   * Settles (never rejects) once every issuer's start-up key prefetch has
+   * finished, with or without keys; at once without `prefetchKeys`.
+   */
+  keysPrefetched(): Promise<void>;
+}
+
 function mapJoseError(err: unknown): ErrorCode {
   if (err instanceof RolegateError) return err.code;
   if (err instanceof joseErrors.JWTExpired) return 'ERR_TOKEN_EXPIRED';
@@ -234,7 +243,7 @@ export function principalFromClaims(
 }
 
 /** Creates a verifier for the configured issuers. */
-export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVerifier {
   const issuers = new Map<string, IssuerState>();
   const locations: TokenLocation[] = [];
   for (const config of options.issuers) {
@@ -326,5 +335,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     return principal;
   }
 
-  return { verify, locations, cache };
+  const keysPrefetched = async (): Promise<void> => {
+    await Promise.all([...issuers.values()].map((s) => s.keys.prefetched()));
+  };
+  return { verify, locations, cache, keysPrefetched };
 }

@@ -2,13 +2,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { stringify } from 'yaml';
 import { startRolegate } from '../../src/main.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
+import { JwksIssuer } from '../harness/jwks.js';
+import { freePort } from '../harness/ports.js';
+import { checkOnce } from '../support/check-client.js';
+import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 
 const sink = () => createLogger('info', new Writable({ write: (_c, _e, done) => done() }));
 
@@ -54,4 +58,80 @@ describe('startRolegate shutdown', () => {
     await stopped;
     await expect(health(rolegate.grpcPort)).rejects.toThrow();
   });
+});
+
+describe('startRolegate start-up', () => {
+  const idp = new JwksIssuer({ audience: 'orders-api' });
+  beforeAll(() => idp.start());
+  afterAll(() => idp.stop());
+
+  const start = (issuer: string, adminPort = 0) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rolegate-main-')), 'rolegate.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        issuers: [{ issuer, audiences: ['orders-api'] }],
+        roles: [
+          {
+            name: 'reader',
+            trustPolicy: webIdentityTrust(issuer),
+            policies: { read: allowPolicy('orders:Get*') },
+          },
+        ],
+        routes: ORDER_ROUTES,
+      }),
+    );
+    return startRolegate({
+      configFile: file,
+      grpcPort: 0,
+      adminPort,
+      logger: sink(),
+      auditLogger: sink(),
+      defaultMetrics: false,
+    });
+  };
+
+  it('reports SERVING (and /readyz 200) only once the issuer keys are in: the first call after a slow key fetch is allowed', async () => {
+    // Each issuer answer takes longer than keys.maxWaitMs (250 ms): a Check
+    // that had to wait for the keys would be refused with a 401.
+    idp.stall(600);
+    const adminPort = await freePort();
+    let rolegate: Awaited<ReturnType<typeof startRolegate>> | undefined;
+    try {
+      const starting = start(idp.issuer, adminPort).then((r) => (rolegate = r));
+      // Until SERVING, /readyz is never 200 (a pod is not ready yet).
+      const readyz: number[] = [];
+      while (rolegate === undefined) {
+        readyz.push(
+          await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
+            (res) => res.status,
+            () => 0,
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await starting;
+      expect(readyz).toContain(503);
+      expect(readyz).not.toContain(200);
+      expect((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status).toBe(200);
+      idp.stall(undefined);
+      expect(idp.requestCount('/jwks.json')).toBe(1);
+      expect(await health(rolegate.grpcPort)).toBe('SERVING');
+      const token = await idp.mint({}, { subject: 'alice' });
+      const answer = await checkOnce(rolegate.grpcPort, 'GET', '/orders/1', token);
+      expect(answer.allowed).toBe(true);
+    } finally {
+      idp.stall(undefined);
+      await rolegate?.stop();
+    }
+  }, 20_000);
+
+  it('still starts when the issuer is down at start-up (its tokens are refused until it is back)', async () => {
+    const rolegate = await start('http://127.0.0.1:1');
+    try {
+      expect(await health(rolegate.grpcPort)).toBe('SERVING');
+    } finally {
+      await rolegate.stop();
+    }
+  }, 20_000);
 });

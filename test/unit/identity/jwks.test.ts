@@ -265,6 +265,32 @@ describe('a hanging or slow issuer (real HTTP servers)', () => {
     expect(await codeOf(jwtVerify(await token(), keys.getKey))).toBe('ok');
     expect(results).toEqual(['success', 'success']);
   });
+
+  it('prefetched() settles once a slow start-up fetch has the keys, not before', async () => {
+    idp.stall(300);
+    const keys = store({ prefetch: true });
+    let settled = false;
+    const done = keys.prefetched().then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect([settled, keys.lastSuccess()]).toEqual([false, 0]);
+    await done;
+    expect(keys.lastSuccess()).toBe(now);
+  });
+
+  it('prefetched() resolves, never rejects, when the start-up fetch fails; at once without a prefetch', async () => {
+    const down = createKeyStore({
+      issuer: 'http://127.0.0.1:1',
+      jwksUri: 'http://127.0.0.1:1/jwks.json',
+      timing: DEFAULT_KEY_TIMING,
+      now: () => now,
+      prefetch: true,
+    });
+    await expect(down.prefetched()).resolves.toBeUndefined();
+    expect(down.lastSuccess()).toBe(0);
+    const before = idp.requestCount('/jwks.json');
+    await expect(store().prefetched()).resolves.toBeUndefined();
+    expect(idp.requestCount('/jwks.json')).toBe(before);
+  });
 });
 
 describe('fetched document bounds', () => {
