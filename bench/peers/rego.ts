@@ -115,11 +115,7 @@ export function regoFromBenchConfig(config: object, jwks: string): string {
             const name = `cond_${helper++}`;
             const [limit] = values;
             if (values.length !== 1 || limit === undefined) throw new Error('rego: one number');
-            emit(
-              `${name} if not ${k}`,
-              `${name} if to_number(${k}) < ${Number(limit)}`,
-              '',
-            );
+            emit(`${name} if not ${k}`, `${name} if to_number(${k}) < ${Number(limit)}`, '');
             lines.push(name);
             break;
           }
@@ -150,8 +146,11 @@ export function regoFromBenchConfig(config: object, jwks: string): string {
         const m = /^\$\{(.+)\}$/.exec(p);
         return m?.[1] === undefined ? q(p) : `glob.quote_meta(${keyExpr(m[1])})`;
       });
-      const pattern = pieces.length === 1 ? (pieces[0] as string) : `concat("", [${pieces.join(', ')}])`;
-      return /[*?]/.test(r) ? `glob.match(${pattern}, null, route.resource)` : `route.resource == ${pattern}`;
+      const pattern =
+        pieces.length === 1 ? (pieces[0] as string) : `concat("", [${pieces.join(', ')}])`;
+      return /[*?]/.test(r)
+        ? `glob.match(${pattern}, null, route.resource)`
+        : `route.resource == ${pattern}`;
     };
     const all = resources.map(one);
     if (all.includes('true')) return 'true';
@@ -210,7 +209,11 @@ export function regoFromBenchConfig(config: object, jwks: string): string {
   // Routes: method and path template ({name} = one segment).
   for (const r of c.routes) {
     const segs = r.path.split('/').filter((s) => s !== '');
-    const body = [`http_request.method == ${q(r.method)}`, 'p := input.parsed_path', `count(p) == ${segs.length}`];
+    const body = [
+      `http_request.method == ${q(r.method)}`,
+      'p := input.parsed_path',
+      `count(p) == ${segs.length}`,
+    ];
     const vars = new Map<string, string>();
     segs.forEach((s, i) => {
       const m = /^\{([a-z_][a-z0-9_]*)\}$/i.exec(s);
@@ -231,7 +234,8 @@ export function regoFromBenchConfig(config: object, jwks: string): string {
 
   // Guardrails: Allow statements (one must match), Deny statements (none may).
   const guard = c.guardrails?.baseline?.Statement ?? [];
-  for (const s of guard.filter((s) => s.Effect === 'Allow')) rule('guardrails_allow', statementBody(s));
+  for (const s of guard.filter((s) => s.Effect === 'Allow'))
+    rule('guardrails_allow', statementBody(s));
   for (const s of guard.filter((s) => s.Effect === 'Deny')) rule('explicit_deny', statementBody(s));
   if (!guard.some((s) => s.Effect === 'Allow')) rule('guardrails_allow', []);
 
@@ -247,17 +251,32 @@ export function regoFromBenchConfig(config: object, jwks: string): string {
     if (trust.some((s) => s.Effect === 'Deny')) throw new Error('rego: trust Deny not translated');
     for (const s of trust) rule(`trust_${i}`, conditionLines(s.Condition));
     const identity = Object.values(role.policies).flatMap((p) => p.Statement);
-    for (const s of identity.filter((s) => s.Effect === 'Allow')) rule(`allow_${i}`, statementBody(s));
+    for (const s of identity.filter((s) => s.Effect === 'Allow'))
+      rule(`allow_${i}`, statementBody(s));
     const boundary = role.permissionsBoundary?.Statement;
     if (boundary === undefined) rule(`boundary_${i}`, []);
-    for (const s of (boundary ?? []).filter((s) => s.Effect === 'Allow')) rule(`boundary_${i}`, statementBody(s));
+    for (const s of (boundary ?? []).filter((s) => s.Effect === 'Allow'))
+      rule(`boundary_${i}`, statementBody(s));
     for (const s of [...identity, ...(boundary ?? [])].filter((s) => s.Effect === 'Deny')) {
       rule(`deny_${i}`, statementBody(s));
     }
     rule(`considered_${i}`, [`not http_request.headers[${q(REQUESTED_ROLE_HEADER)}]`]);
-    rule(`considered_${i}`, [`http_request.headers[${q(REQUESTED_ROLE_HEADER)}] in {${q(role.name)}, ${q(arn)}}`]);
-    const body = [`considered_${i}`, `trust_${i}`, `allow_${i}`, `boundary_${i}`, 'guardrails_allow', 'not explicit_deny', `not deny_${i}`];
-    chain.push(`${i === 0 ? 'role_arn :=' : '} else :='} ${q(arn)} if {`, ...body.map((l) => `\t${l}`));
+    rule(`considered_${i}`, [
+      `http_request.headers[${q(REQUESTED_ROLE_HEADER)}] in {${q(role.name)}, ${q(arn)}}`,
+    ]);
+    const body = [
+      `considered_${i}`,
+      `trust_${i}`,
+      `allow_${i}`,
+      `boundary_${i}`,
+      'guardrails_allow',
+      'not explicit_deny',
+      `not deny_${i}`,
+    ];
+    chain.push(
+      `${i === 0 ? 'role_arn :=' : '} else :='} ${q(arn)} if {`,
+      ...body.map((l) => `\t${l}`),
+    );
   });
   // The first role (configuration order) that allows is the one named upstream.
   emit(...chain, '}', '');
@@ -271,12 +290,21 @@ export function regoFromBenchConfig(config: object, jwks: string): string {
   ];
   const optional: string[] = [];
   for (const [header, claim] of claimHeaders) {
-    if (!/^[a-z_][a-z0-9_]*$/i.test(claim)) throw new Error(`rego: claim path ${claim} not translated`);
-    optional.push(`claim_headers[${q(header)}] := sprintf("%v", [claims[${q(claim)}]]) if claims[${q(claim)}]`);
+    if (!/^[a-z_][a-z0-9_]*$/i.test(claim))
+      throw new Error(`rego: claim path ${claim} not translated`);
+    optional.push(
+      `claim_headers[${q(header)}] := sprintf("%v", [claims[${q(claim)}]]) if claims[${q(claim)}]`,
+    );
   }
   emit(...optional.flatMap((l) => [l, '']));
   if (optional.length === 0) emit('claim_headers := {}', '');
-  const remove = [PRINCIPAL_HEADER, ROLE_HEADER, DECISION_ID_HEADER, ...claimHeaders.map(([h]) => h), ...STRIP_INBOUND];
+  const remove = [
+    PRINCIPAL_HEADER,
+    ROLE_HEADER,
+    DECISION_ID_HEADER,
+    ...claimHeaders.map(([h]) => h),
+    ...STRIP_INBOUND,
+  ];
   emit(
     'deny(status) := {"allowed": false, "http_status": status, "body": "denied", "headers": {"content-type": "text/plain"}}',
     '',

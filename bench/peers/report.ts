@@ -33,7 +33,9 @@ export function printTargets(print: (line: string) => void): void {
   print('');
   print('Targets');
   for (const t of targets) {
-    print(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.name.padEnd(width)}  ${t.value.padStart(10)}  (target ${t.target})`);
+    print(
+      `  ${t.pass ? 'PASS' : 'FAIL'}  ${t.name.padEnd(width)}  ${t.value.padStart(10)}  (target ${t.target})`,
+    );
     if (t.detail !== undefined) print(`        ${t.detail}`);
   }
 }

@@ -166,7 +166,8 @@ async function runDirect(print: Print, s: Servers, o: Required<PeerBenchOptions>
     })),
   );
   const after = await s.rolegate.counts();
-  if (after.deny !== before.deny) print(`  WARNING: rolegate denied ${after.deny - before.deny} calls`);
+  if (after.deny !== before.deny)
+    print(`  WARNING: rolegate denied ${after.deny - before.deny} calls`);
   summarize(print, warm, 'warm token cache');
 
   print('');
@@ -178,7 +179,9 @@ async function runDirect(print: Print, s: Servers, o: Required<PeerBenchOptions>
   for (let i = 0; i < o.freshTokens; i++) {
     const t = s.f.mint({ sub: `user-${i}` });
     frames.push(
-      grpcFrame(benchCheckRequest({ method: 'GET', path: PATH, headers: { authorization: `Bearer ${t}` } })),
+      grpcFrame(
+        benchCheckRequest({ method: 'GET', path: PATH, headers: { authorization: `Bearer ${t}` } }),
+      ),
     );
   }
   const file = join(s.f.dir, 'fresh.records');
@@ -324,7 +327,9 @@ function addedP99(print: Print, res: Map<string, LoadResult[]>, what: string): v
   // A non-positive OPA-Envoy figure or any failed request makes the ratio meaningless: FAIL.
   const valid = bad === 0 && opaAdded > 0 && Number.isFinite(ratio);
   const pass = valid && ratio <= 0.5;
-  print(`  target rolegate added p99 <= 0.5x OPA-Envoy's, ${what}: ${pass ? 'PASS' : 'FAIL'}${valid ? '' : ` (invalid run: ${bad} failed or denied requests)`}`);
+  print(
+    `  target rolegate added p99 <= 0.5x OPA-Envoy's, ${what}: ${pass ? 'PASS' : 'FAIL'}${valid ? '' : ` (invalid run: ${bad} failed or denied requests)`}`,
+  );
   record(
     `through Envoy, ${what}: rolegate added p99 / OPA-Envoy's`,
     Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a',
@@ -394,7 +399,9 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const opts: PeerBenchOptions = {
     ...(num('--rounds') !== undefined ? { rounds: num('--rounds') as number } : {}),
     ...(num('--duration') !== undefined ? { durationSec: num('--duration') as number } : {}),
-    ...(num('--fresh-tokens') !== undefined ? { freshTokens: num('--fresh-tokens') as number } : {}),
+    ...(num('--fresh-tokens') !== undefined
+      ? { freshTokens: num('--fresh-tokens') as number }
+      : {}),
     ...(num('--rate') !== undefined ? { rate: num('--rate') as number } : {}),
   };
   runPeerBench(print, { direct: only !== 'envoy', envoy: only !== 'direct' }, opts)
