@@ -206,19 +206,19 @@ export function regoFromBenchConfig(config: object, jwks: string): string {
     '',
   );
 
-  // Routes: method and path template ({name} = one segment).
+  // Routes: method and path template ({name} = one segment). Equalities on
+  // `input` refs with constants, so OPA's rule index picks the candidate rules.
   for (const r of c.routes) {
     const segs = r.path.split('/').filter((s) => s !== '');
     const body = [
-      `http_request.method == ${q(r.method)}`,
-      'p := input.parsed_path',
-      `count(p) == ${segs.length}`,
+      `input.attributes.request.http.method == ${q(r.method)}`,
+      `count(input.parsed_path) == ${segs.length}`,
     ];
     const vars = new Map<string, string>();
     segs.forEach((s, i) => {
       const m = /^\{([a-z_][a-z0-9_]*)\}$/i.exec(s);
-      if (m?.[1] !== undefined) vars.set(m[1], `p[${i}]`);
-      else body.push(`p[${i}] == ${q(s)}`);
+      if (m?.[1] !== undefined) vars.set(m[1], `input.parsed_path[${i}]`);
+      else body.push(`input.parsed_path[${i}] == ${q(s)}`);
     });
     const res = r.resource.split(/(\{[^}]+\})/).filter((p) => p !== '');
     const resExpr = res.map((p) => {
