@@ -37,7 +37,7 @@ describe('regoFromBenchConfig', () => {
   });
 
   it('refuses a condition operator it does not translate', () => {
-    const c = structuredClone(config) as {
+    const c = structuredClone(benchConfig(ISSUER, 10)) as {
       roles: { policies: Record<string, { Statement: { Condition?: object }[] }> }[];
     };
     const stmt = Object.values(c.roles[0]?.policies ?? {})[0]?.Statement[0];
