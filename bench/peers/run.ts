@@ -126,8 +126,8 @@ interface Measured extends LoadResult {
 /**
  * CPU time (user + system, all threads) a process has used, in µs, from
  * /proc; undefined where /proc is missing. Less sensitive to other load on a
- * shared machine than calls/s: a busy neighbour slows a server down but does
- * not make each call cost more CPU.
+ * shared machine than calls/s: a busy neighbour delays every call, but adds
+ * far less to the CPU time each call costs (caches and context switches).
  */
 function cpuMicros(pid: number | undefined): number | undefined {
   if (pid === undefined || pid <= 0) return undefined;
