@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { runGrpcBench } from './grpc.js';
 import { runObservabilityBench } from './observability.js';
+import { runEnvoyPeerComparison } from './peers/run.js';
 import { runPipelineBench } from './pipeline.js';
 import { runPolicyBench } from './policy.js';
 import { runShadowBench } from './shadow.js';
@@ -64,4 +65,8 @@ if (only === undefined || only === 'shadow') {
 }
 if (only === undefined || only === 'workers') {
   await runWorkersBench(print);
+}
+// Against OPA-Envoy through a real Envoy: only when `npm run bench:peers` built the peer.
+if (only === undefined || only === 'peers') {
+  await runEnvoyPeerComparison(print);
 }
