@@ -7,6 +7,7 @@
  * same request. A frame it refuses throws only CheckRequestDecodeError.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import type protobuf from 'protobufjs';
 import { normalizeCheckRequest } from '../../../src/request/normalize.js';
@@ -45,7 +46,7 @@ function project(m: CheckRequestFields): unknown {
               address:
                 a.source.address === null
                   ? null
-                  : socket == null
+                  : socket === undefined || socket === null
                     ? {}
                     : { socket_address: { address: socket.address } },
               principal: a.source.principal,
@@ -282,6 +283,7 @@ describe('decodeCheckRequest against the generic decoder', () => {
   it('mutated and random frames: refused, or decoded as the generic decoder does', () => {
     let both = 0;
     let refusedByDirectOnly = 0;
+    const mismatches: string[] = [];
     fc.assert(
       fc.property(
         request,
@@ -314,13 +316,14 @@ describe('decodeCheckRequest against the generic decoder', () => {
           const gen = viaGeneric(frame);
           if (direct.ok && gen.ok) {
             both++;
-            expect(direct).toEqual(gen);
+            if (!isDeepStrictEqual(direct, gen)) mismatches.push(frame.toString('hex'));
           }
           if (!direct.ok && gen.ok) refusedByDirectOnly++;
         },
       ),
       { seed: SEED, numRuns: 3_000 },
     );
+    expect(mismatches).toEqual([]);
     // Not vacuous: many mutated frames still decode with both.
     expect(both).toBeGreaterThan(300);
     expect(refusedByDirectOnly).toBeLessThan(3_000);
