@@ -8,10 +8,17 @@ import { runObservabilityBench } from './observability.js';
 import { runPipelineBench } from './pipeline.js';
 import { runPolicyBench } from './policy.js';
 import { runShadowBench } from './shadow.js';
+import { runVerifyCostBench } from './verify-cost.js';
 import { printTargets } from './lib/targets.js';
 import { recordGrpcTargets } from './lib/grpc-targets.js';
 
 const print = (line: string) => console.log(line);
+/**
+ * Node flags rolegate is launched with in production (the Dockerfile's
+ * ENTRYPOINT; docs/performance.md "Node flags"): the rolegate side of the
+ * gRPC benchmarks runs with them; baselines run with Node's defaults.
+ */
+const ROLEGATE_NODE_FLAGS = ['--max-semi-space-size=2'];
 const entry = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
 const only = process.argv[2];
@@ -26,6 +33,7 @@ if (only === undefined || only === 'grpc' || only === 'http') {
   const warm = await runGrpcBench(print, {
     title: 'Check over gRPC, warm token cache: (a) no-op grpc-js server vs (b) rolegate',
     rolegateEntry: entry('rolegate-server.js'),
+    rolegateNodeArgs: ROLEGATE_NODE_FLAGS,
     targetRatio: 0.8,
   });
   grpcWarm = warm.b?.callsPerSec;
@@ -38,6 +46,7 @@ if (only === undefined || only === 'grpc') {
     baselineLabel: 'a: verify-only',
     rolegateEntry: entry('rolegate-server.js'),
     rolegateArgs: ['--token-cache', 'off'],
+    rolegateNodeArgs: ROLEGATE_NODE_FLAGS,
     targetRatio: 0.5,
   });
   recordGrpcTargets.fresh(fresh);
@@ -64,5 +73,8 @@ if (only === undefined || only === 'observability') {
 }
 if (only === undefined || only === 'shadow') {
   await runShadowBench(print);
+}
+if (only === undefined || only === 'verify') {
+  await runVerifyCostBench(print);
 }
 printTargets(print);

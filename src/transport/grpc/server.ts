@@ -29,7 +29,11 @@ export interface GrpcServer {
   drain(deadlineMs: number): Promise<void>;
 }
 
-/** Channel options: keepalive so dead Envoy connections are noticed; bounded messages. */
+/**
+ * Channel options: keepalive so dead Envoy connections are noticed; bounded
+ * messages; channelz off (rolegate serves no channelz service, and its
+ * per-call trackers cost closures and a Date per call).
+ */
 export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
@@ -38,6 +42,7 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.max_receive_message_length': 4 * 1024 * 1024,
   'grpc.max_send_message_length': 1024 * 1024,
   'grpc.max_concurrent_streams': 1000,
+  'grpc.enable_channelz': 0,
 };
 
 /** Starts the server; the health status is NOT_SERVING until `serving()` is called. */
