@@ -40,5 +40,7 @@ COPY examples ./examples
 # The official image's non-root user (uid 1000); the local base image has it too.
 USER node
 EXPOSE 9001 9002
-ENTRYPOINT ["node", "bin/rolegate.js"]
+# A small young generation keeps scavenge pauses near a millisecond and RSS
+# down under load (docs/performance.md, "Node flags").
+ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/rolegate.js"]
 CMD ["serve", "--config", "/etc/rolegate/rolegate.yaml"]

@@ -14,10 +14,10 @@
  */
 import { fileURLToPath } from 'node:url';
 
-import type { DecisionCounts } from './lib/child-protocol.js';
+import type { ChildStats, DecisionCounts } from './lib/child-protocol.js';
 import { defaultPinning } from './lib/cpu.js';
 import type { H2loadResult } from './lib/h2load.js';
-import { h2loadVersion, runH2load } from './lib/h2load.js';
+import { h2loadVersion, percentile, runH2load } from './lib/h2load.js';
 import { benchCheckRequest, grpcFrame } from './lib/request.js';
 import type { ServerProcess } from './lib/server-process.js';
 import { startServerProcess } from './lib/server-process.js';
@@ -28,6 +28,11 @@ export interface GrpcBenchOptions {
   /** Child entry for (b), e.g. dist/bench/rolegate-server.js. Omitted: (a) only. */
   readonly rolegateEntry?: string;
   readonly rolegateArgs?: readonly string[];
+  /**
+   * Node options for (b) only, e.g. `--cpu-prof`; the CLI takes them from
+   * the environment variable BENCH_NODE_ARGS (space-separated). Default none.
+   */
+  readonly rolegateNodeArgs?: readonly string[];
   /** Child entry for (a); defaults to the no-op server. */
   readonly baselineEntry?: string;
   readonly baselineArgs?: readonly string[];
@@ -61,6 +66,24 @@ export interface SideSummary {
   readonly deny: number;
   readonly failed: number;
   readonly rounds: readonly H2loadResult[];
+  /** Server CPU (user + system) per decided call, µs, median round; and per round. */
+  readonly cpuUsPerCall: number;
+  readonly cpuUsPerCallRounds: readonly number[];
+  /** GC pauses in the server over all measured rounds. */
+  readonly gc: GcSummary;
+  /** Server RSS after the last measured round, bytes. */
+  readonly rssAfter: number;
+}
+
+/** GC pauses of one side (PerformanceObserver 'gc' entries in the child). */
+export interface GcSummary {
+  readonly count: number;
+  readonly major: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Sum of pauses / measured wall time. */
+  readonly share: number;
 }
 
 export interface GrpcBenchResult {
@@ -76,6 +99,10 @@ interface Side {
   readonly body: Buffer;
   readonly http1?: { readonly path: string; readonly headers: Readonly<Record<string, string>> };
   readonly results: H2loadResult[];
+  readonly cpuPerCall: number[];
+  readonly gcPausesUs: number[];
+  gcMajor: number;
+  rssAfter: number;
   allow: number;
   deny: number;
 }
@@ -116,6 +143,7 @@ export async function runGrpcBench(
         await startSide(opts.rolegateLabel ?? 'b: rolegate', {
           entry: opts.rolegateEntry,
           args: opts.rolegateArgs ?? [],
+          nodeArgs: opts.rolegateNodeArgs ?? [],
           core: pin.server,
           http,
         }),
@@ -137,6 +165,7 @@ export async function runGrpcBench(
     for (let r = 0; r < rounds; r++) {
       for (const side of sides) {
         const before = await side.server.counts();
+        const statsBefore = await side.server.stats();
         const res = await runH2load({
           port: side.server.port,
           body: side.body,
@@ -147,8 +176,15 @@ export async function runGrpcBench(
           ...(pin.loadgen !== undefined ? { core: pin.loadgen } : {}),
         });
         const after = await side.server.counts();
+        const statsAfter = await side.server.stats();
         side.results.push(res);
         const decided = after.allow - before.allow + (after.deny - before.deny);
+        const cpu = cpuPerCall(statsBefore, statsAfter, decided);
+        side.cpuPerCall.push(cpu);
+        side.gcPausesUs.push(...statsAfter.gcPausesUs);
+        side.gcMajor += statsAfter.gcMajor;
+        side.rssAfter = statsAfter.rss;
+        const gcRound = gcSummary(statsAfter.gcPausesUs, statsAfter.gcMajor, durationSec);
         side.allow += after.allow - before.allow;
         side.deny += after.deny - before.deny;
         // Calls still in flight when h2load stops may be decided but not "done".
@@ -157,7 +193,9 @@ export async function runGrpcBench(
         }
         print(
           `  round ${r + 1} ${side.label.padEnd(24)} ${fmtRate(res.callsPerSec)} calls/s  ` +
-            `p50 ${fmtMs(res.p50Ms)}  p99 ${fmtMs(res.p99Ms)}` +
+            `p50 ${fmtMs(res.p50Ms)}  p99 ${fmtMs(res.p99Ms)}  ` +
+            `cpu ${cpu.toFixed(0).padStart(4)} µs/call  gc ${gcRound.count} p99 ${gcRound.p99Ms.toFixed(2)}ms ` +
+            `max ${gcRound.maxMs.toFixed(2)}ms  rss ${fmtMb(statsAfter.rss)}` +
             (res.failed ? `  FAILED ${res.failed}` : ''),
         );
       }
@@ -166,16 +204,18 @@ export async function runGrpcBench(
     await Promise.all(sides.map((s) => s.server.stop()));
   }
 
-  const summaries = sides.map(summarize);
+  const summaries = sides.map((side) => summarize(side, durationSec));
   const [a, b] = summaries;
   if (a === undefined) throw new Error('unreachable: no baseline side');
   print('');
   print(
-    `  ${'server'.padEnd(26)} ${'calls/s'.padStart(9)} ${'p50'.padStart(9)} ${'p99'.padStart(9)}  allow/deny`,
+    `  ${'server'.padEnd(26)} ${'calls/s'.padStart(9)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ` +
+      `${'µs/call'.padStart(8)}  GC pauses (count, p50/p99/max, share)   ${'RSS'.padStart(8)}  allow/deny`,
   );
   for (const s of summaries) {
     print(
-      `  ${s.label.padEnd(26)} ${fmtRate(s.callsPerSec)} ${fmtMs(s.p50Ms)} ${fmtMs(s.p99Ms)}  ` +
+      `  ${s.label.padEnd(26)} ${fmtRate(s.callsPerSec)} ${fmtMs(s.p50Ms)} ${fmtMs(s.p99Ms)} ` +
+        `${s.cpuUsPerCall.toFixed(1).padStart(8)}  ${fmtGc(s.gc).padEnd(38)} ${fmtMb(s.rssAfter).padStart(8)}  ` +
         `${s.allow}/${s.deny}${s.failed ? `  (${s.failed} failed streams)` : ''}`,
     );
   }
@@ -191,11 +231,18 @@ export async function runGrpcBench(
 
 async function startSide(
   label: string,
-  o: { entry: string; args: readonly string[]; core: number | undefined; http: boolean },
+  o: {
+    entry: string;
+    args: readonly string[];
+    nodeArgs?: readonly string[];
+    core: number | undefined;
+    http: boolean;
+  },
 ): Promise<Side> {
   const server = await startServerProcess({
     entry: o.entry,
     args: o.args,
+    ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
     ...(o.core !== undefined ? { core: o.core } : {}),
   });
   const body = grpcFrame(
@@ -206,11 +253,23 @@ async function startSide(
     }),
   );
   const http1 = o.http ? { path: server.path ?? '/', headers: server.headers } : undefined;
-  return { label, server, body, ...(http1 ? { http1 } : {}), results: [], allow: 0, deny: 0 };
+  return {
+    label,
+    server,
+    body,
+    ...(http1 ? { http1 } : {}),
+    results: [],
+    cpuPerCall: [],
+    gcPausesUs: [],
+    gcMajor: 0,
+    rssAfter: NaN,
+    allow: 0,
+    deny: 0,
+  };
 }
 
 /** Median round by calls/s; its p50/p99 are reported with it. */
-function summarize(side: Side): SideSummary {
+function summarize(side: Side, durationSec: number): SideSummary {
   const sorted = [...side.results].sort((x, y) => x.callsPerSec - y.callsPerSec);
   const mid = sorted[Math.floor((sorted.length - 1) / 2)];
   if (mid === undefined) throw new Error('no rounds measured');
@@ -223,7 +282,46 @@ function summarize(side: Side): SideSummary {
     ...counts,
     failed: side.results.reduce((n, r) => n + r.failed, 0),
     rounds: side.results,
+    cpuUsPerCall: median(side.cpuPerCall),
+    cpuUsPerCallRounds: side.cpuPerCall,
+    gc: gcSummary(side.gcPausesUs, side.gcMajor, side.results.length * durationSec),
+    rssAfter: side.rssAfter,
   };
+}
+
+/** Server CPU µs per decided call between two stats readings. */
+function cpuPerCall(before: ChildStats, after: ChildStats, decided: number): number {
+  return decided > 0 ? (after.cpuUs - before.cpuUs) / decided : NaN;
+}
+
+/** Count, percentiles and wall-time share of a list of GC pauses (µs). */
+export function gcSummary(pausesUs: readonly number[], major: number, seconds: number): GcSummary {
+  const sorted = Float64Array.from(pausesUs).sort();
+  const total = pausesUs.reduce((a, b) => a + b, 0);
+  return {
+    count: sorted.length,
+    major,
+    p50Ms: sorted.length ? percentile(sorted, 0.5) / 1000 : 0,
+    p99Ms: sorted.length ? percentile(sorted, 0.99) / 1000 : 0,
+    maxMs: sorted.length ? (sorted[sorted.length - 1] ?? 0) / 1000 : 0,
+    share: seconds > 0 ? total / 1e6 / seconds : NaN,
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
+}
+
+function fmtGc(g: GcSummary): string {
+  return (
+    `${g.count}${g.major ? ` (${g.major} major)` : ''}, ${g.p50Ms.toFixed(2)}/${g.p99Ms.toFixed(2)}/` +
+    `${g.maxMs.toFixed(2)}ms, ${(g.share * 100).toFixed(1)}%`
+  );
+}
+
+function fmtMb(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(0)} MB`;
 }
 
 function fmtRate(x: number): string {
@@ -242,7 +340,11 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       ? {}
       : first === '--aa'
         ? { rolegateEntry: NOOP_SERVER_ENTRY, rolegateLabel: 'b: no-op grpc-js (A/A)' }
-        : { rolegateEntry: first, rolegateArgs: rest };
+        : {
+            rolegateEntry: first,
+            rolegateArgs: rest,
+            rolegateNodeArgs: (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+          };
   runGrpcBench((line) => console.log(line), opts).catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

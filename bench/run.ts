@@ -10,8 +10,17 @@ import { runPipelineBench } from './pipeline.js';
 import { runPolicyBench } from './policy.js';
 import { runShadowBench } from './shadow.js';
 import { runWorkersBench } from './workers.js';
+import { runVerifyCostBench } from './verify-cost.js';
+import { printTargets } from './lib/targets.js';
+import { recordGrpcTargets } from './lib/grpc-targets.js';
 
 const print = (line: string) => console.log(line);
+/**
+ * Node flags rolegate is launched with in production (the Dockerfile's
+ * ENTRYPOINT; docs/performance.md "Node flags"): the rolegate side of the
+ * gRPC benchmarks runs with them; baselines run with Node's defaults.
+ */
+const ROLEGATE_NODE_FLAGS = ['--max-semi-space-size=2'];
 const entry = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
 const only = process.argv[2];
@@ -26,19 +35,23 @@ if (only === undefined || only === 'grpc' || only === 'http') {
   const warm = await runGrpcBench(print, {
     title: 'Check over gRPC, warm token cache: (a) no-op grpc-js server vs (b) rolegate',
     rolegateEntry: entry('rolegate-server.js'),
-    targetRatio: 0.9,
+    rolegateNodeArgs: ROLEGATE_NODE_FLAGS,
+    targetRatio: 0.8,
   });
   grpcWarm = warm.b?.callsPerSec;
+  if (only !== 'http') recordGrpcTargets.warm(warm);
 }
 if (only === undefined || only === 'grpc') {
-  await runGrpcBench(print, {
+  const fresh = await runGrpcBench(print, {
     title: 'Check over gRPC, token verified on every call: (a) verify-only server vs (b) rolegate',
     baselineEntry: entry('verify-server.js'),
     baselineLabel: 'a: verify-only',
     rolegateEntry: entry('rolegate-server.js'),
     rolegateArgs: ['--token-cache', 'off'],
-    targetRatio: 0.9,
+    rolegateNodeArgs: ROLEGATE_NODE_FLAGS,
+    targetRatio: 0.5,
   });
+  recordGrpcTargets.fresh(fresh);
 }
 if (only === undefined || only === 'http') {
   const http = await runGrpcBench(print, {
@@ -70,3 +83,7 @@ if (only === undefined || only === 'workers') {
 if (only === undefined || only === 'peers') {
   await runEnvoyPeerComparison(print);
 }
+if (only === undefined || only === 'verify') {
+  await runVerifyCostBench(print);
+}
+printTargets(print);

@@ -7,9 +7,12 @@
  *   METHOD <method>          optional, before PORT: :method of the bench request
  *   PORT <n>                 once listening on 127.0.0.1:<n> (h2c gRPC)
  *   COUNTS <allow> <deny>    reply to the stdin line `counts`
- * stdin: `counts` → COUNTS line; EOF → exit. SIGTERM/SIGINT → exit.
+ *   STATS <json>             reply to the stdin line `stats`: {@link ChildStats}
+ * stdin: `counts` → COUNTS line; `stats` → STATS line; EOF → exit.
+ * SIGTERM/SIGINT → exit.
  * Logs go to stderr.
  */
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 
 export interface DecisionCounts {
@@ -29,6 +32,57 @@ export interface ChildAnnouncement {
   readonly shutdown?: () => void | Promise<void>;
 }
 
+/**
+ * Resource figures of a bench child, read on each `stats` request. CPU and
+ * RSS are cumulative / current; GC pauses are those since the previous
+ * `stats` request, so the parent brackets a round with two requests.
+ */
+export interface ChildStats {
+  /** User + system CPU time of the process since start, microseconds. */
+  readonly cpuUs: number;
+  /** Resident set size now, bytes. */
+  readonly rss: number;
+  /** V8 heap used now, bytes. */
+  readonly heapUsed: number;
+  /** Each GC pause (PerformanceObserver 'gc' entry) since the last request, microseconds. */
+  readonly gcPausesUs: readonly number[];
+  /** Of those, how many were major (mark-compact) collections. */
+  readonly gcMajor: number;
+}
+
+let gcPauses: number[] = [];
+let gcMajor = 0;
+let gcObserver: PerformanceObserver | undefined;
+
+/** Start collecting GC pauses (idempotent). */
+function observeGc(): void {
+  if (gcObserver) return;
+  gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcPauses.push(Math.round(e.duration * 1000));
+      // detail.kind: 1 minor (scavenge), 2 major (mark-compact), 4 incremental, 8 weak callbacks.
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === 2) gcMajor++;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+}
+
+/** This process's {@link ChildStats}; resets the GC pause list. */
+export function childStats(): ChildStats {
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  const stats: ChildStats = {
+    cpuUs: cpu.user + cpu.system,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    gcPausesUs: gcPauses,
+    gcMajor,
+  };
+  gcPauses = [];
+  gcMajor = 0;
+  return stats;
+}
+
 /** Announce a listening bench server to the parent and serve `counts` requests. */
 export function announceToParent(a: ChildAnnouncement): void {
   const out: string[] = [];
@@ -40,6 +94,7 @@ export function announceToParent(a: ChildAnnouncement): void {
   if (a.method !== undefined) out.push(`METHOD ${a.method}`);
   out.push(`PORT ${a.port}`);
   process.stdout.write(out.join('\n') + '\n');
+  observeGc();
 
   let exiting = false;
   const exit = (): void => {
@@ -54,6 +109,8 @@ export function announceToParent(a: ChildAnnouncement): void {
     if (line.trim() === 'counts') {
       const c = a.counts();
       process.stdout.write(`COUNTS ${c.allow} ${c.deny}\n`);
+    } else if (line.trim() === 'stats') {
+      process.stdout.write(`STATS ${JSON.stringify(childStats())}\n`);
     }
   });
   lines.on('close', exit);

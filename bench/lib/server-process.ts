@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-import type { DecisionCounts } from './child-protocol.js';
+import type { ChildStats, DecisionCounts } from './child-protocol.js';
 import { taskset } from './cpu.js';
 
 export interface ServerProcessOptions {
@@ -18,6 +18,8 @@ export interface ServerProcessOptions {
   readonly core?: number;
   readonly startTimeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Node options before the entry (e.g. `--cpu-prof`, `--trace-gc`), for profiling. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ServerProcess {
@@ -28,11 +30,13 @@ export interface ServerProcess {
   readonly path?: string;
   readonly method?: string;
   counts(): Promise<DecisionCounts>;
+  /** CPU, RSS and the GC pauses since the previous call (see child-protocol.ts). */
+  stats(): Promise<ChildStats>;
   stop(): Promise<void>;
 }
 
 export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
-  const nodeArgs = [opts.entry, ...(opts.args ?? [])];
+  const nodeArgs = [...(opts.nodeArgs ?? []), opts.entry, ...(opts.args ?? [])];
   const [cmd, args] = taskset(opts.core, process.execPath, nodeArgs);
   const child: ChildProcessWithoutNullStreams = spawn(cmd, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -58,6 +62,7 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
   let path: string | undefined;
   let method: string | undefined;
   const countWaiters: ((c: DecisionCounts) => void)[] = [];
+  const statsWaiters: ((s: ChildStats) => void)[] = [];
   const lines = createInterface({ input: child.stdout });
 
   const port = await new Promise<number>((resolve, reject) => {
@@ -99,6 +104,9 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
           countWaiters.shift()?.({ allow: a ?? NaN, deny: d ?? NaN });
           break;
         }
+        case 'STATS':
+          statsWaiters.shift()?.(JSON.parse(rest) as ChildStats);
+          break;
         default:
           // Stray stdout output: show it, it is not part of the protocol.
           process.stderr.write(`[bench child stdout] ${line}\n`);
@@ -125,6 +133,19 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
           resolve(c);
         });
         child.stdin.write('counts\n');
+      }),
+    stats: () =>
+      new Promise<ChildStats>((resolve, reject) => {
+        if (exited) {
+          reject(new Error('bench server has exited'));
+          return;
+        }
+        const timer = setTimeout(() => reject(new Error('no STATS reply')), 10_000);
+        statsWaiters.push((s) => {
+          clearTimeout(timer);
+          resolve(s);
+        });
+        child.stdin.write('stats\n');
       }),
     stop: async () => {
       if (exited) return;

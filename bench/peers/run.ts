@@ -36,7 +36,7 @@ import {
   type OpaEnvoyProcess,
 } from './opa-envoy.js';
 import { checkAnswer, checkParity } from './parity.js';
-import { printTargets, record } from './report.js';
+import { printTargets, record } from '../lib/targets.js';
 
 type Print = (line: string) => void;
 

@@ -12,7 +12,8 @@ import type { Tracing } from '../observe/tracing.js';
 import { normalizeCheckRequest } from '../request/normalize.js';
 import { toCheckResponse, type ResponseSettings } from '../response/check-response.js';
 import type { AuthzRequest } from '../request/types.js';
-import type { CheckRequest, CheckResponse } from '../transport/grpc/messages.js';
+import type { CheckResponse } from '../transport/grpc/messages.js';
+import type { CheckRequestFields } from '../transport/grpc/decode-check-request.js';
 import type { CheckOutcome } from '../decision/outcome.js';
 import { check, type CheckDeps, type CredentialsPhase } from './check.js';
 import type { RuntimeConfig, RuntimeOptions } from './runtime.js';
@@ -198,7 +199,7 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
 export function createCheckHandler(
   deps: CheckHandlerDeps,
   pipeline: CheckPipeline = createCheckPipeline(deps),
-): (message: CheckRequest) => Promise<CheckResponse> {
+): (message: CheckRequestFields) => Promise<CheckResponse> {
   return (message) => {
     const request = normalizeCheckRequest(message);
     return pipeline(request, (outcome, settings) =>

@@ -1,12 +1,12 @@
-/** CheckRequest (as proto-loader decodes it) -> transport-neutral {@link AuthzRequest}. */
+/** CheckRequest (the fields the pipeline reads) -> transport-neutral {@link AuthzRequest}. */
 import { isIP } from 'node:net';
-import type { CheckRequest } from '../transport/grpc/messages.js';
+import type { CheckRequestFields } from '../transport/grpc/decode-check-request.js';
 import type { ErrorCode } from '../errors.js';
 import { canonicalPath } from './canonical-path.js';
 import type { AuthzRequest } from './types.js';
 
 function collectHeaders(
-  http: NonNullable<NonNullable<CheckRequest['attributes']>['request']>['http'],
+  http: NonNullable<NonNullable<CheckRequestFields['attributes']>['request']>['http'],
 ) {
   const headers: Record<string, string> = {};
   if (!http) return headers;
@@ -127,8 +127,11 @@ export function canonicalRequest(raw: RawRequest): AuthzRequest {
   };
 }
 
-/** Normalises a CheckRequest (as proto-loader decodes it) through {@link canonicalRequest}. */
-export function normalizeCheckRequest(message: CheckRequest): AuthzRequest {
+/**
+ * Normalises a CheckRequest through {@link canonicalRequest}: as the gRPC
+ * server's decoder gives it, or as proto-loader decodes it (a superset).
+ */
+export function normalizeCheckRequest(message: CheckRequestFields): AuthzRequest {
   const attrs = message.attributes;
   const http = attrs?.request?.http ?? null;
   const headers = collectHeaders(http);

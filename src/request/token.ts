@@ -8,17 +8,26 @@
  */
 import { inspect } from 'node:util';
 
-const values = new WeakMap<CallerToken, string>();
+/** Reads a handle's text; set by the class's static block, private to this module. */
+let textOf: (handle: object) => string | undefined;
 
 /** An opaque handle on the caller's raw token; it never shows the token. */
 export class CallerToken {
-  private constructor() {}
+  // A private field, not a WeakMap entry: invisible to JSON, inspect and
+  // Object.keys alike, and no ephemeron per request for the GC to trace.
+  readonly #text: string;
+
+  private constructor(text: string) {
+    this.#text = text;
+  }
 
   /** Wraps the raw token text found in a request. */
   static of(text: string): CallerToken {
-    const handle = new CallerToken();
-    values.set(handle, text);
-    return handle;
+    return new CallerToken(text);
+  }
+
+  static {
+    textOf = (handle) => (#text in handle ? (handle as CallerToken).#text : undefined);
   }
 
   /** `[token]`: JSON.stringify and loggers see no more. */
@@ -42,7 +51,7 @@ export class CallerToken {
  * phase (AssumeRoleWithWebIdentity) only.
  */
 export function revealToken(handle: CallerToken): string {
-  const text = values.get(handle);
+  const text = typeof handle === 'object' && handle !== null ? textOf(handle) : undefined;
   if (text === undefined) throw new TypeError('not a token handle from CallerToken.of');
   return text;
 }

@@ -4,7 +4,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { CheckRequest, CheckResponse } from './messages.js';
+import type { CheckResponse } from './messages.js';
+import { decodeCheckRequest, type CheckRequestFields } from './decode-check-request.js';
 import { encodeCheckResponse } from './encode-check-response.js';
 import { AUTHORIZATION_SERVICE_NAME, loadAuthorizationService } from './protos.js';
 
@@ -13,7 +14,7 @@ export interface GrpcServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   /** Decides one CheckRequest; must not throw (the pipeline fails closed itself). */
-  readonly handle: (request: CheckRequest) => Promise<CheckResponse>;
+  readonly handle: (request: CheckRequestFields) => Promise<CheckResponse>;
   /** Builds the response for a handler that threw anyway: always a deny. */
   readonly onHandlerError: (err: unknown) => CheckResponse;
 }
@@ -28,7 +29,11 @@ export interface GrpcServer {
   drain(deadlineMs: number): Promise<void>;
 }
 
-/** Channel options: keepalive so dead Envoy connections are noticed; bounded messages. */
+/**
+ * Channel options: keepalive so dead Envoy connections are noticed; bounded
+ * messages; channelz off (rolegate serves no channelz service, and its
+ * per-call trackers cost closures and a Date per call).
+ */
 export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
@@ -37,6 +42,7 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.max_receive_message_length': 4 * 1024 * 1024,
   'grpc.max_send_message_length': 1024 * 1024,
   'grpc.max_concurrent_streams': 1000,
+  'grpc.enable_channelz': 0,
 };
 
 /** Starts the server; the health status is NOT_SERVING until `serving()` is called. */
@@ -54,6 +60,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       ...service,
       Check: {
         ...service.Check,
+        // Reads only the fields the pipeline uses (decode-check-request.ts); refusals throw,
+        // and grpc-js answers those with an error status, as for any undecodable frame.
+        requestDeserialize: decodeCheckRequest,
         // The direct encoder for rolegate's own response shapes; anything else takes the generic path.
         responseSerialize: (response: CheckResponse) =>
           encodeCheckResponse(response) ?? generic(response),
@@ -61,7 +70,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     },
     {
       Check: (
-        call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>,
+        call: grpc.ServerUnaryCall<CheckRequestFields, CheckResponse>,
         callback: grpc.sendUnaryData<CheckResponse>,
       ) => {
         options.handle(call.request).then(

@@ -1,7 +1,9 @@
 /**
  * Fuzzing the CheckRequest decoder (issue 16, "Fuzzing"): random, truncated,
  * oversized and mutated frames derived from valid encoded CheckRequests go
- * through the real decoder (the service definition's requestDeserialize),
+ * through the real decoder (the server's direct decoder, decode-check-request.ts;
+ * whenever the generic proto-loader decoder reads a frame too, both must
+ * normalise it to the same request),
  * normalizeCheckRequest, and the real gRPC server of an in-process rolegate
  * (a raw client with a passthrough serializer sends the bytes as the request
  * message). Properties: every input is decided within a time bound; every
@@ -14,7 +16,12 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import type { Rolegate } from '../../../src/main.js';
 import { normalizeCheckRequest } from '../../../src/request/normalize.js';
-import type { CheckRequest, DecodedCheckResponse } from '../../../src/transport/grpc/messages.js';
+import type { DecodedCheckResponse } from '../../../src/transport/grpc/messages.js';
+import {
+  CheckRequestDecodeError,
+  decodeCheckRequest,
+  type CheckRequestFields,
+} from '../../../src/transport/grpc/decode-check-request.js';
 import {
   CHECK_METHOD_PATH,
   encodeCheckRequest,
@@ -56,14 +63,27 @@ function validRequest(method: string, path: string, auth: string): Buffer {
   });
 }
 
-type Decoded = { ok: true; message: CheckRequest } | { ok: false };
+type Decoded = { ok: true; message: CheckRequestFields } | { ok: false };
 
+/** The server's decoder; checks it against the generic one where both read the frame. */
 function decode(frame: Buffer): Decoded {
+  let message: CheckRequestFields;
   try {
-    return { ok: true, message: service.Check.requestDeserialize(frame) };
-  } catch {
+    message = decodeCheckRequest(frame);
+  } catch (err) {
+    expect(err).toBeInstanceOf(CheckRequestDecodeError);
     return { ok: false };
   }
+  let generic: CheckRequestFields | undefined;
+  try {
+    generic = service.Check.requestDeserialize(frame);
+  } catch {
+    generic = undefined;
+  }
+  if (generic !== undefined && readableByNormalizer(message)) {
+    expect(normalizeCheckRequest(message)).toEqual(normalizeCheckRequest(generic));
+  }
+  return { ok: true, message };
 }
 
 type Answer = { kind: 'response'; code: number } | { kind: 'error'; code: grpc.status };
@@ -90,13 +110,13 @@ function send(frame: Buffer): Promise<Answer> {
   });
 }
 
-function authorizationOf(message: CheckRequest): unknown {
+function authorizationOf(message: CheckRequestFields): unknown {
   const headers = message.attributes?.request?.http?.headers as Record<string, unknown> | undefined;
   return headers?.['authorization'];
 }
 
 /** Whether normalizeCheckRequest reads the decoded message (it may refuse by throwing). */
-function readableByNormalizer(message: CheckRequest): boolean {
+function readableByNormalizer(message: CheckRequestFields): boolean {
   try {
     normalizeCheckRequest(message);
     return true;
