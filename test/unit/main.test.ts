@@ -10,6 +10,7 @@ import { startRolegate } from '../../src/main.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
 import { JwksIssuer } from '../harness/jwks.js';
+import { listening } from '../harness/child.js';
 import { freePort } from '../harness/ports.js';
 import { checkOnce } from '../support/check-client.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
@@ -116,6 +117,58 @@ describe('startRolegate start-up', () => {
       expect((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status).toBe(200);
       idp.stall(undefined);
       expect(idp.requestCount('/jwks.json')).toBe(1);
+      expect(await health(rolegate.grpcPort)).toBe('SERVING');
+      const token = await idp.mint({}, { subject: 'alice' });
+      const answer = await checkOnce(rolegate.grpcPort, 'GET', '/orders/1', token);
+      expect(answer.allowed).toBe(true);
+    } finally {
+      idp.stall(undefined);
+      await rolegate?.stop();
+    }
+  }, 20_000);
+
+  it('with listenOnceReady (a cluster worker), no listener accepts a connection before the issuer keys are in', async () => {
+    // A cluster hands connections to any worker that listens, whatever its
+    // health: a worker listening during a slow key fetch would answer 401s.
+    idp.stall(600);
+    const grpcPort = await freePort();
+    let rolegate: Awaited<ReturnType<typeof startRolegate>> | undefined;
+    try {
+      const file = join(mkdtempSync(join(tmpdir(), 'rolegate-main-')), 'rolegate.yaml');
+      writeFileSync(
+        file,
+        stringify({
+          issuers: [{ issuer: idp.issuer, audiences: ['orders-api'] }],
+          roles: [
+            {
+              name: 'reader',
+              trustPolicy: webIdentityTrust(idp.issuer),
+              policies: { read: allowPolicy('orders:Get*') },
+            },
+          ],
+          routes: ORDER_ROUTES,
+        }),
+      );
+      const starting = startRolegate({
+        configFile: file,
+        grpcPort,
+        admin: false,
+        listenOnceReady: true,
+        logger: sink(),
+        auditLogger: sink(),
+        defaultMetrics: false,
+      }).then((r) => (rolegate = r));
+      const probes: boolean[] = [];
+      while (rolegate === undefined) {
+        probes.push(await listening(grpcPort));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await starting;
+      // Probed throughout the key fetch (600 ms), and refused every time.
+      expect(probes.length).toBeGreaterThan(5);
+      expect(probes).not.toContain(true);
+      idp.stall(undefined);
+      expect(idp.requestCount('/jwks.json')).toBeGreaterThanOrEqual(1);
       expect(await health(rolegate.grpcPort)).toBe('SERVING');
       const token = await idp.mint({}, { subject: 'alice' });
       const answer = await checkOnce(rolegate.grpcPort, 'GET', '/orders/1', token);
