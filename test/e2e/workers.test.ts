@@ -12,8 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
 import { stringify } from 'yaml';
 import { runChild, stopChild, waitReady, type RunningChild } from '../harness/child.js';
 import { EchoUpstream } from '../harness/echo-upstream.js';
@@ -21,6 +19,7 @@ import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { freePorts } from '../harness/ports.js';
 import { accessScenario } from '../support/access.js';
+import { healthStatus } from '../support/check-client.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -147,27 +146,6 @@ function getVia(agent: Agent, token: string): Promise<number> {
     req.on('error', reject);
     req.end();
   });
-}
-
-/**
- * grpc.health.v1 status over a connection of its own (no shared subchannel),
- * so consecutive calls reach the workers in turn.
- */
-function healthOnFreshConnection(): Promise<string> {
-  const Client = grpc.makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
-  const client = new Client(`127.0.0.1:${ports.grpc}`, grpc.credentials.createInsecure(), {
-    'grpc.use_local_subchannel_pool': 1,
-  }) as unknown as {
-    check: (r: object, cb: (e: Error | null, r?: { status: string }) => void) => void;
-    close: () => void;
-  };
-  return new Promise((resolve, reject) =>
-    client.check({ service: '' }, (err, res) => {
-      client.close();
-      if (err) reject(err);
-      else resolve(res?.status ?? 'missing');
-    }),
-  );
 }
 
 /** The pid of each serving worker, by slot, from the "worker serving" log lines (latest wins). */
@@ -379,7 +357,7 @@ describe('rolegate serve with server.workers: 2', () => {
     const pids = [...workerPids().values()].filter(alive);
     expect(pids).toHaveLength(2);
     const before: string[] = [];
-    for (let i = 0; i < 4; i++) before.push(await healthOnFreshConnection());
+    for (let i = 0; i < 4; i++) before.push(await healthStatus(ports.grpc));
     expect(before).toEqual(Array(4).fill('SERVING'));
     const exit = new Promise<number | null>((resolve) => serve.child.once('exit', resolve));
     serve.child.kill('SIGTERM');
@@ -391,7 +369,7 @@ describe('rolegate serve with server.workers: 2', () => {
     // (4 fresh connections, handed to the 2 workers in turn).
     await sleep(300);
     const during: string[] = [];
-    for (let i = 0; i < 4; i++) during.push(await healthOnFreshConnection());
+    for (let i = 0; i < 4; i++) during.push(await healthStatus(ports.grpc));
     expect(during).toEqual(Array(4).fill('NOT_SERVING'));
     expect(await exit).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
