@@ -77,6 +77,13 @@ describe('startRolegate start-up', () => {
     });
   };
 
+  /** SERVING, and the very first Check (a token the policy allows) is allowed. */
+  const expectServingAndAllowed = async (grpcPort: number) => {
+    expect(await healthStatus(grpcPort)).toBe('SERVING');
+    const token = await idp.mint({}, { subject: 'alice' });
+    expect((await checkOnce(grpcPort, 'GET', '/orders/1', token)).allowed).toBe(true);
+  };
+
   it('reports SERVING (and /readyz 200) only once the issuer keys are in: the first call after a slow key fetch is allowed', async () => {
     // Each issuer answer takes longer than keys.maxWaitMs (250 ms): a Check
     // that had to wait for the keys would be refused with a 401.
@@ -102,10 +109,7 @@ describe('startRolegate start-up', () => {
       expect((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status).toBe(200);
       idp.stall(undefined);
       expect(idp.requestCount('/jwks.json')).toBe(1);
-      expect(await healthStatus(rolegate.grpcPort)).toBe('SERVING');
-      const token = await idp.mint({}, { subject: 'alice' });
-      const answer = await checkOnce(rolegate.grpcPort, 'GET', '/orders/1', token);
-      expect(answer.allowed).toBe(true);
+      await expectServingAndAllowed(rolegate.grpcPort);
     } finally {
       idp.stall(undefined);
       await rolegate?.stop();
@@ -133,10 +137,7 @@ describe('startRolegate start-up', () => {
       expect(probes).not.toContain(true);
       idp.stall(undefined);
       expect(idp.requestCount('/jwks.json')).toBeGreaterThanOrEqual(1);
-      expect(await healthStatus(rolegate.grpcPort)).toBe('SERVING');
-      const token = await idp.mint({}, { subject: 'alice' });
-      const answer = await checkOnce(rolegate.grpcPort, 'GET', '/orders/1', token);
-      expect(answer.allowed).toBe(true);
+      await expectServingAndAllowed(rolegate.grpcPort);
     } finally {
       idp.stall(undefined);
       await rolegate?.stop();
