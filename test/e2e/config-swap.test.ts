@@ -112,11 +112,12 @@ beforeAll(async () => {
   token = await idp.mint({ email: EMAIL }, { subject: 'alice', expiresIn: '10m' });
 }, 120_000);
 
+// rolegate's stop() alone waits shutdownDelaySeconds (default 3 s): more than jest's 5 s default with Envoy's.
 afterAll(async () => {
   await envoy?.stop();
   await rolegate?.stop().catch(() => undefined);
   await Promise.all([idp.stop(), upstream.stop()]);
-});
+}, 30_000);
 
 describe('config swapped invalid/valid 50 times under a request stream', () => {
   it('zero failed requests, every decision from one whole generation, every invalid file refused', async () => {

@@ -171,11 +171,12 @@ beforeAll(async () => {
   await envoy.waitForCluster('rolegate');
 }, 180_000);
 
+// rolegate's stop() alone waits shutdownDelaySeconds (default 3 s): more than jest's 5 s default with Envoy's.
 afterAll(async () => {
   await envoy?.stop();
   await rolegate?.stop().catch(() => undefined);
   await Promise.all([idp.stop(), upstream.stop(), moto?.stop()]);
-});
+}, 30_000);
 
 describe('AWS outages through Envoy', () => {
   it('IAM sync fails: the last good IAM roles keep deciding, metric and log say so; back: syncs again', async () => {

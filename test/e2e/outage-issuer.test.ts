@@ -110,11 +110,12 @@ beforeAll(async () => {
   known = await mintFresh(-1);
 }, 120_000);
 
+// rolegate's stop() alone waits shutdownDelaySeconds (default 3 s): more than jest's 5 s default with Envoy's.
 afterAll(async () => {
   await envoy?.stop();
   await rolegate?.stop().catch(() => undefined);
   await Promise.all([idp?.stop(), upstream.stop()]);
-});
+}, 30_000);
 
 describe('OIDC issuer outage through Envoy', () => {
   it('stale keys serve, then 401 and never 200; recovers when the issuer is back', async () => {
