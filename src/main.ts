@@ -81,6 +81,15 @@ export interface StartOptions {
   readonly observability?: boolean;
   /** Tracing; default from the standard `OTEL_*` environment variables (off unless they ask). */
   readonly tracing?: Tracing;
+  /**
+   * Open the gRPC, HTTP check and access API listeners only once the
+   * issuers' keys are in (bounded by {@link STARTUP_KEYS_WAIT_MS}), instead
+   * of binding at once and reporting NOT_SERVING meanwhile. Default false; a
+   * cluster worker passes true: its listening sockets are shared, and the
+   * primary hands a new connection to any worker that listens, whatever
+   * that worker's health says (docs/workers.md).
+   */
+  readonly listenOnceReady?: boolean;
 }
 
 export interface Rolegate {
@@ -332,6 +341,15 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     await flushLogger(auditLogger);
     throw err;
   };
+  // A replica that reports SERVING before its issuers' keys are in would
+  // answer its first calls after a (rolling) restart with 401s or a slow
+  // key fetch; Envoy keeps it out of rotation until then (bounded wait).
+  const keysIn = (): Promise<void> =>
+    settledWithin(firstVerifier.keysPrefetched(), STARTUP_KEYS_WAIT_MS);
+  // A cluster worker's health check answers for that worker alone, while
+  // Envoy's Checks may reach its sibling on another connection: a worker
+  // that listened before its keys were in would decide them with 401s.
+  if (options.listenOnceReady === true) await keysIn();
   // Just-in-time access: store, grant cache and API, when enabled (docs/access.md).
   let access: AccessRuntime | undefined;
   try {
@@ -441,10 +459,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
           initial.sources ? { files: initial.sources.files } : {},
         );
 
-  // A replica that reports SERVING before its issuers' keys are in would
-  // answer its first calls after a (rolling) restart with 401s or a slow
-  // key fetch; Envoy keeps it out of rotation until then (bounded wait).
-  await settledWithin(firstVerifier.keysPrefetched(), STARTUP_KEYS_WAIT_MS);
+  if (options.listenOnceReady !== true) await keysIn();
   grpcServer.serving();
   serving = true;
   logger.info(

@@ -51,6 +51,8 @@ async function start(msg: Extract<ToWorker, { kind: 'start' }>): Promise<void> {
       ...(msg.text === undefined ? {} : { configText: msg.text }),
       watch: false,
       admin: false,
+      // The primary hands connections to every worker that listens: listen only once able to decide.
+      listenOnceReady: true,
       ...(toStdout ? { auditLogger: createAuditLogger(sharedOutput(1)) } : {}),
     });
     instance = started;

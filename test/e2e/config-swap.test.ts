@@ -19,10 +19,12 @@ import { JwksIssuer } from '../harness/jwks.js';
 import { until } from '../support/access.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 import { captureLogger } from '../support/log-capture.js';
+import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import {
   sendHttp,
   startRequestStream,
   statusCounts,
+  upstreamHeader,
   within,
   type StreamSample,
 } from '../support/request-stream.js';
@@ -81,20 +83,15 @@ function replaceConfig(text: string, n: number): void {
 }
 
 async function reloads(): Promise<{ success: number; failure: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${rolegate.adminPort}/metrics`)).text();
-  const read = (result: string) =>
-    Number(
-      new RegExp(`rolegate_config_reloads_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ??
-        0,
-    );
+  const text = await scrapeMetrics(rolegate.adminPort);
+  const read = (result: string) => metricValue(text, 'rolegate_config_reloads_total', { result });
   return { success: read('success'), failure: read('failure') };
 }
 
 /** The generation a response is the whole answer of, or 'neither'. */
 function generationOf(sample: StreamSample<Kind>): Gen | 'neither' {
-  const seen = sample.detail?.['upstreamHeaders'] as Record<string, unknown> | undefined;
-  const a = seen?.['x-gen-a'];
-  const b = seen?.['x-gen-b'];
+  const a = upstreamHeader(sample, 'x-gen-a');
+  const b = upstreamHeader(sample, 'x-gen-b');
   if (sample.kind === 'get') {
     if (sample.status === 200 && a === EMAIL && b === undefined) return 'A';
     if (sample.status === 403) return 'B';
@@ -115,11 +112,12 @@ beforeAll(async () => {
   token = await idp.mint({ email: EMAIL }, { subject: 'alice', expiresIn: '10m' });
 }, 120_000);
 
+// rolegate's stop() alone waits shutdownDelaySeconds (default 3 s): more than jest's 5 s default with Envoy's.
 afterAll(async () => {
   await envoy?.stop();
   await rolegate?.stop().catch(() => undefined);
   await Promise.all([idp.stop(), upstream.stop()]);
-});
+}, 30_000);
 
 describe('config swapped invalid/valid 50 times under a request stream', () => {
   it('zero failed requests, every decision from one whole generation, every invalid file refused', async () => {

@@ -16,10 +16,12 @@ import { MOTO_ACCOUNT, MotoServer } from '../harness/moto.js';
 import { freePort } from '../harness/ports.js';
 import { until } from '../support/access.js';
 import { captureLogger } from '../support/log-capture.js';
+import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import {
   sendHttp,
   startRequestStream,
   statusesByKind,
+  upstreamHeader,
   within,
   type StreamSample,
 } from '../support/request-stream.js';
@@ -93,17 +95,10 @@ async function seedMoto(): Promise<void> {
   );
 }
 
-async function scrape(): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${rolegate.adminPort}/metrics`)).text();
-}
+const counter = async (name: string, labels: Record<string, string>) =>
+  metricValue(await scrapeMetrics(rolegate.adminPort), name, labels);
 
-function counter(metrics: string, name: string, labels: string): number {
-  const line = metrics.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
-}
-
-const iamSyncs = async (result: string) =>
-  counter(await scrape(), 'rolegate_iam_syncs_total', `result="${result}"`);
+const iamSyncs = (result: string) => counter('rolegate_iam_syncs_total', { result });
 
 const call = async (path: string, subject: string) =>
   sendHttp(envoy.url(path), {
@@ -176,11 +171,12 @@ beforeAll(async () => {
   await envoy.waitForCluster('rolegate');
 }, 180_000);
 
+// rolegate's stop() alone waits shutdownDelaySeconds (default 3 s): more than jest's 5 s default with Envoy's.
 afterAll(async () => {
   await envoy?.stop();
   await rolegate?.stop().catch(() => undefined);
   await Promise.all([idp.stop(), upstream.stop(), moto?.stop()]);
-});
+}, 30_000);
 
 describe('AWS outages through Envoy', () => {
   it('IAM sync fails: the last good IAM roles keep deciding, metric and log say so; back: syncs again', async () => {
@@ -267,7 +263,7 @@ describe('AWS outages through Envoy', () => {
     let samples: StreamSample<Kind>[] = [];
     try {
       await stream.waitFor(30);
-      const stsFailuresBefore = counter(await scrape(), 'rolegate_sts_calls_total', 'failure');
+      const stsFailuresBefore = await counter('rolegate_sts_calls_total', { result: 'failure' });
       const down = Date.now();
       phase = 'down';
       await moto.stop();
@@ -286,9 +282,9 @@ describe('AWS outages through Envoy', () => {
       );
       await stream.waitFor(30);
       samples = await stream.stop();
-      expect(
-        counter(await scrape(), 'rolegate_sts_calls_total', 'result="failure"'),
-      ).toBeGreaterThan(stsFailuresBefore);
+      expect(await counter('rolegate_sts_calls_total', { result: 'failure' })).toBeGreaterThan(
+        stsFailuresBefore,
+      );
 
       const before = within(samples, { to: down });
       const outage = within(samples, { from: down, to: up });
@@ -298,9 +294,8 @@ describe('AWS outages through Envoy', () => {
         iamRole: { 200: expect.any(Number) },
       });
       // Allowed ones carried credentials minted by STS.
-      const minted = before.find((s) => s.kind === 'credentials')?.detail?.['upstreamHeaders'] as
-        Record<string, unknown> | undefined;
-      expect(minted?.['x-rolegate-aws-access-key-id']).toMatch(/^ASIA/);
+      const minted = before.find((s) => s.kind === 'credentials');
+      expect(minted && upstreamHeader(minted, 'x-rolegate-aws-access-key-id')).toMatch(/^ASIA/);
       // STS down: every credentials request denied with its code, the others unaffected.
       expect(statusesByKind(outage)).toEqual({
         credentials: { 403: expect.any(Number) },

@@ -15,6 +15,7 @@ import { JwksIssuer } from '../harness/jwks.js';
 import { PostgresPeer } from '../harness/postgres.js';
 import { accessScenario, ADMIN_ARN, api, until } from '../support/access.js';
 import { captureLogger } from '../support/log-capture.js';
+import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import {
   sendHttp,
   startRequestStream,
@@ -38,15 +39,14 @@ let envoy: EnvoyPeer;
 let rolegate: Rolegate;
 let aliceToken = '';
 
-const refreshes = async (result: string): Promise<number> => {
-  const text = await (await fetch(`http://127.0.0.1:${rolegate.adminPort}/metrics`)).text();
-  const line = text
-    .split('\n')
-    .find(
-      (l) => l.startsWith('rolegate_access_grant_cache_refreshes_total{') && l.includes(result),
-    );
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
-};
+const refreshes = async (result: string): Promise<number> =>
+  metricValue(
+    await scrapeMetrics(rolegate.adminPort),
+    'rolegate_access_grant_cache_refreshes_total',
+    {
+      result,
+    },
+  );
 
 beforeAll(async () => {
   await assertEnvoyImage();

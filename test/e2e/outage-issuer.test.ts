@@ -15,6 +15,7 @@ import { freePort } from '../harness/ports.js';
 import { until } from '../support/access.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 import { captureLogger } from '../support/log-capture.js';
+import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import {
   sendHttp,
   startRequestStream,
@@ -66,15 +67,11 @@ async function send(kind: Kind, seq: number) {
   return sendHttp(envoy.url(`/orders/${seq}`), { headers: { authorization: `Bearer ${token}` } });
 }
 
-async function scrape(): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${rolegate.adminPort}/metrics`);
-  return res.text();
-}
-
-function counter(metrics: string, line: RegExp): number {
-  const m = line.exec(metrics);
-  return m?.[1] === undefined ? 0 : Number(m[1]);
-}
+/** Key fetches of the issuer that failed, from rolegate's /metrics. */
+const fetchFailures = async () =>
+  metricValue(await scrapeMetrics(rolegate.adminPort), 'rolegate_jwks_fetches_total', {
+    result: 'failure',
+  });
 
 beforeAll(async () => {
   await assertEnvoyImage();
@@ -113,11 +110,12 @@ beforeAll(async () => {
   known = await mintFresh(-1);
 }, 120_000);
 
+// rolegate's stop() alone waits shutdownDelaySeconds (default 3 s): more than jest's 5 s default with Envoy's.
 afterAll(async () => {
   await envoy?.stop();
   await rolegate?.stop().catch(() => undefined);
   await Promise.all([idp?.stop(), upstream.stop()]);
-});
+}, 30_000);
 
 describe('OIDC issuer outage through Envoy', () => {
   it('stale keys serve, then 401 and never 200; recovers when the issuer is back', async () => {
@@ -135,10 +133,7 @@ describe('OIDC issuer outage through Envoy', () => {
       const fetched = idp.requestCount('/jwks.json');
       await until(() => idp.requestCount('/jwks.json') > fetched, 10_000);
       await new Promise((r) => setTimeout(r, 100));
-      const failuresBefore = counter(
-        await scrape(),
-        /rolegate_jwks_fetches_total\{[^}]*result="failure"[^}]*\} (\d+)/,
-      );
+      const failuresBefore = await fetchFailures();
       await idp.stop();
       const stopped = Date.now();
       const lastFetch = idp.answeredAt.get('/jwks.json') as number;
@@ -149,9 +144,7 @@ describe('OIDC issuer outage through Envoy', () => {
       const staleOver = stopped + windowMs + SLACK_MS;
       await until(() => Date.now() > staleOver + 2000, 20_000);
       await stream.waitFor(60);
-      expect(
-        counter(await scrape(), /rolegate_jwks_fetches_total\{[^}]*result="failure"[^}]*\} (\d+)/),
-      ).toBeGreaterThan(failuresBefore);
+      expect(await fetchFailures()).toBeGreaterThan(failuresBefore);
 
       const restarted = Date.now();
       await idp.start();

@@ -4,7 +4,9 @@
  * call), a continuous stream of allowed and denied requests through Envoy,
  * and then (1) a SIGTERM rolling restart of both replicas with zero failed
  * requests, (2) a kill -9 of one replica whose cost is bounded by the calls
- * it had in flight and that never turns a deny into an allow.
+ * it had in flight and that never turns a deny into an allow, (3) a replica
+ * whose workers start while the issuer is slow answers no Check before it
+ * can decide.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
@@ -14,7 +16,15 @@ import { cluster, extAuthzFilter, type JsonObject } from '../harness/envoy-confi
 import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
-import { LoadStream, type StreamRecord } from '../support/load-stream.js';
+import { checkOnce } from '../support/check-client.js';
+import {
+  sendHttp,
+  startRequestStream,
+  upstreamHeader,
+  within,
+  type RequestStream,
+  type StreamSample,
+} from '../support/request-stream.js';
 import { ensureBuilt, RolegateProcess } from '../support/rolegate-process.js';
 
 const CONCURRENCY = 8;
@@ -98,44 +108,56 @@ async function extAuthzErrors(): Promise<number> {
   return (await envoy.stats('ext_authz')).get('http.ingress_http.ext_authz.error') ?? 0;
 }
 
-/** Every 4th request must be denied (DELETE is not granted), the rest allowed. */
-function stream(): LoadStream {
-  return new LoadStream({
+type Kind = 'allow' | 'deny';
+type Sample = StreamSample<Kind>;
+
+/**
+ * Every 4th request must be denied (DELETE is not granted), the rest
+ * allowed; unbounded in practice (a run sends a few thousand).
+ */
+function stream(): RequestStream<Kind> {
+  return startRequestStream<Kind>({
+    kinds: ['allow', 'allow', 'allow', 'deny'],
+    send: (kind, seq) =>
+      sendHttp(envoy.url(`/orders/${seq}`), {
+        method: kind === 'deny' ? 'DELETE' : 'GET',
+        headers: { authorization: `Bearer ${token}` },
+        // A hung request is a failure, not a stall.
+        timeoutMs: 10_000,
+      }),
     concurrency: CONCURRENCY,
-    next: (seq) =>
-      seq % 4 === 3
-        ? {
-            label: 'deny',
-            method: 'DELETE',
-            url: envoy.url(`/orders/${seq}`),
-            headers: { authorization: `Bearer ${token}` },
-          }
-        : {
-            label: 'allow',
-            url: envoy.url(`/orders/${seq}`),
-            headers: { authorization: `Bearer ${token}` },
-          },
+    pauseMs: 0,
+    maxRequests: 1_000_000,
   });
 }
 
-/** Whether a record is exactly the decision its label asks for. */
-function correct(r: StreamRecord): boolean {
-  if (r.label === 'allow') return r.status === 200 && r.principal === 'alice';
-  return r.status === 403 && r.body === DENY_BODY[403];
+/** Whether a sample is exactly the decision its kind asks for. */
+function correct(s: Sample): boolean {
+  if (s.kind === 'allow') {
+    return s.status === 200 && upstreamHeader(s, 'x-rolegate-principal') === 'alice';
+  }
+  return s.status === 403 && s.body === DENY_BODY[403];
 }
 
-/** A deny-labelled request that was let through: the one outcome that is never acceptable. */
-function breaches(records: readonly StreamRecord[]): StreamRecord[] {
-  return records.filter((r) => r.label === 'deny' && r.status >= 200 && r.status < 400);
+/** A deny-kind request that was let through: the one outcome that is never acceptable. */
+function breaches(samples: readonly Sample[]): Sample[] {
+  return samples.filter((s) => s.kind === 'deny' && s.status >= 200 && s.status < 400);
 }
 
-function summary(records: readonly StreamRecord[]): string {
+function summary(samples: readonly Sample[]): string {
   const counts = new Map<string, number>();
-  for (const r of records) {
-    const key = `${r.label} -> ${r.status}${r.error === undefined ? '' : ` ${r.error.slice(0, 60)}`}${r.status === 403 && r.body !== DENY_BODY[403] ? ' (ext_authz error)' : ''}`;
+  for (const s of samples) {
+    const key = `${s.kind} -> ${s.status}${s.error === undefined ? '' : ` ${s.error.slice(0, 60)}`}${s.status === 403 && s.body !== DENY_BODY[403] ? ' (ext_authz error)' : ''}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return JSON.stringify(Object.fromEntries(counts));
+}
+
+/** A wrong sample as a failure shows it: what came back, and when against the run's events. */
+function shown(s: Sample, t0: number): string {
+  const body = s.body === undefined ? '' : ` body ${JSON.stringify(s.body.slice(0, 80))}`;
+  const error = s.error === undefined ? '' : ` ${s.error.slice(0, 80)}`;
+  return `#${s.seq} ${s.kind} -> ${s.status}${body}${error} sent +${s.startedAt - t0} ms, answered +${s.endedAt - t0} ms`;
 }
 
 beforeAll(async () => {
@@ -184,31 +206,39 @@ describe('restarts of two rolegate replicas behind one Envoy cluster', () => {
   });
 
   it('SIGTERM rolling restart under load: zero failed requests, every deny stays a 403', async () => {
+    const t0 = Date.now();
+    // What happened when (ms since t0), to place a wrong answer if there is one.
+    const events: string[] = [];
+    const event = (what: string) => events.push(`+${Date.now() - t0} ms ${what}`);
     const load = stream();
-    load.start();
+    let records: Sample[] = [];
     try {
       await load.waitFor(100);
       for (const replica of replicas) {
-        const before = load.records.length;
+        const before = load.samples.length;
+        event(`SIGTERM ${replica.name}`);
         const exit = await replica.signal('SIGTERM');
+        event(`${replica.name} exited`);
         // A clean drain: exit status 0, not a signal death.
         expect(exit).toEqual({ code: 0, signal: null });
         // Requests kept flowing while it drained and was down.
-        expect(load.records.length).toBeGreaterThan(before);
+        expect(load.samples.length).toBeGreaterThan(before);
         await replica.start();
+        event(`${replica.name} ready (/readyz 200)`);
         await waitHost(replica, true);
+        event(`${replica.name} healthy in Envoy`);
         await load.waitFor(100);
       }
     } finally {
-      await load.stop();
+      records = await load.stop();
     }
-    const records = load.records;
     const wrong = records.filter((r) => !correct(r));
-    expect({ wrong: wrong.length, breaches: breaches(records).length }).toEqual({
-      wrong: 0,
-      breaches: 0,
-    });
-    expect(records.filter((r) => r.label === 'deny').length).toBeGreaterThan(50);
+    expect({
+      wrong: wrong.map((s) => shown(s, t0)),
+      breaches: breaches(records).length,
+      events: wrong.length === 0 ? [] : events,
+    }).toEqual({ wrong: [], breaches: 0, events: [] });
+    expect(records.filter((r) => r.kind === 'deny').length).toBeGreaterThan(50);
     // Both restarted replicas answered calls after their restart.
     const byHost = await successesByHost();
     for (const replica of replicas) {
@@ -223,21 +253,20 @@ describe('restarts of two rolegate replicas behind one Envoy cluster', () => {
     if (victim === undefined) throw new Error('no replica');
     const errorsBefore = await extAuthzErrors();
     const load = stream();
-    load.start();
     let killedAt = 0;
     let ejectedAt = 0;
+    let records: Sample[] = [];
     try {
       await load.waitFor(100);
-      killedAt = load.now();
+      killedAt = Date.now();
       const exit = await victim.signal('SIGKILL');
       expect(exit.signal).toBe('SIGKILL');
       await waitHost(victim, false);
-      ejectedAt = load.now();
+      ejectedAt = Date.now();
       await load.waitFor(200);
     } finally {
-      await load.stop();
+      records = await load.stop();
     }
-    const records = load.records;
     expect(breaches(records)).toEqual([]);
     // Every ext_authz call Envoy gave up on reached the client as its 403
     // (empty body), none was let through (failure_mode_allowed stays 0).
@@ -248,9 +277,9 @@ describe('restarts of two rolegate replicas behind one Envoy cluster', () => {
     const wrong = records.filter((r) => !correct(r));
     // Only calls that were on the killed replica when it died can fail.
     expect(wrong.length).toBeLessThanOrEqual(CONCURRENCY);
-    expect(wrong.every((r) => r.endedMs >= killedAt)).toBe(true);
+    expect(wrong.every((r) => r.endedAt >= killedAt)).toBe(true);
     // Once Envoy has ejected it, every request gets its decision from the survivor.
-    const after = records.filter((r) => r.startedMs > ejectedAt);
+    const after = within(records, { from: ejectedAt + 1 });
     expect(after.length).toBeGreaterThanOrEqual(150);
     expect(after.filter((r) => !correct(r))).toEqual([]);
     process.stdout.write(
@@ -260,5 +289,38 @@ describe('restarts of two rolegate replicas behind one Envoy cluster', () => {
     // It comes back into the rotation when restarted.
     await victim.start();
     await waitHost(victim, true);
+  }, 60_000);
+
+  it('a starting replica answers no Check before its workers can decide: refused, never a 401', async () => {
+    // Envoy's health check and its Checks may reach different workers of one
+    // replica, so a worker must take no connection before its keys are in.
+    // Each issuer answer takes longer than keys.maxWaitMs (250 ms): a worker
+    // that took connections during the fetch would have answered with 401s.
+    const replica = new RolegateProcess(rolegateConfig(), 'replica-3');
+    await replica.reservePorts();
+    idp.stall(800);
+    let started = false;
+    const answers: string[] = [];
+    try {
+      const starting = replica.start().finally(() => (started = true));
+      const probes = Array.from({ length: 4 }, async () => {
+        while (!started) {
+          try {
+            const answer = await checkOnce(replica.grpcPort, 'GET', '/orders/1', token);
+            answers.push(answer.allowed ? 'allowed' : 'denied');
+          } catch {
+            answers.push('no answer');
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      });
+      await starting;
+      await Promise.all(probes);
+    } finally {
+      idp.stall(undefined);
+      await replica.stop();
+    }
+    expect(answers).toContain('no answer');
+    expect(answers).not.toContain('denied');
   }, 60_000);
 });

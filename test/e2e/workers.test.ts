@@ -7,13 +7,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, request, type RequestOptions } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
 import { stringify } from 'yaml';
 import { runChild, stopChild, waitReady, type RunningChild } from '../harness/child.js';
 import { EchoUpstream } from '../harness/echo-upstream.js';
@@ -21,6 +19,8 @@ import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { freePorts } from '../harness/ports.js';
 import { accessScenario } from '../support/access.js';
+import { healthStatus } from '../support/check-client.js';
+import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -78,15 +78,13 @@ async function adminGet(path: string): Promise<{ status: number; body: string }>
 }
 
 /** The value of one series in the aggregated /metrics, 0 when absent. */
-async function sample(series: string): Promise<number> {
-  const { body } = await adminGet('/metrics');
-  const line = body.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+async function sample(name: string, labels: Record<string, string> = {}): Promise<number> {
+  return metricValue(await scrapeMetrics(ports.admin), name, labels);
 }
 
 const perWorker = async () => ({
-  1: await sample('rolegate_worker_checks_total{worker="1"}'),
-  2: await sample('rolegate_worker_checks_total{worker="2"}'),
+  1: await sample('rolegate_worker_checks_total', { worker: '1' }),
+  2: await sample('rolegate_worker_checks_total', { worker: '2' }),
 });
 
 /** GET /orders/42 through Envoy with the reader's token; the status. */
@@ -113,62 +111,29 @@ async function calls(token: string, n: number, concurrency: number): Promise<num
   return statuses;
 }
 
-/** One HTTP check call on a fresh connection (no keep-alive): its status. */
-function httpCheckFresh(): Promise<number> {
+/** One bodiless request to 127.0.0.1 (`agent: false` for a fresh connection): its status. */
+function statusOf(options: RequestOptions): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: ports.http, path: '/envoy/orders/1', agent: false },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
+    const req = request({ host: '127.0.0.1', ...options }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
     req.on('error', reject);
     req.end();
   });
 }
+
+/** One HTTP check call on a fresh connection (no keep-alive): its status. */
+const httpCheckFresh = () => statusOf({ port: ports.http, path: '/envoy/orders/1', agent: false });
 
 /** GET /orders/42 through Envoy on `agent`'s connection; the status. */
-function getVia(agent: Agent, token: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: envoy.listenerPort,
-        path: '/orders/42',
-        agent,
-        headers: { authorization: `Bearer ${token}` },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end();
+const getVia = (agent: Agent, token: string) =>
+  statusOf({
+    port: envoy.listenerPort,
+    path: '/orders/42',
+    agent,
+    headers: { authorization: `Bearer ${token}` },
   });
-}
-
-/**
- * grpc.health.v1 status over a connection of its own (no shared subchannel),
- * so consecutive calls reach the workers in turn.
- */
-function healthOnFreshConnection(): Promise<string> {
-  const Client = grpc.makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
-  const client = new Client(`127.0.0.1:${ports.grpc}`, grpc.credentials.createInsecure(), {
-    'grpc.use_local_subchannel_pool': 1,
-  }) as unknown as {
-    check: (r: object, cb: (e: Error | null, r?: { status: string }) => void) => void;
-    close: () => void;
-  };
-  return new Promise((resolve, reject) =>
-    client.check({ service: '' }, (err, res) => {
-      client.close();
-      if (err) reject(err);
-      else resolve(res?.status ?? 'missing');
-    }),
-  );
-}
 
 /** The pid of each serving worker, by slot, from the "worker serving" log lines (latest wins). */
 function workerPids(): Map<number, number> {
@@ -279,9 +244,9 @@ describe('rolegate serve with server.workers: 2', () => {
     const { body } = await adminGet('/metrics');
     expect(body.match(/^# TYPE rolegate_check_total counter$/gm)).toHaveLength(1);
     // The aggregated check counter is the sum of both workers' decisions.
-    const allowed = await sample('rolegate_check_total{decision="allow",reason="OK"}');
+    const allowed = await sample('rolegate_check_total', { decision: 'allow', reason: 'OK' });
     expect(allowed).toBe(after[1] + after[2]);
-    expect(await sample('rolegate_workers{state="serving"}')).toBe(2);
+    expect(await sample('rolegate_workers', { state: 'serving' })).toBe(2);
   }, 90_000);
 
   it('serves the HTTP check listener from both workers too', async () => {
@@ -305,7 +270,9 @@ describe('rolegate serve with server.workers: 2', () => {
     await until('the new generation in every worker', async () => {
       const hash = await infoOf();
       const ready = (await adminGet('/readyz')).status === 200;
-      return hash !== first && ready && (await sample('rolegate_workers{state="serving"}')) === 2
+      return hash !== first &&
+        ready &&
+        (await sample('rolegate_workers', { state: 'serving' })) === 2
         ? hash
         : undefined;
     });
@@ -379,7 +346,7 @@ describe('rolegate serve with server.workers: 2', () => {
     const pids = [...workerPids().values()].filter(alive);
     expect(pids).toHaveLength(2);
     const before: string[] = [];
-    for (let i = 0; i < 4; i++) before.push(await healthOnFreshConnection());
+    for (let i = 0; i < 4; i++) before.push(await healthStatus(ports.grpc));
     expect(before).toEqual(Array(4).fill('SERVING'));
     const exit = new Promise<number | null>((resolve) => serve.child.once('exit', resolve));
     serve.child.kill('SIGTERM');
@@ -391,7 +358,7 @@ describe('rolegate serve with server.workers: 2', () => {
     // (4 fresh connections, handed to the 2 workers in turn).
     await sleep(300);
     const during: string[] = [];
-    for (let i = 0; i < 4; i++) during.push(await healthOnFreshConnection());
+    for (let i = 0; i < 4; i++) during.push(await healthStatus(ports.grpc));
     expect(during).toEqual(Array(4).fill('NOT_SERVING'));
     expect(await exit).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
@@ -417,38 +384,25 @@ describe('rolegate serve with server.workers: 2 and just-in-time access (sqlite)
   const jitPorts = { grpc: 0, admin: 0, http: 0, access: 0 };
   const alice = () => idp.mint({ groups: ['engineers'] }, { subject: 'alice', expiresIn: '1h' });
   const carol = () => idp.mint({ groups: ['admins'] }, { subject: 'carol', expiresIn: '1h' });
-  const metricsOf = async (series: string) => {
-    const body = await (await fetch(`http://127.0.0.1:${jitPorts.admin}/metrics`)).text();
-    const line = body.split('\n').find((l) => l.startsWith(`${series} `));
-    return line === undefined ? 0 : Number(line.slice(series.length + 1));
+  const workerCounts = async () => {
+    const text = await scrapeMetrics(jitPorts.admin);
+    return [
+      metricValue(text, 'rolegate_worker_checks_total', { worker: '1' }),
+      metricValue(text, 'rolegate_worker_checks_total', { worker: '2' }),
+    ];
   };
-  const workerCounts = async () => [
-    await metricsOf('rolegate_worker_checks_total{worker="1"}'),
-    await metricsOf('rolegate_worker_checks_total{worker="2"}'),
-  ];
   /** alice's DELETE (staging-admin only) through the HTTP check, one fresh connection each. */
   const deletes = async (n: number) => {
     const token = await alice();
     const statuses: number[] = [];
     for (let i = 0; i < n; i++) {
       statuses.push(
-        await new Promise<number>((resolve, reject) => {
-          const req = request(
-            {
-              host: '127.0.0.1',
-              port: jitPorts.http,
-              method: 'DELETE',
-              path: '/envoy/orders/9',
-              agent: false,
-              headers: { authorization: `Bearer ${token}` },
-            },
-            (res) => {
-              res.resume();
-              res.on('end', () => resolve(res.statusCode ?? 0));
-            },
-          );
-          req.on('error', reject);
-          req.end();
+        await statusOf({
+          port: jitPorts.http,
+          method: 'DELETE',
+          path: '/envoy/orders/9',
+          agent: false,
+          headers: { authorization: `Bearer ${token}` },
         }),
       );
     }

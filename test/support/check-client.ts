@@ -1,5 +1,6 @@
-/** Calling rolegate's Check over gRPC directly (no Envoy), for tests of decisions alone. */
+/** Calling rolegate's Check and grpc.health.v1 over gRPC directly (no Envoy). */
 import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
 
 /** What a Check answered: allowed or not, and the upstream headers of an allow. */
@@ -47,4 +48,29 @@ export async function checkOnce(
   } finally {
     client.close();
   }
+}
+
+const HealthClient = grpc.makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
+
+/**
+ * The grpc.health.v1 status (`SERVING`, `NOT_SERVING`, ...) of `service`
+ * (default '', the whole server) on 127.0.0.1:`port`, asked over a
+ * connection of its own (no shared subchannel), so consecutive calls to a
+ * cluster reach its workers in turn. Rejects when nothing answers within
+ * `deadlineMs` (default 5 s).
+ */
+export function healthStatus(port: number, service = '', deadlineMs = 5000): Promise<string> {
+  const client = new HealthClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  }) as unknown as {
+    check: (r: object, o: object, cb: (e: Error | null, r?: { status: string }) => void) => void;
+    close: () => void;
+  };
+  return new Promise((resolve, reject) =>
+    client.check({ service }, { deadline: Date.now() + deadlineMs }, (err, res) => {
+      client.close();
+      if (err) reject(err);
+      else resolve(res?.status ?? 'missing');
+    }),
+  );
 }

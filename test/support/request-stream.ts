@@ -1,8 +1,9 @@
 /**
- * A bounded request stream for outage tests: a few client loops send
- * requests one after another while a fault is injected, and every answer is
- * kept with when it started and ended, so a test can say what was answered
- * before, during and after a window without asserting on speed.
+ * A bounded request stream for fault tests (outages, restarts, config
+ * swaps): a few client loops send requests one after another while a fault
+ * is injected, and every answer is kept with when it started and ended, so a
+ * test can account for each one and say what was answered before, during
+ * and after a window without asserting on speed.
  */
 
 /** One answered (or failed) request. */
@@ -18,7 +19,11 @@ export interface StreamSample<K extends string = string> {
   readonly status: number;
   /** The `x-rolegate-decision-id` response header, when there was one. */
   readonly decisionId?: string;
-  /** Whatever else the sender wants to keep (a header the upstream saw, a body). */
+  /** The body of an answer other than 200 (first 300 characters), e.g. a deny body. */
+  readonly body?: string;
+  /** Why no answer came (status 0): the sender's error. */
+  readonly error?: string;
+  /** Whatever else the sender wants to keep (a header the upstream saw). */
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
@@ -26,6 +31,7 @@ export interface StreamSample<K extends string = string> {
 export interface SendResult {
   readonly status: number;
   readonly decisionId?: string;
+  readonly body?: string;
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
@@ -81,12 +87,21 @@ export function startRequestStream<K extends string>(
       const kind = options.kinds[seq % options.kinds.length] as K;
       const startedAt = now();
       let result: SendResult;
+      let error: string | undefined;
       try {
         result = await options.send(kind, seq);
-      } catch {
+      } catch (err) {
         result = { status: 0 };
+        error = String(err);
       }
-      samples.push({ seq, kind, startedAt, endedAt: now(), ...result });
+      samples.push({
+        seq,
+        kind,
+        startedAt,
+        endedAt: now(),
+        ...result,
+        ...(error === undefined ? {} : { error }),
+      });
       settle();
       if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     }
@@ -156,9 +171,9 @@ export function statusesByKind<K extends string>(
 /**
  * Sends one request (through Envoy, say) and reads what a stream sample
  * keeps: the status, the decision id (the deny's response header, or for an
- * allow the header the echo upstream saw and echoed back) and the headers
- * the upstream received. Gives up after `timeoutMs` (default 5 s), which the
- * stream records as status 0.
+ * allow the header the echo upstream saw and echoed back), the headers the
+ * upstream received (a 200) or the body (anything else). Gives up after
+ * `timeoutMs` (default 5 s), which the stream records as status 0.
  */
 export async function sendHttp(
   url: string,
@@ -183,6 +198,14 @@ export async function sendHttp(
   return {
     status: res.status,
     ...(typeof id === 'string' ? { decisionId: id } : {}),
+    ...(res.status === 200 ? {} : { body: body.slice(0, 300) }),
     ...(upstreamHeaders === undefined ? {} : { detail: { upstreamHeaders } }),
   };
+}
+
+/** A header the echo upstream received (a sample of {@link sendHttp} that was allowed). */
+export function upstreamHeader(sample: StreamSample, name: string): string | undefined {
+  const headers = sample.detail?.['upstreamHeaders'] as Record<string, unknown> | undefined;
+  const value = headers?.[name];
+  return typeof value === 'string' ? value : undefined;
 }

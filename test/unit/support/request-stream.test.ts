@@ -1,8 +1,12 @@
-import { describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  sendHttp,
   startRequestStream,
   statusCounts,
   statusesByKind,
+  upstreamHeader,
   within,
   type StreamSample,
 } from '../../support/request-stream.js';
@@ -35,6 +39,9 @@ describe('startRequestStream', () => {
     ]);
     for (const s of samples) expect(s.endedAt).toBeGreaterThan(s.startedAt);
     expect(samples[1]?.decisionId).toBe('d1');
+    // A throw keeps its reason; an answer has none.
+    expect(samples[2]?.error).toContain('refused');
+    expect(samples[0]?.error).toBeUndefined();
   });
 
   it('stop() waits for the request in flight and sends no more', async () => {
@@ -84,5 +91,48 @@ describe('stream sample helpers', () => {
   it('counts statuses overall and by kind', () => {
     expect(statusCounts(samples)).toEqual({ 200: 2, 401: 2 });
     expect(statusesByKind(samples)).toEqual({ k: { 200: 1, 401: 1 }, j: { 200: 1, 401: 1 } });
+  });
+});
+
+describe('sendHttp', () => {
+  // An echo upstream in miniature: 200 with the headers it received, 403 with a body for DELETE.
+  let server: Server;
+  let base = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.method === 'DELETE') {
+        res.writeHead(403, { 'x-rolegate-decision-id': 'deny-1' }).end('{"error":"denied"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ headers: req.headers }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  const asSample = (r: Awaited<ReturnType<typeof sendHttp>>): StreamSample => ({
+    seq: 0,
+    kind: 'k',
+    startedAt: 0,
+    endedAt: 1,
+    ...r,
+  });
+
+  it('keeps the headers the upstream saw for a 200, and no body', async () => {
+    const answer = await sendHttp(`${base}/a`, {
+      headers: { 'x-rolegate-principal': 'alice', 'x-rolegate-decision-id': 'allow-1' },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBeUndefined();
+    expect(answer.decisionId).toBe('allow-1');
+    expect(upstreamHeader(asSample(answer), 'x-rolegate-principal')).toBe('alice');
+    expect(upstreamHeader(asSample(answer), 'x-absent')).toBeUndefined();
+  });
+
+  it('keeps the body and the decision id header of any other answer', async () => {
+    const answer = await sendHttp(`${base}/a`, { method: 'DELETE' });
+    expect(answer).toEqual({ status: 403, decisionId: 'deny-1', body: '{"error":"denied"}' });
   });
 });

@@ -3,24 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { startGrpcServer, type GrpcServer } from '../../../src/transport/grpc/server.js';
 import { loadAuthorizationClient } from '../../../src/transport/grpc/protos.js';
 import { RpcCode, type CheckResponse } from '../../../src/transport/grpc/messages.js';
-import { service as healthService } from 'grpc-health-check';
-
-const HealthClient = grpc.makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
-
-function healthStatus(port: number, service = ''): Promise<string> {
-  const client = new HealthClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  return new Promise((resolve, reject) => {
-    (
-      client as unknown as {
-        check: (r: object, cb: (e: Error | null, r?: { status: string }) => void) => void;
-      }
-    ).check({ service }, (err, res) => {
-      client.close();
-      if (err) reject(err);
-      else resolve(res?.status ?? 'missing');
-    });
-  });
-}
+import { healthStatus } from '../../support/check-client.js';
 
 const DENY: CheckResponse = {
   status: { code: RpcCode.PERMISSION_DENIED },

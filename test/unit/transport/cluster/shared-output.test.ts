@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -29,7 +29,13 @@ describe('sharedOutput', () => {
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    closeSync(fd);
+    // The stream closes its fd itself: a closeSync here left the stream (and
+    // its flush timer) on a number the jest worker reuses for its own pipes,
+    // which failed later suites in the same worker with EBADF/EPIPE.
+    await new Promise((resolve) => {
+      stream.once('close', resolve);
+      stream.end();
+    });
     const text = readFileSync(file, 'utf8');
     expect(text).toBe(lines.join(''));
     // Batched: far fewer writes than lines...
