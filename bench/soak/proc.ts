@@ -1,0 +1,15 @@
+/** Reading a process's memory and descriptors from /proc (Linux only). */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Resident set size (VmRSS) of `pid` in bytes. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (m?.[1] === undefined) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+/** Number of open file descriptors of `pid`. */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
