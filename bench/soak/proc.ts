@@ -13,3 +13,11 @@ export function rssBytes(pid: number): number {
 export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
+
+/** CPU time (user + system) `pid` has used, in seconds (clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

@@ -46,6 +46,11 @@ export interface Reconciliation {
   readonly decidedByRolegate: number;
   /** Envoy lines of requests Envoy answered itself (e.g. 400 for an encoded slash). */
   readonly refusedByEnvoy: number;
+  /**
+   * Envoy lines where the ext_authz call failed (Envoy denied with 403 on
+   * its own; rolegate may still have decided and audited it, too late).
+   */
+  readonly extAuthzFailed: number;
   /** Decided requests with exactly one audit record of the same decision. */
   readonly matched: number;
   /** Distinct configuration hashes seen in audit records, in order of first appearance. */
@@ -57,11 +62,15 @@ export interface Reconciliation {
 
 const ALLOW = 1;
 const DENY = 2;
+/** Envoy answered without asking rolegate (e.g. 400 for an encoded slash). */
+const LOCAL = 3;
+/** Envoy asked rolegate but the call failed (ext_authz_error: timeout, reset); Envoy denied. */
+const EXT_AUTHZ_FAILED = 4;
 
 /** Collects Envoy access-log lines and audit lines, then reconciles them. */
 export class Reconciler {
   private readonly envoyCount: Uint8Array;
-  /** 0 = not logged, ALLOW/DENY = rolegate decided, 3 = Envoy answered itself. */
+  /** 0 = not logged, else ALLOW, DENY, LOCAL or EXT_AUTHZ_FAILED. */
   private readonly envoyKind: Uint8Array;
   private readonly envoyStatus: Uint16Array;
   private readonly auditCount: Uint8Array;
@@ -116,11 +125,9 @@ export class Reconciler {
     this.envoyStatus[seq] = Number.isInteger(status) ? status : 0;
     if (details === ALLOWED) this.envoyKind[seq] = ALLOW;
     else if (details === DENIED) this.envoyKind[seq] = DENY;
-    else if (details.includes('ext_authz')) {
-      // ext_authz_error and the like: rolegate did not answer in time or at all.
-      this.envoyKind[seq] = 3;
-      this.problem(requestIdOf(seq), `ext_authz failed in Envoy (${details}, ${status})`);
-    } else this.envoyKind[seq] = 3;
+    // ext_authz_error and the like: rolegate did not answer in time (or at all).
+    else if (details.includes('ext_authz')) this.envoyKind[seq] = EXT_AUTHZ_FAILED;
+    else this.envoyKind[seq] = LOCAL;
   }
 
   /** One audit line as rolegate writes it (pino JSON, the record under `audit`). */
@@ -153,6 +160,7 @@ export class Reconciler {
   result(): Reconciliation {
     let decided = 0;
     let refusedByEnvoy = 0;
+    let extAuthzFailed = 0;
     let matched = 0;
     for (let seq = 0; seq < this.n; seq++) {
       const id = requestIdOf(seq);
@@ -168,7 +176,19 @@ export class Reconciler {
         );
         continue;
       }
-      if (kind === 3) {
+      if (kind === EXT_AUTHZ_FAILED) {
+        extAuthzFailed++;
+        const audited =
+          audits === 0
+            ? 'no audit record'
+            : `rolegate audited ${audits} ${this.auditDecision[seq] === ALLOW ? 'allow' : 'deny'}`;
+        this.problem(
+          id,
+          `Envoy's ext_authz call failed (timeout or reset), client got ${status}; ${audited}`,
+        );
+        continue;
+      }
+      if (kind === LOCAL) {
         refusedByEnvoy++;
         if (audits > 0) this.problem(id, `refused by Envoy (${status}) yet audited`);
         continue;
@@ -194,6 +214,7 @@ export class Reconciler {
       auditRecords: this.auditRecords,
       decidedByRolegate: decided,
       refusedByEnvoy,
+      extAuthzFailed,
       matched,
       configHashes: [...this.hashes],
       mismatchCount: this.mismatchCount,

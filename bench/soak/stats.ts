@@ -16,6 +16,8 @@ export interface Window {
   readonly rssBytes: number;
   /** rolegate's open file descriptors at the window's end. */
   readonly fds: number;
+  /** rolegate's CPU use during the window, in cores (1 = one core busy). */
+  readonly cpu: number;
 }
 
 /** Nearest-rank percentile `p` (0-100) of `sorted` (ascending); NaN when empty. */

@@ -15,6 +15,10 @@ export interface SoakSummary {
   readonly placement: string;
   /** Closed-loop peak through Envoy in req/s (undefined when a rate was given). */
   readonly peakRps?: number;
+  /** rolegate's CPU use at the peak, in cores (1 = one core busy). */
+  readonly peakRolegateCpu?: number;
+  /** rolegate's CPU use while the rate was held, in cores. */
+  readonly heldRolegateCpu: number;
   /** The load generator's own ceiling (closed loop against the upstream directly), req/s. */
   readonly generatorCeilingRps: number;
   readonly rate: number;
@@ -38,6 +42,8 @@ export interface SoakSummary {
   readonly envoyLines: number;
   readonly auditRecords: number;
   readonly refusedByEnvoy: number;
+  /** Requests whose ext_authz call failed in Envoy (timeout or reset): denied by Envoy, not by rolegate. */
+  readonly extAuthzFailed: number;
   readonly mismatches: number;
   readonly rssStartBytes: number;
   readonly rssEndBytes: number;
@@ -48,6 +54,7 @@ export interface SoakSummary {
 
 const n = (v: number) => Math.round(v).toLocaleString('en-US');
 const ms = (v: number) => (Number.isNaN(v) ? '-' : `${v.toFixed(1)} ms`);
+const pct = (v: number) => `${Math.round(v * 100)} %`;
 const mb = (v: number) => `${(v / 1_048_576).toFixed(0)} MB`;
 
 /** The table's rows as [what, figures]. */
@@ -59,7 +66,7 @@ export function tableRows(s: SoakSummary): [string, string][] {
     s.peakRps === undefined
       ? `fixed rate`
       : `${Math.round((s.rate / s.peakRps) * 100)} % of the measured peak ${n(s.peakRps)} req/s`;
-  const decided = s.envoyLines - s.refusedByEnvoy;
+  const decided = s.envoyLines - s.refusedByEnvoy - s.extAuthzFailed;
   return [
     [
       'Load held',
@@ -75,7 +82,11 @@ export function tableRows(s: SoakSummary): [string, string][] {
     ],
     [
       'Nothing lost',
-      `client ${n(s.clientRequests)} = Envoy log ${n(s.envoyLines)}; decided by rolegate ${n(decided)} = audit records ${n(s.auditRecords)} (+${n(s.refusedByEnvoy)} refused by Envoy itself); ${n(s.mismatches)} mismatches`,
+      `client ${n(s.clientRequests)} = Envoy log ${n(s.envoyLines)}; decided by rolegate ${n(decided)} = audit records ${n(s.auditRecords)} (+${n(s.refusedByEnvoy)} refused by Envoy itself${s.extAuthzFailed === 0 ? '' : `, +${n(s.extAuthzFailed)} ext_authz timeouts`}); ${n(s.mismatches)} mismatches`,
+    ],
+    [
+      'CPU (rolegate)',
+      `${pct(s.heldRolegateCpu)} of a core at held load${s.peakRolegateCpu === undefined ? '' : `, ${pct(s.peakRolegateCpu)} at the peak`}`,
     ],
     [
       'RSS (rolegate)',

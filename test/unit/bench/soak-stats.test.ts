@@ -18,6 +18,7 @@ const win = (i: number, over: Partial<Window> = {}): Window => ({
   p99Ms: 10,
   rssBytes: 100 * 1_048_576,
   fds: 30,
+  cpu: 0.5,
   ...over,
 });
 const series = (n: number, f: (i: number) => Partial<Window> = () => ({})) =>

@@ -12,6 +12,8 @@ const summary: SoakSummary = {
   machine: 'AMD EPYC, 2 cores, Node v24.22.3, Envoy 1.40.0',
   placement: 'rolegate on core 0',
   peakRps: 2000,
+  peakRolegateCpu: 0.97,
+  heldRolegateCpu: 0.781,
   generatorCeilingRps: 7000,
   rate: 1600,
   durationS: 600,
@@ -29,6 +31,7 @@ const summary: SoakSummary = {
   envoyLines: 1_000_000,
   auditRecords: 998_400,
   refusedByEnvoy: 1600,
+  extAuthzFailed: 0,
   mismatches: 0,
   rssStartBytes: 150 * 1_048_576,
   rssEndBytes: 155 * 1_048_576,
@@ -53,9 +56,19 @@ describe('soak table', () => {
     expect(rows['Nothing lost']).toBe(
       'client 1,000,000 = Envoy log 1,000,000; decided by rolegate 998,400 = audit records 998,400 (+1,600 refused by Envoy itself); 0 mismatches',
     );
+    expect(rows['CPU (rolegate)']).toBe('78 % of a core at held load, 97 % at the peak');
     expect(rows['RSS (rolegate)']).toBe('150 MB -> 155 MB (start -> end of held load)');
     expect(rows['PASS zero errors']).toBe('0 of 1000000');
     expect(rows['FAIL RSS flat']).toBe('grew');
+  });
+
+  it("counts ext_authz timeouts apart from rolegate's decisions", () => {
+    const rows = Object.fromEntries(
+      tableRows({ ...summary, extAuthzFailed: 66, envoyLines: 1_000_066, mismatches: 66 }),
+    );
+    expect(rows['Nothing lost']).toBe(
+      'client 1,000,000 = Envoy log 1,000,066; decided by rolegate 998,400 = audit records 998,400 (+1,600 refused by Envoy itself, +66 ext_authz timeouts); 66 mismatches',
+    );
   });
 
   it('says "fixed rate" when no peak was measured', () => {
