@@ -43,6 +43,8 @@ const result = await runSoak({
 });
 console.log('');
 console.log(renderText(result.summary));
+for (const [kind, count] of Object.entries(result.reconciliation.mismatchKinds))
+  console.log(`  mismatches: ${count} x ${kind}`);
 for (const m of result.reconciliation.mismatches)
   console.log(`  mismatch ${m.requestId}: ${m.problem}`);
 for (const e of result.errorSamples) console.log(`  error: ${e}`);

@@ -151,8 +151,12 @@ export class LoadGenerator {
     req.end();
   }
 
-  /** Resolves once nothing is in flight, or after `timeoutMs` (the rest count as errors). */
-  async drain(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Resolves once nothing is in flight, or after `timeoutMs` (default 120 s:
+   * a generator that fell behind on a busy machine has a queue to work off);
+   * each request still unanswered then counts as an error.
+   */
+  async drain(timeoutMs = 120_000): Promise<void> {
     if (this.inFlight === 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
@@ -162,7 +166,12 @@ export class LoadGenerator {
       };
     });
     this.drained = undefined;
-    if (this.inFlight > 0) this.error(`${this.inFlight} requests unanswered after ${timeoutMs} ms`);
+    const unanswered = this.inFlight;
+    if (unanswered > 0) {
+      this.error(`${unanswered} requests unanswered after ${timeoutMs} ms`);
+      this.errors += unanswered - 1;
+      this.window.errors += unanswered - 1;
+    }
   }
 
   /** `concurrency` requests in flight for `durationMs`; resolves to completed requests per second. */

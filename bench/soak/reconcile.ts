@@ -58,6 +58,8 @@ export interface Reconciliation {
   readonly mismatchCount: number;
   /** The first mismatches (at most `keep` of the ledger). */
   readonly mismatches: readonly Mismatch[];
+  /** Every mismatch counted by kind (the problem with its numbers replaced by N). */
+  readonly mismatchKinds: Readonly<Record<string, number>>;
 }
 
 const ALLOW = 1;
@@ -81,6 +83,7 @@ export class Reconciler {
   private auditRecords = 0;
   private mismatchCount = 0;
   private readonly mismatches: Mismatch[] = [];
+  private readonly byKind = new Map<string, number>();
 
   /** `n` requests were sent (ids soak-0..soak-(n-1)); `keep` mismatches are kept (default 20). */
   constructor(
@@ -96,6 +99,9 @@ export class Reconciler {
 
   private problem(requestId: string, problem: string): void {
     this.mismatchCount++;
+    // The kind is the problem without its numbers, e.g. "N audit records for one decided request".
+    const kind = problem.replace(/:.*$/, '').replace(/\d+/g, 'N');
+    this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1);
     if (this.mismatches.length < this.keep) this.mismatches.push({ requestId, problem });
   }
 
@@ -219,6 +225,7 @@ export class Reconciler {
       configHashes: [...this.hashes],
       mismatchCount: this.mismatchCount,
       mismatches: [...this.mismatches],
+      mismatchKinds: Object.fromEntries(this.byKind),
     };
   }
 }

@@ -95,6 +95,10 @@ describe('Reconciler', () => {
     r.addEnvoyLine(envoy('soak-1', 403, 'ext_authz_error'));
     const res = r.result();
     expect(res).toMatchObject({ extAuthzFailed: 2, decidedByRolegate: 0, mismatchCount: 2 });
+    expect(res.mismatchKinds).toEqual({
+      "Envoy's ext_authz call failed (timeout or reset), client got N; rolegate audited N allow": 1,
+      "Envoy's ext_authz call failed (timeout or reset), client got N; no audit record": 1,
+    });
     expect(res.mismatches.map((m) => `${m.requestId}: ${m.problem}`)).toEqual([
       "soak-0: Envoy's ext_authz call failed (timeout or reset), client got 403; rolegate audited 1 allow",
       "soak-1: Envoy's ext_authz call failed (timeout or reset), client got 403; no audit record",
@@ -128,5 +132,6 @@ describe('Reconciler', () => {
     expect(res.configHashes).toEqual(['a', 'b']);
     expect(res.mismatchCount).toBe(30);
     expect(res.mismatches).toHaveLength(5);
+    expect(res.mismatchKinds).toEqual({ 'audit record but no Envoy log line': 30 });
   });
 });
