@@ -29,6 +29,8 @@ export function seqOf(requestId: unknown, n: number): number | undefined {
 /** Envoy access-log `details` (%RESPONSE_CODE_DETAILS%) of requests rolegate decided. */
 const ALLOWED = 'via_upstream';
 const DENIED = 'ext_authz_denied';
+/** The audit reason of a check whose caller stopped waiting before the answer. */
+const ABANDONED = 'ERR_CHECK_ABANDONED';
 
 /** One problem found, for the report. */
 export interface Mismatch {
@@ -51,7 +53,12 @@ export interface Reconciliation {
    * its own; rolegate may still have decided and audited it, too late).
    */
   readonly extAuthzFailed: number;
-  /** Decided requests with exactly one audit record of the same decision. */
+  /** Of those, the ones rolegate audited once as an abandoned deny (`ERR_CHECK_ABANDONED`). */
+  readonly abandonedAudited: number;
+  /**
+   * Requests with exactly one audit record of the decision the client got:
+   * decided ones, and ext_authz failures audited as abandoned denies.
+   */
   readonly matched: number;
   /** Distinct configuration hashes seen in audit records, in order of first appearance. */
   readonly configHashes: readonly string[];
@@ -77,6 +84,8 @@ export class Reconciler {
   private readonly envoyStatus: Uint16Array;
   private readonly auditCount: Uint8Array;
   private readonly auditDecision: Uint8Array;
+  /** 1 where the record says the caller abandoned the check (`ERR_CHECK_ABANDONED`). */
+  private readonly auditAbandoned: Uint8Array;
   private readonly hashes: string[] = [];
   private readonly seenHashes = new Set<string>();
   private envoyLines = 0;
@@ -95,6 +104,7 @@ export class Reconciler {
     this.envoyStatus = new Uint16Array(n);
     this.auditCount = new Uint8Array(n);
     this.auditDecision = new Uint8Array(n);
+    this.auditAbandoned = new Uint8Array(n);
   }
 
   private problem(requestId: string, problem: string): void {
@@ -139,7 +149,9 @@ export class Reconciler {
   /** One audit line as rolegate writes it (pino JSON, the record under `audit`). */
   addAuditLine(line: string): void {
     if (line.trim() === '') return;
-    let entry: { audit?: { request_id?: unknown; decision?: unknown; config_hash?: unknown } };
+    let entry: {
+      audit?: { request_id?: unknown; decision?: unknown; reason?: unknown; config_hash?: unknown };
+    };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
@@ -160,6 +172,7 @@ export class Reconciler {
     }
     this.auditCount[seq] = Math.min(255, (this.auditCount[seq] ?? 0) + 1);
     this.auditDecision[seq] = audit.decision === 'allow' ? ALLOW : DENY;
+    this.auditAbandoned[seq] = audit.reason === ABANDONED ? 1 : 0;
   }
 
   /** Compares the two sides request by request (call once, after every line is in). */
@@ -167,6 +180,7 @@ export class Reconciler {
     let decided = 0;
     let refusedByEnvoy = 0;
     let extAuthzFailed = 0;
+    let abandonedAudited = 0;
     let matched = 0;
     for (let seq = 0; seq < this.n; seq++) {
       const id = requestIdOf(seq);
@@ -184,6 +198,12 @@ export class Reconciler {
       }
       if (kind === EXT_AUTHZ_FAILED) {
         extAuthzFailed++;
+        // rolegate noticed the caller gave up and recorded the deny Envoy gave.
+        if (audits === 1 && this.auditDecision[seq] === DENY && this.auditAbandoned[seq] === 1) {
+          abandonedAudited++;
+          matched++;
+          continue;
+        }
         const audited =
           audits === 0
             ? 'no audit record'
@@ -221,6 +241,7 @@ export class Reconciler {
       decidedByRolegate: decided,
       refusedByEnvoy,
       extAuthzFailed,
+      abandonedAudited,
       matched,
       configHashes: [...this.hashes],
       mismatchCount: this.mismatchCount,

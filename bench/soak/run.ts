@@ -239,9 +239,9 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
         ok:
           rec.mismatchCount === 0 &&
           rec.envoyLines === totals.sent &&
-          rec.auditRecords === rec.decidedByRolegate &&
-          rec.matched === rec.decidedByRolegate,
-        detail: `client ${totals.sent}, Envoy ${rec.envoyLines}, decided ${rec.decidedByRolegate}, audit ${rec.auditRecords}, matched ${rec.matched}, ext_authz failures ${rec.extAuthzFailed}, mismatches ${rec.mismatchCount}`,
+          rec.auditRecords === rec.decidedByRolegate + rec.abandonedAudited &&
+          rec.matched === rec.decidedByRolegate + rec.abandonedAudited,
+        detail: `client ${totals.sent}, Envoy ${rec.envoyLines}, decided ${rec.decidedByRolegate}, audit ${rec.auditRecords}, matched ${rec.matched}, ext_authz failures ${rec.extAuthzFailed} (${rec.abandonedAudited} audited as abandoned), mismatches ${rec.mismatchCount}`,
       },
       {
         name: 'faults survived',
@@ -277,6 +277,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       auditRecords: rec.auditRecords,
       refusedByEnvoy: rec.refusedByEnvoy,
       extAuthzFailed: rec.extAuthzFailed,
+      abandonedAudited: rec.abandonedAudited,
       mismatches: rec.mismatchCount,
       rssStartBytes,
       rssEndBytes,

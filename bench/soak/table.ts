@@ -44,6 +44,8 @@ export interface SoakSummary {
   readonly refusedByEnvoy: number;
   /** Requests whose ext_authz call failed in Envoy (timeout or reset): denied by Envoy, not by rolegate. */
   readonly extAuthzFailed: number;
+  /** Of those, the ones rolegate audited as an abandoned deny (`ERR_CHECK_ABANDONED`). */
+  readonly abandonedAudited: number;
   readonly mismatches: number;
   readonly rssStartBytes: number;
   readonly rssEndBytes: number;
@@ -67,6 +69,8 @@ export function tableRows(s: SoakSummary): [string, string][] {
       ? `fixed rate`
       : `${Math.round((s.rate / s.peakRps) * 100)} % of the measured peak ${n(s.peakRps)} req/s`;
   const decided = s.envoyLines - s.refusedByEnvoy - s.extAuthzFailed;
+  const abandoned =
+    s.abandonedAudited === 0 ? '' : ` + ${n(s.abandonedAudited)} abandoned by Envoy's timeout`;
   return [
     [
       'Load held',
@@ -82,7 +86,7 @@ export function tableRows(s: SoakSummary): [string, string][] {
     ],
     [
       'Nothing lost',
-      `client ${n(s.clientRequests)} = Envoy log ${n(s.envoyLines)}; decided by rolegate ${n(decided)} = audit records ${n(s.auditRecords)} (+${n(s.refusedByEnvoy)} refused by Envoy itself${s.extAuthzFailed === 0 ? '' : `, +${n(s.extAuthzFailed)} ext_authz timeouts`}); ${n(s.mismatches)} mismatches`,
+      `client ${n(s.clientRequests)} = Envoy log ${n(s.envoyLines)}; decided by rolegate ${n(decided)}${abandoned} = audit records ${n(s.auditRecords)} (+${n(s.refusedByEnvoy)} refused by Envoy itself${s.extAuthzFailed === 0 ? '' : `, +${n(s.extAuthzFailed)} ext_authz timeouts`}); ${n(s.mismatches)} mismatches`,
     ],
     [
       'CPU (rolegate)',

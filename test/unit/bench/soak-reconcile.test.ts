@@ -4,11 +4,11 @@ import { PROBE_ID, Reconciler, requestIdOf, seqOf } from '../../../bench/soak/re
 
 const envoy = (id: string, status: number, details: string) =>
   JSON.stringify({ request_id: id, status, details });
-const audit = (id: string, decision: 'allow' | 'deny', hash = 'h1') =>
+const audit = (id: string, decision: 'allow' | 'deny', hash = 'h1', reason?: string) =>
   JSON.stringify({
     level: 30,
     msg: 'decision',
-    audit: { request_id: id, decision, config_hash: hash },
+    audit: { request_id: id, decision, config_hash: hash, ...(reason ? { reason } : {}) },
   });
 
 /** A ledger of `n` requests where every one was allowed and audited once. */
@@ -88,13 +88,21 @@ describe('Reconciler', () => {
   });
 
   it('reports an ext_authz failure once, with what rolegate audited for it', () => {
-    const r = new Reconciler(2);
+    const r = new Reconciler(3);
     // rolegate answered after Envoy's timeout: Envoy denied, the audit says allow.
     r.addEnvoyLine(envoy('soak-0', 403, 'ext_authz_error'));
     r.addAuditLine(audit('soak-0', 'allow'));
     r.addEnvoyLine(envoy('soak-1', 403, 'ext_authz_error'));
+    // rolegate saw the caller give up and audited the deny Envoy gave: reconciled.
+    r.addEnvoyLine(envoy('soak-2', 403, 'ext_authz_error'));
+    r.addAuditLine(audit('soak-2', 'deny', 'h1', 'ERR_CHECK_ABANDONED'));
     const res = r.result();
-    expect(res).toMatchObject({ extAuthzFailed: 2, decidedByRolegate: 0, mismatchCount: 2 });
+    expect(res).toMatchObject({
+      extAuthzFailed: 3,
+      decidedByRolegate: 0,
+      matched: 1,
+      mismatchCount: 2,
+    });
     expect(res.mismatchKinds).toEqual({
       "Envoy's ext_authz call failed (timeout or reset), client got N; rolegate audited N allow": 1,
       "Envoy's ext_authz call failed (timeout or reset), client got N; no audit record": 1,

@@ -32,6 +32,7 @@ const summary: SoakSummary = {
   auditRecords: 998_400,
   refusedByEnvoy: 1600,
   extAuthzFailed: 0,
+  abandonedAudited: 0,
   mismatches: 0,
   rssStartBytes: 150 * 1_048_576,
   rssEndBytes: 155 * 1_048_576,
@@ -68,6 +69,21 @@ describe('soak table', () => {
     );
     expect(rows['Nothing lost']).toBe(
       'client 1,000,000 = Envoy log 1,000,066; decided by rolegate 998,400 = audit records 998,400 (+1,600 refused by Envoy itself, +66 ext_authz timeouts); 66 mismatches',
+    );
+  });
+
+  it('counts timeouts rolegate audited as abandoned denies on the audit side', () => {
+    const rows = Object.fromEntries(
+      tableRows({
+        ...summary,
+        extAuthzFailed: 66,
+        abandonedAudited: 66,
+        envoyLines: 1_000_066,
+        auditRecords: 998_466,
+      }),
+    );
+    expect(rows['Nothing lost']).toBe(
+      "client 1,000,000 = Envoy log 1,000,066; decided by rolegate 998,400 + 66 abandoned by Envoy's timeout = audit records 998,466 (+1,600 refused by Envoy itself, +66 ext_authz timeouts); 0 mismatches",
     );
   });
 
