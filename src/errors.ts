@@ -135,6 +135,8 @@ export const ERROR_CATALOGUE = {
     'a role loaded from AWS IAM has the name of a role in the config file; the file role wins',
   ERR_STS_FAILED:
     'temporary AWS credentials for the upstream could not be obtained from STS; the request is denied',
+  ERR_CHECK_ABANDONED:
+    'the proxy stopped waiting for this check (its timeout, or the client went away) before rolegate answered; a proxy that fails closed denied the request',
 
   // Just-in-time access (the access API; see docs/access.md).
   ERR_ACCESS_INVALID:
@@ -253,6 +255,7 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   ERR_IAM_ROLE_INVALID: null,
   ERR_IAM_ROLE_NAME_CLASH: null,
   ERR_STS_FAILED: 403,
+  ERR_CHECK_ABANDONED: 403,
   ERR_ACCESS_INVALID: null,
   ERR_ACCESS_FORBIDDEN: null,
   ERR_ACCESS_SELF_APPROVAL: null,

@@ -14,7 +14,7 @@ import { toCheckResponse, type ResponseSettings } from '../response/check-respon
 import type { AuthzRequest } from '../request/types.js';
 import type { CheckResponse } from '../transport/grpc/messages.js';
 import type { CheckRequestFields } from '../transport/grpc/decode-check-request.js';
-import type { CheckOutcome } from '../decision/outcome.js';
+import { abandonedOutcome, type CheckOutcome } from '../decision/outcome.js';
 import { check, type CheckDeps, type CredentialsPhase } from './check.js';
 import type { RuntimeConfig, RuntimeOptions } from './runtime.js';
 import { resolveRoute } from '../route/resolve.js';
@@ -90,6 +90,7 @@ function runShadow(
 export type CheckPipeline = <R>(
   request: AuthzRequest,
   respond: (outcome: CheckOutcome, settings: ResponseSettings) => R,
+  abandoned?: () => boolean,
 ) => Promise<R>;
 
 /**
@@ -139,7 +140,7 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
     credentials: (outcome, config, token) => deps.aws.upstreamCredentials(outcome, config, token),
     ...(deps.grants ? { grants: deps.grants } : {}),
   };
-  return async (request, respond) => {
+  return async (request, respond, abandoned) => {
     const started = performance.now();
     const span = deps.tracing.enabled
       ? deps.tracing.startCheck(request.headers, performance.timeOrigin + started)
@@ -173,6 +174,9 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
       span?.fail();
       throw err;
     }
+    // A caller that stopped waiting never saw this decision: count and audit
+    // what it got (a fail-closed deny), so the record matches the proxy's log.
+    if (abandoned?.() === true) outcome = abandonedOutcome(outcome);
     const decision = outcome.allowed ? 'allow' : 'deny';
     deps.decisions[decision]++;
     if (deps.observe) {
@@ -199,11 +203,13 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
 export function createCheckHandler(
   deps: CheckHandlerDeps,
   pipeline: CheckPipeline = createCheckPipeline(deps),
-): (message: CheckRequestFields) => Promise<CheckResponse> {
-  return (message) => {
+): (message: CheckRequestFields, abandoned?: () => boolean) => Promise<CheckResponse> {
+  return (message, abandoned) => {
     const request = normalizeCheckRequest(message);
-    return pipeline(request, (outcome, settings) =>
-      toCheckResponse(outcome, request.headers, settings),
+    return pipeline(
+      request,
+      (outcome, settings) => toCheckResponse(outcome, request.headers, settings),
+      abandoned,
     );
   };
 }

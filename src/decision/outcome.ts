@@ -55,3 +55,22 @@ export interface CheckOutcome {
 export function statusForReason(reason: ErrorCode): 400 | 401 | 403 {
   return httpStatusOf(reason) ?? 403;
 }
+
+/**
+ * The outcome to count and audit for a check whose caller stopped waiting
+ * before the answer was sent (Envoy's ext_authz timeout, a reset stream):
+ * the decision never reached the proxy, and a proxy that fails closed (as
+ * rolegate's shipped configs do) denied the request, so the record says
+ * deny `ERR_CHECK_ABANDONED` rather than what was decided too late. The
+ * caller and route stay for the record; no role allowed anything.
+ */
+export function abandonedOutcome(outcome: CheckOutcome): CheckOutcome {
+  const {
+    role: _role,
+    grant: _grant,
+    upstreamHeaders: _headers,
+    credentialHeaders: _credentials,
+    ...rest
+  } = outcome;
+  return { ...rest, allowed: false, status: 403, reason: 'ERR_CHECK_ABANDONED' };
+}

@@ -13,8 +13,15 @@ export interface GrpcServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  /** Decides one CheckRequest; must not throw (the pipeline fails closed itself). */
-  readonly handle: (request: CheckRequestFields) => Promise<CheckResponse>;
+  /**
+   * Decides one CheckRequest; must not throw (the pipeline fails closed
+   * itself). `abandoned()` is true once the caller has cancelled the call or
+   * its deadline has passed: the answer will not reach it.
+   */
+  readonly handle: (
+    request: CheckRequestFields,
+    abandoned: () => boolean,
+  ) => Promise<CheckResponse>;
   /** Builds the response for a handler that threw anyway: always a deny. */
   readonly onHandlerError: (err: unknown) => CheckResponse;
 }
@@ -45,6 +52,17 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.enable_channelz': 0,
 };
 
+/**
+ * True once the caller cancelled the call (Envoy resets the stream when its
+ * ext_authz timeout fires) or the deadline it sent (`grpc-timeout`) passed.
+ */
+function callAbandoned(call: grpc.ServerUnaryCall<CheckRequestFields, CheckResponse>): boolean {
+  if (call.cancelled) return true;
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) && Date.now() >= at;
+}
+
 /** Starts the server; the health status is NOT_SERVING until `serving()` is called. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
@@ -73,10 +91,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         call: grpc.ServerUnaryCall<CheckRequestFields, CheckResponse>,
         callback: grpc.sendUnaryData<CheckResponse>,
       ) => {
-        options.handle(call.request).then(
-          (response) => callback(null, response),
-          (err: unknown) => callback(null, options.onHandlerError(err)),
-        );
+        options
+          .handle(call.request, () => callAbandoned(call))
+          .then(
+            (response) => callback(null, response),
+            (err: unknown) => callback(null, options.onHandlerError(err)),
+          );
       },
     },
   );

@@ -198,4 +198,30 @@ describe('createCheckHandler', () => {
     expect('ok_response' in response).toBe(true);
     expect(audit.records()[0]?.['audit']).toMatchObject({ decision: 'allow', config_hash: 'aaaa' });
   });
+
+  it('a check the caller abandoned is counted and audited as the deny the proxy gave, not the late allow', async () => {
+    const d = deps([]);
+    const audit = captureLogger();
+    const metrics = createMetrics(false);
+    const observed: CheckHandlerDeps = {
+      ...d,
+      observe: { metrics, auditor: createAuditor(audit.logger, () => 1) },
+    };
+    const handle = createCheckHandler(observed);
+    await handle(message('/plain'), () => true);
+    await handle(message('/plain'), () => false);
+    await handle(message('/plain'));
+    const records = audit.records().map((r) => r['audit'] as Record<string, unknown>);
+    expect(records.map((r) => [r['decision'], r['reason']])).toEqual([
+      ['deny', 'ERR_CHECK_ABANDONED'],
+      ['allow', 'OK'],
+      ['allow', 'OK'],
+    ]);
+    // The abandoned record keeps the caller but names no allowing role.
+    expect(records[0]).not.toHaveProperty('role');
+    expect(records[0]).toMatchObject({ subject: 'alice', action: 'files:List' });
+    expect(d.decisions).toEqual({ allow: 2, deny: 1 });
+    const counted = await metrics.registry.getSingleMetricAsString('rolegate_check_total');
+    expect(counted).toContain('decision="deny",reason="ERR_CHECK_ABANDONED"} 1');
+  });
 });

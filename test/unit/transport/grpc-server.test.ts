@@ -82,4 +82,37 @@ describe('startGrpcServer', () => {
     client.close();
     server = undefined;
   });
+
+  it('tells the handler when the caller gave up: its deadline passed or it cancelled', async () => {
+    const seen: boolean[] = [];
+    let answered: () => void = () => undefined;
+    const done = new Promise<void>((r) => {
+      answered = r;
+    });
+    server = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      handle: async (_request, abandoned) => {
+        seen.push(abandoned());
+        // Longer than the caller's deadline below.
+        await new Promise((r) => setTimeout(r, 300));
+        seen.push(abandoned());
+        answered();
+        return DENY;
+      },
+      onHandlerError: () => DENY,
+    });
+    server.serving();
+    const Client = loadAuthorizationClient();
+    const client = new Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+    const call = new Promise<unknown>((resolve, reject) =>
+      client.Check({}, { deadline: Date.now() + 100 }, (err, r) =>
+        err ? reject(err) : resolve(r),
+      ),
+    );
+    await expect(call).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+    await done;
+    client.close();
+    expect(seen).toEqual([false, true]);
+  });
 });
