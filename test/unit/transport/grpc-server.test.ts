@@ -106,7 +106,7 @@ describe('startGrpcServer', () => {
     const Client = loadAuthorizationClient();
     const client = new Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
     const call = new Promise<unknown>((resolve, reject) =>
-      client.Check({}, { deadline: Date.now() + 100 }, (err, r) =>
+      client.Check({}, new grpc.Metadata(), { deadline: Date.now() + 100 }, (err, r) =>
         err ? reject(err) : resolve(r),
       ),
     );
