@@ -21,7 +21,8 @@ import { extractToken } from '../request/credentials.js';
 import { revealToken, type CallerToken } from '../request/token.js';
 import { peerPrincipal } from '../identity/mtls.js';
 import type { AuthzRequest } from '../request/types.js';
-import { admits, assumableRoles, evaluateTrust } from '../roles/trust.js';
+import { admits, evaluateTrust } from '../roles/trust.js';
+import { memoisedAssumableRoles } from './trust-memo.js';
 import { resolveRoute } from '../route/resolve.js';
 import type { RouteMatch } from '../route/table.js';
 import { upstreamHeaders } from '../response/upstream-headers.js';
@@ -140,7 +141,7 @@ export function authorize(
   if (unsafe !== undefined) return 'ERR_CLAIM_VARIABLE_UNSAFE';
   const base = resolvingContext(resolver);
   const requested = request.headers[config.config.headers.requestedRole];
-  const trusted = assumableRoles(config.roles, principal, base, requested);
+  const trusted = memoisedAssumableRoles(config.roles, principal, base, requested);
   const { considered } = trusted;
   // A grant makes its role assumable as if the trust policy admitted the caller;
   // a role the trust policy admits anyway is used without the grant.
