@@ -129,6 +129,8 @@ function denyContext(request: AuthzRequest): DenyContext {
   };
 }
 
+const NO_ROLES: readonly string[] = [];
+
 /** Creates the {@link CheckPipeline} both transports (gRPC, HTTP) run. */
 export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
   // Upstream credentials are a phase of the decision, not a step after it.
@@ -177,18 +179,14 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
     deps.decisions[decision]++;
     if (deps.observe) {
       const seconds = (performance.now() - started) / 1000;
-      deps.observe.metrics.checks.inc({ decision, reason: outcome.reason });
-      deps.observe.metrics.checkDuration.observe({ decision }, seconds);
+      deps.observe.metrics.recordCheck(
+        decision,
+        outcome.reason,
+        seconds,
+        outcome.determining,
+        outcome.determiningRoles ?? NO_ROLES,
+      );
       deps.observe.auditor.record(request, outcome, seconds * 1e6, runtime.config.sources?.hash);
-      const roles = outcome.determiningRoles ?? [];
-      outcome.determining.forEach((d, i) => {
-        if (d.policy === undefined || d.statement === undefined) return;
-        deps.observe?.metrics.statementMatches.inc({
-          role: roles[i] ?? '',
-          policy: d.policy,
-          statement: d.statement,
-        });
-      });
     }
     span?.end(outcome);
     return response;
