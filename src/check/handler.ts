@@ -130,6 +130,7 @@ function denyContext(request: AuthzRequest): DenyContext {
 }
 
 const NO_ROLES: readonly string[] = [];
+const NO_EXTRA_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Creates the {@link CheckPipeline} both transports (gRPC, HTTP) run. */
 export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
@@ -166,7 +167,7 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
       response = respond(outcome, {
         claimHeaders: config.headers.claims,
         requestedRoleHeader: config.headers.requestedRole,
-        extraHeaders: outcome.credentialHeaders ?? {},
+        extraHeaders: outcome.credentialHeaders ?? NO_EXTRA_HEADERS,
         ownedHeaders: deps.aws.ownedHeaders(config),
         stripInbound: config.headers.stripInbound,
         ...(deny === undefined ? {} : { deny, denyContext: denyContext(request) }),
