@@ -36,6 +36,7 @@ export interface ShadowCandidate {
  */
 export interface UpstreamCredentialSource {
   readonly upstreamCredentials: CredentialsPhase;
+  /** The credential header names; a function of `config` alone (read once per configuration). */
   ownedHeaders(config: RuntimeOptions): readonly string[];
 }
 
@@ -142,6 +143,22 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
     credentials: (outcome, config, token) => deps.aws.upstreamCredentials(outcome, config, token),
     ...(deps.grants ? { grants: deps.grants } : {}),
   };
+  // The response settings an allow without credential headers gets, per configuration.
+  const settingsByConfig = new WeakMap<RuntimeConfig['config'], ResponseSettings>();
+  const plainSettings = (config: RuntimeConfig['config']): ResponseSettings => {
+    let settings = settingsByConfig.get(config);
+    if (settings === undefined) {
+      settings = {
+        claimHeaders: config.headers.claims,
+        requestedRoleHeader: config.headers.requestedRole,
+        extraHeaders: NO_EXTRA_HEADERS,
+        ownedHeaders: deps.aws.ownedHeaders(config),
+        stripInbound: config.headers.stripInbound,
+      };
+      settingsByConfig.set(config, settings);
+    }
+    return settings;
+  };
   return async (request, respond) => {
     const started = performance.now();
     const span = deps.tracing.enabled
@@ -164,14 +181,17 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
       }
       const config = runtime.config.config;
       const deny = outcome.allowed ? undefined : denyFor(request, outcome, runtime.config);
-      response = respond(outcome, {
-        claimHeaders: config.headers.claims,
-        requestedRoleHeader: config.headers.requestedRole,
-        extraHeaders: outcome.credentialHeaders ?? NO_EXTRA_HEADERS,
-        ownedHeaders: deps.aws.ownedHeaders(config),
-        stripInbound: config.headers.stripInbound,
-        ...(deny === undefined ? {} : { deny, denyContext: denyContext(request) }),
-      });
+      // An allow without credential headers (nearly every call) gets its generation's settings.
+      response = respond(
+        outcome,
+        deny === undefined && outcome.credentialHeaders === undefined
+          ? plainSettings(config)
+          : {
+              ...plainSettings(config),
+              extraHeaders: outcome.credentialHeaders ?? NO_EXTRA_HEADERS,
+              ...(deny === undefined ? {} : { deny, denyContext: denyContext(request) }),
+            },
+      );
     } catch (err) {
       span?.fail();
       throw err;
