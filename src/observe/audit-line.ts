@@ -28,9 +28,9 @@ export function createIsoClock(): (ms: number) => string {
 }
 
 /**
- * The whole line pino's audit logger would write for a decision record at
- * `timeMs` (level, time, service, the record under `audit`, `msg`), with
- * its newline.
+ * The whole line pino's audit logger would write for a decision record
+ * (`recordJson`, from `auditRecordJson`) at the ISO time `iso`: level,
+ * time, service, the record under `audit`, `msg`, and the newline.
  */
 export function auditLine(recordJson: string, iso: string): string {
   return `{"level":30,"time":"${iso}","service":"rolegate","audit":${recordJson},"msg":"decision"}\n`;

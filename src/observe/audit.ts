@@ -143,8 +143,9 @@ function strings(values: readonly string[]): string {
 }
 
 /**
- * The `audit` object of one decision as JSON: the fields and order of
- * `auditRecord` (audit.ts), absent fields left out the same way.
+ * The `audit` object of one decision as JSON, written field by field: the
+ * same text as `JSON.stringify(auditRecord(...))` (fields, order, absent
+ * fields left out), without building the record.
  */
 export function auditRecordJson(
   request: AuthzRequest,
