@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -29,7 +29,12 @@ describe('sharedOutput', () => {
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    closeSync(fd);
+    // End the stream (it closes the descriptor and stops its flush timer): a bare
+    // close would leave the timer writing to a closed descriptor (EBADF) a second later.
+    await new Promise((resolve) => {
+      stream.once('close', resolve);
+      stream.end();
+    });
     const text = readFileSync(file, 'utf8');
     expect(text).toBe(lines.join(''));
     // Batched: far fewer writes than lines...
