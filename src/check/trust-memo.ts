@@ -29,7 +29,8 @@ const generations = new WeakMap<readonly TrustedRole[], GenerationMemo>();
 
 function generationMemo(roles: readonly TrustedRole[]): GenerationMemo {
   let memo = generations.get(roles);
-  if (memo === undefined) {
+  // A generation's list is never changed in place; if it ever were, start over.
+  if (memo === undefined || memo.size !== roles.length) {
     const memoisable = new Map<TrustedRole, number>();
     roles.forEach((role, i) => {
       if (contextKeysRead(role.trust).every(principalOnlyKey)) memoisable.set(role, i);
