@@ -138,7 +138,18 @@ export type AwsConfig = z.output<typeof awsSchema>;
 
 /** Every header name that carries credentials and so must never arrive from a client. */
 export function credentialHeaderNames(aws: AwsConfig | undefined): readonly string[] {
+  // Asked on every Check: computed once per configuration's `aws` section (never mutated).
+  if (aws === undefined) return (defaultNames ??= headerNames(undefined));
+  let names = namesByConfig.get(aws);
+  if (names === undefined) namesByConfig.set(aws, (names = headerNames(aws)));
+  return names;
+}
+
+let defaultNames: readonly string[] | undefined;
+const namesByConfig = new WeakMap<AwsConfig, readonly string[]>();
+
+function headerNames(aws: AwsConfig | undefined): readonly string[] {
   const names = new Set(Object.values(DEFAULT_CREDENTIAL_HEADERS));
   for (const n of Object.values(aws?.sts.headers ?? {})) names.add(n);
-  return [...names];
+  return Object.freeze([...names]);
 }

@@ -21,7 +21,8 @@ import { extractToken } from '../request/credentials.js';
 import { revealToken, type CallerToken } from '../request/token.js';
 import { peerPrincipal } from '../identity/mtls.js';
 import type { AuthzRequest } from '../request/types.js';
-import { admits, assumableRoles, evaluateTrust } from '../roles/trust.js';
+import { admits, evaluateTrust } from '../roles/trust.js';
+import { memoisedAssumableRoles } from './trust-memo.js';
 import { resolveRoute } from '../route/resolve.js';
 import type { RouteMatch } from '../route/table.js';
 import { upstreamHeaders } from '../response/upstream-headers.js';
@@ -140,21 +141,23 @@ export function authorize(
   if (unsafe !== undefined) return 'ERR_CLAIM_VARIABLE_UNSAFE';
   const base = resolvingContext(resolver);
   const requested = request.headers[config.config.headers.requestedRole];
-  const trusted = assumableRoles(config.roles, principal, base, requested);
+  const trusted = memoisedAssumableRoles(config.roles, principal, base, requested);
   const { considered } = trusted;
   // A grant makes its role assumable as if the trust policy admitted the caller;
   // a role the trust policy admits anyway is used without the grant.
   const granted = grants?.grantsFor(principal.issuer, principal.subject, nowMs);
-  const byTrust = new Set(trusted.assumable);
+  // Without grants no role is assumed under one: no set of trusted roles needed.
+  const byTrust =
+    granted === undefined || granted.size === 0 ? undefined : new Set(trusted.assumable);
   const grantOf = (role: RuntimeRole): Grant | undefined => {
-    if (byTrust.has(role)) return undefined;
+    if (byTrust === undefined || byTrust.has(role)) return undefined;
     const g = granted?.get(role.name);
     return g !== undefined && g.roleArn === role.arn ? g : undefined;
   };
   const assumable =
     granted === undefined || granted.size === 0
       ? trusted.assumable
-      : considered.filter((r) => byTrust.has(r) || grantOf(r) !== undefined);
+      : considered.filter((r) => byTrust?.has(r) === true || grantOf(r) !== undefined);
   const evaluated = new Map<RuntimeRole, { request: EvaluationRequest; decision: Decision }>();
   // Why nothing allowed: computed on denies only, so allows never pay for it.
   const explain = (): void => {
@@ -182,21 +185,22 @@ export function authorize(
       context: extendContext(base, roleSessionKeys(role.arn, role.name, principal)),
     };
     const decision: Decision = evaluate(role.permissions, req);
-    evaluated.set(role, { request: req, decision });
     // A condition that could not be read against the request might have been
     // meant to deny: such a role never allows (fail closed).
-    if (decision.errors.length > 0) {
-      sawEvaluationError = true;
-      denied(role, decision.determining);
-      continue;
-    }
-    if (decision.decision === 'Allow') {
+    if (decision.errors.length === 0 && decision.decision === 'Allow') {
       p.role = role;
       const grant = grantOf(role);
       if (grant !== undefined) p.grant = grant;
       p.determining = [...decision.determining];
       p.determiningRoles = decision.determining.map(() => role.name);
       return 'OK';
+    }
+    // Only a deny is explained, so only roles that did not allow are kept for it.
+    evaluated.set(role, { request: req, decision });
+    if (decision.errors.length > 0) {
+      sawEvaluationError = true;
+      denied(role, decision.determining);
+      continue;
     }
     if (decision.decision === 'ExplicitDeny') sawExplicitDeny = true;
     denied(role, decision.determining);

@@ -111,6 +111,29 @@ export function requestContextResolver(
   };
 }
 
+/** Keys {@link principalKey} answers from the principal alone, whatever the request. */
+const PRINCIPAL_KEYS = new Set([
+  'rolegate:groups',
+  'aws:tokenissuetime',
+  'aws:multifactorauthpresent',
+]);
+/** Prefixes of keys {@link requestContextResolver} answers from the request, the route or the clock. */
+const REQUEST_PREFIXES = ['aws:', 'http:', 'envoy:'];
+
+/**
+ * True when {@link requestContextResolver} answers `lowerKey` from the
+ * principal alone: same principal object, same value, whatever the
+ * request, route or time. A positive list (claims, principal tags, groups,
+ * token issue time, MFA, `<issuer>:sub|aud|amr`); any other key, known or
+ * not, is taken to depend on the request.
+ */
+export function principalOnlyKey(lowerKey: string): boolean {
+  if (lowerKey.startsWith('jwt:') || lowerKey.startsWith('aws:principaltag/')) return true;
+  if (PRINCIPAL_KEYS.has(lowerKey)) return true;
+  if (!/:(?:sub|aud|amr)$/.test(lowerKey)) return false;
+  return !REQUEST_PREFIXES.some((prefix) => lowerKey.startsWith(prefix));
+}
+
 /** The keys that name the session of one assumed role, layered over the request's context. */
 export function roleSessionKeys(
   roleArn: string,

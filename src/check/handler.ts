@@ -36,6 +36,7 @@ export interface ShadowCandidate {
  */
 export interface UpstreamCredentialSource {
   readonly upstreamCredentials: CredentialsPhase;
+  /** The credential header names; a function of `config` alone (read once per configuration). */
   ownedHeaders(config: RuntimeOptions): readonly string[];
 }
 
@@ -130,6 +131,9 @@ function denyContext(request: AuthzRequest): DenyContext {
   };
 }
 
+const NO_ROLES: readonly string[] = [];
+const NO_EXTRA_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Creates the {@link CheckPipeline} both transports (gRPC, HTTP) run. */
 export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
   // Upstream credentials are a phase of the decision, not a step after it.
@@ -139,6 +143,22 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
     newId: deps.newId,
     credentials: (outcome, config, token) => deps.aws.upstreamCredentials(outcome, config, token),
     ...(deps.grants ? { grants: deps.grants } : {}),
+  };
+  // The response settings an allow without credential headers gets, per configuration.
+  const settingsByConfig = new WeakMap<RuntimeConfig['config'], ResponseSettings>();
+  const plainSettings = (config: RuntimeConfig['config']): ResponseSettings => {
+    let settings = settingsByConfig.get(config);
+    if (settings === undefined) {
+      settings = {
+        claimHeaders: config.headers.claims,
+        requestedRoleHeader: config.headers.requestedRole,
+        extraHeaders: NO_EXTRA_HEADERS,
+        ownedHeaders: deps.aws.ownedHeaders(config),
+        stripInbound: config.headers.stripInbound,
+      };
+      settingsByConfig.set(config, settings);
+    }
+    return settings;
   };
   return async (request, respond, abandoned) => {
     const started = performance.now();
@@ -162,14 +182,17 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
       }
       const config = runtime.config.config;
       const deny = outcome.allowed ? undefined : denyFor(request, outcome, runtime.config);
-      response = respond(outcome, {
-        claimHeaders: config.headers.claims,
-        requestedRoleHeader: config.headers.requestedRole,
-        extraHeaders: outcome.credentialHeaders ?? {},
-        ownedHeaders: deps.aws.ownedHeaders(config),
-        stripInbound: config.headers.stripInbound,
-        ...(deny === undefined ? {} : { deny, denyContext: denyContext(request) }),
-      });
+      // An allow without credential headers (nearly every call) gets its generation's settings.
+      response = respond(
+        outcome,
+        deny === undefined && outcome.credentialHeaders === undefined
+          ? plainSettings(config)
+          : {
+              ...plainSettings(config),
+              extraHeaders: outcome.credentialHeaders ?? NO_EXTRA_HEADERS,
+              ...(deny === undefined ? {} : { deny, denyContext: denyContext(request) }),
+            },
+      );
     } catch (err) {
       span?.fail();
       throw err;
@@ -181,18 +204,14 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
     deps.decisions[decision]++;
     if (deps.observe) {
       const seconds = (performance.now() - started) / 1000;
-      deps.observe.metrics.checks.inc({ decision, reason: outcome.reason });
-      deps.observe.metrics.checkDuration.observe({ decision }, seconds);
+      deps.observe.metrics.recordCheck(
+        decision,
+        outcome.reason,
+        seconds,
+        outcome.determining,
+        outcome.determiningRoles ?? NO_ROLES,
+      );
       deps.observe.auditor.record(request, outcome, seconds * 1e6, runtime.config.sources?.hash);
-      const roles = outcome.determiningRoles ?? [];
-      outcome.determining.forEach((d, i) => {
-        if (d.policy === undefined || d.statement === undefined) return;
-        deps.observe?.metrics.statementMatches.inc({
-          role: roles[i] ?? '',
-          policy: d.policy,
-          statement: d.statement,
-        });
-      });
     }
     span?.end(outcome);
     return response;

@@ -26,6 +26,7 @@ import {
 import { startAdminServer, type AdminServer } from '../transport/http/admin.js';
 import { listenError } from '../transport/listen-error.js';
 import { startDevIssuer } from './dev-issuer.js';
+import { workerExecArgv } from './worker-flags.js';
 import type { CliIo } from './io.js';
 import { reportError } from './report.js';
 
@@ -96,7 +97,12 @@ export async function runClusterPrimary(
   });
   restarts.inc(0);
 
-  cluster.setupPrimary({ exec: WORKER_ENTRY, args: [] });
+  // Workers are fresh heaps: they get the short-scavenge young generation unless the user chose one.
+  cluster.setupPrimary({
+    exec: WORKER_ENTRY,
+    args: [],
+    execArgv: workerExecArgv(process.execArgv, process.env['NODE_OPTIONS']),
+  });
   const slots = new Map<number, Slot>();
   let stopping = false;
   let startupFailure: { code: string; message: string } | undefined;

@@ -67,10 +67,33 @@ export function createAuditLogger(destination: LogDestination = 1): Logger {
     typeof destination === 'number' || typeof (destination as { file?: unknown }).file === 'string'
       ? bufferedDestination(destination as number | { readonly file: string })
       : (destination as NodeJS.WritableStream);
-  return pino(
+  const logger = pino(
     { level: 'info', base: { service: 'rolegate' }, timestamp: pino.stdTimeFunctions.isoTime },
     stream,
   );
+  // A multistream wants each line's level alongside: only pino may write to it.
+  if ((stream as unknown as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym] !== true) {
+    auditStreams.set(logger, stream);
+  }
+  return logger;
+}
+
+/** The destination of each logger made by {@link createAuditLogger}: lines written there are its lines. */
+const auditStreams = new WeakMap<Logger, DestinationStream | NodeJS.WritableStream>();
+
+/**
+ * For a logger made by {@link createAuditLogger}: a function that writes one
+ * finished JSON line (with its newline) to the logger's own destination, as
+ * pino would, or does nothing while the logger's level is above `info`.
+ * `undefined` for any other logger (its options may change the line: use it).
+ */
+export function auditLineWriter(logger: Logger): ((line: string) => void) | undefined {
+  const stream = auditStreams.get(logger);
+  if (stream === undefined) return undefined;
+  return (line) => {
+    if (logger.levelVal > 30) return;
+    stream.write(line);
+  };
 }
 
 /** Audit lines are buffered up to this many bytes before a write... */

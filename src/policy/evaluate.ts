@@ -90,6 +90,8 @@ export class PolicySetImpl implements PolicySet {
    * holds what `candidatesFor` computes, so it never changes a decision.
    */
   readonly memo: Map<string, Candidates>;
+  /** Lower-cased context keys any statement can read (condition keys and policy variables), sorted. */
+  readonly keysRead: readonly string[];
 
   constructor(
     statementCount: number,
@@ -97,7 +99,9 @@ export class PolicySetImpl implements PolicySet {
     byService: Map<string, PatternCandidates>,
     generic: PatternCandidates,
     required: number,
+    keysRead: readonly string[],
   ) {
+    this.keysRead = keysRead;
     this.statementCount = statementCount;
     this.exact = exact;
     this.byService = byService;
@@ -150,9 +154,12 @@ export function createPolicySet(input: PolicySetInput): PolicySet {
   const byService = new Map<string, PatternEntry[]>();
   const generic: PatternEntry[] = [];
   let ordinal = 0;
+  const keysRead = new Set<string>();
   for (const layer of LAYERS) {
     for (const p of layers[layer]) {
       const impl = implOf(p);
+      for (const v of impl.variables) keysRead.add(v);
+      for (const stmt of impl.statements) for (const c of stmt.clauses) keysRead.add(c.key);
       for (const stmt of impl.statements) {
         const entry: Entry = {
           stmt,
@@ -235,7 +242,19 @@ export function createPolicySet(input: PolicySetInput): PolicySet {
   };
   const merged = new Map<string, PatternCandidates>();
   for (const [svc, list] of byService) merged.set(svc, split([...list, ...generic]));
-  return new PolicySetImpl(ordinal, exact, merged, split(generic), required);
+  return new PolicySetImpl(ordinal, exact, merged, split(generic), required, [...keysRead].sort());
+}
+
+/**
+ * Every lower-cased context key an evaluation of `set` can read: the keys
+ * of its conditions and the policy variables of its documents (Resource
+ * patterns and condition values). Nothing else of the context is read, so
+ * two contexts that agree on these keys get the same decision.
+ */
+export function contextKeysRead(set: PolicySet): readonly string[] {
+  if (!(set instanceof PolicySetImpl))
+    throw new TypeError('policy sets must come from createPolicySet');
+  return set.keysRead;
 }
 
 const NO_ERRORS: readonly EvaluationError[] = Object.freeze([]);

@@ -6,7 +6,7 @@
  */
 export { parsePolicyText, type ParseResult } from './parse.js';
 export { compilePolicy, type CompileOptions } from './compile.js';
-export { createPolicySet, evaluate, explainRequest } from './evaluate.js';
+export { contextKeysRead, createPolicySet, evaluate, explainRequest } from './evaluate.js';
 export { buildContext, extendContext, resolvingContext, type ContextResolver } from './context.js';
 export { formatDiagnostic } from './diagnostics.js';
 export { DEFAULT_KEY_REGISTRY, type KeyRegistry } from './keys.js';

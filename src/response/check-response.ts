@@ -68,6 +68,16 @@ function set(key: string, value: string): HeaderValueOption {
   return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
 }
 
+const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+
+/** The header options of an allow, in the map's order. */
+function headerOptions(headers: ReadonlyMap<string, string>): HeaderValueOption[] {
+  const out = new Array<HeaderValueOption>(headers.size);
+  let i = 0;
+  for (const header of headers.keys()) out[i++] = set(header, headers.get(header) as string);
+  return out;
+}
+
 function metadata(outcome: CheckOutcome): ProtoStruct {
   const fields: Record<string, { stringValue: string }> = {
     decision_id: { stringValue: outcome.decisionId },
@@ -130,10 +140,14 @@ export function allowHeaders(
   outcome: CheckOutcome,
   inbound: Readonly<Record<string, string>>,
   settings: ResponseSettings,
-): { injected: Map<string, string>; remove: string[] } {
-  const injected = new Map<string, string>(outcome.upstreamHeaders ?? []);
-  for (const [header, value] of Object.entries(settings.extraHeaders ?? {})) {
-    injected.set(header, value);
+): { injected: ReadonlyMap<string, string>; remove: string[] } {
+  const extra = settings.extraHeaders;
+  let injected: ReadonlyMap<string, string> = outcome.upstreamHeaders ?? NO_HEADERS;
+  // Only credential routes add headers: the others use the outcome's map as it is.
+  if (extra !== undefined && Object.keys(extra).length > 0) {
+    const merged = new Map(injected);
+    for (const header of Object.keys(extra)) merged.set(header, extra[header] as string);
+    injected = merged;
   }
   // Inbound copies of owned headers we do not overwrite must go: Envoy applies
   // removals after additions, so only headers we do not set are listed.
@@ -170,7 +184,7 @@ export function toCheckResponse(
   return {
     status: { code: RpcCode.OK },
     ok_response: {
-      headers: [...injected].map(([k, v]) => set(k, v)),
+      headers: headerOptions(injected),
       headers_to_remove,
     },
     dynamic_metadata,

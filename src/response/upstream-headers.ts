@@ -58,20 +58,20 @@ export function upstreamHeaders(
   claimHeaders: Readonly<Record<string, string>>,
   grant?: { readonly id: string; readonly expiresAt: number },
 ): UpstreamHeaders {
-  const headers = new Map<string, string>([
-    [PRINCIPAL_HEADER, principal.subject],
-    [ROLE_HEADER, roleArn],
-    [DECISION_ID_HEADER, decisionId],
-  ]);
+  const headers = new Map<string, string>();
+  headers.set(PRINCIPAL_HEADER, principal.subject);
+  headers.set(ROLE_HEADER, roleArn);
+  headers.set(DECISION_ID_HEADER, decisionId);
   if (grant !== undefined) {
     headers.set(GRANT_ID_HEADER, grant.id);
     headers.set(GRANT_EXPIRES_HEADER, new Date(grant.expiresAt).toISOString());
   }
-  for (const [header, path] of Object.entries(claimHeaders)) {
-    const value = claimText(principal.claims, path, ',');
+  for (const header of Object.keys(claimHeaders)) {
+    const value = claimText(principal.claims, claimHeaders[header] as string, ',');
     if (value !== undefined) headers.set(header, value);
   }
-  for (const [header, value] of headers) {
+  for (const header of headers.keys()) {
+    const value = headers.get(header) as string;
     if (value !== '' && !isSafeHeaderValue(value)) return { ok: false, header };
   }
   return { ok: true, headers };
