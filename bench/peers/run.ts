@@ -54,7 +54,7 @@ export interface PeerBenchOptions {
 }
 
 const ROLEGATE_ENTRY = fileURLToPath(new URL('./rolegate-peer.js', import.meta.url));
-const ECHO_ENTRY = fileURLToPath(new URL('./echo-server.js', import.meta.url));
+const ECHO_ENTRY = fileURLToPath(new URL('../lib/upstream-server.js', import.meta.url));
 const SOURCE_MD = fileURLToPath(
   new URL('../../../bench/peers/opa-envoy-plugin/SOURCE.md', import.meta.url),
 );

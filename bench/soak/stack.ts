@@ -156,7 +156,7 @@ export async function startSoakStack(
   };
   try {
     const upstream = await startServerProcess({
-      entry: join(root, 'dist', 'bench', 'soak', 'upstream.js'),
+      entry: join(root, 'dist', 'bench', 'lib', 'upstream-server.js'),
       ...(pin.others === undefined ? {} : { core: pin.others }),
     });
     stops.push(() => upstream.stop());

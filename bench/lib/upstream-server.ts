@@ -1,8 +1,10 @@
 /**
- * The soak's protected API, in its own process (so its work does not count
- * against the load generator): answers every request 200 with a short body
- * and keeps no record (a soak sends a million requests). Speaks the bench
- * child protocol (bench/lib/README.md); COUNTS reports requests served.
+ * Bench child entry: the protected API behind Envoy in the soak and the
+ * peer benchmark, in its own process (so its work does not count against
+ * the load generator). Answers every request 200 with a short JSON body
+ * over keep-alive and keeps no record (a soak sends a million requests).
+ * Speaks the bench child protocol (bench/lib/README.md); COUNTS reports
+ * requests served.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
