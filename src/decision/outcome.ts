@@ -62,7 +62,8 @@ export function statusForReason(reason: ErrorCode): 400 | 401 | 403 {
  * the decision never reached the proxy, and a proxy that fails closed (as
  * rolegate's shipped configs do) denied the request, so the record says
  * deny `ERR_CHECK_ABANDONED` rather than what was decided too late. The
- * caller and route stay for the record; no role allowed anything.
+ * caller and route stay for the record; no role allowed anything, and no
+ * statement is named as determining.
  */
 export function abandonedOutcome(outcome: CheckOutcome): CheckOutcome {
   const {
@@ -70,7 +71,10 @@ export function abandonedOutcome(outcome: CheckOutcome): CheckOutcome {
     grant: _grant,
     upstreamHeaders: _headers,
     credentialHeaders: _credentials,
+    determiningRoles: _determiningRoles,
     ...rest
   } = outcome;
-  return { ...rest, allowed: false, status: 403, reason: 'ERR_CHECK_ABANDONED' };
+  // No statement determined the proxy's deny: the late decision's statements
+  // would read as an allow under a deny (and count as statement matches).
+  return { ...rest, allowed: false, status: 403, reason: 'ERR_CHECK_ABANDONED', determining: [] };
 }

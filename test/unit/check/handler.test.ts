@@ -219,6 +219,8 @@ describe('createCheckHandler', () => {
     ]);
     // The abandoned record keeps the caller but names no allowing role.
     expect(records[0]).not.toHaveProperty('role');
+    expect(records[0]?.['determining']).toEqual([]);
+    expect(records[1]?.['determining']).not.toEqual([]);
     expect(records[0]).toMatchObject({ subject: 'alice', action: 'files:List' });
     expect(d.decisions).toEqual({ allow: 2, deny: 1 });
     const counted = await metrics.registry.getSingleMetricAsString('rolegate_check_total');
