@@ -74,8 +74,9 @@ class Writer {
   readonly buf: Buffer;
   pos = 0;
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
+  constructor(size: number, reserved: number) {
+    this.buf = Buffer.allocUnsafe(reserved + size);
+    this.pos = reserved;
   }
 
   varint(n: number): void {
@@ -196,8 +197,10 @@ function httpStatusCode(code: HttpStatusCodeName | number): number {
 /**
  * Encodes `response`, or returns `undefined` when it uses a field this
  * encoder does not cover (the caller then uses the generic encoder).
+ * `reserved` bytes (default 0) are left unwritten before the message, so a
+ * transport can put its frame prefix there without copying the message.
  */
-export function encodeCheckResponse(response: CheckResponse): Buffer | undefined {
+export function encodeCheckResponse(response: CheckResponse, reserved = 0): Buffer | undefined {
   const meta = response.dynamic_metadata;
   const metaSize = meta === undefined ? 0 : structSize(meta);
   if (metaSize < 0) return undefined;
@@ -228,7 +231,7 @@ export function encodeCheckResponse(response: CheckResponse): Buffer | undefined
   }
   const total = lenField(status) + lenField(body) + (meta === undefined ? 0 : lenField(metaSize));
 
-  const w = new Writer(total);
+  const w = new Writer(total, reserved);
   w.open(1, status);
   if (code !== 0) {
     w.tag(1, WIRE_VARINT);
@@ -251,5 +254,5 @@ export function encodeCheckResponse(response: CheckResponse): Buffer | undefined
     if (denied.body) w.str(3, denied.body);
   }
   if (meta !== undefined) writeStruct(w, 4, meta, metaSize);
-  return w.pos === total ? w.buf : undefined;
+  return w.pos === reserved + total ? w.buf : undefined;
 }

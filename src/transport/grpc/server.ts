@@ -1,13 +1,43 @@
 /**
- * The gRPC transport: Envoy's Authorization service plus grpc.health.v1.
- * It only converts messages; every decision comes from `handle`.
+ * The gRPC transport: Envoy's Authorization service plus grpc.health.v1,
+ * served on node:http2 (wire.ts has the protocol's framing). It only
+ * converts messages; every decision comes from `handle`.
+ *
+ * Why not grpc-js's Server: on this one unary method its per-call machinery
+ * (call objects, metadata, per-call deadline timers, interceptor plumbing)
+ * cost about 45 µs of CPU per call, as much as all of rolegate's own
+ * pipeline; node:http2 alone costs about 30 (docs/performance.md). grpc-js
+ * stays the client (tests, the CLI) and the protos still come from
+ * proto-loader.
  */
-import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
+import http2, {
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { CheckResponse } from './messages.js';
 import { decodeCheckRequest, type CheckRequestFields } from './decode-check-request.js';
 import { encodeCheckResponse } from './encode-check-response.js';
-import { AUTHORIZATION_SERVICE_NAME, loadAuthorizationService } from './protos.js';
+import { createHealthService } from './health.js';
+import {
+  AUTHORIZATION_SERVICE_NAME,
+  CHECK_METHOD_PATH,
+  loadAuthorizationService,
+} from './protos.js';
+import {
+  acceptGrpcRequest,
+  FRAME_PREFIX_BYTES,
+  frameMessage,
+  GrpcStatus,
+  parseGrpcTimeout,
+  readSingleMessage,
+  respondMessage,
+  respondStatus,
+  writeFramePrefix,
+  type GrpcWireError,
+} from './wire.js';
 
 export interface GrpcServerOptions {
   readonly host: string;
@@ -24,6 +54,11 @@ export interface GrpcServerOptions {
   ) => Promise<CheckResponse>;
   /** Builds the response for a handler that threw anyway: always a deny. */
   readonly onHandlerError: (err: unknown) => CheckResponse;
+  /**
+   * Keepalive pings: every `timeMs` on each connection (default 30,000),
+   * closing one whose ping goes unanswered for `timeoutMs` (default 10,000).
+   */
+  readonly keepalive?: { readonly timeMs: number; readonly timeoutMs: number };
 }
 
 export interface GrpcServer {
@@ -37,76 +72,142 @@ export interface GrpcServer {
 }
 
 /**
- * Channel options: keepalive so dead Envoy connections are noticed; bounded
- * messages; channelz off (rolegate serves no channelz service, and its
- * per-call trackers cost closures and a Date per call).
+ * Limits and keepalive. Keepalive pings notice dead Envoy connections;
+ * messages are bounded both ways; 1,000 concurrent streams per connection.
  */
-export const SERVER_OPTIONS: grpc.ServerOptions = {
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-  'grpc.max_receive_message_length': 4 * 1024 * 1024,
-  'grpc.max_send_message_length': 1024 * 1024,
-  'grpc.max_concurrent_streams': 1000,
-  'grpc.enable_channelz': 0,
-};
+export const SERVER_LIMITS = {
+  keepalive: { timeMs: 30_000, timeoutMs: 10_000 },
+  maxReceiveMessageBytes: 4 * 1024 * 1024,
+  maxSendMessageBytes: 1024 * 1024,
+  maxConcurrentStreams: 1000,
+} as const;
 
-/**
- * True once the caller cancelled the call (Envoy resets the stream when its
- * ext_authz timeout fires) or the deadline it sent (`grpc-timeout`) passed.
- */
-function callAbandoned(call: grpc.ServerUnaryCall<CheckRequestFields, CheckResponse>): boolean {
-  if (call.cancelled) return true;
-  const deadline = call.getDeadline();
-  const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(at) && Date.now() >= at;
+function ignore(): void {}
+
+/** Pings the session every `timeMs`, idle or not; no answer within `timeoutMs` destroys it. */
+function keepAlive(
+  session: ServerHttp2Session,
+  { timeMs, timeoutMs }: { readonly timeMs: number; readonly timeoutMs: number },
+): void {
+  const timer = setInterval(() => {
+    if (session.destroyed || session.closed) return;
+    const deadline = setTimeout(() => session.destroy(), timeoutMs);
+    deadline.unref();
+    let sent = false;
+    try {
+      sent = session.ping((err) => {
+        clearTimeout(deadline);
+        if (err && !session.destroyed) session.destroy();
+      });
+    } finally {
+      if (!sent) {
+        clearTimeout(deadline);
+        session.destroy();
+      }
+    }
+  }, timeMs);
+  timer.unref();
+  session.once('close', () => clearInterval(timer));
 }
 
 /** Starts the server; the health status is NOT_SERVING until `serving()` is called. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
-  const server = new grpc.Server(SERVER_OPTIONS);
-  const health = new HealthImplementation({
+  const health = createHealthService({
     '': 'NOT_SERVING',
     [AUTHORIZATION_SERVICE_NAME]: 'NOT_SERVING',
   });
-  health.addToServer(server);
-  const service = loadAuthorizationService();
-  const generic = service.Check.responseSerialize;
-  server.addService(
-    {
-      ...service,
-      Check: {
-        ...service.Check,
-        // Reads only the fields the pipeline uses (decode-check-request.ts); refusals throw,
-        // and grpc-js answers those with an error status, as for any undecodable frame.
-        requestDeserialize: decodeCheckRequest,
-        // The direct encoder for rolegate's own response shapes; anything else takes the generic path.
-        responseSerialize: (response: CheckResponse) =>
-          encodeCheckResponse(response) ?? generic(response),
-      },
-    },
-    {
-      Check: (
-        call: grpc.ServerUnaryCall<CheckRequestFields, CheckResponse>,
-        callback: grpc.sendUnaryData<CheckResponse>,
-      ) => {
-        options
-          .handle(call.request, () => callAbandoned(call))
-          .then(
-            (response) => callback(null, response),
-            (err: unknown) => callback(null, options.onHandlerError(err)),
-          );
-      },
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`,
-      grpc.ServerCredentials.createInsecure(),
-      (err, bound) => (err ? reject(err) : resolve(bound)),
-    );
+  // The direct encoder covers rolegate's own response shapes; anything else takes the generic path.
+  const generic = loadAuthorizationService().Check.responseSerialize;
+  const encodeFrame = (response: CheckResponse): Buffer => {
+    const direct = encodeCheckResponse(response, FRAME_PREFIX_BYTES);
+    return direct ? writeFramePrefix(direct) : frameMessage(generic(response));
+  };
+
+  /** Answers the call unless the caller has gone: its deadline passed or it reset the stream. */
+  function answer(stream: ServerHttp2Stream, deadlineAt: number, response: CheckResponse): void {
+    if (stream.closed || stream.destroyed) return;
+    if (performance.now() >= deadlineAt) {
+      respondStatus(stream, GrpcStatus.DEADLINE_EXCEEDED, 'deadline exceeded');
+      return;
+    }
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(response);
+    } catch {
+      respondStatus(stream, GrpcStatus.INTERNAL, 'cannot encode the response');
+      return;
+    }
+    if (frame.length - FRAME_PREFIX_BYTES > SERVER_LIMITS.maxSendMessageBytes) {
+      respondStatus(stream, GrpcStatus.RESOURCE_EXHAUSTED, 'response message too large');
+      return;
+    }
+    respondMessage(stream, frame);
+  }
+
+  function serveCheck(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    let deadlineAt = Infinity;
+    try {
+      const budget = parseGrpcTimeout(headers['grpc-timeout']);
+      if (budget !== undefined) deadlineAt = performance.now() + budget;
+    } catch (err) {
+      stream.resume();
+      respondStatus(stream, (err as GrpcWireError).status, (err as GrpcWireError).message);
+      return;
+    }
+    readSingleMessage(stream, SERVER_LIMITS.maxReceiveMessageBytes, (err, message) => {
+      if (err) {
+        respondStatus(stream, err.status, err.message);
+        return;
+      }
+      let request: CheckRequestFields;
+      try {
+        // Reads only the fields the pipeline uses (decode-check-request.ts); refusals throw.
+        request = decodeCheckRequest(message);
+      } catch {
+        respondStatus(stream, GrpcStatus.INTERNAL, 'cannot decode the request message');
+        return;
+      }
+      const abandoned = (): boolean =>
+        stream.closed || stream.destroyed || performance.now() >= deadlineAt;
+      options.handle(request, abandoned).then(
+        (response) => answer(stream, deadlineAt, response),
+        (error: unknown) => answer(stream, deadlineAt, options.onHandlerError(error)),
+      );
+    });
+  }
+
+  const sessions = new Set<ServerHttp2Session>();
+  const server = http2.createServer({
+    settings: { maxConcurrentStreams: SERVER_LIMITS.maxConcurrentStreams },
   });
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.on('error', ignore);
+    session.once('close', () => sessions.delete(session));
+    keepAlive(session, options.keepalive ?? SERVER_LIMITS.keepalive);
+  });
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    // A reset or a broken connection surfaces here; the call is simply gone.
+    stream.on('error', ignore);
+    if (!acceptGrpcRequest(stream, headers)) return;
+    const path = headers[':path'];
+    if (path === CHECK_METHOD_PATH) serveCheck(stream, headers);
+    else if (typeof path !== 'string' || !health.handle(path, stream)) {
+      stream.resume();
+      respondStatus(stream, GrpcStatus.UNIMPLEMENTED, 'unknown method');
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', ignore);
+  const port = (server.address() as AddressInfo).port;
+
   const setAll = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);
     health.setStatus(AUTHORIZATION_SERVICE_NAME, status);
@@ -117,16 +218,20 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     notServing: () => setAll('NOT_SERVING'),
     async drain(deadlineMs) {
       setAll('NOT_SERVING');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, deadlineMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      health.closeWatches();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // GOAWAY: no new calls on open connections; in-flight calls finish.
+      for (const session of sessions) session.close();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        closed,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, deadlineMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      for (const session of sessions) session.destroy();
+      await closed;
     },
   };
 }

@@ -101,6 +101,13 @@ describe('encodeCheckResponse', () => {
     expect(decode(fast as Buffer)).toEqual(decode(generic(response)));
   });
 
+  it.each(responses)('leaves the reserved prefix room before %s untouched', (_name, response) => {
+    const plain = encodeCheckResponse(response) as Buffer;
+    const framed = encodeCheckResponse(response, 5) as Buffer;
+    expect(framed.length).toBe(plain.length + 5);
+    expect(framed.subarray(5).equals(plain)).toBe(true);
+  });
+
   it('leaves shapes it does not cover to the generic encoder', () => {
     expect(
       encodeCheckResponse({
