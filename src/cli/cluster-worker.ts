@@ -12,7 +12,6 @@ import { startRolegate, type Rolegate } from '../main.js';
 import { createAuditLogger } from '../observe/logger.js';
 import { parseToWorker, type FromWorker, type ToWorker } from '../transport/cluster/protocol.js';
 import { sharedOutput } from '../transport/cluster/shared-output.js';
-import { quietGrpcBindFailures } from './grpc-log.js';
 
 const send = (msg: FromWorker): void => {
   process.send?.(msg);
@@ -114,7 +113,6 @@ async function handle(msg: ToWorker): Promise<void> {
   }
 }
 
-quietGrpcBindFailures();
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
 process.on('message', (raw: unknown) => {
   const msg = parseToWorker(raw);

@@ -6,7 +6,6 @@ import { loadConfig, type ConfigSource } from '../config/load.js';
 import { resolveWorkers } from '../transport/cluster/workers.js';
 import { startRolegate, type Rolegate } from '../main.js';
 import { startDevIssuer } from './dev-issuer.js';
-import { quietGrpcBindFailures } from './grpc-log.js';
 import type { CliIo } from './io.js';
 import { reportError } from './report.js';
 import { runClusterPrimary } from './serve-cluster.js';
@@ -22,7 +21,6 @@ export interface ServeOptions {
 export async function runServe(options: ServeOptions, io: Pick<CliIo, 'stderr'>): Promise<number> {
   let issuer: Awaited<ReturnType<typeof startDevIssuer>> | undefined;
   let instance: Rolegate;
-  quietGrpcBindFailures();
   // `server.workers` > 1: a cluster (docs/workers.md); 1 is this one process, as always.
   let workers: number;
   let initial: ReturnType<typeof loadConfig>;

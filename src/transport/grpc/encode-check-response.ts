@@ -66,13 +66,39 @@ function utf8Length(s: string): number {
   return s.length;
 }
 
-function strField(s: string): number {
-  return lenField(utf8Length(s));
+/**
+ * The sizing pass records every string's byte length and every
+ * sub-message's size here, in the order the writing pass consumes them
+ * (a sub-message's slot is taken before its contents are measured, then
+ * filled). Module-level and reused: encoding is synchronous, never
+ * re-entered.
+ */
+let sizes: number[] = [];
+let next = 0;
+
+function reserve(): number {
+  sizes.push(0);
+  return sizes.length - 1;
 }
+
+/** Measures a string field (tag, length, bytes) and records its byte length. */
+function strField(s: string): number {
+  const len = utf8Length(s);
+  sizes.push(len);
+  return lenField(len);
+}
+
+/** Buffer's own Latin-1 writer, where `buf.write(s, o, n, 'latin1')` ends after an encoding switch. */
+interface Latin1Buffer extends Buffer {
+  latin1Write(s: string, offset: number, length: number): number;
+}
+/** Not in Node's types: looked up once, with the public call as the fallback. */
+const HAS_LATIN1_WRITE =
+  typeof (Buffer.prototype as Partial<Latin1Buffer>).latin1Write === 'function';
 
 class Writer {
   readonly buf: Buffer;
-  pos = 0;
+  pos: number;
 
   constructor(size: number, reserved: number) {
     this.buf = Buffer.allocUnsafe(reserved + size);
@@ -91,90 +117,92 @@ class Writer {
     this.buf[this.pos++] = (field << 3) | wire;
   }
 
-  /** Tag and length of a length-delimited field whose body follows. */
-  open(field: number, len: number): void {
+  /** Tag and length of a length-delimited field whose body follows; the length is the next recorded size. */
+  open(field: number): void {
+    this.tag(field, WIRE_LEN);
+    this.varint(sizes[next++] as number);
+  }
+
+  /** A string field whose byte length is the next recorded size. */
+  str(field: number, s: string): void {
+    const len = sizes[next++] as number;
     this.tag(field, WIRE_LEN);
     this.varint(len);
-  }
-
-  str(field: number, s: string): void {
-    const len = utf8Length(s);
-    this.open(field, len);
-    if (len === s.length) {
-      // ASCII: a byte per character, cheaper than Buffer#write for short strings.
-      const buf = this.buf;
-      let pos = this.pos;
-      for (let i = 0; i < len; i++) buf[pos++] = s.charCodeAt(i);
-      this.pos = pos;
-    } else {
-      this.pos += this.buf.write(s, this.pos, len, 'utf8');
-    }
+    // ASCII (byte length = string length) is copied as Latin-1, byte for byte.
+    if (len !== s.length) this.pos += this.buf.write(s, this.pos, len, 'utf8');
+    else if (HAS_LATIN1_WRITE) this.pos += (this.buf as Latin1Buffer).latin1Write(s, this.pos, len);
+    else this.pos += this.buf.write(s, this.pos, len, 'latin1');
   }
 }
 
-// --- sizes -----------------------------------------------------------------
-
-function headerValueSize(key: string, value: string): number {
-  return (key === '' ? 0 : strField(key)) + (value === '' ? 0 : strField(value));
-}
+// --- sizes (each records what its writer below reads, in the same order) ---
 
 function optionSize(o: HeaderValueOption): number {
+  const option = reserve();
+  const header = reserve();
+  const value =
+    (o.header.key === '' ? 0 : strField(o.header.key)) +
+    (o.header.value === '' ? 0 : strField(o.header.value));
+  sizes[header] = value;
   const action = APPEND_ACTION[o.append_action ?? 'APPEND_IF_EXISTS_OR_ADD'];
-  return lenField(headerValueSize(o.header.key, o.header.value)) + (action === 0 ? 0 : 2);
+  const size = lenField(value) + (action === 0 ? 0 : 2);
+  sizes[option] = size;
+  return lenField(size);
 }
 
-/** Body size of a google.protobuf.Value, or -1 for kinds this encoder leaves to the fallback. */
+/** Size of a google.protobuf.Value field, or -1 for kinds this encoder leaves to the fallback. */
 function valueSize(v: ProtoValue): number {
-  if ('stringValue' in v) return strField(v.stringValue);
-  if ('numberValue' in v) return 1 + 8;
-  if ('boolValue' in v) return 2;
-  if ('nullValue' in v) return 2;
-  return -1;
-}
-
-function entrySize(key: string, v: ProtoValue): number {
-  const value = valueSize(v);
-  return value < 0 ? -1 : strField(key) + lenField(value);
+  const slot = reserve();
+  let size: number;
+  if ('stringValue' in v) size = strField(v.stringValue);
+  else if ('numberValue' in v) size = 1 + 8;
+  else if ('boolValue' in v || 'nullValue' in v) size = 2;
+  else return -1;
+  sizes[slot] = size;
+  return lenField(size);
 }
 
 function structSize(s: ProtoStruct): number {
   let size = 0;
-  for (const key of Object.keys(s.fields)) {
-    const value = s.fields[key];
+  const fields = s.fields;
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const value = fields[key];
     if (value === undefined) continue;
-    const entry = entrySize(key, value);
-    if (entry < 0) return -1;
-    size += lenField(entry);
+    const entry = reserve();
+    const keySize = strField(key);
+    const valueField = valueSize(value);
+    if (valueField < 0) return -1;
+    sizes[entry] = keySize + valueField;
+    size += lenField(keySize + valueField);
   }
   return size;
-}
-
-function statusSize(code: number, message: string | undefined): number {
-  return (code === 0 ? 0 : 1 + varintSize(code)) + (message ? strField(message) : 0);
 }
 
 // --- writers ---------------------------------------------------------------
 
 function writeOption(w: Writer, field: number, o: HeaderValueOption): void {
-  const action = APPEND_ACTION[o.append_action ?? 'APPEND_IF_EXISTS_OR_ADD'];
-  w.open(field, optionSize(o));
-  w.open(1, headerValueSize(o.header.key, o.header.value));
+  w.open(field);
+  w.open(1);
   if (o.header.key !== '') w.str(1, o.header.key);
   if (o.header.value !== '') w.str(2, o.header.value);
+  const action = APPEND_ACTION[o.append_action ?? 'APPEND_IF_EXISTS_OR_ADD'];
   if (action !== 0) {
     w.tag(3, WIRE_VARINT);
     w.varint(action);
   }
 }
 
-function writeStruct(w: Writer, field: number, s: ProtoStruct, size: number): void {
-  w.open(field, size);
-  for (const key of Object.keys(s.fields)) {
-    const v = s.fields[key];
+function writeStruct(w: Writer, field: number, s: ProtoStruct): void {
+  w.open(field);
+  const fields = s.fields;
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const v = fields[key];
     if (v === undefined) continue;
-    w.open(1, entrySize(key, v));
+    w.open(1);
     w.str(1, key);
-    w.open(2, valueSize(v));
+    w.open(2);
     if ('stringValue' in v) w.str(3, v.stringValue);
     else if ('numberValue' in v) {
       w.tag(2, WIRE_FIXED64);
@@ -201,11 +229,13 @@ function httpStatusCode(code: HttpStatusCodeName | number): number {
  * transport can put its frame prefix there without copying the message.
  */
 export function encodeCheckResponse(response: CheckResponse, reserved = 0): Buffer | undefined {
-  const meta = response.dynamic_metadata;
-  const metaSize = meta === undefined ? 0 : structSize(meta);
-  if (metaSize < 0) return undefined;
+  sizes = [];
+  next = 0;
   const { code, message } = response.status;
-  const status = statusSize(code, message);
+  const statusSlot = reserve();
+  const status = (code === 0 ? 0 : 1 + varintSize(code)) + (message ? strField(message) : 0);
+  sizes[statusSlot] = status;
+  const bodySlot = reserve();
   let body: number;
   let bodyField: number;
   if ('ok_response' in response) {
@@ -219,33 +249,45 @@ export function encodeCheckResponse(response: CheckResponse, reserved = 0): Buff
     }
     bodyField = 3;
     body = 0;
-    for (const o of ok.headers ?? []) body += lenField(optionSize(o));
+    for (const o of ok.headers ?? []) body += optionSize(o);
     for (const name of ok.headers_to_remove ?? []) body += strField(name);
   } else {
     const denied = response.denied_response;
     bodyField = 2;
     const httpCode = httpStatusCode(denied.status.code);
-    body = lenField(httpCode === 0 ? 0 : 1 + varintSize(httpCode));
-    for (const o of denied.headers ?? []) body += lenField(optionSize(o));
+    const httpStatus = httpCode === 0 ? 0 : 1 + varintSize(httpCode);
+    sizes.push(httpStatus);
+    body = lenField(httpStatus);
+    for (const o of denied.headers ?? []) body += optionSize(o);
     if (denied.body) body += strField(denied.body);
   }
-  const total = lenField(status) + lenField(body) + (meta === undefined ? 0 : lenField(metaSize));
+  sizes[bodySlot] = body;
+  const meta = response.dynamic_metadata;
+  let metaField = 0;
+  if (meta !== undefined) {
+    const metaSlot = reserve();
+    const metaSize = structSize(meta);
+    if (metaSize < 0) return undefined;
+    sizes[metaSlot] = metaSize;
+    metaField = lenField(metaSize);
+  }
+  const total = lenField(status) + lenField(body) + metaField;
 
   const w = new Writer(total, reserved);
-  w.open(1, status);
+  w.open(1);
   if (code !== 0) {
     w.tag(1, WIRE_VARINT);
     w.varint(code);
   }
   if (message) w.str(2, message);
-  w.open(bodyField, body);
+  w.open(bodyField);
   if ('ok_response' in response) {
     for (const o of response.ok_response.headers ?? []) writeOption(w, 2, o);
     for (const name of response.ok_response.headers_to_remove ?? []) w.str(5, name);
   } else {
     const denied = response.denied_response;
     const httpCode = httpStatusCode(denied.status.code);
-    w.open(1, httpCode === 0 ? 0 : 1 + varintSize(httpCode));
+    w.open(1);
     if (httpCode !== 0) {
       w.tag(1, WIRE_VARINT);
       w.varint(httpCode);
@@ -253,6 +295,7 @@ export function encodeCheckResponse(response: CheckResponse, reserved = 0): Buff
     for (const o of denied.headers ?? []) writeOption(w, 2, o);
     if (denied.body) w.str(3, denied.body);
   }
-  if (meta !== undefined) writeStruct(w, 4, meta, metaSize);
-  return w.pos === reserved + total ? w.buf : undefined;
+  if (meta !== undefined) writeStruct(w, 4, meta);
+  // Every recorded size read back and the buffer exactly filled, or the generic encoder answers.
+  return w.pos === reserved + total && next === sizes.length ? w.buf : undefined;
 }
