@@ -73,18 +73,29 @@ function utf8Length(s: string): number {
  * filled). Module-level and reused: encoding is synchronous, never
  * re-entered.
  */
-let sizes: number[] = [];
+let sizes = new Int32Array(64);
+let count = 0;
 let next = 0;
 
+/** Records `size` (or 0, filled in later) and returns its slot. */
+function record(size: number): number {
+  if (count === sizes.length) {
+    const grown = new Int32Array(sizes.length * 2);
+    grown.set(sizes);
+    sizes = grown;
+  }
+  sizes[count] = size;
+  return count++;
+}
+
 function reserve(): number {
-  sizes.push(0);
-  return sizes.length - 1;
+  return record(0);
 }
 
 /** Measures a string field (tag, length, bytes) and records its byte length. */
 function strField(s: string): number {
   const len = utf8Length(s);
-  sizes.push(len);
+  record(len);
   return lenField(len);
 }
 
@@ -229,7 +240,7 @@ function httpStatusCode(code: HttpStatusCodeName | number): number {
  * transport can put its frame prefix there without copying the message.
  */
 export function encodeCheckResponse(response: CheckResponse, reserved = 0): Buffer | undefined {
-  sizes = [];
+  count = 0;
   next = 0;
   const { code, message } = response.status;
   const statusSlot = reserve();
@@ -256,7 +267,7 @@ export function encodeCheckResponse(response: CheckResponse, reserved = 0): Buff
     bodyField = 2;
     const httpCode = httpStatusCode(denied.status.code);
     const httpStatus = httpCode === 0 ? 0 : 1 + varintSize(httpCode);
-    sizes.push(httpStatus);
+    record(httpStatus);
     body = lenField(httpStatus);
     for (const o of denied.headers ?? []) body += optionSize(o);
     if (denied.body) body += strField(denied.body);
@@ -297,5 +308,5 @@ export function encodeCheckResponse(response: CheckResponse, reserved = 0): Buff
   }
   if (meta !== undefined) writeStruct(w, 4, meta);
   // Every recorded size read back and the buffer exactly filled, or the generic encoder answers.
-  return w.pos === reserved + total && next === sizes.length ? w.buf : undefined;
+  return w.pos === reserved + total && next === count ? w.buf : undefined;
 }
