@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { ServerHttp2Stream } from 'node:http2';
 import { HealthImplementation, service, type ServingStatus } from 'grpc-health-check';
 import {
+  type ByteBudget,
   GrpcStatus,
   frameMessage,
   GrpcWireError,
@@ -51,8 +52,11 @@ export interface HealthService {
   closeWatches(): void;
 }
 
-/** A health service whose services start with `initial` statuses. */
-export function createHealthService(initial: Record<string, ServingStatus>): HealthService {
+/** A health service whose services start with `initial` statuses; requests are read within `budget`. */
+export function createHealthService(
+  budget: ByteBudget,
+  initial: Record<string, ServingStatus>,
+): HealthService {
   const health = new HealthImplementation(initial);
   let handlers: HealthHandlers | undefined;
   health.addToServer({
@@ -68,7 +72,9 @@ export function createHealthService(initial: Record<string, ServingStatus>): Hea
     const definition =
       method === 'check' ? service.Check : method === 'watch' ? service.Watch : service.List;
     const message = await new Promise<Buffer | GrpcWireError>((resolve) =>
-      readSingleMessage(stream, MAX_HEALTH_REQUEST_BYTES, (err, body) => resolve(err ?? body)),
+      readSingleMessage(stream, MAX_HEALTH_REQUEST_BYTES, budget, (err, body) =>
+        resolve(err ?? body),
+      ),
     );
     if (message instanceof GrpcWireError) {
       respondStatus(stream, message.status, message.message);

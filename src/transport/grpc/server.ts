@@ -28,6 +28,7 @@ import {
 } from './protos.js';
 import {
   acceptGrpcRequest,
+  ByteBudget,
   FRAME_PREFIX_BYTES,
   frameMessage,
   GrpcStatus,
@@ -59,6 +60,8 @@ export interface GrpcServerOptions {
    * closing one whose ping goes unanswered for `timeoutMs` (default 10,000).
    */
   readonly keepalive?: { readonly timeMs: number; readonly timeoutMs: number };
+  /** Request bytes all calls together may hold while they arrive (default 64 MiB); beyond, RESOURCE_EXHAUSTED. */
+  readonly maxBufferedRequestBytes?: number;
 }
 
 export interface GrpcServer {
@@ -80,6 +83,8 @@ export const SERVER_LIMITS = {
   maxReceiveMessageBytes: 4 * 1024 * 1024,
   maxSendMessageBytes: 1024 * 1024,
   maxConcurrentStreams: 1000,
+  /** Request bytes all calls together may hold while their messages arrive. */
+  maxBufferedRequestBytes: 64 * 1024 * 1024,
 } as const;
 
 function ignore(): void {}
@@ -112,7 +117,10 @@ function keepAlive(
 
 /** Starts the server; the health status is NOT_SERVING until `serving()` is called. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
-  const health = createHealthService({
+  const inbound = new ByteBudget(
+    options.maxBufferedRequestBytes ?? SERVER_LIMITS.maxBufferedRequestBytes,
+  );
+  const health = createHealthService(inbound, {
     '': 'NOT_SERVING',
     [AUTHORIZATION_SERVICE_NAME]: 'NOT_SERVING',
   });
@@ -154,7 +162,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       respondStatus(stream, (err as GrpcWireError).status, (err as GrpcWireError).message);
       return;
     }
-    readSingleMessage(stream, SERVER_LIMITS.maxReceiveMessageBytes, (err, message) => {
+    readSingleMessage(stream, SERVER_LIMITS.maxReceiveMessageBytes, inbound, (err, message) => {
       if (err) {
         respondStatus(stream, err.status, err.message);
         return;

@@ -123,37 +123,89 @@ function respondHttpError(stream: ServerHttp2Stream, status: number): void {
 }
 
 /**
+ * Bytes of request messages being read, across every stream of a server:
+ * each chunk is taken from it as it arrives and given back when its call's
+ * message is complete, refused or abandoned. Bounds what many large
+ * concurrent requests can make the process hold.
+ */
+export class ByteBudget {
+  private used = 0;
+  constructor(readonly limit: number) {}
+  take(n: number): boolean {
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+  give(n: number): void {
+    this.used -= n;
+  }
+  /** Bytes currently held. */
+  get held(): number {
+    return this.used;
+  }
+}
+
+/**
  * Reads the single message of a unary or server-streaming request: exactly
  * one uncompressed frame of at most `maxBytes`, passed to `done` without its
- * prefix. Anything else calls `done` with a GrpcWireError (RESOURCE_EXHAUSTED
- * for a frame over the limit, refused from its prefix without buffering it).
- * `done` is called once.
+ * prefix. Anything else calls `done` with a GrpcWireError: RESOURCE_EXHAUSTED
+ * for a frame over the limit (refused from its prefix, without buffering
+ * it) or when `budget` has no room for the bytes. `done` is called at most
+ * once; not at all when the caller resets the stream first.
  */
 export function readSingleMessage(
   stream: ServerHttp2Stream,
   maxBytes: number,
+  budget: ByteBudget,
   done: (err: GrpcWireError | undefined, message: Buffer) => void,
 ): void {
   let first: Buffer | undefined;
   let rest: Buffer[] | undefined;
   let total = 0;
+  let declared = -1;
   let finished = false;
-  const fail = (err: GrpcWireError): void => {
-    if (finished) return;
+  let watching = false;
+  const release = (): void => {
+    budget.give(total);
+    total = 0;
+  };
+  const finish = (): void => {
     finished = true;
     stream.off('data', onData);
     stream.off('end', onEnd);
+    stream.off('close', onClose);
+    release();
+  };
+  const fail = (err: GrpcWireError): void => {
+    if (finished) return;
+    finish();
     // Keep consuming what the caller still sends, so flow control never stalls the session.
     stream.resume();
     done(err, EMPTY);
   };
+  const onClose = (): void => {
+    if (!finished) finish();
+  };
   const onData = (chunk: Buffer): void => {
+    if (finished) return;
+    if (!budget.take(chunk.length)) {
+      fail(new GrpcWireError(GrpcStatus.RESOURCE_EXHAUSTED, 'too many request bytes in flight'));
+      return;
+    }
     total += chunk.length;
     if (first === undefined) first = chunk;
     else (rest ??= [first]).push(chunk);
-    if (total < FRAME_PREFIX_BYTES) return;
-    const head = rest ? Buffer.concat(rest, FRAME_PREFIX_BYTES) : (first as Buffer);
-    if (head.readUInt32BE(1) > maxBytes || total > maxBytes + FRAME_PREFIX_BYTES) {
+    if (declared < 0 && total >= FRAME_PREFIX_BYTES) {
+      const head = rest ? Buffer.concat(rest, FRAME_PREFIX_BYTES) : first;
+      declared = head.readUInt32BE(1);
+    }
+    // Bytes held past this chunk: give them back if the stream dies before its end.
+    // (A message in one chunk, Envoy's usual, ends in the same tick: no listener.)
+    if (!watching && (declared < 0 || total < declared + FRAME_PREFIX_BYTES)) {
+      watching = true;
+      stream.once('close', onClose);
+    }
+    if (declared > maxBytes || total > maxBytes + FRAME_PREFIX_BYTES) {
       fail(
         new GrpcWireError(
           GrpcStatus.RESOURCE_EXHAUSTED,
@@ -190,7 +242,7 @@ export function readSingleMessage(
       );
       return;
     }
-    finished = true;
+    finish();
     done(undefined, whole.subarray(FRAME_PREFIX_BYTES));
   };
   stream.on('data', onData);

@@ -424,3 +424,44 @@ describe('keepalive', () => {
     }
   });
 });
+
+describe('request bytes in flight', () => {
+  it('refuses a call when the calls being read hold the budget, and gets the bytes back on a reset', async () => {
+    const s = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      handle: async () => ALLOW,
+      onHandlerError: () => DENY,
+      maxBufferedRequestBytes: 1000,
+    });
+    try {
+      s.serving();
+      const session = http2.connect(`http://127.0.0.1:${s.port}`);
+      session.on('error', () => undefined);
+      // A: declares 900 bytes, sends 600 of them, then waits.
+      const a = session.request({
+        ':method': 'POST',
+        ':path': CHECK_METHOD_PATH,
+        'content-type': 'application/grpc',
+      });
+      a.on('error', () => undefined);
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(900, 1);
+      a.write(Buffer.concat([prefix, Buffer.alloc(595)]));
+      await new Promise((r) => setTimeout(r, 150));
+      const big = frame(
+        encodeCheckRequest({
+          attributes: { request: { http: { headers: { x: 'a'.repeat(480) } } } },
+        }),
+      );
+      expect(big.length).toBeGreaterThan(400);
+      expect(grpcStatus(await rawCall(s.port, { body: big }))).toBe(8);
+      a.close(http2.constants.NGHTTP2_CANCEL);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(grpcStatus(await rawCall(s.port, { body: big }))).toBe(0);
+      session.close();
+    } finally {
+      await s.drain(100);
+    }
+  });
+});
