@@ -8,14 +8,14 @@ import * as grpc from '@grpc/grpc-js';
 
 import type { CheckRequest, CheckResponse } from '../src/transport/grpc/messages.js';
 import { RpcCode } from '../src/transport/grpc/messages.js';
-import { loadAuthorizationService } from '../src/transport/grpc/protos.js';
+import { grpcJsAuthorizationService } from '../test/support/authorization-client.js';
 import { announceToParent } from './lib/child-protocol.js';
 
 const OK: CheckResponse = { status: { code: RpcCode.OK }, ok_response: {} };
 
 let allow = 0;
 const server = new grpc.Server();
-server.addService(loadAuthorizationService(), {
+server.addService(grpcJsAuthorizationService(), {
   Check: (
     _call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>,
     callback: grpc.sendUnaryData<CheckResponse>,

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import type { CheckRequest, CheckResponse } from '../src/transport/grpc/messages.js';
 import { RpcCode } from '../src/transport/grpc/messages.js';
-import { loadAuthorizationService } from '../src/transport/grpc/protos.js';
+import { grpcJsAuthorizationService } from '../test/support/authorization-client.js';
 import { announceToParent } from './lib/child-protocol.js';
 
 const ISSUER = 'https://bench.issuer';
@@ -22,7 +22,7 @@ const DENY: CheckResponse = {
 let allow = 0;
 let deny = 0;
 const server = new grpc.Server();
-server.addService(loadAuthorizationService(), {
+server.addService(grpcJsAuthorizationService(), {
   Check: (
     call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>,
     callback: grpc.sendUnaryData<CheckResponse>,

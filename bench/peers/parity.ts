@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 
 import type { CheckRequestInit } from '../../src/transport/grpc/messages.js';
-import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
+import { loadAuthorizationClient } from '../../test/support/authorization-client.js';
 import { benchCheckRequest } from '../lib/request.js';
 import { generateKeyPairSync } from 'node:crypto';
 import type { PeerFixture } from './fixture.js';

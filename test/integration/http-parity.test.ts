@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import type { Rolegate } from '../../src/main.js';
-import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
+import { loadAuthorizationClient } from '../support/authorization-client.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { frontDoorConfig, readerToken } from '../support/front-door.js';
 import { captureLogger } from '../support/log-capture.js';

@@ -24,7 +24,7 @@ import { RolegateError } from '../../src/errors.js';
 import type { Rolegate } from '../../src/main.js';
 import { formatDetermining } from '../../src/observe/audit.js';
 import type { Determining } from '../../src/policy/types.js';
-import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
+import { loadAuthorizationClient } from '../support/authorization-client.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { captureLogger } from '../support/log-capture.js';
 import { ORDER_ROUTES } from '../support/fixtures.js';

@@ -1,7 +1,7 @@
 /** Calling rolegate's Check and grpc.health.v1 over gRPC directly (no Envoy). */
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
+import { loadAuthorizationClient } from './authorization-client.js';
 
 /** What a Check answered: allowed or not, and the upstream headers of an allow. */
 export interface CheckAnswer {

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
 import { startRolegate, type StartOptions } from '../../src/main.js';
 import { createLogger } from '../../src/observe/logger.js';
-import { loadAuthorizationClient } from '../../src/transport/grpc/protos.js';
+import { loadAuthorizationClient } from '../support/authorization-client.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { listening } from '../harness/child.js';
 import { freePort } from '../harness/ports.js';

@@ -22,15 +22,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-import type {
-  CheckRequest,
-  CheckRequestInit,
-  CheckResponse,
-  DecodedCheckResponse,
-} from './messages.js';
+import type { CheckRequest, CheckRequestInit, CheckResponse } from './messages.js';
 
 export const PROTO_LOADER_OPTIONS = {
   keepCase: true,
@@ -95,16 +89,11 @@ export function loadPackageDefinition(): protoLoader.PackageDefinition {
 }
 
 /** Method definitions of the Authorization service, typed with our messages. */
-export interface AuthorizationServiceDefinition extends grpc.ServiceDefinition {
-  readonly Check: grpc.MethodDefinition<CheckRequest, CheckResponse>;
+export interface AuthorizationServiceDefinition {
+  readonly Check: protoLoader.MethodDefinition<CheckRequest, CheckResponse>;
 }
 
-/** Handlers for `server.addService(loadAuthorizationService(), impl)`. */
-export type AuthorizationServiceImplementation = {
-  Check: grpc.handleUnaryCall<CheckRequest, CheckResponse>;
-};
-
-/** Service definition for `server.addService(loadAuthorizationService(), impl)`. */
+/** The Authorization service's definition: its path and the generic (protobufjs) codecs. */
 export function loadAuthorizationService(): AuthorizationServiceDefinition {
   const def = loadPackageDefinition()[AUTHORIZATION_SERVICE_NAME];
   if (def === undefined || !('Check' in def)) {
@@ -116,36 +105,4 @@ export function loadAuthorizationService(): AuthorizationServiceDefinition {
 /** Protobuf bytes of a CheckRequest (no gRPC framing), as a client would send. */
 export function encodeCheckRequest(request: CheckRequestInit): Buffer {
   return loadAuthorizationService().Check.requestSerialize(request as CheckRequest);
-}
-
-/**
- * Client for tests and benchmarks. Outbound, the client serializes a
- * CheckRequest (the same shape the server decodes) and decodes a
- * CheckResponse with the loader options above.
- */
-export interface AuthorizationClient extends grpc.Client {
-  Check(
-    request: CheckRequestInit,
-    callback: (error: grpc.ServiceError | null, response?: DecodedCheckResponse) => void,
-  ): grpc.ClientUnaryCall;
-  Check(
-    request: CheckRequestInit,
-    metadata: grpc.Metadata,
-    options: Partial<grpc.CallOptions>,
-    callback: (error: grpc.ServiceError | null, response?: DecodedCheckResponse) => void,
-  ): grpc.ClientUnaryCall;
-}
-
-export type AuthorizationClientConstructor = new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  options?: grpc.ClientOptions,
-) => AuthorizationClient;
-
-/** Client constructor: `new (loadAuthorizationClient())(addr, creds)`. */
-export function loadAuthorizationClient(): AuthorizationClientConstructor {
-  return grpc.makeClientConstructor(
-    loadAuthorizationService(),
-    AUTHORIZATION_SERVICE_NAME,
-  ) as unknown as AuthorizationClientConstructor;
 }

@@ -12,7 +12,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { stringify } from 'yaml';
 import { startRolegate, type Rolegate } from '../../../src/main.js';
 import { createTracing } from '../../../src/observe/tracing.js';
-import { loadAuthorizationClient } from '../../../src/transport/grpc/protos.js';
+import { loadAuthorizationClient } from '../../support/authorization-client.js';
 import { captureLogger } from '../../support/log-capture.js';
 
 const TRACE_ID = '5bf92f3577b34da6a3ce929d0e0e4736';

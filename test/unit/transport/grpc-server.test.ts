@@ -7,9 +7,9 @@ import { startGrpcServer, type GrpcServer } from '../../../src/transport/grpc/se
 import {
   CHECK_METHOD_PATH,
   encodeCheckRequest,
-  loadAuthorizationClient,
   loadAuthorizationService,
 } from '../../../src/transport/grpc/protos.js';
+import { loadAuthorizationClient } from '../../support/authorization-client.js';
 import { RpcCode, type CheckResponse } from '../../../src/transport/grpc/messages.js';
 import { healthStatus } from '../../support/check-client.js';
 

@@ -10,13 +10,12 @@ import type {
   DecodedCheckResponse,
 } from '../../../src/transport/grpc/messages.js';
 import { RpcCode } from '../../../src/transport/grpc/messages.js';
-import type { AuthorizationClient } from '../../../src/transport/grpc/protos.js';
 import {
   loadAuthorizationClient,
-  loadAuthorizationService,
-  loadPackageDefinition,
-  packageRoot,
-} from '../../../src/transport/grpc/protos.js';
+  grpcJsAuthorizationService,
+  type AuthorizationClient,
+} from '../../support/authorization-client.js';
+import { loadPackageDefinition, packageRoot } from '../../../src/transport/grpc/protos.js';
 
 describe('protos', () => {
   it('finds the rolegate package root', () => {
@@ -37,7 +36,7 @@ describe('grpc-js round trip through our service definition', () => {
   const seen: CheckRequest[] = [];
 
   beforeAll(async () => {
-    server.addService(loadAuthorizationService(), {
+    server.addService(grpcJsAuthorizationService(), {
       Check: (
         call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>,
         callback: grpc.sendUnaryData<CheckResponse>,
