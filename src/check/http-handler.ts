@@ -9,19 +9,26 @@ import { toHttpResponse, type HttpCheckAnswer } from '../response/http-response.
 import type { HttpCheckConfig } from '../transport/options.js';
 import type { CheckPipeline } from './handler.js';
 
-/** Answers one HTTP check call; `options` is the current `server.http` (read per call). */
+/**
+ * Answers one HTTP check call; `options` is the current `server.http` (read
+ * per call); `abandoned()` is true once the caller's connection is gone, and
+ * such a check is counted and audited as `ERR_CHECK_ABANDONED`, as on gRPC.
+ */
 export type HttpCheckHandler = (
   door: FrontDoor,
   call: HttpCheckCall,
   options: HttpCheckConfig,
+  abandoned?: () => boolean,
 ) => Promise<HttpCheckAnswer>;
 
 /** Creates the HTTP check handler over the shared pipeline. */
 export function createHttpCheckHandler(pipeline: CheckPipeline): HttpCheckHandler {
-  return (door, call, options) => {
+  return (door, call, options, abandoned) => {
     const request = httpCheckRequest(door, call, options);
-    return pipeline(request, (outcome, settings) =>
-      toHttpResponse(outcome, request.headers, settings),
+    return pipeline(
+      request,
+      (outcome, settings) => toHttpResponse(outcome, request.headers, settings),
+      abandoned,
     );
   };
 }

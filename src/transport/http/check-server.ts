@@ -38,8 +38,17 @@ export interface HttpCheckServerOptions {
   readonly port: number;
   /** The current `server.http` options (limits are read at start, the rest per request). */
   readonly options: () => HttpCheckConfig;
-  /** Decides one call (`createHttpCheckHandler` in `src/check`). */
-  readonly handle: (door: Door, call: HttpCall, options: HttpCheckConfig) => Promise<HttpAnswer>;
+  /**
+   * Decides one call (`createHttpCheckHandler` in `src/check`). `abandoned()`
+   * is true once the caller's connection is gone (nginx or the proxy gave
+   * up): the answer will not reach it.
+   */
+  readonly handle: (
+    door: Door,
+    call: HttpCall,
+    options: HttpCheckConfig,
+    abandoned: () => boolean,
+  ) => Promise<HttpAnswer>;
   /** Called when a check throws; returns the fail-closed deny to send. */
   readonly onError: (err: unknown) => HttpAnswer;
 }
@@ -110,6 +119,7 @@ export async function startHttpCheckServer(
           ...(req.socket.remoteAddress ? { peerIp: req.socket.remoteAddress } : {}),
         },
         settings,
+        () => res.destroyed || req.socket.destroyed,
       )
       .then(
         (answer) => send(res, answer),

@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { createCheckHandler, type CheckHandlerDeps } from '../../../src/check/handler.js';
+import {
+  createCheckHandler,
+  createCheckPipeline,
+  type CheckHandlerDeps,
+} from '../../../src/check/handler.js';
+import { createHttpCheckHandler } from '../../../src/check/http-handler.js';
+import { httpCheckSchema } from '../../../src/transport/options.js';
 import type { CheckRuntime } from '../../../src/check/check.js';
 import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import { compileConfig } from '../../../src/config/compile.js';
@@ -225,5 +231,29 @@ describe('createCheckHandler', () => {
     expect(d.decisions).toEqual({ allow: 2, deny: 1 });
     const counted = await metrics.registry.getSingleMetricAsString('rolegate_check_total');
     expect(counted).toContain('decision="deny",reason="ERR_CHECK_ABANDONED"} 1');
+  });
+
+  it('the HTTP door audits an abandoned check the same way (its caller hung up)', async () => {
+    const d = deps([]);
+    const audit = captureLogger();
+    const observed: CheckHandlerDeps = {
+      ...d,
+      observe: { metrics: createMetrics(false), auditor: createAuditor(audit.logger, () => 1) },
+    };
+    const handle = createHttpCheckHandler(createCheckPipeline(observed));
+    const options = httpCheckSchema.parse({ enabled: true });
+    const call = {
+      method: 'GET',
+      target: '/envoy/plain',
+      headers: { host: ['h'], authorization: ['Bearer a.b.c'] },
+    };
+    // The answer to a caller that hung up reaches no one; the record says what it got.
+    await handle('envoy', call, options, () => true);
+    expect((await handle('envoy', call, options, () => false)).status).toBe(200);
+    const records = audit.records().map((r) => r['audit'] as Record<string, unknown>);
+    expect(records.map((r) => [r['decision'], r['reason']])).toEqual([
+      ['deny', 'ERR_CHECK_ABANDONED'],
+      ['allow', 'OK'],
+    ]);
   });
 });

@@ -97,3 +97,36 @@ describe('the HTTP check server', () => {
     expect(out.startsWith('HTTP/1.1 431')).toBe(true);
   });
 });
+
+describe('a caller that hangs up', () => {
+  it('is abandoned() for the handler once its connection is gone, and not before', async () => {
+    const seen: boolean[] = [];
+    let decided: () => void = () => undefined;
+    const done = new Promise<void>((r) => (decided = r));
+    const options = httpCheckSchema.parse({ enabled: true });
+    const s = await startHttpCheckServer({
+      host: '127.0.0.1',
+      port: 0,
+      options: () => options,
+      handle: async (_door, _call, _options, abandoned) => {
+        seen.push(abandoned());
+        await new Promise((r) => setTimeout(r, 200));
+        seen.push(abandoned());
+        decided();
+        return { status: 200, headers: {}, body: '' };
+      },
+      onError: () => ({ status: 403, headers: {}, body: 'denied' }),
+    });
+    try {
+      const socket = connect(s.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write('GET /nginx HTTP/1.1\r\nhost: h\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 50));
+      socket.destroy();
+      await done;
+      expect(seen).toEqual([false, true]);
+    } finally {
+      await s.close();
+    }
+  });
+});
