@@ -13,14 +13,9 @@ import { runWorkersBench } from './workers.js';
 import { runVerifyCostBench } from './verify-cost.js';
 import { printTargets } from './lib/targets.js';
 import { recordGrpcTargets } from './lib/grpc-targets.js';
+import { ROLEGATE_NODE_FLAGS } from './lib/node-flags.js';
 
 const print = (line: string) => console.log(line);
-/**
- * Node flags rolegate is launched with in production (the Dockerfile's
- * ENTRYPOINT; docs/performance.md "Node flags"): the rolegate side of the
- * gRPC benchmarks runs with them; baselines run with Node's defaults.
- */
-const ROLEGATE_NODE_FLAGS = ['--max-semi-space-size=2'];
 const entry = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
 const only = process.argv[2];

