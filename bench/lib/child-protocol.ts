@@ -12,7 +12,7 @@
  * SIGTERM/SIGINT → exit.
  * Logs go to stderr.
  */
-import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 
 export interface DecisionCounts {
@@ -60,8 +60,9 @@ function observeGc(): void {
   gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gcPauses.push(Math.round(e.duration * 1000));
-      // detail.kind: 1 minor (scavenge), 2 major (mark-compact), 4 incremental, 8 weak callbacks.
-      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === 2) gcMajor++;
+      // detail.kind is one of perf_hooks' NODE_PERFORMANCE_GC_* (major is 4, not 2).
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcMajor++;
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });

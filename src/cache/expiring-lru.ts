@@ -71,6 +71,8 @@ export class ExpiringLru<T> implements CacheStats {
   private readonly sizeOf: (key: string, value: unknown) => number;
   private readonly hooks: CacheHooks;
   private heldBytes = 0;
+  /** The key last inserted or re-inserted: the map's last entry while it is held. */
+  private newest: string | undefined;
   hits = 0;
   misses = 0;
   /** Live entries removed to stay within a bound. */
@@ -93,9 +95,13 @@ export class ExpiringLru<T> implements CacheStats {
       this.hooks.onLookup?.(false);
       return undefined;
     }
-    // Re-insert to mark as most recently used.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // Re-insert to mark as most recently used, unless it already is: a caller
+    // repeating its token would otherwise churn the map's table on every call.
+    if (key !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.newest = key;
+    }
     this.hits++;
     this.hooks.onLookup?.(true);
     return entry.value;
@@ -112,6 +118,7 @@ export class ExpiringLru<T> implements CacheStats {
       return;
     }
     this.entries.set(key, { value, expiresAtMs, bytes });
+    this.newest = key;
     this.heldBytes += bytes;
     while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) {
       const oldest = this.entries.entries().next();
@@ -124,6 +131,7 @@ export class ExpiringLru<T> implements CacheStats {
 
   private remove(key: string, entry: Entry<T>): void {
     this.entries.delete(key);
+    if (key === this.newest) this.newest = undefined;
     this.heldBytes -= entry.bytes;
   }
 

@@ -122,4 +122,31 @@ describe('ExpiringLru', () => {
     c.get('b', 60); // expired: dropped on lookup
     expect([c.size, c.bytes]).toEqual([1, one]);
   });
+
+  it('evicts exactly as a reference LRU over 20,000 random gets and sets', () => {
+    let seed = 0x5eed;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const cache = new ExpiringLru<number>({ maxEntries: 4, maxBytes: 1e9, sizeOf: () => 1 });
+    // Reference: keys from least to most recently used.
+    let order: string[] = [];
+    const values = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      // Few keys and runs of the same key: the newest-entry shortcut is exercised.
+      const key = `k${rnd(3) === 0 ? rnd(7) : (order[order.length - 1] ?? 'k0').slice(1)}`;
+      if (rnd(3) === 0) {
+        cache.set(key, i, Infinity);
+        order = [...order.filter((k) => k !== key), key];
+        values.set(key, i);
+        while (order.length > 4) values.delete(order.shift() as string);
+      } else {
+        const expected = order.includes(key) ? values.get(key) : undefined;
+        expect(cache.get(key, 0)).toBe(expected);
+        if (expected !== undefined) order = [...order.filter((k) => k !== key), key];
+      }
+      expect(cache.size).toBe(order.length);
+    }
+  });
 });
