@@ -133,6 +133,9 @@ describe('ExpiringLru', () => {
     // Reference: keys from least to most recently used.
     let order: string[] = [];
     const values = new Map<string, number>();
+    const got: (number | undefined)[] = [];
+    const want: (number | undefined)[] = [];
+    const sizes: [number, number][] = [];
     for (let i = 0; i < 20_000; i++) {
       // Few keys and runs of the same key: the newest-entry shortcut is exercised.
       const key = `k${rnd(3) === 0 ? rnd(7) : (order[order.length - 1] ?? 'k0').slice(1)}`;
@@ -143,10 +146,13 @@ describe('ExpiringLru', () => {
         while (order.length > 4) values.delete(order.shift() as string);
       } else {
         const expected = order.includes(key) ? values.get(key) : undefined;
-        expect(cache.get(key, 0)).toBe(expected);
+        got.push(cache.get(key, 0));
+        want.push(expected);
         if (expected !== undefined) order = [...order.filter((k) => k !== key), key];
       }
-      expect(cache.size).toBe(order.length);
+      sizes.push([cache.size, order.length]);
     }
+    expect(got).toEqual(want);
+    expect(sizes.every(([a, b]) => a === b)).toBe(true);
   });
 });
