@@ -10,7 +10,11 @@ function collectHeaders(
 ) {
   const headers: Record<string, string> = {};
   if (!http) return headers;
-  for (const [name, value] of Object.entries(http.headers)) headers[name.toLowerCase()] = value;
+  const names = Object.keys(http.headers);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    headers[name.toLowerCase()] = http.headers[name] as string;
+  }
   // With `encode_raw_headers`, Envoy sends header_map instead of headers.
   for (const h of http.header_map?.headers ?? []) {
     const name = h.key.toLowerCase();
