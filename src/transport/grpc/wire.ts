@@ -32,13 +32,13 @@ export const FRAME_PREFIX_BYTES = 5;
 /** The content type of every answer; requests must send `application/grpc` or `application/grpc+…`. */
 const CONTENT_TYPE = 'application/grpc+proto';
 
+// Only what the protocol requires: messages are never compressed, so no
+// `grpc-encoding` (identity is the default), and no `grpc-message` on success.
 const RESPONSE_HEADERS = Object.freeze({
   [constants.HTTP2_HEADER_STATUS]: 200,
   [constants.HTTP2_HEADER_CONTENT_TYPE]: CONTENT_TYPE,
-  'grpc-accept-encoding': 'identity',
-  'grpc-encoding': 'identity',
 });
-const OK_TRAILERS = Object.freeze({ 'grpc-status': '0', 'grpc-message': 'OK' });
+const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
 // `sendDate` is honoured by node:http2 but missing from its types; gRPC needs no Date header.
 const RESPOND_OPTIONS = Object.freeze({
   waitForTrailers: true,
