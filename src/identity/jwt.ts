@@ -309,7 +309,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
   }
 
   async function verify(token: string, location: TokenLocation = { kind: 'bearer' }) {
-    if (Buffer.byteLength(token) > options.maxTokenBytes) {
+    // UTF-8 takes at least one byte and at most three per UTF-16 unit: the
+    // length alone decides, except in between, where the bytes are counted.
+    const units = token.length;
+    if (
+      units > options.maxTokenBytes ||
+      (units * 3 > options.maxTokenBytes && Buffer.byteLength(token) > options.maxTokenBytes)
+    ) {
       throw new RolegateError('ERR_TOKEN_TOO_LARGE');
     }
     const key = tokenCacheKey(token);

@@ -117,6 +117,19 @@ describe('createJwtVerifier', () => {
       'ERR_TOKEN_CRIT',
     ],
     ['a 100 KB token', async () => 'a'.repeat(100_000), 'ERR_TOKEN_TOO_LARGE'],
+    // The limit (16,384) is in UTF-8 bytes: 5,462 three-byte characters are
+    // 16,386 bytes in 5,462 string units; 16,384 one-byte ones are within it.
+    ['16,386 bytes in 5,462 units', async () => '€'.repeat(5_462), 'ERR_TOKEN_TOO_LARGE'],
+    [
+      '16,385 bytes, one of them 2-byte',
+      async () => 'é' + 'a'.repeat(16_383),
+      'ERR_TOKEN_TOO_LARGE',
+    ],
+    [
+      '16,384 one-byte units (not too large: malformed)',
+      async () => 'a'.repeat(16_384),
+      'ERR_TOKEN_MALFORMED',
+    ],
   ];
   it.each(cases)('rejects %s', async (_name, make, code) => {
     expect(await codeOf(verifier.verify(await make()))).toBe(code);
