@@ -45,6 +45,61 @@ export type UpstreamHeaders =
   | { readonly ok: true; readonly headers: ReadonlyMap<string, string> }
   | { readonly ok: false; readonly header: string };
 
+/** A principal's claim headers under one `claimHeaders` setting, in setting order. */
+interface ClaimHeaderValues {
+  readonly from: Readonly<Record<string, string>>;
+  readonly values: readonly (readonly [header: string, value: string])[];
+  /** The first of them whose value HTTP cannot carry. */
+  readonly unsafe: string | undefined;
+  /** Whether one of them is named like an identity header (it then replaces that header). */
+  readonly collides: boolean;
+}
+
+const IDENTITY_HEADERS: readonly string[] = [
+  PRINCIPAL_HEADER,
+  ROLE_HEADER,
+  DECISION_ID_HEADER,
+  GRANT_ID_HEADER,
+  GRANT_EXPIRES_HEADER,
+];
+
+/**
+ * Claim headers per principal object. The token cache hands out the same
+ * principal object for every call with its token (trust-memo.ts relies on
+ * the same), so a warm caller's claims are looked up and checked once per
+ * configuration's `claimHeaders`.
+ */
+const claimHeaderMemo = new WeakMap<Principal, ClaimHeaderValues>();
+
+function claimHeaderValues(
+  principal: Principal,
+  claimHeaders: Readonly<Record<string, string>>,
+): ClaimHeaderValues {
+  const memo = claimHeaderMemo.get(principal);
+  if (memo !== undefined && memo.from === claimHeaders) return memo;
+  const values: (readonly [string, string])[] = [];
+  let unsafe: string | undefined;
+  for (const header of Object.keys(claimHeaders)) {
+    const value = claimText(principal.claims, claimHeaders[header] as string, ',');
+    if (value === undefined) continue;
+    values.push([header, value]);
+    if (unsafe === undefined && value !== '' && !isSafeHeaderValue(value)) unsafe = header;
+  }
+  const collides = IDENTITY_HEADERS.some((name) => Object.hasOwn(claimHeaders, name));
+  const computed: ClaimHeaderValues = { from: claimHeaders, values, unsafe, collides };
+  claimHeaderMemo.set(principal, computed);
+  return computed;
+}
+
+/** The first header, in the map's order, whose value HTTP cannot carry. */
+function firstUnsafe(headers: ReadonlyMap<string, string>): string | undefined {
+  for (const header of headers.keys()) {
+    const value = headers.get(header) as string;
+    if (value !== '' && !isSafeHeaderValue(value)) return header;
+  }
+  return undefined;
+}
+
 /**
  * Identity headers for an allow: principal, role ARN, decision id, then one
  * header per `claimHeaders` entry (header name -> claim path) whose claim is
@@ -66,13 +121,20 @@ export function upstreamHeaders(
     headers.set(GRANT_ID_HEADER, grant.id);
     headers.set(GRANT_EXPIRES_HEADER, new Date(grant.expiresAt).toISOString());
   }
-  for (const header of Object.keys(claimHeaders)) {
-    const value = claimText(principal.claims, claimHeaders[header] as string, ',');
-    if (value !== undefined) headers.set(header, value);
+  const claims = claimHeaderValues(principal, claimHeaders);
+  let unsafe: string | undefined;
+  if (claims.collides) {
+    // A claim header named like an identity header replaces it in place: check the result.
+    setAll(headers, claims.values);
+    unsafe = firstUnsafe(headers);
+  } else {
+    unsafe = firstUnsafe(headers) ?? claims.unsafe;
+    if (unsafe === undefined) setAll(headers, claims.values);
   }
-  for (const header of headers.keys()) {
-    const value = headers.get(header) as string;
-    if (value !== '' && !isSafeHeaderValue(value)) return { ok: false, header };
-  }
+  if (unsafe !== undefined) return { ok: false, header: unsafe };
   return { ok: true, headers };
+}
+
+function setAll(headers: Map<string, string>, values: ClaimHeaderValues['values']): void {
+  for (const [header, value] of values) headers.set(header, value);
 }

@@ -127,7 +127,8 @@ describe('ExpiringLru', () => {
     let seed = 0x5eed;
     const rnd = (n: number) => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % n;
+      // The high bits: an LCG's low bits repeat with short periods.
+      return (seed >>> 16) % n;
     };
     const cache = new ExpiringLru<number>({ maxEntries: 4, maxBytes: 1e9, sizeOf: () => 1 });
     // Reference: keys from least to most recently used.

@@ -116,7 +116,8 @@ describe('encodeCheckResponse', () => {
     let seed = 0x2f6b1d;
     const rnd = (n: number) => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed % n;
+      // The high bits: an LCG's low bits repeat with short periods.
+      return (seed >>> 16) % n;
     };
     const alphabet = ['a', 'Z', '0', '-', ':', '/', '"', '\\', 'é', '€', '😀', '\u0000', '\u2028'];
     const str = () => {
