@@ -63,6 +63,17 @@ const FIXED64 = 1;
 const LEN = 2;
 const FIXED32 = 5;
 
+/**
+ * Header names seen before, by a hash of their bytes: the same few dozen
+ * names arrive on every request, and reading one from here skips making a
+ * string (and the garbage). Direct-mapped, ASCII names (one character
+ * per byte, so a byte-for-byte match is the same string) of at most
+ * {@link MAX_KNOWN_NAME} bytes, a hit only on an exact byte match; a
+ * collision just replaces the slot, so the table never grows.
+ */
+const KNOWN_NAMES = new Array<string | undefined>(512).fill(undefined);
+const MAX_KNOWN_NAME = 40;
+
 /** A cursor over one message's bytes [pos, end) of `buf`. */
 class Cursor {
   pos: number;
@@ -93,6 +104,48 @@ class Cursor {
     const stop = this.pos + len;
     if (stop > this.end) throw new CheckRequestDecodeError('length past the end of its message');
     return stop;
+  }
+
+  /** A string that is likely one of a few recurring values (a header name): see KNOWN_NAMES. */
+  name(): string {
+    const stop = this.lengthEnd();
+    const start = this.pos;
+    const len = stop - start;
+    if (len === 0 || len > MAX_KNOWN_NAME) return this.stringTo(stop);
+    const buf = this.buf;
+    let h = len;
+    let bits = 0;
+    for (let i = start; i < stop; i++) {
+      const b = buf[i] as number;
+      bits |= b;
+      h = Math.imul(h ^ b, 0x01000193);
+    }
+    if (bits >= 0x80) return this.stringTo(stop);
+    const slot = (h >>> 0) & (KNOWN_NAMES.length - 1);
+    const known = KNOWN_NAMES[slot];
+    if (known !== undefined && known.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (known.charCodeAt(i) !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.pos = stop;
+        return known;
+      }
+    }
+    const s = this.stringTo(stop);
+    KNOWN_NAMES[slot] = s;
+    return s;
+  }
+
+  /** The string from here to `stop` (UTF-8), moving past it. */
+  private stringTo(stop: number): string {
+    const s = stop === this.pos ? '' : this.buf.toString('utf8', this.pos, stop);
+    this.pos = stop;
+    return s;
   }
 
   string(): string {
@@ -174,7 +227,7 @@ function mapEntry(c: Cursor, into: Record<string, string>): void {
     switch (t >>> 3) {
       case 1:
         expect(t, LEN);
-        key = c.string();
+        key = c.name();
         break;
       case 2:
         expect(t, LEN);
@@ -270,7 +323,7 @@ function headerMap(c: Cursor): NonNullable<Http['header_map']> {
       switch (ht >>> 3) {
         case 1:
           expect(ht, LEN);
-          key = h.string();
+          key = h.name();
           break;
         case 2:
           expect(ht, LEN);

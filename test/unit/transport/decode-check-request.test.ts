@@ -166,6 +166,33 @@ describe('decodeCheckRequest against the generic decoder', () => {
     expect(JSON.stringify(direct)).toContain('spiffe://cluster.local/ns/default/sa/web');
   });
 
+  it('header names read again (the known-name table) decode as the first time', () => {
+    // Names that share a slot replace each other; non-ASCII and long names bypass the table.
+    const names = [
+      'accept',
+      'Accept',
+      'x-a',
+      'x-b',
+      'é-x',
+      'x'.repeat(40),
+      'x'.repeat(41),
+      ...Array.from({ length: 2000 }, (_, i) => `x-h${i}`),
+    ];
+    const frames = [0, 1, 2].map((round) =>
+      encodeUpstream({
+        attributes: {
+          request: {
+            http: {
+              headers: Object.fromEntries(names.map((n, i) => [n, `v${round}-${i}`])),
+              header_map: { headers: names.slice(0, 50).map((key) => ({ key, value: key })) },
+            },
+          },
+        },
+      }),
+    );
+    for (const frame of [...frames, ...frames]) expect(viaDirect(frame)).toEqual(viaGeneric(frame));
+  });
+
   it('empty and minimal frames', () => {
     for (const o of [
       {},
