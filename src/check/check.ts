@@ -109,6 +109,11 @@ function deny(id: string, reason: ErrorCode, p: Progress): CheckOutcome {
   };
 }
 
+const NOTHING_EVALUATED: ReadonlyMap<
+  RuntimeRole,
+  { request: EvaluationRequest; decision: Decision }
+> = new Map();
+
 /**
  * The authorization half of the pipeline for an already-verified principal:
  * route, roles from trust policies, then each role's policies. Also used by
@@ -158,10 +163,11 @@ export function authorize(
     granted === undefined || granted.size === 0
       ? trusted.assumable
       : considered.filter((r) => byTrust?.has(r) === true || grantOf(r) !== undefined);
-  const evaluated = new Map<RuntimeRole, { request: EvaluationRequest; decision: Decision }>();
+  // Filled only for roles that did not allow: an allow by the first role never needs it.
+  let evaluated: Map<RuntimeRole, { request: EvaluationRequest; decision: Decision }> | undefined;
   // Why nothing allowed: computed on denies only, so allows never pay for it.
   const explain = (): void => {
-    p.explanation = explainRoles(considered, evaluated, principal, base);
+    p.explanation = explainRoles(considered, evaluated ?? NOTHING_EVALUATED, principal, base);
   };
   if (assumable.length === 0) {
     explain();
@@ -196,7 +202,7 @@ export function authorize(
       return 'OK';
     }
     // Only a deny is explained, so only roles that did not allow are kept for it.
-    evaluated.set(role, { request: req, decision });
+    (evaluated ??= new Map()).set(role, { request: req, decision });
     if (decision.errors.length > 0) {
       sawEvaluationError = true;
       denied(role, decision.determining);
