@@ -177,7 +177,15 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       }
       const abandoned = (): boolean =>
         stream.closed || stream.destroyed || performance.now() >= deadlineAt;
-      options.handle(request, abandoned).then(
+      let decided: Promise<CheckResponse>;
+      try {
+        decided = options.handle(request, abandoned);
+      } catch (error) {
+        // A handler that throws before returning its promise still gets the deny, not a crash.
+        answer(stream, deadlineAt, options.onHandlerError(error));
+        return;
+      }
+      decided.then(
         (response) => answer(stream, deadlineAt, response),
         (error: unknown) => answer(stream, deadlineAt, options.onHandlerError(error)),
       );

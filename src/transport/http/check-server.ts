@@ -109,8 +109,9 @@ export async function startHttpCheckServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    options
-      .handle(
+    let answered: Promise<HttpAnswer>;
+    try {
+      answered = options.handle(
         door,
         {
           method: req.method ?? 'GET',
@@ -120,11 +121,16 @@ export async function startHttpCheckServer(
         },
         settings,
         () => res.destroyed || req.socket.destroyed,
-      )
-      .then(
-        (answer) => send(res, answer),
-        (err: unknown) => send(res, options.onError(err)),
       );
+    } catch (err) {
+      // A handler that throws before returning its promise still gets the deny, not a crash.
+      send(res, options.onError(err));
+      return;
+    }
+    answered.then(
+      (answer) => send(res, answer),
+      (err: unknown) => send(res, options.onError(err)),
+    );
   };
   const server: Server = createServer(
     {

@@ -62,6 +62,31 @@ describe('startGrpcServer', () => {
     });
   });
 
+  it('turns a handler that throws before returning its promise into a deny, and keeps serving', async () => {
+    let calls = 0;
+    server = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      handle: () => {
+        calls++;
+        if (calls === 1) throw new Error('boom');
+        return Promise.resolve(DENY);
+      },
+      onHandlerError: () => DENY,
+    });
+    server.serving();
+    const Client = loadAuthorizationClient();
+    const client = new Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+    const call = () =>
+      new Promise<unknown>((resolve, reject) =>
+        client.Check({}, (err, r) => (err ? reject(err) : resolve(r))),
+      );
+    await expect(call()).resolves.toMatchObject({ status: { code: RpcCode.PERMISSION_DENIED } });
+    await expect(call()).resolves.toMatchObject({ status: { code: RpcCode.PERMISSION_DENIED } });
+    client.close();
+    expect(calls).toBe(2);
+  });
+
   it('finishes in-flight calls when draining', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => {

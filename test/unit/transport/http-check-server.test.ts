@@ -130,3 +130,27 @@ describe('a caller that hangs up', () => {
     }
   });
 });
+
+describe('a handler that throws before returning its promise', () => {
+  it('is answered with the fail-closed deny, and the server keeps serving', async () => {
+    const options = httpCheckSchema.parse({ enabled: true });
+    let calls = 0;
+    const s = await startHttpCheckServer({
+      host: '127.0.0.1',
+      port: 0,
+      options: () => options,
+      handle: () => {
+        calls++;
+        if (calls === 1) throw new Error('boom');
+        return Promise.resolve({ status: 200, headers: {}, body: '' });
+      },
+      onError: () => ({ status: 403, headers: {}, body: 'denied' }),
+    });
+    try {
+      expect((await rawRequest(s.port, 'GET', '/nginx')).status).toBe(403);
+      expect((await rawRequest(s.port, 'GET', '/nginx')).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+});
