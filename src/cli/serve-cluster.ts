@@ -237,15 +237,9 @@ export async function runClusterPrimary(
   let started = false;
   try {
     if (options.devIssuer === true) issuer = await startDevIssuer();
-    for (let slot = 1; slot <= count; slot++) fork(slot, 0);
-    if (!(await allServing)) {
-      const failure = startupFailure ?? { code: 'ERR_LISTEN_FAILED', message: 'no worker' };
-      throw new RolegateError(
-        isErrorCode(failure.code) ? failure.code : 'ERR_LISTEN_FAILED',
-        failure.message,
-      );
-    }
-    started = true;
+    // The admin listener first: liveness answers from the start, `/readyz` says 503 until
+    // every worker serves. After the workers, a probe could see gRPC SERVING and then a
+    // refused /healthz in between.
     const { host, port } = server.admin;
     admin = await startAdminServer({
       host,
@@ -255,9 +249,19 @@ export async function runClusterPrimary(
     }).catch((err: unknown) => {
       throw listenError(err, { listener: 'admin', host, port, setting: 'server.admin.port' });
     });
+    for (let slot = 1; slot <= count; slot++) fork(slot, 0);
+    if (!(await allServing)) {
+      const failure = startupFailure ?? { code: 'ERR_LISTEN_FAILED', message: 'no worker' };
+      throw new RolegateError(
+        isErrorCode(failure.code) ? failure.code : 'ERR_LISTEN_FAILED',
+        failure.message,
+      );
+    }
+    started = true;
   } catch (err) {
     stopping = true;
     issuer?.close();
+    await admin?.close();
     await stopWorkers(slots, exited, 5000);
     return reportError(err, io, 'serve');
   }

@@ -301,8 +301,21 @@ describe('restarts of two rolegate replicas behind one Envoy cluster', () => {
     idp.stall(800);
     let started = false;
     const answers: string[] = [];
+    // The kubelet's view meanwhile: liveness answers from the start, readiness only once ready.
+    const admin: string[] = [];
     try {
       const starting = replica.start().finally(() => (started = true));
+      const adminProbe = (async () => {
+        while (!started) {
+          const status = async (path: string) =>
+            fetch(`http://127.0.0.1:${replica.adminPort}${path}`).then(
+              (r) => String(r.status),
+              () => 'refused',
+            );
+          admin.push(`${await status('/healthz')}/${await status('/readyz')}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
       const probes = Array.from({ length: 4 }, async () => {
         while (!started) {
           try {
@@ -315,12 +328,16 @@ describe('restarts of two rolegate replicas behind one Envoy cluster', () => {
         }
       });
       await starting;
-      await Promise.all(probes);
+      await Promise.all([...probes, adminProbe]);
     } finally {
       idp.stall(undefined);
       await replica.stop();
     }
     expect(answers).toContain('no answer');
     expect(answers).not.toContain('denied');
+    expect(admin).toContain('200/503');
+    expect(
+      admin.filter((a) => a !== 'refused/refused' && a !== '200/503' && a !== '200/200'),
+    ).toEqual([]);
   }, 60_000);
 });
