@@ -270,24 +270,10 @@ function sendOkTrailers(this: ServerHttp2Stream): void {
 }
 
 /**
- * Answers a unary call: response headers, `frame` (a message with its
- * prefix, see frameMessage), then `grpc-status: 0`. Returns false (and
- * writes nothing) when the stream is already gone.
+ * Sends the response headers (a unary answer's message and trailers, or a
+ * stream's messages follow). Returns false, writing nothing, when the
+ * stream is already gone or answered.
  */
-export function respondMessage(stream: ServerHttp2Stream, frame: Buffer): boolean {
-  if (stream.destroyed || stream.closed || stream.headersSent) return false;
-  try {
-    stream.respond(RESPONSE_HEADERS, RESPOND_OPTIONS);
-    stream.once('wantTrailers', sendOkTrailers);
-    stream.end(frame);
-    return true;
-  } catch {
-    stream.destroy();
-    return false;
-  }
-}
-
-/** Starts a server-streaming answer: response headers only; `writeStreamMessage` follows. */
 export function respondStreamHeaders(stream: ServerHttp2Stream): boolean {
   if (stream.destroyed || stream.closed || stream.headersSent) return false;
   try {
@@ -297,6 +283,18 @@ export function respondStreamHeaders(stream: ServerHttp2Stream): boolean {
     stream.destroy();
     return false;
   }
+}
+
+/**
+ * Answers a unary call: response headers, `frame` (a message with its
+ * prefix, see frameMessage), then `grpc-status: 0`. Returns false (and
+ * writes nothing) when the stream is already gone.
+ */
+export function respondMessage(stream: ServerHttp2Stream, frame: Buffer): boolean {
+  if (!respondStreamHeaders(stream)) return false;
+  stream.once('wantTrailers', sendOkTrailers);
+  stream.end(frame);
+  return true;
 }
 
 /** One message of a server-streaming answer. */
