@@ -28,6 +28,7 @@ import { listenError } from '../transport/listen-error.js';
 import { startDevIssuer } from './dev-issuer.js';
 import { workerExecArgv } from './worker-flags.js';
 import type { CliIo } from './io.js';
+import { handleStopSignals } from './stop-signals.js';
 import { reportError } from './report.js';
 
 /** Options of {@link runClusterPrimary}. */
@@ -57,6 +58,9 @@ interface Slot {
   /** Consecutive short-lived runs (backoff for the replacement). */
   crashes: number;
 }
+
+/** How long the primary waits for a SIGKILLed worker to be reaped before exiting itself. */
+const KILLED_EXIT_WAIT_MS = 2_000;
 
 const WORKER_ENTRY = fileURLToPath(new URL('./cluster-worker.js', import.meta.url));
 
@@ -329,27 +333,26 @@ export async function runClusterPrimary(
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      process.off('SIGHUP', reload);
       watcher?.close();
       issuer?.close();
       logger.info({ workers: slots.size }, 'draining all workers');
       // Each worker turns health NOT_SERVING, waits shutdownDelaySeconds, drains.
       const bound = (server.shutdownDelaySeconds + server.drainSeconds) * 1000 + 10_000;
+      const done = (status: number) => {
+        release();
+        resolve(status);
+      };
       stopWorkers(slots, exited, bound)
         .then(() => openAdmin.close())
         .then(
           () => {
             logger.info('rolegate stopped');
-            resolve(0);
+            done(0);
           },
-          (err: unknown) => resolve(reportError(err, io, 'serve')),
+          (err: unknown) => done(reportError(err, io, 'serve')),
         );
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    process.on('SIGHUP', reload);
+    const release = handleStopSignals({ stop, reload, logger });
   });
 }
 
@@ -370,5 +373,13 @@ async function stopWorkers(
   });
   await Promise.race([exited, late]);
   clearTimeout(timer);
+  if (slots.size === 0) return;
   for (const s of slots.values()) s.worker.process.kill('SIGKILL');
+  // The primary outlives every worker it forked, also those it had to kill: a
+  // supervisor that saw it exit must not find a worker still tearing down.
+  const gone = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, KILLED_EXIT_WAIT_MS);
+  });
+  await Promise.race([exited, gone]);
+  clearTimeout(timer);
 }

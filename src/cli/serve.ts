@@ -5,10 +5,12 @@
 import { loadConfig, type ConfigSource } from '../config/load.js';
 import { resolveWorkers } from '../transport/cluster/workers.js';
 import { startRolegate, type Rolegate } from '../main.js';
+import { createLogger } from '../observe/logger.js';
 import { startDevIssuer } from './dev-issuer.js';
 import type { CliIo } from './io.js';
 import { reportError } from './report.js';
 import { runClusterPrimary } from './serve-cluster.js';
+import { handleStopSignals } from './stop-signals.js';
 
 /** Options of {@link runServe}. */
 export interface ServeOptions {
@@ -21,6 +23,7 @@ export interface ServeOptions {
 export async function runServe(options: ServeOptions, io: Pick<CliIo, 'stderr'>): Promise<number> {
   let issuer: Awaited<ReturnType<typeof startDevIssuer>> | undefined;
   let instance: Rolegate;
+  const logger = createLogger(process.env['ROLEGATE_LOG_LEVEL'] ?? 'info', 2);
   // `server.workers` > 1: a cluster (docs/workers.md); 1 is this one process, as always.
   let workers: number;
   let initial: ReturnType<typeof loadConfig>;
@@ -41,6 +44,7 @@ export async function runServe(options: ServeOptions, io: Pick<CliIo, 'stderr'>)
     const { file, text } = options.source;
     instance = await startRolegate({
       configFile: file,
+      logger,
       ...(text === undefined ? {} : { configText: text }),
     });
   } catch (err) {
@@ -49,28 +53,26 @@ export async function runServe(options: ServeOptions, io: Pick<CliIo, 'stderr'>)
   }
   const started = instance;
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const reload = () => {
-      try {
-        started.reload();
-      } catch {
-        // reload() already logged the problem; the last good config stays active.
-      }
-    };
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      process.off('SIGHUP', reload);
-      issuer?.close();
-      started.stop().then(
-        () => resolve(0),
-        (err: unknown) => resolve(reportError(err, io, 'serve')),
-      );
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    process.on('SIGHUP', reload);
+    const release = handleStopSignals({
+      logger,
+      reload: () => {
+        try {
+          started.reload();
+        } catch {
+          // reload() already logged the problem; the last good config stays active.
+        }
+      },
+      stop: () => {
+        issuer?.close();
+        const done = (status: number) => {
+          release();
+          resolve(status);
+        };
+        started.stop().then(
+          () => done(0),
+          (err: unknown) => done(reportError(err, io, 'serve')),
+        );
+      },
+    });
   });
 }

@@ -52,6 +52,8 @@ export class RolegateProcess {
     private readonly config: Record<string, unknown>,
     /** Name for error messages, e.g. `replica-1`. */
     readonly name = 'rolegate',
+    /** Extra environment for the process; default ROLEGATE_LOG_LEVEL=warn. */
+    private readonly env: Readonly<Record<string, string>> = {},
   ) {}
 
   /** The gRPC (ext_authz + health) port; fixed after the first start(). */
@@ -96,7 +98,7 @@ export class RolegateProcess {
     const running = runChild(
       process.execPath,
       [join(REPO, 'bin', 'rolegate.js'), 'serve', '--config', this.configFile],
-      { cwd: REPO, env: { ...process.env, ROLEGATE_LOG_LEVEL: 'warn' } },
+      { cwd: REPO, env: { ...process.env, ROLEGATE_LOG_LEVEL: 'warn', ...this.env } },
     );
     this.running = running;
     this.exit = new Promise((resolve) => {
