@@ -7,8 +7,10 @@
  * Arguments: `--token-cache off` verifies the token signature on every call.
  * `--observability off` starts rolegate without audit records, metric
  * updates or spans (the "without" side of bench/observability.ts).
- * `--audit-file` writes audit records to a temp file (pino's async file
- * destination, as `audit.file` does in production) instead of a no-op sink.
+ * Audit records go through the production destination (src/observe/batched-output.ts,
+ * as `audit.file` and standard output use it) into /dev/null: every byte is
+ * encoded and handed to write(2), and no disk is involved. `--audit-file`
+ * writes them to a temp file instead.
  * `--shadow` adds a `shadow` section naming a copy of the same configuration
  * as the candidate, so every Check is evaluated twice (the "(b)" side of
  * bench/shadow.ts).
@@ -18,7 +20,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { devNull, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -64,7 +66,7 @@ const rolegate = await startRolegate({
   adminPort: 0,
   httpPort: 0,
   logger: createLogger('warn', sink),
-  auditLogger: createAuditLogger(auditToFile ? { file: join(dir, 'audit.log') } : sink),
+  auditLogger: createAuditLogger({ file: auditToFile ? join(dir, 'audit.log') : devNull }),
   watch: false,
   observability,
 });

@@ -9,9 +9,9 @@ import { Counter } from 'prom-client';
 import { loadConfig, type ConfigSource } from '../config/load.js';
 import { RolegateError } from '../errors.js';
 import { startRolegate, type Rolegate } from '../main.js';
+import { sharedPipeOutput } from '../observe/batched-output.js';
 import { createAuditLogger } from '../observe/logger.js';
 import { parseToWorker, type FromWorker, type ToWorker } from '../transport/cluster/protocol.js';
-import { sharedOutput } from '../transport/cluster/shared-output.js';
 
 const send = (msg: FromWorker): void => {
   process.send?.(msg);
@@ -52,7 +52,7 @@ async function start(msg: Extract<ToWorker, { kind: 'start' }>): Promise<void> {
       admin: false,
       // The primary hands connections to every worker that listens: listen only once able to decide.
       listenOnceReady: true,
-      ...(toStdout ? { auditLogger: createAuditLogger(sharedOutput(1)) } : {}),
+      ...(toStdout ? { auditLogger: createAuditLogger(sharedPipeOutput(1)) } : {}),
     });
     instance = started;
     countDecisions(started, msg.slot);
