@@ -29,6 +29,12 @@ export interface GrantCacheOptions {
    * never stales or freshens the cache. Default `performance.now`.
    */
   readonly monotonic?: () => number;
+  /**
+   * Longest wait for one load from the store, ms (default 5000). A load that
+   * takes longer counts as failed and its late answer is dropped, so a hung
+   * store never stops the next refresh from trying.
+   */
+  readonly loadTimeoutMs?: number;
   /** Told the outcome of each refresh (metrics, logs). */
   readonly onRefresh?: (ok: boolean, grants: readonly Grant[]) => void;
 }
@@ -57,9 +63,24 @@ export function createGrantCache(options: GrantCacheOptions): GrantCache {
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<boolean> | undefined;
 
+  const loadTimeoutMs = options.loadTimeoutMs ?? 5000;
+  const bounded = async <T>(work: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('grant load timed out')), loadTimeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   const load = async (): Promise<boolean> => {
     try {
-      const loaded = await options.store.activeGrants(options.now());
+      const loaded = await bounded(options.store.activeGrants(options.now()));
       const next = new Map<string, Grant[]>();
       for (const g of loaded) {
         const k = key(g.issuer, g.subject);

@@ -17,6 +17,15 @@ import type { AccessStore, ApproveResult, RequestFilter } from './store.js';
 /** The notification channel. */
 export const CHANNEL = 'rolegate_access';
 
+/** Longest one statement may run before the server cancels it (ms). */
+export const STATEMENT_TIMEOUT_MS = 5000;
+
+/** Options of {@link openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /** Server-side `statement_timeout` per statement, ms; the client gives up at twice that. Default 5000. */
+  readonly statementTimeoutMs?: number;
+}
+
 /** Lock id that serialises migrations across replicas starting together. */
 const MIGRATION_LOCK = 7_313_001;
 
@@ -26,8 +35,22 @@ type Q = pg.Pool | pg.PoolClient;
  * Connects to `url`, applies pending migrations (under an advisory lock)
  * and starts listening for other replicas' changes.
  */
-export async function openPostgresStore(url: string): Promise<AccessStore> {
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 2000 });
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<AccessStore> {
+  const statementMs = options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    connectionTimeoutMillis: 2000,
+    // A statement stuck behind a lock or a slow server is cancelled by the server, and
+    // the connection stays usable; without it one hung refresh held the grant cache and
+    // a pooled connection until the database let go.
+    statement_timeout: statementMs,
+    // The same bound on the client's side, for a server that never answers at all.
+    query_timeout: statementMs * 2,
+  });
   // A pool error (the server went away) must not crash the process; calls fail and are retried.
   pool.on('error', () => undefined);
   const tx = async <T>(fn: (c: pg.PoolClient) => Promise<T>, notify = true): Promise<T> => {

@@ -152,6 +152,39 @@ describe('grants in the decision', () => {
     expect(decide('alice', T0, cache)).toMatchObject({ reason: 'ERR_NO_ROLE' });
   });
 
+  it('give up on a store that hangs, drop its late answer, and let the next refresh through', async () => {
+    await store.createRequest(pending('r6', 'alice', 3600));
+    await store.approve('r6', 'carol', '', 1, T0);
+    let hang: ((grants: Awaited<ReturnType<AccessStore['activeGrants']>>) => void) | undefined;
+    // The store we own, wrapped: its first read never answers until told to.
+    const hanging: AccessStore = {
+      ...store,
+      activeGrants: (at) =>
+        hang === undefined
+          ? new Promise((resolve) => {
+              hang = resolve;
+            })
+          : store.activeGrants(at),
+    };
+    const bounded = createGrantCache({
+      store: hanging,
+      now: () => now,
+      refreshMs: 500,
+      stalenessMs: 10_000,
+      loadTimeoutMs: 50,
+      monotonic: () => mono,
+    });
+    expect(await bounded.refresh()).toBe(false);
+    expect(decide('alice', T0, bounded)).toMatchObject({ reason: 'ERR_NO_ROLE' });
+    // The next refresh is not stuck behind the hung one.
+    expect(await bounded.refresh()).toBe(true);
+    expect(decide('alice', T0, bounded)).toMatchObject({ reason: 'OK', grant: 'grant-r6' });
+    // The hung read answers late with nothing: it must not replace newer grants.
+    hang?.([]);
+    await new Promise((r) => setImmediate(r));
+    expect(decide('alice', T0, bounded)).toMatchObject({ reason: 'OK', grant: 'grant-r6' });
+  });
+
   it('are never honoured before the first successful refresh', async () => {
     await store.createRequest(pending('r5', 'alice', 600));
     await store.approve('r5', 'carol', '', 1, T0);
