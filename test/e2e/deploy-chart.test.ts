@@ -42,6 +42,15 @@ function one(objects: K8sObject[], kind: string): K8sObject {
   return found[0] as K8sObject;
 }
 
+/** The chart's ClusterIP Service (the other Service is the headless one). */
+function clusterIpService(objects: K8sObject[]): K8sObject {
+  const found = objects.filter(
+    (o) => o.kind === 'Service' && (o.spec as { clusterIP?: string }).clusterIP !== 'None',
+  );
+  expect(found).toHaveLength(1);
+  return found[0] as K8sObject;
+}
+
 interface Container {
   securityContext: Record<string, unknown>;
   resources: { requests: Record<string, string>; limits: Record<string, string> };
@@ -102,6 +111,7 @@ describe('helm chart', () => {
       'NetworkPolicy',
       'PodDisruptionBudget',
       'Service',
+      'Service',
       'ServiceAccount',
     ]);
     for (const o of parseObjects(defaults))
@@ -118,7 +128,7 @@ describe('helm chart', () => {
     expect(unchecked).toEqual(['ServiceMonitor']);
     const objects = parseObjects(everything);
     const sm = one(objects, 'ServiceMonitor');
-    const svc = one(objects, 'Service');
+    const svc = clusterIpService(objects);
     expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(sm.spec).toEqual({
       selector: { matchLabels: (svc.spec as { selector: unknown }).selector },
@@ -127,6 +137,39 @@ describe('helm chart', () => {
     expect((svc.spec as { ports: { name: string }[] }).ports.map((p) => p.name)).toContain('admin');
     expect(objects.some((o) => o.kind === 'HorizontalPodAutoscaler')).toBe(false);
     expect((one(objects, 'Deployment').spec as { replicas: number }).replicas).toBe(3);
+  });
+
+  it('adds a headless Service over the ready pods, gRPC only, unless turned off', async () => {
+    const objects = parseObjects(defaults);
+    const headless = objects.filter(
+      (o) => o.kind === 'Service' && (o.spec as { clusterIP?: string }).clusterIP === 'None',
+    );
+    expect(headless).toHaveLength(1);
+    const svc = headless[0] as K8sObject;
+    const spec = svc.spec as {
+      selector: Record<string, string>;
+      publishNotReadyAddresses: boolean;
+      ports: { name: string; port: number; targetPort: string }[];
+    };
+    expect(svc.metadata.name).toBe('rolegate-headless');
+    // The same pods as the Deployment, and only those that are ready.
+    const podLabels = (
+      one(objects, 'Deployment').spec as {
+        template: { metadata: { labels: Record<string, string> } };
+      }
+    ).template.metadata.labels;
+    expect(Object.entries(spec.selector).every(([k, v]) => podLabels[k] === v)).toBe(true);
+    expect(spec.selector).toEqual(
+      (clusterIpService(objects).spec as { selector: unknown }).selector,
+    );
+    expect(spec.publishNotReadyAddresses).toBe(false);
+    // No admin port: the ServiceMonitor, which selects both Services' labels, scrapes each pod once.
+    expect(spec.ports.map((p) => [p.name, p.port, p.targetPort])).toEqual([['grpc', 9001, 'grpc']]);
+
+    const off = parseObjects(await helmTemplate(['--set', 'service.headless.enabled=false']));
+    expect(off.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual([
+      'rolegate',
+    ]);
   });
 
   it('annotates the ServiceAccount for EKS IRSA only when a role ARN is given', () => {

@@ -40,14 +40,22 @@ const kind = (objects: K8sObject[], k: string) => {
   return found[0] as K8sObject;
 };
 
-/** The chart's Service for release `rolegate` in namespace `rolegate`. */
-async function chartService(): Promise<{
+/**
+ * A Service of the chart for release `rolegate` in namespace `rolegate`: the
+ * ClusterIP one (mesh and gateway controllers resolve its endpoints
+ * themselves), or the headless one (a plain Envoy's STRICT_DNS cluster).
+ */
+async function chartService(which: 'clusterIP' | 'headless' = 'clusterIP'): Promise<{
   host: string;
   name: string;
   namespace: string;
   grpcPort: number;
 }> {
-  const svc = kind(parseObjects(await helmTemplate()), 'Service');
+  const services = parseObjects(await helmTemplate()).filter((o) => o.kind === 'Service');
+  const headless = (o: K8sObject) => (o.spec as { clusterIP?: string }).clusterIP === 'None';
+  const matching = services.filter((o) => headless(o) === (which === 'headless'));
+  expect(matching).toHaveLength(1);
+  const svc = matching[0] as K8sObject;
   const port = (svc.spec as { ports: { name: string; port: number }[] }).ports.find(
     (p) => p.name === 'grpc',
   );
@@ -71,11 +79,12 @@ describe('Envoy configs', () => {
     60_000,
   );
 
-  it("the sidecar's ext_authz cluster is the chart's Service, health checked over gRPC", async () => {
+  it("the sidecar's ext_authz cluster is the chart's headless Service (STRICT_DNS, every pod), health checked over gRPC", async () => {
     const envoy = parse(readFileSync(join(EX, 'sidecar', 'envoy.yaml'), 'utf8')) as {
       static_resources: {
         clusters: {
           name: string;
+          type?: string;
           health_checks?: { grpc_health_check?: object }[];
           load_assignment: {
             endpoints: {
@@ -90,8 +99,10 @@ describe('Envoy configs', () => {
     const cluster = envoy.static_resources.clusters.find((c) => c.name === 'rolegate');
     const address =
       cluster?.load_assignment.endpoints[0]?.lb_endpoints[0]?.endpoint.address.socket_address;
-    const svc = await chartService();
+    const svc = await chartService('headless');
     expect(address).toEqual({ address: svc.host, port_value: svc.grpcPort });
+    // Every address the name resolves to is a host of its own, health-checked on its own.
+    expect(cluster?.type).toBe('STRICT_DNS');
     expect(cluster?.health_checks?.[0]?.grpc_health_check).toEqual({});
   });
 });
