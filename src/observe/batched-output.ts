@@ -65,6 +65,8 @@ export class BatchedOutput extends EventEmitter {
   private readonly timer: NodeJS.Timeout;
   /** Callers awaiting {@link flushed}: while there are any, even a short chunk is written at once. */
   private waiters = 0;
+  /** A flush asked for while a write was in flight: done when it completes. */
+  private flushAfterWrite = false;
 
   constructor(
     private readonly fd: number,
@@ -91,9 +93,13 @@ export class BatchedOutput extends EventEmitter {
     return n;
   }
 
-  /** Queues `line` (whole lines, newline included). Returns true, as a stream without backpressure does. */
+  /**
+   * Queues `line` (whole lines, newline included). Returns true, as a stream
+   * without backpressure does; false once ended, or once a write failed (the
+   * `error` event said so, and nothing more would ever be written).
+   */
   write(line: string | Uint8Array): boolean {
-    if (this.closed || this.ending) return false;
+    if (this.closed || this.ending || this.failed !== undefined) return false;
     const room = this.current.length - this.used;
     if (typeof line === 'string' && line.length * 3 <= room) {
       // At most 3 bytes per UTF-16 unit: it fits without measuring.
@@ -120,9 +126,13 @@ export class BatchedOutput extends EventEmitter {
     return true;
   }
 
-  /** Starts writing whatever is queued, however little. */
+  /** Starts writing whatever is queued, however little (after the write in flight, if any). */
   flush(): void {
-    if (this.writing || this.closed) return;
+    if (this.closed) return;
+    if (this.writing) {
+      this.flushAfterWrite = true;
+      return;
+    }
     this.seal();
     this.pump();
   }
@@ -208,7 +218,8 @@ export class BatchedOutput extends EventEmitter {
         this.spare.push(chunk.buf);
       }
       this.writing = false;
-      if (this.ending || this.waiters > 0) this.seal();
+      if (this.ending || this.waiters > 0 || this.flushAfterWrite) this.seal();
+      this.flushAfterWrite = false;
       if (this.queue.length > 0 || this.used >= this.minWriteBytes) this.pump();
       else if (this.used === 0) this.emit('drain');
     });

@@ -150,7 +150,7 @@ describe('BatchedOutput', () => {
     closeSync(reader);
   }, 30_000);
 
-  it('reports a failed write as an error event, and flushed() still resolves', async () => {
+  it('reports a failed write as an error event; flushed() still resolves and later lines are refused', async () => {
     const file = tempFile('ro.log');
     closeSync(openSync(file, 'w'));
     const out = new BatchedOutput(openSync(file, 'r'), { closeFd: true });
@@ -159,6 +159,10 @@ describe('BatchedOutput', () => {
     out.write('never\n');
     await out.flushed();
     expect(errors).toEqual(['EBADF']);
+    // Nothing more is taken once a write failed: memory does not grow behind a dead output.
+    const queued = out.queuedBytes;
+    expect(out.write('more\n')).toBe(false);
+    expect(out.queuedBytes).toBe(queued);
     await ended(out);
   });
 
