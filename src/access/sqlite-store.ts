@@ -14,13 +14,20 @@ import type { AccessStore, ApproveResult, RequestFilter } from './store.js';
 import { MIGRATIONS } from './migrations.js';
 import { grantFromRow, requestFromRow } from './rows.js';
 
+/** How long a statement waits for another process's lock on the file before failing (ms). */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
 /**
  * Opens (creating on first start) the store in `file` and applies pending
  * migrations in one transaction. `:memory:` is accepted for tests.
  */
 export function openSqliteStore(file: string): AccessStore {
   const db = new DatabaseSync(file);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+  // The busy timeout first: cluster workers open one new file at the same moment, and
+  // the switch to WAL takes a lock; set after it, the second worker failed at once
+  // with "database is locked" instead of waiting for the first.
+  db.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
   const tx = <T>(fn: () => T): T => {
     db.exec('BEGIN IMMEDIATE');
     try {
