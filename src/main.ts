@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { createAwsIntegration } from './aws/integration.js';
+import type { IamReader } from './aws/iam-reader.js';
 import type { CheckRuntime } from './check/check.js';
 import { createCheckHandler, createCheckPipeline, type ShadowCandidate } from './check/handler.js';
 import { createHttpCheckHandler } from './check/http-handler.js';
@@ -54,6 +55,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Audit log (default: JSON on stdout). */
   readonly auditLogger?: Logger;
+  /** Who reads IAM for `aws.iam` syncs (default: this process; a cluster worker asks its primary). */
+  readonly iamReader?: IamReader;
   /** Override the config's listen ports (0 = any free port); for tests. */
   readonly grpcPort?: number;
   readonly adminPort?: number;
@@ -206,6 +209,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const aws = createAwsIntegration({
     logger,
     now,
+    ...(options.iamReader === undefined ? {} : { iamReader: options.iamReader }),
     registry: metrics.registry,
     caches: metrics.caches,
     onRolesChanged() {

@@ -142,17 +142,53 @@ function isNoSuchEntity(err: unknown): boolean {
 /** A document that failed to decode or compile; the role it belongs to is skipped. */
 class InvalidDocument extends Error {}
 
-interface Fetched {
+/** One policy document as read from IAM (decoded JSON, not yet compiled). */
+export interface FetchedDocument {
   readonly name: string;
+  /** The ARN it came from: the role's for inline policies, the policy's for managed ones. */
   readonly origin: string;
   readonly document: unknown;
 }
 
-/** Reads the selected roles from IAM. Rejects on throttling, 5xx and network errors. */
+/** One selected role as read from IAM: plain JSON, so it can cross a process boundary. */
+export interface FetchedRole {
+  readonly roleName: string;
+  readonly arn: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly trust: unknown;
+  readonly inline: readonly FetchedDocument[];
+  readonly attached: readonly FetchedDocument[];
+  readonly boundary?: FetchedDocument;
+}
+
+/**
+ * One read of IAM before compilation: the selected roles in ListRoles order,
+ * and the roles whose documents could not even be decoded. Plain JSON: a
+ * cluster's primary reads IAM once and hands this to every worker, which
+ * compiles it ({@link compileIamRoles}).
+ */
+export interface IamFetch {
+  readonly roles: readonly FetchedRole[];
+  readonly problems: readonly IamRoleProblem[];
+  /** Every listed role name in ListRoles order: problems from both phases are reported in it. */
+  readonly listed: readonly string[];
+  /** Epoch ms when the read finished. */
+  readonly syncedAt: number;
+}
+
+/** Reads the selected roles from IAM and compiles them. Rejects on throttling, 5xx and network errors. */
 export async function loadIamRoles(
   client: IAMClient,
   options: IamSourceOptions = {},
 ): Promise<IamSnapshot> {
+  return compileIamRoles(await fetchIamRoles(client, options), options);
+}
+
+/** Reads the selected roles' documents from IAM. Rejects on throttling, 5xx and network errors. */
+export async function fetchIamRoles(
+  client: IAMClient,
+  options: IamSourceOptions = {},
+): Promise<IamFetch> {
   const now = options.now ?? Date.now;
   const wantTags = Object.entries(options.tags ?? {});
   const versions = options.versionCache ?? new Map<string, unknown>();
@@ -167,8 +203,8 @@ export async function loadIamRoles(
   }
 
   // One read per managed policy per sync, however many roles attach it.
-  const managed = new Map<string, Promise<Fetched>>();
-  const readManaged = (arn: string, name: string): Promise<Fetched> => {
+  const managed = new Map<string, Promise<FetchedDocument>>();
+  const readManaged = (arn: string, name: string): Promise<FetchedDocument> => {
     let pending = managed.get(arn);
     if (!pending) {
       pending = (async () => {
@@ -191,8 +227,8 @@ export async function loadIamRoles(
     return pending;
   };
 
-  const roles: RoleFromIam[] = [];
-  const errors: IamRoleProblem[] = [];
+  const fetched: FetchedRole[] = [];
+  const problems: IamRoleProblem[] = [];
   await mapLimit(listed, options.concurrency ?? 4, async (summary) => {
     const roleName = summary.RoleName ?? '';
     try {
@@ -201,9 +237,9 @@ export async function loadIamRoles(
       if (!role?.Arn) return;
       const tags = Object.fromEntries((role.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
       if (!wantTags.every(([k, v]) => tags[k] === v)) return;
-      const trustDoc = parseDocument(role.AssumeRolePolicyDocument, `${roleName} trust policy`);
+      const trust = parseDocument(role.AssumeRolePolicyDocument, `${roleName} trust policy`);
 
-      const inline: Fetched[] = [];
+      const inline: FetchedDocument[] = [];
       for await (const p of paginateListRolePolicies({ client, ...page }, { RoleName: roleName })) {
         for (const policyName of p.PolicyNames ?? []) {
           const doc = await client.send(
@@ -216,7 +252,7 @@ export async function loadIamRoles(
           });
         }
       }
-      const attached: Fetched[] = [];
+      const attached: FetchedDocument[] = [];
       for await (const p of paginateListAttachedRolePolicies(
         { client, ...page },
         { RoleName: roleName },
@@ -226,49 +262,19 @@ export async function loadIamRoles(
         }
       }
       const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
-      const boundaryDoc = boundaryArn ? await readManaged(boundaryArn, 'boundary') : undefined;
-
-      const problems: string[] = [];
-      const warnings: string[] = [];
-      let statementCount = 0;
-      const compile = (f: Fetched, kind: 'identity' | 'trust', name = f.name) => {
-        const result = compilePolicy(f.document, { name, file: f.origin, kind });
-        for (const d of result.diagnostics) {
-          (d.severity === 'error' ? problems : warnings).push(formatDiagnostic(d));
-        }
-        if (result.policy) statementCount += result.policy.statementCount;
-        return result.policy;
-      };
-      const trust = compile(
-        { name: `${roleName}/trust`, origin: role.Arn, document: trustDoc },
-        'trust',
-      );
-      const identity = [...inline, ...attached].map((f) => compile(f, 'identity'));
-      const boundary = boundaryDoc && compile(boundaryDoc, 'identity', `${roleName}/boundary`);
-      if (problems.length > 0 || !trust || identity.some((p) => p === undefined)) {
-        errors.push({
-          roleName,
-          arn: role.Arn,
-          code: 'ERR_IAM_ROLE_INVALID',
-          message: problems.join('\n'),
-        });
-        return;
-      }
-      roles.push({
-        name: options.roleArnAsName ? role.Arn : roleName,
+      const boundary = boundaryArn ? await readManaged(boundaryArn, 'boundary') : undefined;
+      fetched.push({
         roleName,
         arn: role.Arn,
         tags,
         trust,
-        identity: identity as CompiledPolicy[],
+        inline,
+        attached,
         ...(boundary ? { boundary } : {}),
-        statementCount,
-        webIdentityProviders: webIdentityProviders(trustDoc),
-        warnings,
       });
     } catch (err) {
       if (err instanceof InvalidDocument) {
-        errors.push({ roleName, code: 'ERR_IAM_ROLE_INVALID', message: err.message });
+        problems.push({ roleName, code: 'ERR_IAM_ROLE_INVALID', message: err.message });
         return;
       }
       // Deleted (or its policy detached) between the list and the read: it is gone.
@@ -278,9 +284,68 @@ export async function loadIamRoles(
   });
   // Keep ListRoles order so role selection is stable from one sync to the next.
   const order = new Map(listed.map((r, i) => [r.RoleName ?? '', i]));
-  roles.sort((a, b) => (order.get(a.roleName) ?? 0) - (order.get(b.roleName) ?? 0));
+  const byListOrder = (a: { roleName: string }, b: { roleName: string }) =>
+    (order.get(a.roleName) ?? 0) - (order.get(b.roleName) ?? 0);
+  fetched.sort(byListOrder);
+  problems.sort(byListOrder);
+  return {
+    roles: fetched,
+    problems,
+    listed: listed.map((r) => r.RoleName ?? ''),
+    syncedAt: now(),
+  };
+}
+
+/**
+ * Compiles a read of IAM with the policy engine: a role with any invalid
+ * document is skipped and reported, the others load (ListRoles order kept).
+ */
+export function compileIamRoles(
+  fetch: IamFetch,
+  options: Pick<IamSourceOptions, 'roleArnAsName'> = {},
+): IamSnapshot {
+  const roles: RoleFromIam[] = [];
+  const errors: IamRoleProblem[] = [...fetch.problems];
+  for (const role of fetch.roles) {
+    const { roleName, arn } = role;
+    const problems: string[] = [];
+    const warnings: string[] = [];
+    let statementCount = 0;
+    const compile = (f: FetchedDocument, kind: 'identity' | 'trust', name = f.name) => {
+      const result = compilePolicy(f.document, { name, file: f.origin, kind });
+      for (const d of result.diagnostics) {
+        (d.severity === 'error' ? problems : warnings).push(formatDiagnostic(d));
+      }
+      if (result.policy) statementCount += result.policy.statementCount;
+      return result.policy;
+    };
+    const trust = compile(
+      { name: `${roleName}/trust`, origin: arn, document: role.trust },
+      'trust',
+    );
+    const identity = [...role.inline, ...role.attached].map((f) => compile(f, 'identity'));
+    const boundary = role.boundary && compile(role.boundary, 'identity', `${roleName}/boundary`);
+    if (problems.length > 0 || !trust || identity.some((p) => p === undefined)) {
+      errors.push({ roleName, arn, code: 'ERR_IAM_ROLE_INVALID', message: problems.join('\n') });
+      continue;
+    }
+    roles.push({
+      name: options.roleArnAsName ? arn : roleName,
+      roleName,
+      arn,
+      tags: role.tags,
+      trust,
+      identity: identity as CompiledPolicy[],
+      ...(boundary ? { boundary } : {}),
+      statementCount,
+      webIdentityProviders: webIdentityProviders(role.trust),
+      warnings,
+    });
+  }
+  // Problems found while reading and while compiling, together in ListRoles order.
+  const order = new Map(fetch.listed.map((name, i) => [name, i]));
   errors.sort((a, b) => (order.get(a.roleName) ?? 0) - (order.get(b.roleName) ?? 0));
-  return { roles, errors, syncedAt: now() };
+  return { roles, errors, syncedAt: fetch.syncedAt };
 }
 
 function parseDocument(text: string | undefined, what: string): unknown {

@@ -6,7 +6,6 @@
  * SDK's default provider chain: environment, web identity (IRSA),
  * container, instance.
  */
-import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
@@ -22,7 +21,8 @@ import {
   DEFAULT_STS_TIMEOUT_MS,
   type AwsConfig,
 } from './config.js';
-import { loadIamRoles, type IamSnapshot } from './iam-source.js';
+import { directIamReader, type IamReader, type IamReadRequest } from './iam-reader.js';
+import { compileIamRoles, type IamSnapshot } from './iam-source.js';
 import { createIamSync, type IamSync } from './iam-sync.js';
 import { isIamRole, mergeIamRoles } from './merge.js';
 import { createStsBroker, stsCalls, type StsBroker } from './sts-broker.js';
@@ -41,6 +41,11 @@ export interface AwsIntegrationOptions {
   readonly caches?: CacheMetrics;
   /** Called after a sync changed the IAM roles: recompose the runtime. */
   readonly onRolesChanged: () => void;
+  /**
+   * Who reads IAM for a sync. Default: this process, directly. A cluster
+   * worker asks its primary, which reads once for every worker.
+   */
+  readonly iamReader?: IamReader;
 }
 
 /** What an allow on a credentials route adds: the outcome (maybe now a deny) and headers. */
@@ -154,6 +159,7 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
     }
   };
 
+  const readIam = options.iamReader ?? directIamReader(now);
   let sync: IamSync | undefined;
   let syncKey = '';
   let snapshot: IamSnapshot | undefined;
@@ -200,30 +206,13 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
       if (hadRoles) options.onRolesChanged();
       showIamMetrics(iam !== undefined);
       if (!iam) return;
-      // IAM is global: in the aws partition it answers in us-east-1.
-      // Without a timeout a hanging IAM endpoint would hold the sync forever, unreported.
-      const client = new IAMClient({
-        region: 'us-east-1',
-        ...clientConfig(config.aws),
-        requestHandler: {
-          connectionTimeout: iam.requestTimeoutMs,
-          requestTimeout: iam.requestTimeoutMs,
-          throwOnRequestTimeout: true,
-        },
-      });
-      const versionCache = new Map<string, unknown>();
+      const request: IamReadRequest = { client: clientConfig(config.aws), iam };
       const mine: IamSync = createIamSync({
         intervalMs: iam.refreshSeconds * 1000,
         jitter: iam.jitter,
         now,
-        load: () =>
-          loadIamRoles(client, {
-            pathPrefix: iam.pathPrefix,
-            tags: iam.tags,
-            roleArnAsName: iam.roleArnAsName,
-            versionCache,
-            now,
-          }),
+        load: async () =>
+          compileIamRoles(await readIam(request), { roleArnAsName: iam.roleArnAsName }),
         onUpdate(next) {
           if (sync !== mine) return;
           snapshot = next;

@@ -12,6 +12,7 @@ import { startRolegate, type Rolegate } from '../main.js';
 import { sharedPipeOutput } from '../observe/batched-output.js';
 import { createAuditLogger } from '../observe/logger.js';
 import { parseToWorker, type FromWorker, type ToWorker } from '../transport/cluster/protocol.js';
+import { primaryIamReader } from './primary-iam-reader.js';
 
 const send = (msg: FromWorker): void => {
   process.send?.(msg);
@@ -19,6 +20,8 @@ const send = (msg: FromWorker): void => {
 
 let instance: Rolegate | undefined;
 let stopping = false;
+// IAM is read by the primary, once for every worker.
+const iam = primaryIamReader(send);
 
 const hashOf = (r: Rolegate): string => r.current().sources?.hash ?? '';
 
@@ -52,6 +55,7 @@ async function start(msg: Extract<ToWorker, { kind: 'start' }>): Promise<void> {
       admin: false,
       // The primary hands connections to every worker that listens: listen only once able to decide.
       listenOnceReady: true,
+      iamReader: iam.read,
       ...(toStdout ? { auditLogger: createAuditLogger(sharedPipeOutput(1)) } : {}),
     });
     instance = started;
@@ -110,6 +114,9 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'stop':
       return stop();
+    case 'iam-read':
+      iam.answer(msg);
+      return;
   }
 }
 
@@ -119,4 +126,7 @@ process.on('message', (raw: unknown) => {
   if (msg) void handle(msg);
 });
 // The primary is gone (killed): drain what is in flight and leave.
-process.on('disconnect', () => void stop());
+process.on('disconnect', () => {
+  iam.close();
+  void stop();
+});

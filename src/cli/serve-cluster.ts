@@ -10,6 +10,12 @@ import cluster, { type Worker } from 'node:cluster';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge } from 'prom-client';
+import {
+  directIamReader,
+  iamReadError,
+  parseIamReadRequest,
+  sharedIamReader,
+} from '../aws/iam-reader.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import { ConfigError, loadConfig, type ConfigSource } from '../config/load.js';
 import { watchConfig, type ConfigWatcher } from '../config/watch.js';
@@ -108,6 +114,8 @@ export async function runClusterPrimary(
     execArgv: workerExecArgv(process.execArgv, process.env['NODE_OPTIONS']),
   });
   const slots = new Map<number, Slot>();
+  // Every worker's IAM sync reads through here: one read of IAM serves them all.
+  const readIam = sharedIamReader(directIamReader());
   let stopping = false;
   let startupFailure: { code: string; message: string } | undefined;
   let metricsId = 0;
@@ -167,6 +175,26 @@ export async function runClusterPrimary(
       case 'metrics':
         pendingMetrics.get(msg.id)?.(msg.metrics);
         return;
+      case 'iam-read': {
+        const worker = state.worker;
+        const request = parseIamReadRequest(msg.request);
+        const read =
+          request === undefined
+            ? Promise.reject(new Error('not an IAM read request'))
+            : readIam(request);
+        read.then(
+          (fetch) =>
+            post(worker, { rolegate: 1, kind: 'iam-read', id: msg.id, fetch: { ...fetch } }),
+          (err: unknown) =>
+            post(worker, {
+              rolegate: 1,
+              kind: 'iam-read',
+              id: msg.id,
+              error: { ...iamReadError(err) },
+            }),
+        );
+        return;
+      }
       case 'failed':
         logger.error({ worker: state.slot, code: msg.code, err: msg.message }, 'worker failed');
         startupFailure ??= { code: msg.code, message: msg.message };

@@ -6,6 +6,12 @@
  */
 import type { Aggregator, MetricType } from 'prom-client';
 
+/**
+ * An IAM read's request, answer or error as plain JSON. Their types and checks
+ * live in aws/iam-reader.ts; this channel only carries them.
+ */
+export type IamPayload = Readonly<Record<string, unknown>>;
+
 /** One metric of `Registry.getMetricsAsJSON()` as it arrives over IPC (plain JSON). */
 export interface MetricJson {
   readonly name: string;
@@ -43,7 +49,15 @@ export type ToWorker =
   /** Send your metrics, answering with the same `id`. */
   | { readonly rolegate: 1; readonly kind: 'metrics'; readonly id: number }
   /** Health NOT_SERVING, drain, close, exit 0. */
-  | { readonly rolegate: 1; readonly kind: 'stop' };
+  | { readonly rolegate: 1; readonly kind: 'stop' }
+  /** The answer to the worker's `iam-read` with the same `id`: what IAM returned, or why not. */
+  | {
+      readonly rolegate: 1;
+      readonly kind: 'iam-read';
+      readonly id: number;
+      readonly fetch?: IamPayload;
+      readonly error?: IamPayload;
+    };
 
 /** Worker -> primary. */
 export type FromWorker =
@@ -62,6 +76,13 @@ export type FromWorker =
       readonly kind: 'metrics';
       readonly id: number;
       readonly metrics: MetricsJson;
+    }
+  /** Read IAM for me (the primary reads once for every worker); answered with the same `id`. */
+  | {
+      readonly rolegate: 1;
+      readonly kind: 'iam-read';
+      readonly id: number;
+      readonly request: IamPayload;
     }
   /** Could not start; the error's catalogue code and message. */
   | {
@@ -99,6 +120,13 @@ export function parseToWorker(msg: unknown): ToWorker | undefined {
       return id(msg['id']) ? { rolegate: 1, kind: 'metrics', id: msg['id'] } : undefined;
     case 'stop':
       return { rolegate: 1, kind: 'stop' };
+    case 'iam-read': {
+      if (!id(msg['id'])) return undefined;
+      const { fetch, error } = msg;
+      if (isObject(fetch)) return { rolegate: 1, kind: 'iam-read', id: msg['id'], fetch };
+      if (isObject(error)) return { rolegate: 1, kind: 'iam-read', id: msg['id'], error };
+      return undefined;
+    }
     default:
       return undefined;
   }
@@ -129,6 +157,11 @@ export function parseFromWorker(msg: unknown): FromWorker | undefined {
         id: msg['id'],
         metrics: (msg['metrics'] as unknown[]).filter(isMetricJson),
       };
+    case 'iam-read': {
+      const request = msg['request'];
+      if (!id(msg['id']) || !isObject(request)) return undefined;
+      return { rolegate: 1, kind: 'iam-read', id: msg['id'], request };
+    }
     case 'failed':
       if (!str(msg['code']) || !str(msg['message'])) return undefined;
       return { rolegate: 1, kind: 'failed', code: msg['code'], message: msg['message'] };

@@ -4,8 +4,6 @@
  * rolegate loads them, and decisions follow IAM from sync to sync.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -29,6 +27,7 @@ import { loadIamRoles } from '../../../src/aws/iam-source.js';
 import { isIamRole } from '../../../src/aws/merge.js';
 import type { Principal } from '../../../src/identity/principal.js';
 import type { AuthzRequest } from '../../../src/request/types.js';
+import { AwsQueryProxy } from '../../harness/aws-proxy.js';
 import { MOTO_ACCOUNT, MotoServer } from '../../harness/moto.js';
 import { captureLogger } from '../../support/log-capture.js';
 
@@ -137,56 +136,6 @@ async function createRole(name: string, path: string, tags: Record<string, strin
     }),
   );
   return out.Role?.Arn ?? '';
-}
-
-/**
- * Fault injection in front of moto: passes requests through, or answers
- * every one with a server error or throttling while `mode` says so.
- */
-class FaultProxy {
-  mode: 'pass' | '500' | 'throttle' = 'pass';
-  requests = 0;
-  private server: Server | undefined;
-  port = 0;
-  async start(target: number) {
-    this.server = createServer((inbound, out) => {
-      this.requests++;
-      if (this.mode === '500') {
-        out.writeHead(500, { 'content-type': 'text/xml' });
-        out.end('<ErrorResponse><Error><Code>ServiceFailure</Code></Error></ErrorResponse>');
-        inbound.resume();
-        return;
-      }
-      if (this.mode === 'throttle') {
-        out.writeHead(400, { 'content-type': 'text/xml' });
-        out.end(
-          '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>',
-        );
-        inbound.resume();
-        return;
-      }
-      const upstream = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: target,
-          method: inbound.method,
-          path: inbound.url,
-          headers: inbound.headers,
-        },
-        (res) => {
-          out.writeHead(res.statusCode ?? 502, res.headers);
-          res.pipe(out);
-        },
-      );
-      inbound.pipe(upstream);
-    });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-  async stop() {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
 }
 
 beforeAll(async () => {
@@ -391,7 +340,7 @@ describe('IAM roles in decisions', () => {
         PolicyDocument: allow(['orders:GetOrder']),
       }),
     );
-    const proxy = new FaultProxy();
+    const proxy = new AwsQueryProxy();
     await proxy.start(moto.port);
     const { aws, runtime, logs } = await integrate(
       fileConfig(`http://127.0.0.1:${proxy.port}`, path),

@@ -13,6 +13,13 @@ describe('primary -> worker messages', () => {
     { rolegate: 1, kind: 'load', hash: 'def' },
     { rolegate: 1, kind: 'metrics', id: 7 },
     { rolegate: 1, kind: 'stop' },
+    {
+      rolegate: 1,
+      kind: 'iam-read',
+      id: 4,
+      fetch: { roles: [], problems: [], listed: [], syncedAt: 1 },
+    },
+    { rolegate: 1, kind: 'iam-read', id: 5, error: { name: 'Throttling', message: 'slow down' } },
   ];
   it.each(valid)('round-trips %j through the IPC (JSON) channel', (msg) => {
     expect(parseToWorker(JSON.parse(JSON.stringify(msg)))).toEqual(msg);
@@ -29,6 +36,8 @@ describe('primary -> worker messages', () => {
     { rolegate: 1, kind: 'start', slot: 1, file: 'f', hash: 'a', text: 3 },
     { rolegate: 1, kind: 'metrics', id: 1.5 },
     { rolegate: 1, kind: 'reboot' },
+    { rolegate: 1, kind: 'iam-read', id: 4 },
+    { rolegate: 1, kind: 'iam-read', fetch: {} },
   ])('drops %j', (msg) => {
     expect(parseToWorker(msg)).toBeUndefined();
   });
@@ -54,6 +63,7 @@ describe('worker -> primary messages', () => {
       ],
     },
     { rolegate: 1, kind: 'failed', code: 'ERR_LISTEN_ADDRESS_IN_USE', message: 'in use' },
+    { rolegate: 1, kind: 'iam-read', id: 2, request: { client: {}, iam: { pathPrefix: '/' } } },
   ];
   it.each(valid)('round-trips %j', (msg) => {
     expect(parseFromWorker(JSON.parse(JSON.stringify(msg)))).toEqual(msg);
