@@ -122,7 +122,8 @@ export class BatchedOutput extends EventEmitter {
         this.used += line.length;
       }
     }
-    if (!this.writing && this.used >= this.minWriteBytes) this.pump();
+    // A chunk sealed because this line did not fit is due now, however little follows it.
+    if (!this.writing && (this.queue.length > 0 || this.used >= this.minWriteBytes)) this.pump();
     return true;
   }
 

@@ -97,6 +97,26 @@ describe('BatchedOutput', () => {
     expect(oversized.every((newlines) => newlines === 1)).toBe(true);
   });
 
+  it('writes a chunk sealed by a line that did not fit at once, not at the next flush', async () => {
+    const file = tempFile('sealed.log');
+    const out = new BatchedOutput(openSync(file, 'w'), {
+      chunkBytes: 128,
+      minWriteBytes: 128,
+      flushMs: 60_000,
+      closeFd: true,
+    });
+    const line = `${'x'.repeat(99)}\n`;
+    out.write(line);
+    out.write(line);
+    const started = Date.now();
+    while (readFileSync(file, 'utf8') === '' && Date.now() - started < 2000) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(readFileSync(file, 'utf8')).toBe(line);
+    await ended(out);
+    expect(readFileSync(file, 'utf8')).toBe(line + line);
+  });
+
   it('writes a short line within the flush interval without being asked', async () => {
     const file = tempFile('quiet.log');
     const out = new BatchedOutput(openSync(file, 'w'), { flushMs: 100, closeFd: true });
