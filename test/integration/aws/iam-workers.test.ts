@@ -104,8 +104,12 @@ describe('IAM roles in a cluster of workers', () => {
     for (let i = 0; i < 6; i++)
       answers.push(await checkOnce(serve.grpcPort, 'GET', '/orders/7', token));
     expect(answers.map((a) => a.allowed)).toEqual(Array(6).fill(true));
-    expect(new Set(answers.map((a) => a.headers['x-rolegate-role']))).toEqual(
-      new Set([`arn:aws:iam::${MOTO_ACCOUNT}:role${PATH}orders-reader`]),
+    // Both workers compiled one read, so they pick the same role: the first in ListRoles
+    // order (moto's order is its own, not the order the roles were created in).
+    const roles = new Set(answers.map((a) => a.headers['x-rolegate-role']));
+    expect(roles.size).toBe(1);
+    expect([...roles][0]).toMatch(
+      new RegExp(`^arn:aws:iam::${MOTO_ACCOUNT}:role${PATH}orders-(reader|auditor)$`),
     );
   }, 60_000);
 });
