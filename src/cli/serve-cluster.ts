@@ -15,6 +15,7 @@ import {
   iamReadError,
   parseIamReadRequest,
   sharedIamReader,
+  type IamReader,
 } from '../aws/iam-reader.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import { ConfigError, loadConfig, type ConfigSource } from '../config/load.js';
@@ -115,7 +116,33 @@ export async function runClusterPrimary(
   });
   const slots = new Map<number, Slot>();
   // Every worker's IAM sync reads through here: one read of IAM serves them all.
-  const readIam = sharedIamReader(directIamReader());
+  const directRead = directIamReader();
+  // Registered at the first read, so a deployment without `aws.iam` exports none.
+  let iamReads: Counter<'result'> | undefined;
+  const countedRead: IamReader = (request) => {
+    if (iamReads === undefined) {
+      iamReads = new Counter({
+        name: 'rolegate_iam_reads_total',
+        help: 'Reads of AWS IAM made by the primary for all workers (each worker still counts its own syncs in rolegate_iam_syncs_total), by result (success|failure).',
+        labelNames: ['result'] as const,
+        registers: [metrics.registry],
+      });
+      iamReads.inc({ result: 'success' }, 0);
+      iamReads.inc({ result: 'failure' }, 0);
+    }
+    const counter = iamReads;
+    return directRead(request).then(
+      (fetch) => {
+        counter.inc({ result: 'success' });
+        return fetch;
+      },
+      (err: unknown) => {
+        counter.inc({ result: 'failure' });
+        throw err;
+      },
+    );
+  };
+  const readIam = sharedIamReader(countedRead);
   let stopping = false;
   let startupFailure: { code: string; message: string } | undefined;
   let metricsId = 0;

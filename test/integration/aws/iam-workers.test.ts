@@ -97,6 +97,11 @@ describe('IAM roles in a cluster of workers', () => {
     // ...from one read: one ListRoles and one GetRole per role, not one per worker.
     expect(proxy.count('ListRoles')).toBe(1);
     expect(proxy.count('GetRole')).toBe(2);
+    // /metrics says the same: two syncs (one per worker), one read of IAM (the primary's).
+    const metrics = await (await fetch(`http://127.0.0.1:${serve.adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/^rolegate_iam_syncs_total\{result="success"\} 2$/m);
+    expect(metrics).toMatch(/^rolegate_iam_reads_total\{result="success"\} 1$/m);
+    expect(metrics).toMatch(/^rolegate_iam_reads_total\{result="failure"\} 0$/m);
 
     // Fresh connections, handed to the two workers in turn: every one allows by an IAM role.
     const token = await idp.mint({}, { subject: 'alice' });
