@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { createAwsIntegration } from './aws/integration.js';
+import { settledWithin } from './settled-within.js';
 import type { IamReader } from './aws/iam-reader.js';
 import type { CheckRuntime } from './check/check.js';
 import { createCheckHandler, createCheckPipeline, type ShadowCandidate } from './check/handler.js';
@@ -122,16 +123,6 @@ export interface Rolegate {
  * only delays SERVING this long, then its tokens get 401 as before.
  */
 export const STARTUP_KEYS_WAIT_MS = 5_000;
-
-/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
-async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work.catch(() => undefined),
-    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
-  ]);
-  clearTimeout(timer);
-}
 
 /** A deny for a handler that threw despite the pipeline's own guards. */
 function internalErrorResponse(): CheckResponse {
@@ -348,7 +339,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   // A replica that reports SERVING before its issuers' keys are in would
   // answer its first calls after a (rolling) restart with 401s or a slow
   // key fetch; Envoy keeps it out of rotation until then (bounded wait).
-  const keysIn = (): Promise<void> =>
+  const keysIn = (): Promise<boolean> =>
     settledWithin(firstVerifier.keysPrefetched(), STARTUP_KEYS_WAIT_MS);
   // A cluster worker's health check answers for that worker alone, while
   // Envoy's Checks may reach its sibling on another connection: a worker

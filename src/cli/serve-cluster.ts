@@ -32,6 +32,7 @@ import {
 } from '../transport/cluster/protocol.js';
 import { startAdminServer, type AdminServer } from '../transport/http/admin.js';
 import { listenError } from '../transport/listen-error.js';
+import { settledWithin } from '../settled-within.js';
 import { startDevIssuer } from './dev-issuer.js';
 import { workerExecArgv } from './worker-flags.js';
 import type { CliIo } from './io.js';
@@ -422,19 +423,9 @@ async function stopWorkers(
     if (s.worker.isConnected()) s.worker.send({ rolegate: 1, kind: 'stop' } satisfies ToWorker);
     else s.worker.kill('SIGKILL');
   }
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, boundMs);
-  });
-  await Promise.race([exited, late]);
-  clearTimeout(timer);
-  if (slots.size === 0) return;
+  if (await settledWithin(exited, boundMs)) return;
   for (const s of slots.values()) s.worker.process.kill('SIGKILL');
   // The primary outlives every worker it forked, also those it had to kill: a
   // supervisor that saw it exit must not find a worker still tearing down.
-  const gone = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, KILLED_EXIT_WAIT_MS);
-  });
-  await Promise.race([exited, gone]);
-  clearTimeout(timer);
+  await settledWithin(exited, KILLED_EXIT_WAIT_MS);
 }

@@ -5,6 +5,7 @@
  */
 import { openSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { settledWithin } from '../settled-within.js';
 import { BatchedOutput } from './batched-output.js';
 
 export type { Logger };
@@ -144,12 +145,7 @@ function toStream(destination: LogDestination): DestinationStream {
 export async function flushLogger(logger: Logger, timeoutMs = 5000): Promise<void> {
   const own = auditStreams.get(logger);
   if (own instanceof BatchedOutput) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      own.flushed(),
-      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    await settledWithin(own.flushed(), timeoutMs);
     return;
   }
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
