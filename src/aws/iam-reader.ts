@@ -99,6 +99,21 @@ export function sharedIamReader(
   };
 }
 
+/** `inner`, telling `counted` whether each read succeeded (metrics). */
+export function countedIamReader(inner: IamReader, counted: (ok: boolean) => void): IamReader {
+  return (request) =>
+    inner(request).then(
+      (fetch) => {
+        counted(true);
+        return fetch;
+      },
+      (err: unknown) => {
+        counted(false);
+        throw err;
+      },
+    );
+}
+
 /** An AWS SDK error as it crosses a process boundary: what sync retry decisions and logs read. */
 export interface IamReadError {
   readonly name: string;

@@ -11,11 +11,11 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge } from 'prom-client';
 import {
+  countedIamReader,
   directIamReader,
   iamReadError,
   parseIamReadRequest,
   sharedIamReader,
-  type IamReader,
 } from '../aws/iam-reader.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import { ConfigError, loadConfig, type ConfigSource } from '../config/load.js';
@@ -117,33 +117,24 @@ export async function runClusterPrimary(
   });
   const slots = new Map<number, Slot>();
   // Every worker's IAM sync reads through here: one read of IAM serves them all.
-  const directRead = directIamReader();
-  // Registered at the first read, so a deployment without `aws.iam` exports none.
+  // The counter is registered at the first read, so a deployment without `aws.iam` exports none.
   let iamReads: Counter<'result'> | undefined;
-  const countedRead: IamReader = (request) => {
-    if (iamReads === undefined) {
-      iamReads = new Counter({
-        name: 'rolegate_iam_reads_total',
-        help: 'Reads of AWS IAM made by the primary for all workers (each worker still counts its own syncs in rolegate_iam_syncs_total), by result (success|failure).',
-        labelNames: ['result'] as const,
-        registers: [metrics.registry],
-      });
-      iamReads.inc({ result: 'success' }, 0);
-      iamReads.inc({ result: 'failure' }, 0);
-    }
-    const counter = iamReads;
-    return directRead(request).then(
-      (fetch) => {
-        counter.inc({ result: 'success' });
-        return fetch;
-      },
-      (err: unknown) => {
-        counter.inc({ result: 'failure' });
-        throw err;
-      },
-    );
-  };
-  const readIam = sharedIamReader(countedRead);
+  const readIam = sharedIamReader(
+    countedIamReader(directIamReader(), (ok) => {
+      if (iamReads === undefined) {
+        iamReads = new Counter({
+          name: 'rolegate_iam_reads_total',
+          help: 'Reads of AWS IAM made by the primary for all workers (each worker still counts its own syncs in rolegate_iam_syncs_total), by result (success|failure).',
+          labelNames: ['result'] as const,
+          registers: [metrics.registry],
+        });
+        // Both series from the first read on, so rate() sees a zero.
+        iamReads.inc({ result: 'success' }, 0);
+        iamReads.inc({ result: 'failure' }, 0);
+      }
+      iamReads.inc({ result: ok ? 'success' : 'failure' });
+    }),
+  );
   let stopping = false;
   let startupFailure: { code: string; message: string } | undefined;
   let metricsId = 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  countedIamReader,
   errorFromIamRead,
   iamReadError,
   parseIamFetch,
@@ -87,6 +88,21 @@ describe('sharedIamReader', () => {
     expect(inner.calls).toHaveLength(3);
     inner.calls[2]?.settle(fetched(4));
     expect(await c).toEqual(fetched(4));
+  });
+});
+
+describe('countedIamReader', () => {
+  it('tells the outcome of each read and passes the answer or the error through', async () => {
+    const inner = controlledReader();
+    const outcomes: boolean[] = [];
+    const counted = countedIamReader(inner.read, (ok) => outcomes.push(ok));
+    const good = counted(request());
+    inner.calls[0]?.settle(fetched(1));
+    expect(await good).toEqual(fetched(1));
+    const bad = counted(request());
+    inner.calls[1]?.settle(new Error('AccessDenied'));
+    await expect(bad).rejects.toThrow('AccessDenied');
+    expect(outcomes).toEqual([true, false]);
   });
 });
 
