@@ -10,6 +10,12 @@ const transform = {
   ],
 };
 const common = {
+  // The port guard: for the run, 127.0.0.1 ports `npm start` and the
+  // quickstarts use are held, so a test that binds one fails in every run,
+  // not only beside a developer's `npm start` (test/support/port-guard.ts).
+  // One module path for both projects: jest runs it once per run.
+  globalSetup: '<rootDir>/test/support/port-guard.ts',
+  globalTeardown: '<rootDir>/test/support/port-guard-teardown.ts',
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

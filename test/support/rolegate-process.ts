@@ -37,15 +37,21 @@ export interface ProcessExit {
 }
 
 /**
- * One rolegate process on fixed loopback ports (picked once, kept across
- * restarts so an Envoy endpoint list stays valid). `config` is the rolegate
- * config without `server.grpc` / `server.admin`, which this class sets.
+ * One rolegate process on loopback ports picked free at run time (once, then
+ * kept across restarts so an Envoy endpoint list stays valid). `config` is
+ * the rolegate config without listener ports: this class sets
+ * `server.grpc`, `server.admin` and `server.http.port` always, and
+ * `access.listen` when the config has an `access` section, so an enabled
+ * HTTP check or access API never binds its default port (9003 / 9004), which
+ * a developer's `npm start` holds.
  */
 export class RolegateProcess {
   private running: RunningChild | undefined;
   private exit: Promise<ProcessExit> | undefined;
   private grpc = 0;
   private adminPort_ = 0;
+  private httpPort_ = 0;
+  private accessPort_ = 0;
   private configFile = '';
 
   constructor(
@@ -67,6 +73,18 @@ export class RolegateProcess {
     return this.adminPort_;
   }
 
+  /** The HTTP check port (bound only when `server.http.enabled`); fixed after the first start(). */
+  get httpPort(): number {
+    if (this.httpPort_ === 0) throw new Error(`${this.name}: not started`);
+    return this.httpPort_;
+  }
+
+  /** The access API port; only when the config has an `access` section. */
+  get accessPort(): number {
+    if (this.accessPort_ === 0) throw new Error(`${this.name}: no access section, or not started`);
+    return this.accessPort_;
+  }
+
   /** The OS process id while it runs. */
   get pid(): number | undefined {
     return this.running?.child.pid;
@@ -77,14 +95,22 @@ export class RolegateProcess {
     if (this.grpc !== 0) return;
     this.grpc = await freePort();
     this.adminPort_ = await freePort();
+    this.httpPort_ = await freePort();
     const server = (this.config['server'] ?? {}) as Record<string, unknown>;
+    const http = (server['http'] ?? {}) as Record<string, unknown>;
+    const access = this.config['access'] as Record<string, unknown> | undefined;
+    if (access !== undefined) this.accessPort_ = await freePort();
     this.configFile = writeTempConfig({
       ...this.config,
       server: {
         ...server,
         grpc: { host: '127.0.0.1', port: this.grpc },
         admin: { host: '127.0.0.1', port: this.adminPort_ },
+        http: { ...http, host: '127.0.0.1', port: this.httpPort_ },
       },
+      ...(access === undefined
+        ? {}
+        : { access: { ...access, listen: { host: '127.0.0.1', port: this.accessPort_ } } }),
     });
   }
 

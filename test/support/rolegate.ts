@@ -13,7 +13,13 @@ export function writeTempConfig(config: object): string {
   return file;
 }
 
-/** rolegate on free ports with the given loggers and no process metrics. */
+/**
+ * rolegate with the given loggers and no process metrics, every listener on
+ * a port the OS picks (gRPC, admin, HTTP check and access API all default to
+ * port 0; read the bound ones from the returned `rolegate`). A config's own
+ * ports never apply: a test must not bind what a developer's `npm start`
+ * holds. `extra` overrides any of these, ports included.
+ */
 export async function startTestRolegate(
   config: object,
   logs: { readonly ops: { logger: Logger }; readonly audit: { logger: Logger } },
@@ -24,6 +30,9 @@ export async function startTestRolegate(
     configFile,
     grpcPort: 0,
     adminPort: 0,
+    // Only bound when the config enables them; then never on the default 9003 / 9004.
+    httpPort: 0,
+    accessPort: 0,
     logger: logs.ops.logger,
     auditLogger: logs.audit.logger,
     defaultMetrics: false,
