@@ -69,12 +69,16 @@ export async function runPipelineBench(print: (line: string) => void): Promise<v
         path: '/inventory/42',
       }) as CheckRequest,
     );
-    const deps = { runtime: () => ({ config, verifier }), now: Date.now, newId: randomUUID };
+    const deps = {
+      generation: () => ({ compiled: config, verifier }),
+      now: Date.now,
+      newId: randomUUID,
+    };
     const sink = new Writable({ write: (_c, _e, done) => done() });
     const auditor = createAuditor(createAuditLogger(sink), () => 1);
     const metrics = createMetrics(false);
     const settings = {
-      claimHeaders: config.config.headers.claims,
+      claimHeaders: config.settings.headers.claims,
       requestedRoleHeader: 'x-rolegate-role',
     };
     const OK: CheckResponse = { status: { code: 0 }, ok_response: {} };

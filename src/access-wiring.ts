@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { createCsrfTokens } from './access/csrf.js';
 import { createGrantCache, type GrantLookup } from './access/grants.js';
 import { auditingEvents, createAccessMetrics } from './access/observe.js';
 import type { AccessConfig } from './access/options.js';
@@ -17,9 +18,10 @@ import { openSqliteStore } from './access/sqlite-store.js';
 import type { AccessStore } from './access/store.js';
 import { assumableForCredentials, authorizeAccessAction } from './check/access-actions.js';
 import { credentialProcess, STS_MIN_SECONDS } from './aws/credential-process.js';
-import { identify, type CheckRuntime } from './check/check.js';
-import type { RuntimeConfig } from './config/compile.js';
+import { identify, type Generation } from './check/check.js';
+import type { LoadedConfig } from './config/compile.js';
 import { RolegateError } from './errors.js';
+import { extractToken } from './request/credentials.js';
 import type { AuthzRequest } from './request/types.js';
 import { startAccessApi } from './transport/http/access-api.js';
 
@@ -27,7 +29,7 @@ export interface AccessWiringOptions {
   readonly config: AccessConfig;
   /** Directory the sqlite file name is relative to (the config file's). */
   readonly baseDir: string;
-  readonly runtime: () => CheckRuntime<RuntimeConfig>;
+  readonly runtime: () => Generation<LoadedConfig>;
   readonly now: () => number;
   readonly registry: Registry;
   readonly auditLogger: Logger;
@@ -120,8 +122,8 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
   const events = auditingEvents(options.auditLogger, metrics, (e) => webhooks.send(e));
   const service = createAccessService({
     store,
-    config: () => options.runtime().config.config.access,
-    roleArn: (name) => options.runtime().config.roles.find((r) => r.name === name)?.arn,
+    config: () => options.runtime().compiled.settings.access,
+    roleArn: (name) => options.runtime().compiled.roles.find((r) => r.name === name)?.arn,
     now,
     events,
     changed: () => cache.refresh(),
@@ -147,9 +149,19 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
     now,
     requestOf: toAuthzRequest,
     authenticate: (request) => identify(request, options.runtime().verifier),
+    csrf: createCsrfTokens({ store, now, rotateMs: config.csrfRotateSeconds * 1000 }),
+    origins: () => options.runtime().compiled.settings.access.origins,
+    credentialSource(request) {
+      try {
+        const found = extractToken(request, options.runtime().verifier.locations);
+        return found?.location.kind === 'cookie' ? 'cookie' : 'header';
+      } catch {
+        return undefined;
+      }
+    },
     authorizer: (request, principal) => (action, roleArn, context) =>
       authorizeAccessAction(
-        options.runtime().config,
+        options.runtime().compiled,
         request,
         principal,
         action,
@@ -159,7 +171,7 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
       ).allowed,
     cacheRefreshedAt: () => cache.lastRefresh(),
     async credentials(request, principal, roleName) {
-      const rt = options.runtime().config;
+      const rt = options.runtime().compiled;
       const at = now();
       const refuse = (code: 'ERR_ACCESS_FORBIDDEN' | 'ERR_ACCESS_STATE', message?: string) => {
         events.refused({
@@ -174,7 +186,7 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
       };
       const found = assumableForCredentials(rt, request, principal, roleName, cache, at);
       if (found === undefined) throw refuse('ERR_ACCESS_FORBIDDEN');
-      const stsSeconds = rt.config.aws?.sts.durationSeconds ?? 3600;
+      const stsSeconds = rt.settings.aws?.sts.durationSeconds ?? 3600;
       const left = found.grant ? Math.floor((found.grant.expiresAt - at) / 1000) : stsSeconds;
       const duration = Math.min(stsSeconds, left);
       if (duration < STS_MIN_SECONDS) {
@@ -184,7 +196,7 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
         );
       }
       const out = await credentialProcess(
-        rt.config.aws,
+        rt.settings.aws,
         found.role.arn,
         principal.subject,
         duration,

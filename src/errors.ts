@@ -47,6 +47,8 @@ export const ERROR_CATALOGUE = {
   WARN_ROUTE_UNUSABLE: "no role has a statement that allows a route's action and resource",
   WARN_ROUTE_SHADOWED: 'a route can never match: an earlier route matches every request it would',
   WARN_ROLE_UNREACHED: "no route maps to an action any of the role's Allow statements grants",
+  WARN_ROUTE_CATCH_ALL:
+    'with the HTTP check listener on, a route matches an nginx auth location: an nginx config sending $uri would have every request decided by it',
 
   // Policy evaluation (request time).
   ERR_CONTEXT_VALUE_TYPE:
@@ -89,7 +91,15 @@ export const ERROR_CATALOGUE = {
   ERR_REQUEST_MISSING_ORIGINAL:
     'an HTTP check request lacks the original method, URI or host the proxy must send (X-Original-*, X-Forwarded-*), or sends them twice',
   ERR_REQUEST_SOURCE_INVALID:
-    'a trusted proxy sent a client address header (X-Real-IP, X-Forwarded-For) that is not an IP address',
+    'a trusted proxy sent an X-Forwarded-For entry that is not an IP address, or the source address is an IPv6 form that embeds an IPv4 address in a way rolegate refuses (IPv4-compatible, 6to4, Teredo, IPv4-translated, local-use NAT64)',
+  ERR_REQUEST_SCHEME_INVALID:
+    'a trusted proxy sent X-Forwarded-Proto more than once, or with a value other than http or https',
+  ERR_PATH_NETWORK_PATH:
+    'the request path begins with "//": a URL parser upstream reads the first segment as an authority (RFC 3986 4.2 network-path reference)',
+  ERR_REQUEST_TARGET_FORM:
+    'the original request target is not in origin form ("/path?query"): an absolute URI or "*" is not what a proxy forwards',
+  ERR_REQUEST_ORIGINAL_IS_CHECK:
+    "the original URI is nginx's auth location (server.http.nginxAuthLocation): the config sends $uri (inside the auth subrequest, its own URI) instead of $request_uri",
 
   // Decision path: credentials and identity (401).
   ERR_CREDENTIAL_MISSING: 'the request carries no credential',
@@ -147,6 +157,17 @@ export const ERROR_CATALOGUE = {
   ERR_ACCESS_NOT_FOUND: 'no access request or grant has this id',
   ERR_ACCESS_STATE: 'the access request or grant is not in a state that allows this action',
   ERR_ACCESS_STORE: 'the access store cannot be reached or failed; nothing was changed',
+  ERR_ACCESS_CONTENT_TYPE:
+    'an access API call did not declare the content type it must (application/json, optionally with charset=utf-8; the approvals page: application/x-www-form-urlencoded)',
+  ERR_ACCESS_UNKNOWN_FIELD:
+    'an access API call carries a field or query parameter it does not take (server-owned fields such as id, status or approver included)',
+  ERR_ACCESS_BODY_UNEXPECTED: 'an access API call that takes no body carried one',
+  ERR_ACCESS_CROSS_SITE:
+    "a browser sent an access call from another site or origin (Sec-Fetch-Site, Origin); refused so no page elsewhere can act with the caller's credentials",
+  ERR_ACCESS_AMBIENT_CREDENTIAL:
+    'a state-changing access API call was authenticated only by a cookie, which a browser attaches by itself; send the token in a header',
+  ERR_ACCESS_CSRF:
+    "an approvals page form carried no CSRF token, a forged one, another caller's, or one older than its key's rotation allows",
 
   // Decision path: anything unexpected (fail closed).
   ERR_INTERNAL: 'an internal error occurred; the request is denied',
@@ -201,6 +222,7 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   WARN_ROUTE_UNUSABLE: null,
   WARN_ROUTE_SHADOWED: null,
   WARN_ROLE_UNREACHED: null,
+  WARN_ROUTE_CATCH_ALL: null,
   ERR_CONTEXT_VALUE_TYPE: null,
   ERR_INPUT_SYNTAX: null,
   ERR_INPUT_SHAPE: null,
@@ -225,6 +247,10 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   ERR_REQUEST_HOST_INVALID: 400,
   ERR_REQUEST_MISSING_ORIGINAL: 400,
   ERR_REQUEST_SOURCE_INVALID: 400,
+  ERR_REQUEST_SCHEME_INVALID: 400,
+  ERR_PATH_NETWORK_PATH: 400,
+  ERR_REQUEST_TARGET_FORM: 400,
+  ERR_REQUEST_ORIGINAL_IS_CHECK: 400,
   ERR_CREDENTIAL_MISSING: 401,
   ERR_TOKEN_TOO_LARGE: 401,
   ERR_TOKEN_MALFORMED: 401,
@@ -262,6 +288,12 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   ERR_ACCESS_NOT_FOUND: null,
   ERR_ACCESS_STATE: null,
   ERR_ACCESS_STORE: null,
+  ERR_ACCESS_CONTENT_TYPE: null,
+  ERR_ACCESS_UNKNOWN_FIELD: null,
+  ERR_ACCESS_BODY_UNEXPECTED: null,
+  ERR_ACCESS_CROSS_SITE: null,
+  ERR_ACCESS_AMBIENT_CREDENTIAL: null,
+  ERR_ACCESS_CSRF: null,
   ERR_INTERNAL: 403,
 };
 

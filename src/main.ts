@@ -7,10 +7,10 @@ import { resolve as resolvePath } from 'node:path';
 import { createAwsIntegration } from './aws/integration.js';
 import { settledWithin } from './settled-within.js';
 import type { IamReader } from './aws/iam-reader.js';
-import type { CheckRuntime } from './check/check.js';
+import type { Generation } from './check/check.js';
 import { createCheckHandler, createCheckPipeline, type ShadowCandidate } from './check/handler.js';
 import { createHttpCheckHandler } from './check/http-handler.js';
-import type { RuntimeConfig } from './config/compile.js';
+import type { LoadedConfig } from './config/compile.js';
 import {
   baseDirOf,
   ConfigError,
@@ -108,7 +108,7 @@ export interface Rolegate {
   /** Decisions since start, for quick reads (benchmarks) without scraping metrics. */
   readonly decisions: { allow: number; deny: number };
   /** The active config generation. */
-  current(): RuntimeConfig;
+  current(): LoadedConfig;
   /** Epoch ms of the last successful AWS IAM sync; undefined without one (docs/aws.md). */
   lastIamSync(): number | undefined;
   /** Reloads the config now; throws on an invalid file (the old one stays active). */
@@ -164,12 +164,12 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       ? { file: options.configFile }
       : { file: options.configFile || STDIN_NAME, text: options.configText };
 
-  const makeVerifier = (config: RuntimeConfig): PrefetchingJwtVerifier => {
+  const makeVerifier = (config: LoadedConfig): PrefetchingJwtVerifier => {
     const verifier = createJwtVerifier({
       issuers: config.issuers,
-      maxTokenBytes: config.config.tokens.maxBytes,
-      cacheEntries: config.config.tokens.cacheEntries,
-      cacheMaxBytes: config.config.tokens.cacheMaxBytes,
+      maxTokenBytes: config.settings.tokens.maxBytes,
+      cacheEntries: config.settings.tokens.cacheEntries,
+      cacheMaxBytes: config.settings.tokens.cacheMaxBytes,
       cacheHooks: metrics.caches.hooks('tokens'),
       prefetchKeys: true,
       now,
@@ -189,7 +189,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const initial = loadConfig(source);
   // The file named in reload log lines: the config file's absolute path, or the stdin label.
   const configName = options.configText === undefined ? resolvePath(source.file) : source.file;
-  const auditFile = initial.config.audit.file;
+  const auditFile = initial.settings.audit.file;
   const auditLogger =
     options.auditLogger ??
     createAuditLogger(
@@ -205,29 +205,29 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     caches: metrics.caches,
     onRolesChanged() {
       const next = aws.compose(fileRuntime);
-      runtime = { config: next, verifier: runtime.verifier };
+      runtime = { compiled: next, verifier: runtime.verifier };
       metrics.policyStatements.set(next.statementCount);
     },
   });
   const firstVerifier = makeVerifier(initial);
-  let runtime: CheckRuntime<RuntimeConfig> = { config: initial, verifier: firstVerifier };
-  await aws.configure(initial.config);
-  runtime = { config: aws.compose(initial), verifier: runtime.verifier };
-  metrics.policyStatements.set(runtime.config.statementCount);
+  let runtime: Generation<LoadedConfig> = { compiled: initial, verifier: firstVerifier };
+  await aws.configure(initial.settings);
+  runtime = { compiled: aws.compose(initial), verifier: runtime.verifier };
+  metrics.policyStatements.set(runtime.compiled.statementCount);
   metrics.config.applied(initial.sources?.hash ?? '', now());
   for (const w of initial.warnings) logger.warn({ warning: w }, 'policy warning');
 
-  const swap = (loaded: RuntimeConfig) => {
+  const swap = (loaded: LoadedConfig) => {
     const previousHash = fileRuntime.sources?.hash;
     fileRuntime = loaded;
     configureShadow(loaded);
-    void aws.configure(loaded.config);
+    void aws.configure(loaded.settings);
     const next = aws.compose(loaded);
     const sameIssuers =
-      JSON.stringify(next.issuers) === JSON.stringify(runtime.config.issuers) &&
-      JSON.stringify(next.config.tokens) === JSON.stringify(runtime.config.config.tokens);
+      JSON.stringify(next.issuers) === JSON.stringify(runtime.compiled.issuers) &&
+      JSON.stringify(next.settings.tokens) === JSON.stringify(runtime.compiled.settings.tokens);
     // Keep the verifier (and its key and token caches) when issuers did not change.
-    runtime = { config: next, verifier: sameIssuers ? runtime.verifier : makeVerifier(next) };
+    runtime = { compiled: next, verifier: sameIssuers ? runtime.verifier : makeVerifier(next) };
     metrics.configReloads.inc({ result: 'success' });
     metrics.config.applied(loaded.sources?.hash ?? '', now());
     metrics.policyStatements.set(next.statementCount);
@@ -269,8 +269,8 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     watcher?: ConfigWatcher;
   }
   let shadow: ShadowState | undefined;
-  const configureShadow = (config: RuntimeConfig): void => {
-    const rel = config.config.shadow.config;
+  const configureShadow = (config: LoadedConfig): void => {
+    const rel = config.settings.shadow.config;
     const file = rel === undefined ? undefined : resolvePath(baseDirOf(source), rel);
     if (file === shadow?.file) return;
     shadow?.watcher?.close();
@@ -278,7 +278,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     if (file === undefined) return;
     const state: ShadowState = { file };
     shadow = state;
-    const applied = (loaded: RuntimeConfig): void => {
+    const applied = (loaded: LoadedConfig): void => {
       state.candidate = {
         config: loaded,
         ...(loaded.sources?.hash === undefined ? {} : { hash: loaded.sources.hash }),
@@ -310,10 +310,10 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const auditor: Auditor | undefined = observe
     ? createAuditor(
         auditLogger,
-        () => runtime.config.config.audit.allowSampleRate,
+        () => runtime.compiled.settings.audit.allowSampleRate,
         Math.random,
         () => fileRuntime.sources?.hash,
-        () => runtime.config.config.audit.format,
+        () => runtime.compiled.settings.audit.format,
         now,
       )
     : undefined;
@@ -323,7 +323,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   let serving = false;
   const decisions = { allow: 0, deny: 0 };
 
-  const { grpc: grpcListen, admin: adminListen } = initial.config.server;
+  const { grpc: grpcListen, admin: adminListen } = initial.settings.server;
   const grpcPort = options.grpcPort ?? grpcListen.port;
   const adminPort = options.adminPort ?? adminListen.port;
   // A listener that cannot bind stops everything started so far, so the process can exit.
@@ -348,9 +348,9 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   // Just-in-time access: store, grant cache and API, when enabled (docs/access.md).
   let access: AccessRuntime | undefined;
   try {
-    access = initial.config.access.enabled
+    access = initial.settings.access.enabled
       ? await startAccess({
-          config: initial.config.access,
+          config: initial.settings.access,
           baseDir: baseDirOf(source),
           runtime: () => runtime,
           now,
@@ -364,7 +364,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     await abandon(err);
   }
   const handlerDeps = {
-    runtime: () => runtime,
+    generation: () => runtime,
     now,
     newId: randomUUID,
     aws,
@@ -417,13 +417,13 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
           ),
         );
 
-  const httpListen = initial.config.server.http;
+  const httpListen = initial.settings.server.http;
   const httpPort = options.httpPort ?? httpListen.port;
   const httpCheck: HttpCheckServer | undefined = httpListen.enabled
     ? await startHttpCheckServer({
         host: httpListen.host,
         port: httpPort,
-        options: () => runtime.config.config.server.http,
+        options: () => runtime.compiled.settings.server.http,
         handle: createHttpCheckHandler(pipeline),
         onError(err) {
           decisions.deny++;
@@ -477,7 +477,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     ...(access ? { accessPort: access.port } : {}),
     metrics,
     decisions,
-    current: () => runtime.config,
+    current: () => runtime.compiled,
     lastIamSync: () => aws.lastIamSync(),
     reload() {
       // The watcher also re-arms on the files the new config references.
@@ -494,7 +494,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
       watcher?.close();
       shadow?.watcher?.close();
       aws.stop();
-      const { shutdownDelaySeconds, drainSeconds } = runtime.config.config.server;
+      const { shutdownDelaySeconds, drainSeconds } = runtime.compiled.settings.server;
       // Keep answering while Envoy's health checker sees NOT_SERVING and moves
       // traffic away; closing at once would turn in-flight retries into denies.
       grpcServer.notServing();

@@ -43,4 +43,10 @@ export const MIGRATIONS: readonly string[] = [
      revoked_at BIGINT,
      revoked_by TEXT
    );`,
+  // The approvals page's CSRF keys, one per rotation period, shared by every worker and replica.
+  `CREATE TABLE access_csrf_keys (
+     period BIGINT PRIMARY KEY,
+     secret TEXT NOT NULL,
+     created_at BIGINT NOT NULL
+   );`,
 ];

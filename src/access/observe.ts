@@ -1,7 +1,8 @@
 /**
  * Lifecycle events to the audit log and Prometheus: one audit record per
  * event (msg `access`, under the `access` key) and per refused call (msg
- * `access_refused`), and the access metrics. Records hold ids, names,
+ * `access_refused`, with what was `expected` and what was found, `actual`),
+ * and the access metrics. Records hold ids, names,
  * subjects and times; never a token.
  */
 import type { Logger } from 'pino';
@@ -145,6 +146,8 @@ export function auditingEvents(
             ...(r.requestId === undefined ? {} : { request_id: r.requestId }),
             ...(r.grantId === undefined ? {} : { grant_id: r.grantId }),
             ...(r.role === undefined ? {} : { role: r.role }),
+            ...(r.expected === undefined ? {} : { expected: r.expected }),
+            ...(r.actual === undefined ? {} : { actual: r.actual }),
           },
         },
         'access_refused',

@@ -91,6 +91,17 @@ export const accessSchema = section({
     .describe(
       'How long known grants are honoured while the store is unreachable; then grant-based access is denied (static roles are unaffected). Default 10.',
     ),
+  csrfRotateSeconds: int(60, 604_800)
+    .default(43_200)
+    .describe(
+      'How often the approvals page CSRF key (kept in the store, shared by every worker and replica) rotates, in seconds; a form works until the end of the period after the one it was loaded in. Default 43200.',
+    ),
+  origins: z
+    .array(url())
+    .default([])
+    .describe(
+      'Origins (scheme://host[:port]) the approvals page and API are reached at, for a proxy in front that does not pass the Host header through; a browser call whose Origin matches neither the Host header nor one of these is refused. Default: none (Host only).',
+    ),
   webhooks: z
     .array(webhookSchema)
     .default([])

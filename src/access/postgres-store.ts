@@ -281,6 +281,26 @@ export async function openPostgresStore(
       );
       return rows.map(grantFromRow);
     },
+    async csrfKey(period, candidate) {
+      // No NOTIFY: grants did not change.
+      return tx(async (c) => {
+        await c.query(
+          'INSERT INTO access_csrf_keys (period, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (period) DO NOTHING',
+          [period, candidate, Date.now()],
+        );
+        await c.query('DELETE FROM access_csrf_keys WHERE period < $1', [period - 1]);
+        const { rows } = await c.query('SELECT secret FROM access_csrf_keys WHERE period = $1', [
+          period,
+        ]);
+        return String(rows[0]?.['secret']);
+      }, false);
+    },
+    async getCsrfKey(period) {
+      const { rows } = await pool.query('SELECT secret FROM access_csrf_keys WHERE period = $1', [
+        period,
+      ]);
+      return rows[0] === undefined ? undefined : String(rows[0]['secret']);
+    },
     onChange(l) {
       listeners.push(l);
     },

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RolegateError, type ErrorCode } from '../errors.js';
+import { visibleLength } from './visible.js';
 import type { AccessEventType, AccessRequest, Grant } from './model.js';
 import type { AccessConfig } from './options.js';
 import type { AccessStore, ApproveResult } from './store.js';
@@ -64,6 +65,16 @@ export interface AccessRefusal {
   readonly requestId?: string;
   readonly grantId?: string;
   readonly role?: string;
+  /** For the operator: what the call had to be (never sent to the client). */
+  readonly expected?: string;
+  /** For the operator: what it was. */
+  readonly actual?: string;
+}
+
+/** Why a call was refused, for the operator. */
+export interface RefusalDetail {
+  readonly expected: string;
+  readonly actual: string;
 }
 
 /** Where events go; each sink is told synchronously and must not throw. */
@@ -111,8 +122,20 @@ export function isAudited(err: unknown): boolean {
   return typeof err === 'object' && err !== null && AUDITED in err;
 }
 
-/** Shortest reason accepted for break-glass (it is the only record of why). */
+/** Shortest reason accepted for break-glass (it is the only record of why), in visible characters. */
 export const BREAK_GLASS_MIN_REASON = 10;
+
+/** Shortest reason accepted for any request, in visible characters (see `visible.ts`). */
+export const MIN_REASON = 1;
+
+/** Shortest duration of any request, in seconds. */
+export const MIN_DURATION_SECONDS = 60;
+
+/** A client-supplied value for an operator's message: JSON-quoted, at most 80 characters. */
+export function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
 
 /** What the API calls, per caller. */
 export interface AccessService {
@@ -156,7 +179,8 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
     caller: Caller,
     action: string,
     code: ErrorCode,
-    about: { requestId?: string; grantId?: string; role?: string } = {},
+    about: { requestId?: string; grantId?: string; role?: string },
+    why: RefusalDetail,
   ): never => {
     events.refused({
       at: options.now(),
@@ -165,18 +189,51 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
       actor: caller.subject,
       issuer: caller.issuer,
       ...about,
+      expected: why.expected,
+      actual: why.actual,
     });
     throw markAudited(new RolegateError(code));
   };
-  // A store failure is a refusal of its own (nothing changed), never an allow.
-  const guard = async <T>(caller: Caller, action: string, run: () => Promise<T>): Promise<T> => {
+  type About = { requestId?: string; grantId?: string; role?: string };
+  // A store failure is a refusal of its own (nothing changed), never an allow. A state
+  // the store refuses (no longer pending, gone) is explained by re-reading the record.
+  const guard = async <T>(
+    caller: Caller,
+    action: string,
+    run: () => Promise<T>,
+    about: About = {},
+  ): Promise<T> => {
     try {
       return await run();
     } catch (err) {
-      if (err instanceof RolegateError && err.code.startsWith('ERR_ACCESS_')) throw err;
-      return refuse(caller, action, 'ERR_ACCESS_STORE');
+      if (isAudited(err)) throw err;
+      if (err instanceof RolegateError && err.code === 'ERR_ACCESS_STATE') {
+        const now = about.requestId
+          ? await store.getRequest(about.requestId).catch(() => undefined)
+          : undefined;
+        return refuse(caller, action, err.code, about, {
+          expected: 'a pending request',
+          actual: now
+            ? `request ${now.id} is ${now.status}`
+            : 'a request that is no longer pending',
+        });
+      }
+      if (err instanceof RolegateError && err.code === 'ERR_ACCESS_NOT_FOUND') {
+        return refuse(caller, action, err.code, about, {
+          expected: 'an existing request or grant',
+          actual: `none with id ${shown(about.requestId ?? about.grantId)}`,
+        });
+      }
+      return refuse(caller, action, 'ERR_ACCESS_STORE', about, {
+        expected: 'the access store to answer',
+        actual: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
     }
   };
+  const forbidden = (action: string, roleArn: string, r?: AccessRequest): RefusalDetail => ({
+    expected: `an Allow of ${action} on ${roleArn}${r ? ` with rolegate:RequestedDuration=${r.durationSeconds}, rolegate:BreakGlass=${r.breakGlass}` : ''} in the caller's roles (by trust), and no Deny`,
+    actual: "no Allow in the caller's roles, or a Deny",
+  });
   const contextOf = (r: AccessRequest): AccessContext => ({
     'rolegate:RequestedDuration': r.durationSeconds,
     'rolegate:Requester': r.requester,
@@ -185,7 +242,16 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
   });
   const mustRequest = async (caller: Caller, action: string, id: string) => {
     const found = await guard(caller, action, () => store.getRequest(id));
-    return found ?? refuse(caller, action, 'ERR_ACCESS_NOT_FOUND', { requestId: id });
+    return (
+      found ??
+      refuse(
+        caller,
+        action,
+        'ERR_ACCESS_NOT_FOUND',
+        { requestId: id },
+        { expected: 'an existing request id', actual: `no request ${shown(id)}` },
+      )
+    );
   };
   const mayList = (caller: Caller, authorize: ActionAuthorizer, r: AccessRequest) =>
     isSelf(caller, r.issuer, r.requester) ||
@@ -196,22 +262,39 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
       const action = ACCESS_ACTIONS.request;
       const config = options.config();
       const roleArn = options.roleArn(input.role);
-      const roleAccess = config.roles[input.role];
+      const roleAccess = Object.hasOwn(config.roles, input.role)
+        ? config.roles[input.role]
+        : undefined;
+      const about = { role: input.role };
       if (roleArn === undefined || roleAccess === undefined) {
-        return refuse(caller, action, 'ERR_ACCESS_INVALID', { role: input.role });
+        return refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
+          expected: `a role listed under access.roles and roles (${Object.keys(config.roles).join(', ') || 'none'})`,
+          actual: `role ${shown(input.role)}`,
+        });
       }
       const breakGlass = input.breakGlass === true;
       const max = breakGlass ? roleAccess.breakGlass?.maxSeconds : roleAccess.maxGrantSeconds;
+      if (max === undefined) {
+        return refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
+          expected: `a role with access.roles.${input.role}.breakGlass for a break-glass request`,
+          actual: `role ${input.role} has no breakGlass`,
+        });
+      }
+      const d = input.durationSeconds;
+      if (!Number.isInteger(d) || d < MIN_DURATION_SECONDS || d > max) {
+        return refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
+          expected: `durationSeconds an integer from ${MIN_DURATION_SECONDS} to ${max} (access.roles.${input.role}.${breakGlass ? 'breakGlass.maxSeconds' : 'maxGrantSeconds'})`,
+          actual: `durationSeconds ${shown(d)}`,
+        });
+      }
       const reason = input.reason.trim();
-      if (
-        max === undefined ||
-        !Number.isInteger(input.durationSeconds) ||
-        input.durationSeconds < 60 ||
-        input.durationSeconds > max ||
-        reason === '' ||
-        (breakGlass && reason.length < BREAK_GLASS_MIN_REASON)
-      ) {
-        return refuse(caller, action, 'ERR_ACCESS_INVALID', { role: input.role });
+      const min = breakGlass ? BREAK_GLASS_MIN_REASON : MIN_REASON;
+      const visible = visibleLength(reason);
+      if (visible < min) {
+        return refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
+          expected: `a reason of at least ${min} visible character${min === 1 ? '' : 's'}${breakGlass ? ' (break-glass)' : ''}`,
+          actual: `${visible} visible of ${[...input.reason].length} code points`,
+        });
       }
       const request: AccessRequest = {
         id: newId(),
@@ -229,9 +312,15 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
         approvals: [],
       };
       if (!authorize(action, roleArn, contextOf(request))) {
-        return refuse(caller, action, 'ERR_ACCESS_FORBIDDEN', { role: input.role });
+        return refuse(
+          caller,
+          action,
+          'ERR_ACCESS_FORBIDDEN',
+          about,
+          forbidden(action, roleArn, request),
+        );
       }
-      await guard(caller, action, () => store.createRequest(request));
+      await guard(caller, action, () => store.createRequest(request), about);
       events.event({ type: 'requested', at: request.createdAt, request, actor: caller.subject });
       return request;
     },
@@ -241,17 +330,31 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
       const r = await mustRequest(caller, action, id);
       const about = { requestId: id, role: r.role };
       const self = isSelf(caller, r.issuer, r.requester);
-      if (self && !r.breakGlass) return refuse(caller, action, 'ERR_ACCESS_SELF_APPROVAL', about);
+      if (self && !r.breakGlass) {
+        return refuse(caller, action, 'ERR_ACCESS_SELF_APPROVAL', about, {
+          expected: `an approver other than the requester ${r.requester} (${r.issuer}), or a break-glass request`,
+          actual: `the requester approving their own request, not break-glass`,
+        });
+      }
       // Break-glass self-approval was authorized when it was requested (rolegate:BreakGlass).
       if (!self && !authorize(action, r.roleArn, contextOf(r))) {
-        return refuse(caller, action, 'ERR_ACCESS_FORBIDDEN', about);
+        return refuse(
+          caller,
+          action,
+          'ERR_ACCESS_FORBIDDEN',
+          about,
+          forbidden(action, r.roleArn, r),
+        );
       }
       const needed = r.breakGlass
         ? 1
         : (options.config().roles[r.role]?.approvals ?? options.config().approvals);
       const at = options.now();
-      const result = await guard(caller, action, () =>
-        store.approve(id, caller.subject, comment, needed, at),
+      const result = await guard(
+        caller,
+        action,
+        () => store.approve(id, caller.subject, comment, needed, at),
+        about,
       );
       if (result.granted && result.grant) {
         await options.changed?.();
@@ -273,28 +376,56 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
       const about = { requestId: id, role: r.role };
       // A requester may withdraw their own request; anyone else needs the approve permission.
       if (!isSelf(caller, r.issuer, r.requester) && !authorize(action, r.roleArn, contextOf(r))) {
-        return refuse(caller, action, 'ERR_ACCESS_FORBIDDEN', about);
+        return refuse(
+          caller,
+          action,
+          'ERR_ACCESS_FORBIDDEN',
+          about,
+          forbidden(action, r.roleArn, r),
+        );
       }
       const at = options.now();
-      const denied = await guard(caller, action, () => store.deny(id, caller.subject, comment, at));
+      const denied = await guard(
+        caller,
+        action,
+        () => store.deny(id, caller.subject, comment, at),
+        about,
+      );
       events.event({ type: 'denied', at, request: denied, actor: caller.subject, comment });
       return denied;
     },
 
     async revoke(caller, authorize, grantId) {
       const action = ACCESS_ACTIONS.revoke;
-      const g = await guard(caller, action, () => store.getGrant(grantId));
-      if (g === undefined) return refuse(caller, action, 'ERR_ACCESS_NOT_FOUND', { grantId });
-      const request = await guard(caller, action, () => store.getRequest(g.requestId));
+      const g = await guard(caller, action, () => store.getGrant(grantId), { grantId });
+      if (g === undefined) {
+        return refuse(
+          caller,
+          action,
+          'ERR_ACCESS_NOT_FOUND',
+          { grantId },
+          { expected: 'an existing grant id', actual: `no grant ${shown(grantId)}` },
+        );
+      }
+      const about = { grantId, role: g.role };
+      const request = await guard(caller, action, () => store.getRequest(g.requestId), about);
       // The holder may always give a grant back.
       if (
         !isSelf(caller, g.issuer, g.subject) &&
         !(request && authorize(action, g.roleArn, contextOf(request)))
       ) {
-        return refuse(caller, action, 'ERR_ACCESS_FORBIDDEN', { grantId, role: g.role });
+        return refuse(caller, action, 'ERR_ACCESS_FORBIDDEN', about, {
+          ...forbidden(action, g.roleArn, request),
+          expected: `the holder ${g.subject}, or ${forbidden(action, g.roleArn, request).expected}`,
+        });
       }
       const at = options.now();
-      const revoked = await guard(caller, action, () => store.revoke(grantId, caller.subject, at));
+      const revoked = await guard(
+        caller,
+        action,
+        () => store.revoke(grantId, caller.subject, at),
+        about,
+      );
       await options.changed?.();
       if (revoked.revokedAt === at) {
         events.event({
@@ -318,10 +449,16 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
     async show(caller, authorize, id) {
       const r = await mustRequest(caller, ACCESS_ACTIONS.list, id);
       if (!mayList(caller, authorize, r)) {
-        return refuse(caller, ACCESS_ACTIONS.list, 'ERR_ACCESS_FORBIDDEN', {
-          requestId: id,
-          role: r.role,
-        });
+        return refuse(
+          caller,
+          ACCESS_ACTIONS.list,
+          'ERR_ACCESS_FORBIDDEN',
+          { requestId: id, role: r.role },
+          {
+            expected: `the requester ${r.requester}, or ${forbidden(ACCESS_ACTIONS.list, r.roleArn, r).expected}`,
+            actual: forbidden(ACCESS_ACTIONS.list, r.roleArn, r).actual,
+          },
+        );
       }
       return r;
     },

@@ -203,6 +203,23 @@ export function openSqliteStore(file: string): AccessStore {
         .all(sinceMs, nowMs)
         .map(grantFromRow);
     },
+    async csrfKey(period, candidate) {
+      return tx(() => {
+        db.prepare(
+          'INSERT INTO access_csrf_keys (period, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (period) DO NOTHING',
+        ).run(period, candidate, Date.now());
+        db.prepare('DELETE FROM access_csrf_keys WHERE period < ?').run(period - 1);
+        return String(
+          db.prepare('SELECT secret FROM access_csrf_keys WHERE period = ?').get(period)?.[
+            'secret'
+          ],
+        );
+      });
+    },
+    async getCsrfKey(period) {
+      const row = db.prepare('SELECT secret FROM access_csrf_keys WHERE period = ?').get(period);
+      return row === undefined ? undefined : String(row['secret']);
+    },
     async close() {
       db.close();
     },

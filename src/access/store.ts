@@ -54,6 +54,15 @@ export interface AccessStore {
   activeGrants(nowMs: number): Promise<Grant[]>;
   /** Grants that expired (not revoked) after `sinceMs` and up to `nowMs`. */
   expiredBetween(sinceMs: number, nowMs: number): Promise<Grant[]>;
+  /**
+   * The CSRF key of `period` (see `csrf.ts`): the stored one, or `candidate`
+   * stored as it when there is none yet (the first writer wins, so every
+   * process ends up with the same key). Deletes the keys of periods before
+   * `period - 1`.
+   */
+  csrfKey(period: number, candidate: string): Promise<string>;
+  /** The CSRF key of `period`, if one was created. */
+  getCsrfKey(period: number): Promise<string | undefined>;
   /** Called (best effort) when another replica changed grants; PostgreSQL only. */
   onChange?(listener: () => void): void;
   close(): Promise<void>;

@@ -9,6 +9,14 @@
  * jitter; each webhook gets its events one at a time, in order; deliveries
  * never delay the API call that caused them.
  * Break-glass events go to every webhook whatever its `events` filter.
+ *
+ * Every string a Slack message carries (requester, role, actor, reason) is
+ * escaped for Slack's markup ({@link slackText}): `&`, `<` and `>` become
+ * entities, so a reason cannot forge a mention (`<!channel>`, `<@U123>`) or
+ * a link (`<http://evil|click>`); control characters (newlines included)
+ * become spaces and bidi controls are dropped, so it cannot start a line
+ * that looks like another event; and the message is sent with `mrkdwn:
+ * false`, so `*`, `_`, `~` and backticks are shown, not applied.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AccessEvent } from './service.js';
@@ -48,20 +56,37 @@ export function verifyWebhookSignature(
   return want.length === got.length && timingSafeEqual(want, got);
 }
 
-/** The Slack-compatible message of an event. */
-export function slackPayload(e: AccessEvent): { text: string } {
+/**
+ * `s` as literal text in a Slack message: `&`, `<`, `>` as the entities
+ * Slack decodes (its only escapes), control characters as spaces, bidi
+ * embedding, override and isolate controls removed.
+ */
+export function slackText(s: string): string {
+  return s
+    .replace(/[\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(/\p{Cc}/gu, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
+/** The Slack-compatible message of an event; every value from a caller goes through {@link slackText}. */
+export function slackPayload(e: AccessEvent): { text: string; mrkdwn: false } {
   const r = e.request;
   const g = e.grant;
-  const who = r?.requester ?? g?.subject ?? '';
-  const role = r?.role ?? g?.role ?? '';
+  const who = slackText(r?.requester ?? g?.subject ?? '');
+  const role = slackText(r?.role ?? g?.role ?? '');
   const flag = (r?.breakGlass ?? g?.breakGlass) ? ':rotating_light: BREAK-GLASS ' : '';
-  const by = e.actor === undefined ? '' : ` by ${e.actor}`;
+  const by = e.actor === undefined ? '' : ` by ${slackText(e.actor)}`;
   const until = g ? ` until ${new Date(g.expiresAt).toISOString()}` : '';
   const why =
     r && e.type === 'requested'
-      ? ` for ${Math.round(r.durationSeconds / 60)} min: ${r.reason}`
+      ? ` for ${Math.round(r.durationSeconds / 60)} min: ${slackText(r.reason)}`
       : '';
-  return { text: `${flag}rolegate: ${who} ${role} access ${e.type}${by}${until}${why}` };
+  return {
+    text: `${flag}rolegate: ${who} ${role} access ${e.type}${by}${until}${why}`,
+    mrkdwn: false,
+  };
 }
 
 export interface WebhookDeliveryOptions {

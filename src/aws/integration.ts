@@ -1,6 +1,6 @@
 /**
  * The AWS capability as the composition root sees it: keeps the IAM sync in
- * step with the config file, merges IAM roles into each runtime generation,
+ * step with the config file, merges IAM roles into each configuration generation,
  * and turns an allow on a credentials route into upstream credential
  * headers (or a deny). rolegate's own AWS credentials always come from the
  * SDK's default provider chain: environment, web identity (IRSA),
@@ -10,7 +10,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { CheckOutcome } from '../decision/outcome.js';
-import type { RuntimeConfig, RuntimeOptions } from '../check/runtime.js';
+import type { CompiledConfig, CheckSettings } from '../generation/compiled-config.js';
 import { errorCodeOf } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { CacheMetrics } from '../observe/metrics.js';
@@ -39,7 +39,7 @@ export interface AwsIntegrationOptions {
   readonly registry?: Registry;
   /** The credential cache's size and eviction metrics (`cache="sts_credentials"`). */
   readonly caches?: CacheMetrics;
-  /** Called after a sync changed the IAM roles: recompose the runtime. */
+  /** Called after a sync changed the IAM roles: recompose the generation. */
   readonly onRolesChanged: () => void;
   /**
    * Who reads IAM for a sync. Default: this process, directly. A cluster
@@ -50,7 +50,7 @@ export interface AwsIntegrationOptions {
 
 /** What an allow on a credentials route adds: the outcome (maybe now a deny) and headers. */
 /** The options the AWS integration reads: a Check's, plus its own `aws` section. */
-export type RolegateConfig = RuntimeOptions & { readonly aws?: AwsConfig };
+export type RolegateConfig = CheckSettings & { readonly aws?: AwsConfig };
 
 export interface CredentialsStep {
   readonly outcome: CheckOutcome;
@@ -60,8 +60,8 @@ export interface CredentialsStep {
 export interface AwsIntegration {
   /** Starts, restarts or stops the IAM sync for a (re)loaded config; resolves after its first load. */
   configure(config: RolegateConfig): Promise<void>;
-  /** A file-loaded runtime with the current IAM roles merged in. */
-  compose<R extends RuntimeConfig>(file: R): R;
+  /** A file-loaded config with the current IAM roles merged in. */
+  compose<R extends CompiledConfig>(file: R): R;
   /**
    * Adds upstream credentials to an allow whose route asks for them.
    * `token` is the caller's raw token when it has one. Never throws.
@@ -253,7 +253,7 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
     },
 
     compose(file) {
-      const { runtime, clashes } = mergeIamRoles(file, snapshot);
+      const { compiled, clashes } = mergeIamRoles(file, snapshot);
       metrics.iamRoles.set({ state: 'shadowed' }, clashes.length);
       // Report a clash once, not on every recompose.
       const summary = JSON.stringify(clashes.map((c) => c.arn));
@@ -263,7 +263,7 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
           logger.warn({ code: c.code, role: c.roleName, arn: c.arn }, c.message);
         }
       }
-      return runtime;
+      return compiled;
     },
 
     async upstreamCredentials(outcome, config, token) {

@@ -1,40 +1,44 @@
 /**
- * File config + IAM: the roles of one runtime generation. File roles come
+ * File config + IAM: the roles of one configuration generation. File roles come
  * first and win a name (or ARN) clash; IAM roles follow in ListRoles order
  * and get the same guardrails as file roles.
  */
-import { collectVariableKeys, type RuntimeConfig, type RuntimeRole } from '../check/runtime.js';
+import {
+  collectVariableKeys,
+  type CompiledConfig,
+  type CompiledRole,
+} from '../generation/compiled-config.js';
 import type { DecidedRole } from '../decision/parties.js';
 import { RolegateError } from '../errors.js';
 import { createPolicySet } from '../policy/index.js';
 import type { IamRoleProblem, IamSnapshot, RoleFromIam } from './iam-source.js';
 
-/** A runtime role that came from IAM; the STS broker looks at its trust. */
-export interface IamRuntimeRole extends RuntimeRole {
+/** A compiled role that came from IAM; the STS broker looks at its trust. */
+export interface IamRole extends CompiledRole {
   readonly source: 'iam';
   /** See {@link RoleFromIam.webIdentityProviders}. */
   readonly webIdentityProviders: readonly string[];
 }
 
 /** True for roles loaded from IAM. */
-export function isIamRole(role: DecidedRole): role is IamRuntimeRole {
-  return (role as Partial<IamRuntimeRole>).source === 'iam';
+export function isIamRole(role: DecidedRole): role is IamRole {
+  return (role as Partial<IamRole>).source === 'iam';
 }
 
-/** The runtime with IAM roles appended, and the IAM roles a file role shadowed. */
-export function mergeIamRoles<R extends RuntimeConfig>(
+/** The compiled config with IAM roles appended, and the IAM roles a file role shadowed. */
+export function mergeIamRoles<R extends CompiledConfig>(
   file: R,
   snapshot: IamSnapshot | undefined,
-): { runtime: R; clashes: IamRoleProblem[] } {
-  if (!snapshot || snapshot.roles.length === 0) return { runtime: file, clashes: [] };
+): { compiled: R; clashes: IamRoleProblem[] } {
+  if (!snapshot || snapshot.roles.length === 0) return { compiled: file, clashes: [] };
   const guardrails = file.guardrails;
   // Fail closed: without the compiled guardrails, IAM roles would escape them.
-  if (guardrails === undefined && file.config.guardrails.length > 0) {
+  if (guardrails === undefined && file.settings.guardrails.length > 0) {
     throw new RolegateError('ERR_INTERNAL', 'compiled guardrails are not available');
   }
   const names = new Set(file.roles.map((r) => r.name));
   const arns = new Set(file.roles.map((r) => r.arn));
-  const roles: RuntimeRole[] = [...file.roles];
+  const roles: CompiledRole[] = [...file.roles];
   const clashes: IamRoleProblem[] = [];
   let statementCount = file.statementCount;
   const warnings = [...file.warnings];
@@ -50,18 +54,18 @@ export function mergeIamRoles<R extends RuntimeConfig>(
       continue;
     }
     names.add(role.name);
-    roles.push(toRuntimeRole(role, guardrails ?? []));
+    roles.push(toCompiledRole(role, guardrails ?? []));
     collectVariableKeys([role.trust, ...role.identity, role.boundary], variableKeys);
     statementCount += role.statementCount;
     warnings.push(...role.warnings);
   }
-  return { runtime: { ...file, roles, statementCount, warnings, variableKeys }, clashes };
+  return { compiled: { ...file, roles, statementCount, warnings, variableKeys }, clashes };
 }
 
-function toRuntimeRole(
+function toCompiledRole(
   role: RoleFromIam,
-  guardrails: NonNullable<RuntimeConfig['guardrails']>,
-): IamRuntimeRole {
+  guardrails: NonNullable<CompiledConfig['guardrails']>,
+): IamRole {
   return {
     name: role.name,
     arn: role.arn,

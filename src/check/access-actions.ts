@@ -14,7 +14,7 @@ import type { Principal } from '../identity/principal.js';
 import type { AuthzRequest } from '../request/types.js';
 import { assumableRoles } from '../roles/trust.js';
 import { requestContextResolver, roleSessionKeys } from './context.js';
-import type { RuntimeConfig, RuntimeRole } from './runtime.js';
+import type { CompiledConfig, CompiledRole } from '../generation/compiled-config.js';
 import type { GrantLookup } from '../access/grants.js';
 import type { Grant } from '../access/model.js';
 
@@ -30,7 +30,7 @@ export interface AccessActionVerdict {
  * whose evaluation reports an error does not allow.
  */
 export function authorizeAccessAction(
-  config: RuntimeConfig,
+  config: CompiledConfig,
   request: AuthzRequest,
   principal: Principal,
   action: string,
@@ -62,13 +62,13 @@ export function authorizeAccessAction(
  * remaining time bounds anything issued for it). Undefined otherwise.
  */
 export function assumableForCredentials(
-  config: RuntimeConfig,
+  config: CompiledConfig,
   request: AuthzRequest,
   principal: Principal,
   roleName: string,
   grants: GrantLookup | undefined,
   nowMs: number,
-): { role: RuntimeRole; grant?: Grant } | undefined {
+): { role: CompiledRole; grant?: Grant } | undefined {
   const context = resolvingContext(requestContextResolver(request, principal, undefined, nowMs));
   const { considered, assumable } = assumableRoles(config.roles, principal, context, roleName);
   const role = considered.find((r) => r.name === roleName);

@@ -14,7 +14,7 @@ import {
   type Explanation,
   type RoleExplanation,
 } from '../decision/explanation.js';
-import type { RuntimeConfig, RuntimeRole } from './runtime.js';
+import type { CompiledConfig, CompiledRole } from '../generation/compiled-config.js';
 import type { JwtVerifier } from '../identity/jwt.js';
 import type { Principal } from '../identity/principal.js';
 import { extractToken } from '../request/credentials.js';
@@ -32,14 +32,14 @@ import type { GrantLookup } from '../access/grants.js';
 import type { Grant } from '../access/model.js';
 
 /** The generation of configuration a check runs against; swapped whole on reload. */
-export interface CheckRuntime<R extends RuntimeConfig = RuntimeConfig> {
-  readonly config: R;
+export interface Generation<R extends CompiledConfig = CompiledConfig> {
+  readonly compiled: R;
   readonly verifier: JwtVerifier;
 }
 
 export interface CheckDeps {
-  /** The current runtime; read once per check so a reload never mixes generations. */
-  readonly runtime: () => CheckRuntime;
+  /** The current generation; read once per check so a reload never mixes generations. */
+  readonly generation: () => Generation;
   /** Clock in epoch milliseconds. */
   readonly now: () => number;
   /** Decision id generator. */
@@ -68,7 +68,7 @@ export interface CheckDeps {
  */
 export type CredentialsPhase = (
   outcome: CheckOutcome,
-  config: RuntimeConfig['config'],
+  config: CompiledConfig['settings'],
   token: string | undefined,
 ) => Promise<{
   readonly outcome: CheckOutcome;
@@ -80,7 +80,7 @@ export interface Progress {
   principal?: Principal;
   route?: RouteMatch;
   rolesConsidered: string[];
-  role?: RuntimeRole;
+  role?: CompiledRole;
   determining: Determining[];
   /** The role name each entry of `determining` belongs to (same order); set once roles were evaluated. */
   determiningRoles?: string[];
@@ -110,7 +110,7 @@ function deny(id: string, reason: ErrorCode, p: Progress): CheckOutcome {
 }
 
 const NOTHING_EVALUATED: ReadonlyMap<
-  RuntimeRole,
+  CompiledRole,
   { request: EvaluationRequest; decision: Decision }
 > = new Map();
 
@@ -122,14 +122,14 @@ const NOTHING_EVALUATED: ReadonlyMap<
 export function authorize(
   request: AuthzRequest,
   principal: Principal,
-  config: RuntimeConfig,
+  config: CompiledConfig,
   nowMs: number,
   p: Progress,
   grants?: GrantLookup,
 ): ErrorCode | 'OK' {
   const route = resolveRoute(request, {
     routes: config.routes,
-    unmatchedRoutes: config.config.unmatchedRoutes,
+    unmatchedRoutes: config.settings.unmatchedRoutes,
   });
   if (!route) return 'ERR_ROUTE_UNMATCHED';
   p.route = route;
@@ -145,7 +145,7 @@ export function authorize(
   );
   if (unsafe !== undefined) return 'ERR_CLAIM_VARIABLE_UNSAFE';
   const base = resolvingContext(resolver);
-  const requested = request.headers[config.config.headers.requestedRole];
+  const requested = request.headers[config.settings.headers.requestedRole];
   const trusted = memoisedAssumableRoles(config.roles, principal, base, requested);
   const { considered } = trusted;
   // A grant makes its role assumable as if the trust policy admitted the caller;
@@ -154,7 +154,7 @@ export function authorize(
   // Without grants no role is assumed under one: no set of trusted roles needed.
   const byTrust =
     granted === undefined || granted.size === 0 ? undefined : new Set(trusted.assumable);
-  const grantOf = (role: RuntimeRole): Grant | undefined => {
+  const grantOf = (role: CompiledRole): Grant | undefined => {
     if (byTrust === undefined || byTrust.has(role)) return undefined;
     const g = granted?.get(role.name);
     return g !== undefined && g.roleArn === role.arn ? g : undefined;
@@ -164,7 +164,7 @@ export function authorize(
       ? trusted.assumable
       : considered.filter((r) => byTrust?.has(r) === true || grantOf(r) !== undefined);
   // Filled only for roles that did not allow: an allow by the first role never needs it.
-  let evaluated: Map<RuntimeRole, { request: EvaluationRequest; decision: Decision }> | undefined;
+  let evaluated: Map<CompiledRole, { request: EvaluationRequest; decision: Decision }> | undefined;
   // Why nothing allowed: computed on denies only, so allows never pay for it.
   const explain = (): void => {
     p.explanation = explainRoles(considered, evaluated ?? NOTHING_EVALUATED, principal, base);
@@ -179,7 +179,7 @@ export function authorize(
   let sawEvaluationError = false;
   const denials: Determining[] = [];
   const denialRoles: string[] = [];
-  const denied = (role: RuntimeRole, d: readonly Determining[]): void => {
+  const denied = (role: CompiledRole, d: readonly Determining[]): void => {
     denials.push(...d);
     for (let i = 0; i < d.length; i++) denialRoles.push(role.name);
   };
@@ -225,8 +225,8 @@ export function authorize(
  * Re-runs the pure engine in explain mode; called on denies only.
  */
 function explainRoles(
-  considered: readonly RuntimeRole[],
-  evaluated: ReadonlyMap<RuntimeRole, { request: EvaluationRequest; decision: Decision }>,
+  considered: readonly CompiledRole[],
+  evaluated: ReadonlyMap<CompiledRole, { request: EvaluationRequest; decision: Decision }>,
   principal: Principal,
   base: Parameters<typeof evaluateTrust>[2],
 ): Explanation {
@@ -252,25 +252,25 @@ function explainRoles(
 
 async function decide(
   request: AuthzRequest,
-  runtime: CheckRuntime,
+  generation: Generation,
   nowMs: number,
   p: Progress,
   grants?: GrantLookup,
 ): Promise<ErrorCode | 'OK'> {
   // A request that could not be canonicalised is refused before anything reads it.
   if (request.refused !== undefined) return request.refused;
-  const found = extractToken(request, runtime.verifier.locations);
+  const found = extractToken(request, generation.verifier.locations);
   if (found !== undefined) {
     p.token = found.token;
     // The identity phase: one of the two readers of the token.
-    p.principal = await runtime.verifier.verify(revealToken(found.token), found.location);
+    p.principal = await generation.verifier.verify(revealToken(found.token), found.location);
   } else {
     // No token: an mTLS peer identity may stand in, when the config allows it.
-    const peer = peerPrincipal(request, runtime.config.config.mtls);
+    const peer = peerPrincipal(request, generation.compiled.settings.mtls);
     if (peer === undefined) return 'ERR_CREDENTIAL_MISSING';
     p.principal = peer;
   }
-  return authorize(request, p.principal, runtime.config, nowMs, p, grants);
+  return authorize(request, p.principal, generation.compiled, nowMs, p, grants);
 }
 
 /**
@@ -321,27 +321,27 @@ export function toOutcome(
 }
 
 /**
- * Decides one request against one configuration generation (`runtime`,
+ * Decides one request against one configuration generation (`generation`,
  * default: the current one), read once so a reload never mixes two.
  * Never throws; never allows on error.
  */
 export async function check(
   request: AuthzRequest,
   deps: CheckDeps,
-  runtime: CheckRuntime = deps.runtime(),
+  generation: Generation = deps.generation(),
 ): Promise<CheckOutcome> {
   const p: Progress = { rolesConsidered: [], determining: [] };
   let reason: ErrorCode | 'OK';
   try {
-    reason = await decide(request, runtime, deps.now(), p, deps.grants);
+    reason = await decide(request, generation, deps.now(), p, deps.grants);
   } catch (err) {
     reason = errorCodeOf(err);
   }
-  const outcome = toOutcome(deps.newId(), reason, p, runtime.config.config.headers.claims);
+  const outcome = toOutcome(deps.newId(), reason, p, generation.compiled.settings.headers.claims);
   if (!outcome.allowed || outcome.route?.credentials === undefined || !deps.credentials) {
     return outcome;
   }
-  return withCredentials(outcome, deps.credentials, runtime, p);
+  return withCredentials(outcome, deps.credentials, generation, p);
 }
 
 /**
@@ -353,14 +353,14 @@ export async function check(
 async function withCredentials(
   outcome: CheckOutcome,
   phase: CredentialsPhase,
-  runtime: CheckRuntime,
+  generation: Generation,
   p: Progress,
 ): Promise<CheckOutcome> {
   let code: ErrorCode;
   try {
     // The STS phase: the other reader of the token (AssumeRoleWithWebIdentity).
     const token = p.token === undefined ? undefined : revealToken(p.token);
-    const step = await phase(outcome, runtime.config.config, token);
+    const step = await phase(outcome, generation.compiled.settings, token);
     if (step.outcome.allowed) {
       return Object.keys(step.headers).length === 0
         ? outcome

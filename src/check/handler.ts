@@ -16,7 +16,7 @@ import type { CheckResponse } from '../transport/grpc/messages.js';
 import type { CheckRequestFields } from '../transport/grpc/decode-check-request.js';
 import { abandonedOutcome, type CheckOutcome } from '../decision/outcome.js';
 import { check, type CheckDeps, type CredentialsPhase } from './check.js';
-import type { RuntimeConfig, RuntimeOptions } from './runtime.js';
+import type { CompiledConfig, CheckSettings } from '../generation/compiled-config.js';
 import { resolveRoute } from '../route/resolve.js';
 import type { DenyOptions } from '../response/deny-options.js';
 import { mergeDeny, type DenyContext } from '../response/deny.js';
@@ -24,7 +24,7 @@ import { disagrees, shadowDecide, shadowLabel } from './shadow.js';
 
 /** The candidate configuration of shadow mode, as the pipeline reads it per check. */
 export interface ShadowCandidate {
-  readonly config: RuntimeConfig;
+  readonly config: CompiledConfig;
   /** The candidate's config hash, for the disagreement records. */
   readonly hash?: string;
 }
@@ -37,7 +37,7 @@ export interface ShadowCandidate {
 export interface UpstreamCredentialSource {
   readonly upstreamCredentials: CredentialsPhase;
   /** The credential header names; a function of `config` alone (read once per configuration). */
-  ownedHeaders(config: RuntimeOptions): readonly string[];
+  ownedHeaders(config: CheckSettings): readonly string[];
 }
 
 export interface CheckHandlerDeps extends CheckDeps {
@@ -102,18 +102,18 @@ export type CheckPipeline = <R>(
 function denyFor(
   request: AuthzRequest,
   outcome: CheckOutcome,
-  config: RuntimeConfig,
+  config: CompiledConfig,
 ): DenyOptions | undefined {
-  const global = config.config.deny;
+  const global = config.settings.deny;
   if (request.refused !== undefined) return undefined;
   const route =
     outcome.route ??
     resolveRoute(request, {
       routes: config.routes,
-      unmatchedRoutes: config.config.unmatchedRoutes,
+      unmatchedRoutes: config.settings.unmatchedRoutes,
     });
   const index = /^route\[(\d+)\]$/.exec(route?.source ?? '')?.[1];
-  const own = index === undefined ? undefined : config.config.routes[Number(index)]?.deny;
+  const own = index === undefined ? undefined : config.settings.routes[Number(index)]?.deny;
   return mergeDeny(global, own);
 }
 
@@ -138,15 +138,15 @@ const NO_EXTRA_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
   // Upstream credentials are a phase of the decision, not a step after it.
   const checkDeps: CheckDeps = {
-    runtime: deps.runtime,
+    generation: deps.generation,
     now: deps.now,
     newId: deps.newId,
     credentials: (outcome, config, token) => deps.aws.upstreamCredentials(outcome, config, token),
     ...(deps.grants ? { grants: deps.grants } : {}),
   };
   // The response settings an allow without credential headers gets, per configuration.
-  const settingsByConfig = new WeakMap<RuntimeConfig['config'], ResponseSettings>();
-  const plainSettings = (config: RuntimeConfig['config']): ResponseSettings => {
+  const settingsByConfig = new WeakMap<CompiledConfig['settings'], ResponseSettings>();
+  const plainSettings = (config: CompiledConfig['settings']): ResponseSettings => {
     let settings = settingsByConfig.get(config);
     if (settings === undefined) {
       settings = {
@@ -168,20 +168,20 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
     let outcome: CheckOutcome;
     let response: ReturnType<typeof respond>;
     // One configuration generation from decision to response and audit record.
-    const runtime = deps.runtime();
+    const generation = deps.generation();
     try {
       const candidate = deps.shadow?.();
-      if (candidate === undefined) outcome = await check(request, checkDeps, runtime);
+      if (candidate === undefined) outcome = await check(request, checkDeps, generation);
       else {
         // One clock reading for both decisions, so time conditions agree.
         const nowMs = deps.now();
-        outcome = await check(request, { ...checkDeps, now: () => nowMs }, runtime);
+        outcome = await check(request, { ...checkDeps, now: () => nowMs }, generation);
         const live = outcome;
         // Off the response path: after this check has answered.
         setImmediate(() => runShadow(request, live, candidate, nowMs, deps.observe));
       }
-      const config = runtime.config.config;
-      const deny = outcome.allowed ? undefined : denyFor(request, outcome, runtime.config);
+      const config = generation.compiled.settings;
+      const deny = outcome.allowed ? undefined : denyFor(request, outcome, generation.compiled);
       // An allow without credential headers (nearly every call) gets its generation's settings.
       response = respond(
         outcome,
@@ -211,7 +211,12 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
         outcome.determining,
         outcome.determiningRoles ?? NO_ROLES,
       );
-      deps.observe.auditor.record(request, outcome, seconds * 1e6, runtime.config.sources?.hash);
+      deps.observe.auditor.record(
+        request,
+        outcome,
+        seconds * 1e6,
+        generation.compiled.sources?.hash,
+      );
     }
     span?.end(outcome);
     return response;

@@ -17,7 +17,7 @@ import type { CheckOutcome } from '../decision/outcome.js';
 import { section, text } from '../options/fields.js';
 import type { AuthzRequest } from '../request/types.js';
 import { authorize, toOutcome, type Progress } from './check.js';
-import type { RuntimeConfig } from './runtime.js';
+import type { CompiledConfig } from '../generation/compiled-config.js';
 
 /** The `shadow` section: absent (default) means no shadow evaluation. */
 export const shadowSchema = section({
@@ -43,7 +43,7 @@ export type ShadowResult =
 export function shadowDecide(
   request: AuthzRequest,
   live: CheckOutcome,
-  candidate: RuntimeConfig,
+  candidate: CompiledConfig,
   nowMs: number,
 ): ShadowResult {
   try {
@@ -57,7 +57,7 @@ export function shadowDecide(
     const reason: ErrorCode | 'OK' = authorize(request, live.principal, candidate, nowMs, p);
     return {
       kind: 'decided',
-      outcome: toOutcome(live.decisionId, reason, p, candidate.config.headers.claims),
+      outcome: toOutcome(live.decisionId, reason, p, candidate.settings.headers.claims),
     };
   } catch (err) {
     return { kind: 'error', code: errorCodeOf(err) };

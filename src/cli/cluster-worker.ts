@@ -47,7 +47,7 @@ async function start(msg: Extract<ToWorker, { kind: 'start' }>): Promise<void> {
     // Audit to standard output: every worker shares it (often one pipe), so
     // each write holds whole lines within PIPE_BUF. An `audit.file` is opened
     // in append mode by each worker, where every write lands whole anyway.
-    const toStdout = loadConfig(source).config.audit.file === undefined;
+    const toStdout = loadConfig(source).settings.audit.file === undefined;
     const started = await startRolegate({
       configFile: msg.file,
       ...(msg.text === undefined ? {} : { configText: msg.text }),

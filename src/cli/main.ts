@@ -138,8 +138,8 @@ async function usage(args: ParsedArgs, io: CliIo, now: () => number = Date.now):
   const format = reportFormat(args, 'report');
   const since = stringFlag(args, 'since', 'report');
   const sinceMs = since === undefined ? undefined : now() - parseDuration(since, 'report');
-  const runtime = loadConfig(config);
-  const report = usageReport(await readAuditFiles(files, sinceMs), runtime);
+  const loaded = loadConfig(config);
+  const report = usageReport(await readAuditFiles(files, sinceMs), loaded);
   io.stdout.write(
     format === 'json'
       ? `${JSON.stringify(report)}\n`
@@ -209,7 +209,7 @@ async function run(command: CommandName, args: ParsedArgs, io: CliIo): Promise<n
       const file = stringFlag(args, 'config', 'migrate', true);
       const source = await configSourceOf(file, io, 'migrate');
       const loaded = loadConfig(source);
-      const kind = await migrateStore(loaded.config.access, baseDirOf(source));
+      const kind = await migrateStore(loaded.settings.access, baseDirOf(source));
       io.stdout.write(`access store (${kind}) is up to date\n`);
       return 0;
     }

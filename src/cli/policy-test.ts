@@ -11,7 +11,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { RuntimeConfig } from '../config/compile.js';
+import type { LoadedConfig } from '../config/compile.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { CheckOutcome } from '../decision/outcome.js';
 import { RolegateError } from '../errors.js';
@@ -94,7 +94,7 @@ function claimsOf(c: PolicyTestCase): Record<string, unknown> {
 /** Runs one case against `config`; never throws. */
 export function runCase(
   c: PolicyTestCase,
-  config: RuntimeConfig,
+  config: LoadedConfig,
   defaultTime: string,
   file = '',
 ): CaseResult {
@@ -171,7 +171,7 @@ export async function findTestFiles(paths: readonly string[]): Promise<string[]>
 /** Runs every case of one test file. A file that cannot be read or loaded is one failed result. */
 export async function runTestFile(file: string, configOverride?: string): Promise<CaseResult[]> {
   let parsed: z.output<typeof fileSchema>;
-  let config: RuntimeConfig;
+  let config: LoadedConfig;
   try {
     const raw: unknown = parseYaml(await readFile(file, 'utf8'));
     const result = fileSchema.safeParse(raw);

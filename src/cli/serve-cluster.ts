@@ -17,7 +17,7 @@ import {
   parseIamReadRequest,
   sharedIamReader,
 } from '../aws/iam-reader.js';
-import type { RuntimeConfig } from '../config/compile.js';
+import type { LoadedConfig } from '../config/compile.js';
 import { ConfigError, loadConfig, type ConfigSource } from '../config/load.js';
 import { watchConfig, type ConfigWatcher } from '../config/watch.js';
 import { isErrorCode, RolegateError } from '../errors.js';
@@ -43,7 +43,7 @@ import { reportError } from './report.js';
 export interface ClusterServeOptions {
   readonly source: ConfigSource;
   /** The config the primary already loaded and validated from `source`. */
-  readonly initial: RuntimeConfig;
+  readonly initial: LoadedConfig;
   /** Worker processes, at least 2. */
   readonly workers: number;
   /** Also serve the development issuer (in the primary). Default false. */
@@ -80,7 +80,7 @@ export async function runClusterPrimary(
   const logger = options.logger ?? createLogger(process.env['ROLEGATE_LOG_LEVEL'] ?? 'info', 2);
   const { source, initial, workers: count } = options;
   let hash = initial.sources?.hash ?? '';
-  let server = initial.config.server;
+  let server = initial.settings.server;
   // Log lines name the config file as a single process does: its absolute path.
   const configName = source.text === undefined ? resolvePath(source.file) : source.file;
 
@@ -317,10 +317,10 @@ export async function runClusterPrimary(
     return reportError(err, io, 'serve');
   }
 
-  const onReload = (loaded: RuntimeConfig): void => {
+  const onReload = (loaded: LoadedConfig): void => {
     const previousHash = hash;
     hash = loaded.sources?.hash ?? '';
-    server = loaded.config.server;
+    server = loaded.settings.server;
     metrics.configReloads.inc({ result: 'success' });
     metrics.config.applied(hash, Date.now());
     metrics.policyStatements.set(loaded.statementCount);

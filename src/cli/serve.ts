@@ -29,7 +29,7 @@ export async function runServe(options: ServeOptions, io: Pick<CliIo, 'stderr'>)
   let initial: ReturnType<typeof loadConfig>;
   try {
     initial = loadConfig(options.source);
-    workers = resolveWorkers(initial.config.server.workers, process.env);
+    workers = resolveWorkers(initial.settings.server.workers, process.env);
   } catch (err) {
     return reportError(err, io, 'serve');
   }

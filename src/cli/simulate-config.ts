@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { decodeJwt } from 'jose';
 import { authorize, check, toOutcome, type Progress } from '../check/check.js';
 import type { CheckOutcome } from '../decision/outcome.js';
-import type { RuntimeConfig } from '../config/compile.js';
+import type { LoadedConfig } from '../config/compile.js';
 import type { TokenLocation } from '../request/options.js';
 import { errorCodeOf, isErrorCode, RolegateError, type ErrorCode } from '../errors.js';
 import { createJwtVerifier, principalFromClaims } from '../identity/jwt.js';
@@ -73,7 +73,7 @@ function edge(input: SimulateRequest): AuthzRequest {
 function answerOf(
   request: AuthzRequest,
   outcome: CheckOutcome,
-  config: RuntimeConfig,
+  config: LoadedConfig,
   nowMs: number,
 ): object {
   let trusted: string[] = [];
@@ -116,7 +116,7 @@ function answerOf(
 export function simulateClaims(
   claims: Readonly<Record<string, unknown>>,
   input: SimulateRequest,
-  config: RuntimeConfig,
+  config: LoadedConfig,
   nowMs: number,
 ): object {
   const { request, outcome } = decideClaims(claims, input, config, nowMs);
@@ -130,7 +130,7 @@ export function simulateClaims(
 export function decideClaims(
   claims: Readonly<Record<string, unknown>>,
   input: SimulateRequest,
-  config: RuntimeConfig,
+  config: LoadedConfig,
   nowMs: number,
 ): { request: AuthzRequest; outcome: CheckOutcome } {
   const request = edge(input);
@@ -148,7 +148,7 @@ export function decideClaims(
       reason = errorCodeOf(err);
     }
   }
-  const outcome = toOutcome('simulated', reason, p, config.config.headers.claims);
+  const outcome = toOutcome('simulated', reason, p, config.settings.headers.claims);
   return { request, outcome };
 }
 
@@ -162,7 +162,7 @@ export function decideClaims(
 export async function simulateToken(
   token: string,
   input: SimulateRequest,
-  config: RuntimeConfig,
+  config: LoadedConfig,
   now: () => number = Date.now,
 ): Promise<object> {
   const verifier = createJwtVerifier({
@@ -171,7 +171,7 @@ export async function simulateToken(
       ...i,
       keys: { ...i.keys, maxWaitMs: Math.max(i.keys.maxWaitMs, CLI_KEY_WAIT_MS) },
     })),
-    maxTokenBytes: config.config.tokens.maxBytes,
+    maxTokenBytes: config.settings.tokens.maxBytes,
     cacheEntries: 0,
     now,
   });
@@ -188,7 +188,7 @@ export async function simulateToken(
   const request = edge({ ...input, headers });
   const nowMs = now();
   const outcome = await check(request, {
-    runtime: () => ({ config, verifier }),
+    generation: () => ({ compiled: config, verifier }),
     now: () => nowMs,
     newId: () => 'simulated',
   });
@@ -199,7 +199,7 @@ export async function simulateToken(
 export const CLI_KEY_WAIT_MS = 5000;
 
 /** Where the token's issuer sends tokens; Authorization: Bearer when the token names none we know. */
-function tokenLocationFor(token: string, config: RuntimeConfig): TokenLocation {
+function tokenLocationFor(token: string, config: LoadedConfig): TokenLocation {
   let iss: unknown;
   try {
     iss = decodeJwt(token).iss;
@@ -210,7 +210,7 @@ function tokenLocationFor(token: string, config: RuntimeConfig): TokenLocation {
 }
 
 /** Answers one parsed input line. */
-export function simulateLine(line: unknown, config: RuntimeConfig, defaultNowMs: number): object {
+export function simulateLine(line: unknown, config: LoadedConfig, defaultNowMs: number): object {
   if (!isRecord(line)) throw new RolegateError('ERR_INPUT_SHAPE', 'a line must be a JSON object');
   const claims = line['claims'];
   if (!isRecord(claims)) throw new RolegateError('ERR_INPUT_SHAPE', 'claims must be an object');
@@ -239,7 +239,7 @@ export function simulateLine(line: unknown, config: RuntimeConfig, defaultNowMs:
 
 /** Runs the JSON Lines loop; exit status 1 when any line failed. */
 export async function runConfigSimulate(
-  config: RuntimeConfig,
+  config: LoadedConfig,
   input: NodeJS.ReadableStream,
   output: NodeJS.WritableStream,
   now: () => number = Date.now,

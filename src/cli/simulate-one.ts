@@ -7,7 +7,7 @@
  * the claims are taken as verified (as in the JSON Lines mode). The token
  * is never printed, not even in an error.
  */
-import type { RuntimeConfig } from '../config/compile.js';
+import type { LoadedConfig } from '../config/compile.js';
 import type { ParsedArgs } from './args.js';
 import { stringFlag } from './args.js';
 import type { CliIo } from './io.js';
@@ -88,7 +88,7 @@ async function readToken(io: Pick<CliIo, 'stdin'>): Promise<string> {
  */
 export async function runOneRequestSimulate(
   args: ParsedArgs,
-  config: () => RuntimeConfig,
+  config: () => LoadedConfig,
   io: CliIo,
   now: () => number = Date.now,
 ): Promise<number> {
@@ -117,11 +117,11 @@ export async function runOneRequestSimulate(
   };
   const claims = claimsFlag === undefined ? undefined : claimsOf(claimsFlag);
   const token = tokenFlag === '-' ? await readToken(io) : tokenFlag;
-  const runtime = config();
+  const loaded = config();
   const answer =
     claims !== undefined
-      ? simulateClaims(claims, input, runtime, now())
-      : await simulateToken(token ?? '', input, runtime, now);
+      ? simulateClaims(claims, input, loaded, now())
+      : await simulateToken(token ?? '', input, loaded, now);
   io.stdout.write(`${JSON.stringify(answer)}\n`);
   return 0;
 }

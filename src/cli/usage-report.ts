@@ -6,7 +6,7 @@
  * request, whether anybody assumed it, and a generated policy holding only
  * what was used (docs/safe-changes.md#least-privilege-from-real-use).
  */
-import type { PlacedPolicy, RuntimeConfig } from '../config/compile.js';
+import type { PlacedPolicy, LoadedConfig } from '../config/compile.js';
 import { isRecord } from '../options/fields.js';
 import { str, strings, type AuditLines } from './audit-files.js';
 
@@ -121,9 +121,9 @@ export function generatePolicy(
 }
 
 /** Builds the report for the roles of `config` from the decision records of `lines`. */
-export function usageReport(lines: AuditLines, config: RuntimeConfig): UsageReport {
+export function usageReport(lines: AuditLines, config: LoadedConfig): UsageReport {
   const documents = config.documents ?? [];
-  const roles = config.config.roles.map((role): RoleUsage => {
+  const roles = config.settings.roles.map((role): RoleUsage => {
     let assumed = 0;
     let allowed = 0;
     const actions: Record<string, number> = {};

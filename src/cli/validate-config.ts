@@ -57,7 +57,7 @@ export function runValidateConfig(
       ...positioned(securityFindings(config, source.file), source),
     ];
     // The shadow candidate is checked too: a broken one would only be logged by serve.
-    const shadow = config.config.shadow.config;
+    const shadow = config.settings.shadow.config;
     if (shadow !== undefined) {
       const file = resolve(baseDirOf(source), shadow);
       try {

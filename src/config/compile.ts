@@ -1,5 +1,5 @@
 /**
- * Turns a validated config plus its policy documents into the runtime
+ * Turns a validated config plus its policy documents into the compiled
  * form: every policy compiled once, routes compiled, each role's layers
  * (guardrails, role policies, boundary) indexed into one PolicySet.
  */
@@ -11,21 +11,21 @@ import type { PolicyRef, RolegateConfig } from './schema.js';
 import { compileClaimPatterns } from '../identity/variable-claims.js';
 import {
   collectVariableKeys,
-  type RuntimeConfig as CheckRuntime,
-  type RuntimeRole,
-} from '../check/runtime.js';
+  type CompiledConfig,
+  type CompiledRole,
+} from '../generation/compiled-config.js';
 import { findingOf, formatFinding, type Finding } from './finding.js';
 import type { ConfigSources } from './sources.js';
 
-export { collectVariableKeys } from '../check/runtime.js';
-export type { RuntimeRole } from '../check/runtime.js';
+export { collectVariableKeys } from '../generation/compiled-config.js';
+export type { CompiledRole } from '../generation/compiled-config.js';
 
 /**
- * The immutable runtime view of one configuration generation: what `check`
- * reads ({@link CheckRuntime}) over the whole validated config, plus the
+ * One configuration generation as loaded: what `check`
+ * reads ({@link CompiledConfig}) over the whole validated config, plus the
  * warnings as findings for `rolegate validate`.
  */
-export interface RuntimeConfig extends CheckRuntime<RolegateConfig> {
+export interface LoadedConfig extends CompiledConfig<RolegateConfig> {
   /**
    * The same warnings as structured findings (with line and column when
    * loaded by `loadConfig`); absent for configs assembled elsewhere.
@@ -93,7 +93,7 @@ export function compileConfig(
   config: RolegateConfig,
   resolve: (ref: PolicyRef) => ResolvedPolicy,
   issuers: readonly ResolvedIssuer[] = config.issuers,
-): RuntimeConfig {
+): LoadedConfig {
   const errors: Finding[] = [];
   const warnings: Finding[] = [];
   let statementCount = 0;
@@ -131,7 +131,7 @@ export function compileConfig(
     .map((ref) => compile(ref, 'identity', { layer: 'guardrail' }))
     .filter((p): p is CompiledPolicy => p !== undefined);
   const variableKeys = collectVariableKeys(guardrails);
-  const roles: RuntimeRole[] = [];
+  const roles: CompiledRole[] = [];
   for (const role of config.roles) {
     const trust = compile(role.trustPolicy, 'trust', { role: role.name, layer: 'trust' });
     const identity = role.policies
@@ -155,7 +155,7 @@ export function compileConfig(
   }
   if (errors.length > 0) throw new PolicyCompileErrors(errors);
   return {
-    config,
+    settings: config,
     issuers,
     roles,
     guardrails,

@@ -13,7 +13,7 @@ import {
   compileConfig,
   PolicyCompileErrors,
   PolicyResolveError,
-  type RuntimeConfig,
+  type LoadedConfig,
 } from './compile.js';
 import type { JSONWebKeySet } from 'jose';
 import type { ResolvedIssuer } from '../identity/jwt.js';
@@ -198,7 +198,7 @@ function located(findings: readonly Finding[], texts: ReadonlyMap<string, string
  * (e.g. text read from standard input). `ROLEGATE_LISTEN_HOST`, when set,
  * replaces the host of both listeners. Throws {@link ConfigError} on any problem.
  */
-export function loadConfig(source: string | ConfigSource): RuntimeConfig {
+export function loadConfig(source: string | ConfigSource): LoadedConfig {
   const src: ConfigSource = typeof source === 'string' ? { file: source } : source;
   const read: FilesRead = new Map();
   try {
@@ -209,7 +209,7 @@ export function loadConfig(source: string | ConfigSource): RuntimeConfig {
   }
 }
 
-function loadFrom(src: ConfigSource, read: FilesRead): RuntimeConfig {
+function loadFrom(src: ConfigSource, read: FilesRead): LoadedConfig {
   const file = src.file;
   const listen = listenHostFromEnv(process.env);
   if (listen.problem !== undefined) {
@@ -289,10 +289,10 @@ function loadFrom(src: ConfigSource, read: FilesRead): RuntimeConfig {
     throw new ConfigError('ERR_CONFIG_INVALID', located(issuers.findings, texts));
   }
   try {
-    const runtime = compileConfig(config, resolveRef, issuers.issuers);
-    const warningFindings = located(runtime.warningFindings ?? [], texts);
+    const compiled = compileConfig(config, resolveRef, issuers.issuers);
+    const warningFindings = located(compiled.warningFindings ?? [], texts);
     return {
-      ...runtime,
+      ...compiled,
       warnings: warningFindings.map(formatFinding),
       warningFindings,
       sources: configSourcesOf(read, src.text),

@@ -9,7 +9,7 @@ import { compileGlob, matchGlob } from '../policy/glob.js';
 import { matchRoute, type CompiledRoute } from '../route/table.js';
 import type { ErrorCode } from '../errors.js';
 import { childPath, isRecord } from '../options/fields.js';
-import type { PlacedPolicy, RuntimeConfig } from './compile.js';
+import type { PlacedPolicy, LoadedConfig } from './compile.js';
 import type { Finding } from './finding.js';
 
 /** Where the findings are documented; each finding links `#<code in lower case>`. */
@@ -150,20 +150,20 @@ function federated(s: PlacedStatement): string[] {
 }
 
 /**
- * The findings of `runtime` (loaded with `loadConfig`, which records its
+ * The findings of `loaded` (loaded with `loadConfig`, which records its
  * policy documents; without them only the route findings are produced).
  * `configFile` locates route and role findings.
  */
-export function securityFindings(runtime: RuntimeConfig, configFile?: string): Finding[] {
+export function securityFindings(loaded: LoadedConfig, configFile?: string): Finding[] {
   const out: Finding[] = [];
-  const docs = runtime.documents ?? [];
+  const docs = loaded.documents ?? [];
   const all = docs.flatMap(statementsOf);
   const inConfig = (path: string) => ({
     ...(configFile === undefined ? {} : { file: configFile }),
     path,
   });
-  const routes: readonly CompiledRoute[] = runtime.routes;
-  const config = runtime.config;
+  const routes: readonly CompiledRoute[] = loaded.routes;
+  const config = loaded.settings;
   // Requests reach roles only through the route table (plus Envoy context_extensions).
   const tableOnly = config.unmatchedRoutes === 'deny' && config.routes.length > 0;
   const routeActions = routes.map((r) => (r.action.length === 1 ? (r.action[0] ?? '') : '*'));
@@ -296,6 +296,24 @@ export function securityFindings(runtime: RuntimeConfig, configFile?: string): F
       );
     }
   });
+
+  // A catch-all route behind nginx: with $uri sent instead of $request_uri,
+  // every request would be decided as the auth location and allowed here.
+  if (config.server.http.enabled) {
+    const location = config.server.http.nginxAuthLocation;
+    for (const probe of [location, '/_auth', '/auth']) {
+      const j = routes.findIndex((r) => r.pattern.test(probe));
+      if (j < 0) continue;
+      out.push(
+        finding(
+          'WARN_ROUTE_CATCH_ALL',
+          `routes[${j}] (${config.routes[j]?.method ?? ''} ${config.routes[j]?.path ?? ''}) matches ${probe}, an nginx auth location: if nginx sends $uri instead of $request_uri, every request is decided as that path. rolegate refuses an original URI equal to server.http.nginxAuthLocation (${location}); set it to the location your auth_request names`,
+          inConfig(`$.routes[${j}]`),
+        ),
+      );
+      break;
+    }
+  }
 
   // Roles that no route reaches.
   if (tableOnly && docs.length > 0) {

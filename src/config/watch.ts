@@ -16,13 +16,13 @@
  */
 import { lstatSync, readlinkSync, realpathSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { RuntimeConfig } from './compile.js';
+import type { LoadedConfig } from './compile.js';
 import { ConfigError, loadConfig } from './load.js';
 
 /** What {@link watchConfig} reports after each load it makes. */
 export interface ReloadEvents {
   /** A load succeeded: `config` should become active. */
-  onReload(config: RuntimeConfig): void;
+  onReload(config: LoadedConfig): void;
   /** A load failed: the active config stays (`ConfigError` for a config problem). */
   onReloadError(error: ConfigError | Error): void;
 }
@@ -44,7 +44,7 @@ export interface WatchOptions {
   /** Quiet time after the last event before checking, in ms (one save emits several events). Default 100. */
   readonly debounceMs?: number;
   /**
-   * The files the active config was read from (`RuntimeConfig.sources.files`).
+   * The files the active config was read from (`LoadedConfig.sources.files`).
    * Default: the config file alone.
    */
   readonly files?: readonly string[];

@@ -1,8 +1,8 @@
 /**
- * The runtime generation `check` reads: compiled roles, routes and issuers,
- * over the options of the modules a Check consults. `src/config` builds it
- * (see `compile.ts`) with the whole validated config as `config`; nothing
- * here imports `src/config`.
+ * The compiled form of one configuration (roles, routes and issuers, over
+ * the settings of the modules a Check consults) that `check`, `aws` and
+ * `config` share. `src/config` builds it (see `compile.ts`) with the whole
+ * validated config as `settings`; this leaf imports neither of them.
  */
 import type { ResolvedIssuer } from '../identity/jwt.js';
 import type { MtlsConfig } from '../identity/options.js';
@@ -12,7 +12,7 @@ import type { DenyOptions } from '../response/deny-options.js';
 import type { CompiledRoute } from '../route/table.js';
 import type { ClaimPatterns } from '../identity/variable-claims.js';
 
-export interface RuntimeRole {
+export interface CompiledRole {
   readonly name: string;
   readonly arn: string;
   readonly trust: PolicySet;
@@ -23,7 +23,7 @@ export interface RuntimeRole {
  * The options a Check reads from the config. The AWS integration reads its
  * own section on top (`src/aws` extends this type; nothing here imports it).
  */
-export interface RuntimeOptions {
+export interface CheckSettings {
   readonly unmatchedRoutes: 'deny' | 'default';
   readonly headers: HeadersConfig;
   readonly mtls: MtlsConfig;
@@ -34,12 +34,12 @@ export interface RuntimeOptions {
   readonly routes: readonly { readonly deny?: DenyOptions | undefined }[];
 }
 
-/** The immutable runtime view of one configuration generation. */
-export interface RuntimeConfig<C extends RuntimeOptions = RuntimeOptions> {
-  readonly config: C;
+/** The immutable compiled view of one configuration generation. */
+export interface CompiledConfig<C extends CheckSettings = CheckSettings> {
+  readonly settings: C;
   /** Issuers with their key files and secrets resolved. */
   readonly issuers: readonly ResolvedIssuer[];
-  readonly roles: readonly RuntimeRole[];
+  readonly roles: readonly CompiledRole[];
   /** The compiled guardrails, so roles loaded later (from AWS IAM) get the same ones. */
   readonly guardrails?: readonly CompiledPolicy[];
   readonly routes: readonly CompiledRoute[];

@@ -29,18 +29,8 @@ import {
 import { RequestContext } from './context.js';
 import { compileGlob, matchGlob, type Glob } from './glob.js';
 import type { EvaluationContext } from './types.js';
-import {
-  bytesEqual,
-  cidrContains,
-  parseBase64,
-  parseBool,
-  parseCidr,
-  parseDate,
-  parseIp,
-  parseNumber,
-  type Cidr,
-  type Ip,
-} from './values.js';
+import { cidrContains, parseCidr, parseIp, type Cidr, type Ip } from './address.js';
+import { bytesEqual, parseBase64, parseBool, parseDate, parseNumber } from './values.js';
 import {
   isDynamic,
   matchTemplate,

@@ -13,6 +13,9 @@
  * - empty segments (`//`) are dropped once dot segments are resolved (a
  *   `..` after `//` removes the empty segment, as RFC 3986 does), and a
  *   trailing `/` is removed, so `/a//b/` is `/a/b` (the root stays `/`);
+ * - a path that, dot segments resolved, begins with `//` is refused: URL
+ *   parsers read it as `//authority/path` (RFC 3986 4.2), so the upstream
+ *   could serve another path than the merged one decided;
  * - refused anywhere, raw or encoded: `\`, control characters (C0, DEL,
  *   C1), and `;` (servlet containers cut `;params` off a segment, other
  *   servers keep them: no single reading exists);
@@ -141,6 +144,12 @@ export function canonicalPath(raw: string): CanonicalPathResult {
       continue;
     }
     out.push(seg.text);
+  }
+  // `//x/...` (also as `/.//x`, `/a/..//x`) is a network-path reference to a
+  // URL parser (RFC 3986 4.2): the upstream may read `x` as a host and serve
+  // the rest, while merging would decide on `/x/...`.
+  if (out[0] === '') {
+    return refuse('ERR_PATH_NETWORK_PATH', 'the path begins with "//" (a network-path reference)');
   }
   return { ok: true, path: `/${out.filter((seg) => seg !== '').join('/')}` };
 }

@@ -7,18 +7,23 @@
  *
  * - `nginx` (`auth_request`): method and URI from `X-Original-Method` and
  *   `X-Original-URI` (names configurable; the URI must be `$request_uri`),
- *   host from `X-Original-Host`, else `Host`.
+ *   host from `X-Original-Host`, else `Host`. A URI naming the auth
+ *   location itself (`$uri` sent by mistake) is refused.
  * - `forward` (Traefik ForwardAuth, Caddy forward_auth): `X-Forwarded-Method`,
- *   `-Uri`, `-Host`, `-Proto`.
+ *   `-Uri`, `-Host`.
  * - `envoy` (Envoy `http_service`): the check's own method, host and path,
  *   with the configured `path_prefix` removed.
  *
- * The client address is the TCP peer's, unless that peer is a trusted proxy
- * (`server.http.trustedProxies`, default none): then `X-Real-IP`, else the
- * right-most untrusted entry of `X-Forwarded-For`.
+ * Forwarded information (docs/request-canonicalisation.md, "Who is believed
+ * for what") is read only from a TCP peer in `server.http.trustedProxies`
+ * (default none): the client address is the right-most `X-Forwarded-For`
+ * entry no trusted proxy holds (what the last proxy itself appended), the
+ * scheme is `X-Forwarded-Proto`. `X-Real-IP` and `Forwarded` carry no chain
+ * (nothing says which hop wrote them) and are never read. From any other
+ * peer, the client is the peer and the request is plain HTTP.
  */
-import { BlockList } from 'node:net';
 import type { ErrorCode } from '../errors.js';
+import { cidrContains, parseCidr, parseIp, type Cidr } from '../policy/address.js';
 import { canonicalIp, canonicalRequest, type RawRequest } from './normalize.js';
 import type { AuthzRequest } from './types.js';
 
@@ -27,7 +32,7 @@ export type FrontDoor = 'nginx' | 'forward' | 'envoy';
 
 /** What {@link httpCheckRequest} reads of the `server.http` options. */
 export interface HttpCheckRequestOptions {
-  /** CIDRs (or addresses) of proxies whose client-address headers are believed. Default none. */
+  /** CIDRs (or addresses) of proxies whose forwarded headers are believed. Default none. */
   readonly trustedProxies: readonly string[];
   /** Default `x-original-method`. */
   readonly originalMethodHeader: string;
@@ -37,6 +42,8 @@ export interface HttpCheckRequestOptions {
   readonly originalHostHeader: string;
   /** Envoy's `path_prefix`. Default `/envoy`. */
   readonly envoyPrefix: string;
+  /** nginx's auth location (the `auth_request` target). Default `/_rolegate`. */
+  readonly nginxAuthLocation: string;
 }
 
 /** One HTTP check call as the server received it. */
@@ -58,61 +65,75 @@ const FORWARD_HEADERS = [
   'x-forwarded-proto',
 ] as const;
 
-/** A matcher for `trustedProxies`; built once per options object. */
-const matchers = new WeakMap<readonly string[], BlockList>();
+/** `trustedProxies` parsed once per options object. */
+const parsedLists = new WeakMap<readonly string[], readonly Cidr[]>();
 
-function trustList(cidrs: readonly string[]): BlockList {
-  let list = matchers.get(cidrs);
+function trustList(cidrs: readonly string[]): readonly Cidr[] {
+  let list = parsedLists.get(cidrs);
   if (list === undefined) {
-    list = new BlockList();
-    for (const c of cidrs) {
-      const [addr = '', prefix] = c.split('/');
-      const ip = canonicalIp(addr);
-      if (ip === undefined) continue;
-      const type = ip.includes(':') ? 'ipv6' : 'ipv4';
-      list.addSubnet(
-        ip,
-        prefix === undefined ? (type === 'ipv4' ? 32 : 128) : Number(prefix),
-        type,
-      );
-    }
-    matchers.set(cidrs, list);
+    // The schema accepts only CIDRs parseCidr reads: nothing is dropped here.
+    list = cidrs.map(parseCidr).filter((c): c is Cidr => c !== undefined);
+    parsedLists.set(cidrs, list);
   }
   return list;
 }
 
-function trusted(list: BlockList, ip: string | undefined): boolean {
-  return ip !== undefined && list.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
+function trusted(list: readonly Cidr[], ip: string | undefined): boolean {
+  if (ip === undefined || list.length === 0) return false;
+  const parsed = parseIp(ip);
+  return parsed !== undefined && list.some((c) => cidrContains(c, parsed));
 }
 
-/** The client address, or a refusal when a trusted proxy sent an unreadable one. */
-function clientAddress(
-  call: HttpCheckCall,
-  options: HttpCheckRequestOptions,
-): { ip?: string; refused?: ErrorCode; viaProxy: boolean } {
-  const peer = call.peerIp === undefined ? undefined : canonicalIp(call.peerIp);
-  const list = trustList(options.trustedProxies);
-  if (!trusted(list, peer)) return { ...(peer ? { ip: peer } : {}), viaProxy: false };
-  const real = call.headers['x-real-ip'];
-  if (real !== undefined) {
-    const ip = real.length === 1 ? canonicalIp((real[0] ?? '').trim()) : undefined;
-    return ip === undefined
-      ? { refused: 'ERR_REQUEST_SOURCE_INVALID', viaProxy: true }
-      : { ip, viaProxy: true };
-  }
-  const xff = (call.headers['x-forwarded-for'] ?? []).flatMap((v) => v.split(','));
-  if (xff.length === 0) return { ...(peer ? { ip: peer } : {}), viaProxy: true };
-  const hops: string[] = [];
-  for (const hop of xff) {
+/** What rolegate believes about the client: its address and whether it spoke TLS to the proxy. */
+interface Forwarded {
+  readonly ip?: string;
+  readonly secure: boolean;
+  readonly refused?: ErrorCode;
+}
+
+/** The client address from a trusted peer's X-Forwarded-For, or a refusal. */
+function forwardedFor(
+  values: readonly string[] | undefined,
+  list: readonly Cidr[],
+  peer: string,
+): { ip: string } | { refused: ErrorCode } {
+  const hops = (values ?? []).flatMap((v) => v.split(','));
+  if (hops.length === 0) return { ip: peer };
+  const canonical: string[] = [];
+  for (const hop of hops) {
     const ip = canonicalIp(hop.trim());
-    if (ip === undefined) return { refused: 'ERR_REQUEST_SOURCE_INVALID', viaProxy: true };
-    hops.push(ip);
+    if (ip === undefined) return { refused: 'ERR_REQUEST_SOURCE_INVALID' };
+    canonical.push(ip);
   }
-  // Right to left: the first hop no trusted proxy vouches for is the client.
-  for (let i = hops.length - 1; i >= 0; i--) {
-    if (!trusted(list, hops[i])) return { ip: hops[i] as string, viaProxy: true };
+  // Right to left: each trusted proxy vouches only for the hop before it; the
+  // first hop no trusted proxy holds is the client, whatever it wrote to the left.
+  for (let i = canonical.length - 1; i >= 0; i--) {
+    if (!trusted(list, canonical[i])) return { ip: canonical[i] as string };
   }
-  return { ip: hops[0] as string, viaProxy: true };
+  return { ip: canonical[0] as string };
+}
+
+/** The scheme a trusted peer reports: exactly one `http` or `https` (any case). */
+function forwardedProto(values: readonly string[] | undefined): boolean | ErrorCode {
+  if (values === undefined || values.length === 0) return false;
+  const proto = values.length === 1 ? (values[0] as string).trim().toLowerCase() : '';
+  if (proto === 'https') return true;
+  if (proto === 'http') return false;
+  return 'ERR_REQUEST_SCHEME_INVALID';
+}
+
+/** Client address and scheme, believed only as far as a trusted proxy wrote them. */
+function forwarded(call: HttpCheckCall, options: HttpCheckRequestOptions): Forwarded {
+  if (call.peerIp === undefined) return { secure: false };
+  const peer = canonicalIp(call.peerIp);
+  if (peer === undefined) return { secure: false, refused: 'ERR_REQUEST_SOURCE_INVALID' };
+  const list = trustList(options.trustedProxies);
+  if (!trusted(list, peer)) return { ip: peer, secure: false };
+  const source = forwardedFor(call.headers['x-forwarded-for'], list, peer);
+  if ('refused' in source) return { secure: false, refused: source.refused };
+  const proto = forwardedProto(call.headers['x-forwarded-proto']);
+  if (typeof proto === 'string') return { ip: source.ip, secure: false, refused: proto };
+  return { ip: source.ip, secure: proto };
 }
 
 /** Exactly one value, or `undefined` (absent) / `null` (repeated: contradictory). */
@@ -140,6 +161,17 @@ function refusedRequest(
 }
 
 /**
+ * True when nginx's original URI is its auth location: the config sends
+ * `$uri`, which inside the `auth_request` subrequest is the auth location's
+ * own URI, so every request would be decided as that one path (and a
+ * catch-all route would allow them all).
+ */
+function namesTheAuthLocation(target: string, options: HttpCheckRequestOptions): boolean {
+  const q = target.indexOf('?');
+  return (q === -1 ? target : target.slice(0, q)) === options.nginxAuthLocation;
+}
+
+/**
  * Rebuilds the original request a proxy asks about and canonicalises it.
  * Never throws: anything missing, repeated or unreadable sets `refused`.
  */
@@ -159,46 +191,47 @@ export function httpCheckRequest(
   for (const [name, values] of Object.entries(call.headers)) {
     if (values !== undefined && !control.has(name)) headers[name] = values.join(',');
   }
-  const source = clientAddress(call, options);
-  if (source.refused !== undefined) return refusedRequest(source.refused, headers, undefined);
+  const source = forwarded(call, options);
+  if (source.refused !== undefined) return refusedRequest(source.refused, headers, source.ip);
 
   let method: string | undefined | null;
   let target: string | undefined | null;
   let host: string | undefined | null;
-  let secure = false;
   if (door === 'nginx') {
     method = single(call.headers, options.originalMethodHeader);
     target = single(call.headers, options.originalUriHeader);
     const original = single(call.headers, options.originalHostHeader);
     host = original === undefined ? single(call.headers, 'host') : original;
-    secure = source.viaProxy && single(call.headers, 'x-forwarded-proto') === 'https';
   } else if (door === 'forward') {
     method = single(call.headers, 'x-forwarded-method');
     target = single(call.headers, 'x-forwarded-uri');
     host = single(call.headers, 'x-forwarded-host');
-    secure = single(call.headers, 'x-forwarded-proto') === 'https';
   } else {
     method = call.method;
     const rest = call.target.startsWith(options.envoyPrefix)
       ? call.target.slice(options.envoyPrefix.length)
       : null;
     target = rest === null ? null : rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
+    // `/envoyx/a` is not under the prefix `/envoy`: no original request here.
     if (target !== null && !target.startsWith('/')) target = null;
     host = single(call.headers, 'host');
-    secure = source.viaProxy && single(call.headers, 'x-forwarded-proto') === 'https';
   }
-  // An origin-form target only: an absolute URI or `*` here is not what any proxy sends.
   if (
     method === undefined ||
     method === null ||
     target === undefined ||
     target === null ||
-    !target.startsWith('/') ||
+    target === '' ||
     host === undefined ||
     host === null ||
     host === ''
   ) {
     return refusedRequest('ERR_REQUEST_MISSING_ORIGINAL', headers, source.ip);
+  }
+  // An absolute URI or `*` is not what any proxy sends as the original target.
+  if (!target.startsWith('/')) return refusedRequest('ERR_REQUEST_TARGET_FORM', headers, source.ip);
+  if (door === 'nginx' && namesTheAuthLocation(target, options)) {
+    return refusedRequest('ERR_REQUEST_ORIGINAL_IS_CHECK', headers, source.ip);
   }
   headers['host'] = host;
   const raw: RawRequest = {
@@ -207,7 +240,7 @@ export function httpCheckRequest(
     host,
     headers,
     ...(source.ip ? { sourceIp: source.ip } : {}),
-    secure,
+    secure: source.secure,
     contextExtensions: {},
   };
   return canonicalRequest(raw);

@@ -1,7 +1,7 @@
 /** CheckRequest (the fields the pipeline reads) -> transport-neutral {@link AuthzRequest}. */
-import { isIP } from 'node:net';
 import type { CheckRequestFields } from '../transport/grpc/decode-check-request.js';
 import type { ErrorCode } from '../errors.js';
+import { canonicalAddress } from '../policy/address.js';
 import { canonicalPath } from './canonical-path.js';
 import type { AuthzRequest } from './types.js';
 
@@ -49,28 +49,15 @@ const HOST =
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /**
- * The one spelling of a peer address: IPv4 dotted quad, or compressed
- * lower-case IPv6. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, what a
- * dual-stack Envoy listener reports for an IPv4 client) is that IPv4
- * client. Zone ids and anything else unparsable give `undefined`.
+ * The one spelling of a peer address (dotted IPv4 or RFC 5952 IPv6), or
+ * `undefined` when the text is not one a request may carry. IPv4-mapped and
+ * NAT64 IPv6 (what a dual-stack or NAT64 listener reports for an IPv4
+ * client) are that IPv4 client; the other IPv6 forms that embed IPv4 are
+ * refused (see `src/policy/address.ts`).
  */
 export function canonicalIp(text: string): string | undefined {
-  const family = isIP(text);
-  if (family === 4) return text;
-  if (family !== 6 || text.includes('%')) return undefined;
-  let compressed: string;
-  try {
-    compressed = new URL(`http://[${text}]/`).hostname.slice(1, -1);
-  } catch {
-    return undefined;
-  }
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compressed);
-  if (mapped) {
-    const hi = parseInt(mapped[1] as string, 16);
-    const lo = parseInt(mapped[2] as string, 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
-  return compressed;
+  const result = canonicalAddress(text);
+  return result.ok ? result.ip : undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -105,16 +92,21 @@ export function canonicalRequest(raw: RawRequest): AuthzRequest {
   const host = raw.host.toLowerCase().replace(/\.$/, '');
   const method = raw.method.toUpperCase();
   const sourceAddress = raw.sourceIp ? canonicalIp(raw.sourceIp) : undefined;
+  const targetForm = raw.target.startsWith('/');
   const headerId = raw.headers['x-request-id'];
   const streamId = raw.streamId ?? '';
   const canonical = canonicalPath(pathPart);
   let refused: ErrorCode | undefined;
-  if (!canonical.ok) refused = canonical.code;
+  // Origin form only: an absolute URI or `*` is not a path any route or upstream reads alike.
+  if (!targetForm) refused = 'ERR_REQUEST_TARGET_FORM';
+  else if (!canonical.ok) refused = canonical.code;
   // A request target never carries a fragment (RFC 9112 3.2); servers that
   // keep `#...` in the path would read another path than the one decided.
   else if (query.includes('#')) refused = 'ERR_PATH_INVALID';
   else if (!METHOD.test(method)) refused = 'ERR_REQUEST_METHOD_INVALID';
   else if (host !== '' && !HOST.test(host)) refused = 'ERR_REQUEST_HOST_INVALID';
+  // An address that was sent but cannot be read would silently skip every IpAddress Deny.
+  else if (raw.sourceIp && sourceAddress === undefined) refused = 'ERR_REQUEST_SOURCE_INVALID';
   const request: Mutable<AuthzRequest> = {
     // Envoy's x-request-id joins the audit record to Envoy's access log; the stream id is the fallback.
     requestId:

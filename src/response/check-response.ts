@@ -5,6 +5,7 @@
  */
 import type { CheckOutcome } from '../decision/outcome.js';
 import { DECISION_ID_HEADER } from './upstream-headers.js';
+import { isOwnedHeader, ownedHeaderNames } from './owned-headers.js';
 import type { DenyOptions } from './deny-options.js';
 import { shapeDeny, type DenyContext, type DenyStatus } from './deny.js';
 import {
@@ -14,9 +15,7 @@ import {
   type ProtoStruct,
 } from '../transport/grpc/messages.js';
 
-/** Prefix of every header rolegate owns; inbound copies never reach the upstream. */
-export const OWNED_HEADER_PREFIX = 'x-rolegate-';
-
+export { OWNED_HEADER_PREFIX } from './owned-headers.js';
 export { DECISION_ID_HEADER, PRINCIPAL_HEADER, ROLE_HEADER } from './upstream-headers.js';
 
 /** Fixed deny bodies: the same bytes for every deny of a kind. */
@@ -50,7 +49,11 @@ export interface ResponseSettings {
   readonly requestedRoleHeader: string;
   /** More headers for an allow (upstream AWS credentials); they win over claim headers. Default none. */
   readonly extraHeaders?: Readonly<Record<string, string>>;
-  /** More header names rolegate owns: inbound copies never reach the upstream. Default none. */
+  /**
+   * The STS credential header names (`credentialHeaderNames(config.aws)`),
+   * owned with the rest of owned-headers.ts's list: inbound copies never
+   * reach the upstream. Default none.
+   */
   readonly ownedHeaders?: readonly string[];
   /**
    * Inbound headers removed before the upstream sees the request, such as
@@ -69,6 +72,7 @@ function set(key: string, value: string): HeaderValueOption {
 }
 
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /** The header options of an allow, in the map's order. */
 function headerOptions(headers: ReadonlyMap<string, string>): HeaderValueOption[] {
@@ -151,13 +155,21 @@ export function allowHeaders(
   }
   // Inbound copies of owned headers we do not overwrite must go: Envoy applies
   // removals after additions, so only headers we do not set are listed.
-  const owned = (name: string) =>
-    name.startsWith(OWNED_HEADER_PREFIX) ||
-    name === settings.requestedRoleHeader ||
-    Object.hasOwn(settings.claimHeaders, name) ||
-    (settings.ownedHeaders?.includes(name) ?? false) ||
-    (settings.stripInbound?.includes(name) ?? false);
-  return { injected, remove: Object.keys(inbound).filter((n) => owned(n) && !injected.has(n)) };
+  // "Owned" is the one list of owned-headers.ts, the one the examples clear.
+  const owned = ownedHeaderNames(
+    {
+      headers: {
+        claims: settings.claimHeaders,
+        requestedRole: settings.requestedRoleHeader,
+        stripInbound: settings.stripInbound ?? NO_NAMES,
+      },
+    },
+    settings.ownedHeaders ?? NO_NAMES,
+  );
+  return {
+    injected,
+    remove: Object.keys(inbound).filter((n) => isOwnedHeader(n, owned) && !injected.has(n)),
+  };
 }
 
 /** Builds the CheckResponse for an outcome. `inbound` are the request's lower-cased headers. */

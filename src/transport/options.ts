@@ -3,8 +3,8 @@
  * Each default is written once, in the schema. `ROLEGATE_LISTEN_HOST`
  * replaces the host of both listeners (see `src/config/listen-host.ts`).
  */
-import { isIP } from 'node:net';
 import type { z } from 'zod';
+import { parseCidr } from '../policy/address.js';
 import {
   always,
   bool,
@@ -22,14 +22,9 @@ const listen = (host: string, port: number) =>
     port: int(0, 65_535).default(port),
   }).prefault({});
 
-/** A CIDR (`10.0.0.0/8`, `::1/128`) or a bare address (one host). */
+/** A CIDR (`10.0.0.0/8`, `::1/128`) or a bare address (one host), read as policies read them. */
 function isCidr(text: string): boolean {
-  const [addr = '', prefix, ...rest] = text.split('/');
-  const family = isIP(addr);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (family === 4 ? 32 : 128);
+  return parseCidr(text) !== undefined;
 }
 
 const HEADER = /^[a-z0-9-]+$/;
@@ -56,7 +51,7 @@ export const httpCheckSchema = fields({
     }, always)
     .default([])
     .describe(
-      'Peers (CIDRs) whose X-Real-IP / X-Forwarded-For name the client address. Default none: the client address is never taken from a header.',
+      'Peers (CIDRs) believed for X-Forwarded-For (the right-most entry none of them holds is the client) and X-Forwarded-Proto. X-Real-IP and Forwarded are never read. Default none: the client is the TCP peer and the request is plain HTTP.',
     ),
   originalMethodHeader: headerName('x-original-method').describe(
     'nginx auth_request: header carrying the original method. Default x-original-method.',
@@ -67,6 +62,12 @@ export const httpCheckSchema = fields({
   originalHostHeader: headerName('x-original-host').describe(
     'nginx auth_request: header carrying the original host; Host is used when absent. Default x-original-host.',
   ),
+  nginxAuthLocation: text()
+    .refine((s) => /^\/[\x21-\x7e]*$/.test(s), { error: 'a path like /_rolegate' })
+    .default('/_rolegate')
+    .describe(
+      'nginx: the location auth_request names. An original URI equal to it is refused (ERR_REQUEST_ORIGINAL_IS_CHECK): the config sends $uri, not $request_uri. Default /_rolegate.',
+    ),
   envoyPrefix: text()
     .refine((s) => /^\/[a-z0-9/_-]*[a-z0-9_-]$/.test(s), {
       error: 'a path like /envoy (no trailing /)',
@@ -84,7 +85,12 @@ export const httpCheckSchema = fields({
   maxHeaders: int(1, 1000).default(100).describe('Most request headers. Default 100.'),
   requestTimeoutMs: int(100, 600_000)
     .default(5000)
-    .describe('Time to receive a whole request. Default 5000.'),
+    .describe(
+      'Time to receive a whole request, head included; a slower client is cut within a quarter of it (at most 1 s) after. Default 5000.',
+    ),
+  maxConnections: int(1, 1_000_000)
+    .default(4096)
+    .describe('Most open connections; more are closed at accept. Default 4096.'),
   keepAliveTimeoutMs: int(0, 600_000)
     .default(60_000)
     .describe('Idle keep-alive connection lifetime. Default 60000.'),

@@ -132,7 +132,7 @@ describe('sidecar example', () => {
       kind(parseObjects(rendered), 'ConfigMap').data?.['rolegate.yaml'] ?? '',
     );
     const config = loadConfig(configFile);
-    expect(config.config.mtls).toMatchObject({ enabled: true, trustDomains: ['example.org'] });
+    expect(config.settings.mtls).toMatchObject({ enabled: true, trustDomains: ['example.org'] });
   });
 });
 
@@ -271,7 +271,7 @@ describe('EKS example (docs/eks.md)', () => {
     });
     const configFile = join(work, 'eks-config.yaml');
     writeFileSync(configFile, kind(objects, 'ConfigMap').data?.['rolegate.yaml'] ?? '');
-    expect(loadConfig(configFile).config.issuers).toHaveLength(1);
+    expect(loadConfig(configFile).settings.issuers).toHaveLength(1);
   });
 });
 

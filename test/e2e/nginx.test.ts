@@ -4,55 +4,18 @@
  * verbatim but for its three ports: client -> nginx -> auth subrequest ->
  * rolegate's HTTP check -> the echo upstream.
  */
-import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Rolegate } from '../../src/main.js';
-import { EchoUpstream } from '../harness/echo-upstream.js';
-import { JwksIssuer } from '../harness/jwks.js';
-import { NginxPeer, substitutePorts } from '../harness/nginx.js';
-import { freePort } from '../harness/ports.js';
-import { frontDoorConfig, readerToken } from '../support/front-door.js';
-import { captureLogger } from '../support/log-capture.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { frontDoorOwnedHeaders, useFrontDoor } from '../support/front-door-bed.js';
+import { nginxDoor } from '../support/front-doors.js';
 import { rawRequest } from '../support/raw-http.js';
-import { startTestRolegate } from '../support/rolegate.js';
 
-const EXAMPLE = new URL('../../examples/nginx/rolegate.conf', import.meta.url);
-
-const idp = new JwksIssuer({ audience: 'orders-api' });
-const upstream = new EchoUpstream();
-const audit = captureLogger();
-const ops = captureLogger('warn');
-let rolegate: Rolegate;
-let nginx: NginxPeer;
-let nginxPort: number;
-
-beforeAll(async () => {
-  await Promise.all([idp.start(), upstream.start()]);
-  ({ rolegate } = await startTestRolegate(frontDoorConfig(idp), { ops, audit }, { httpPort: 0 }));
-  nginxPort = await freePort();
-  nginx = new NginxPeer({
-    port: nginxPort,
-    serverConfig: substitutePorts(readFileSync(EXAMPLE, 'utf8'), {
-      8080: nginxPort,
-      9003: rolegate.httpPort as number,
-      8081: upstream.port,
-    }),
-  });
-  await nginx.start();
-}, 60_000);
-
-afterAll(async () => {
-  await nginx?.stop();
-  await rolegate?.stop().catch(() => undefined);
-  await Promise.all([idp.stop(), upstream.stop()]);
-});
-
-const bearer = async () => ({ authorization: `Bearer ${await readerToken(idp)}` });
+const bed = useFrontDoor(nginxDoor(), { timeoutMs: 60_000 });
+const { upstream, audit, bearer } = bed;
 
 describe('rolegate behind a real nginx (auth_request)', () => {
   it('allows a reader, and auth_request_set carries the identity headers to the upstream', async () => {
     upstream.clear();
-    const res = await rawRequest(nginxPort, 'GET', '/orders/42?x=1', await bearer());
+    const res = await rawRequest(bed.port(), 'GET', '/orders/42?x=1', await bearer());
     expect(res.status).toBe(200);
     const [seen] = upstream.requestsTo('/orders/42');
     expect(seen?.path).toBe('/orders/42?x=1');
@@ -65,7 +28,7 @@ describe('rolegate behind a real nginx (auth_request)', () => {
 
   it('replaces client-sent identity and method-override headers', async () => {
     upstream.clear();
-    const res = await rawRequest(nginxPort, 'GET', '/orders/7', {
+    const res = await rawRequest(bed.port(), 'GET', '/orders/7', {
       ...(await bearer()),
       'x-rolegate-principal': 'mallory',
       'x-user-email': 'mallory@example.com',
@@ -78,9 +41,49 @@ describe('rolegate behind a real nginx (auth_request)', () => {
     expect(seen?.headers['x-http-method-override']).toBeUndefined();
   });
 
+  it('lets no forged copy of any owned header reach the upstream', async () => {
+    upstream.clear();
+    const forged = Object.fromEntries(
+      frontDoorOwnedHeaders()
+        .filter((h) => h.name !== 'x-rolegate-role') // the requested-role header: a real request
+        .map((h) => [h.name, `forged-${h.name}`]),
+    );
+    const res = await rawRequest(bed.port(), 'GET', '/orders/8', {
+      ...(await bearer()),
+      ...forged,
+    });
+    expect(res.status).toBe(200);
+    const [seen] = upstream.requestsTo('/orders/8');
+    const leaked = Object.entries(seen?.headers ?? {}).filter(([, v]) =>
+      String(v).includes('forged'),
+    );
+    expect(leaked).toEqual([]);
+    expect(seen?.headers['x-rolegate-principal']).toBe('alice');
+  });
+
+  it("hands the API nginx's X-Forwarded-For chain and scheme, not the client's claims", async () => {
+    upstream.clear();
+    const res = await rawRequest(bed.port(), 'GET', '/orders/9', {
+      ...(await bearer()),
+      'x-forwarded-for': '203.0.113.7',
+      'x-real-ip': '203.0.113.8',
+      'x-forwarded-proto': 'https',
+    });
+    expect(res.status).toBe(200);
+    const [seen] = upstream.requestsTo('/orders/9');
+    // rolegate and the API get the same chain: the client's entry, then the
+    // address nginx saw (the right-most, the one a reader of the chain takes).
+    expect(seen?.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    expect(seen?.headers['x-forwarded-proto']).toBe('http');
+    expect(seen?.headers['x-real-ip']).toBeUndefined();
+    // This config trusts no proxy: rolegate takes the TCP peer, nginx.
+    const record = audit.auditFor(seen?.headers['x-rolegate-decision-id'] as string);
+    expect(record).toMatchObject({ decision: 'allow', source_address: '127.0.0.1' });
+  });
+
   it('answers 401 with RFC 6750 WWW-Authenticate without a token; the upstream sees nothing', async () => {
     upstream.clear();
-    const res = await rawRequest(nginxPort, 'GET', '/orders/1');
+    const res = await rawRequest(bed.port(), 'GET', '/orders/1');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="rolegate"');
     expect(upstream.requests).toHaveLength(0);
@@ -88,7 +91,7 @@ describe('rolegate behind a real nginx (auth_request)', () => {
 
   it('answers 403 to a reader deleting; the upstream sees nothing', async () => {
     upstream.clear();
-    const res = await rawRequest(nginxPort, 'DELETE', '/orders/1', await bearer());
+    const res = await rawRequest(bed.port(), 'DELETE', '/orders/1', await bearer());
     expect(res.status).toBe(403);
     expect(upstream.requests).toHaveLength(0);
     expect(audit.records().at(-1)?.['audit']).toMatchObject({
@@ -108,7 +111,7 @@ describe('rolegate behind a real nginx (auth_request)', () => {
     ['a raw backslash', '/orders/1\\..\\x', 'ERR_PATH_INVALID'],
   ])('refuses %s: nginx answers 500 and never passes the request', async (_, path, reason) => {
     upstream.clear();
-    const res = await rawRequest(nginxPort, 'GET', path, await bearer());
+    const res = await rawRequest(bed.port(), 'GET', path, await bearer());
     expect(res.status).toBe(500);
     expect(upstream.requests).toHaveLength(0);
     expect(audit.records().at(-1)?.['audit']).toMatchObject({ decision: 'deny', reason });
@@ -116,7 +119,7 @@ describe('rolegate behind a real nginx (auth_request)', () => {
 
   it('a climb above the root is refused by nginx itself (400) before any check', async () => {
     upstream.clear();
-    const res = await rawRequest(nginxPort, 'GET', '/orders/%2e%2e/%2e%2e/etc', await bearer());
+    const res = await rawRequest(bed.port(), 'GET', '/orders/%2e%2e/%2e%2e/etc', await bearer());
     expect(res.status).toBe(400);
     expect(upstream.requests).toHaveLength(0);
   });
@@ -124,69 +127,48 @@ describe('rolegate behind a real nginx (auth_request)', () => {
   it('decides a dot-segment path on its canonical form, the one the upstream resolves', async () => {
     upstream.clear();
     // Reader may GET /orders/{id}; /orders/x/../9 is /orders/9 for both.
-    const res = await rawRequest(nginxPort, 'GET', '/orders/x/../9', await bearer());
+    const res = await rawRequest(bed.port(), 'GET', '/orders/x/../9', await bearer());
     expect(res.status).toBe(200);
     const last = audit.records().at(-1)?.['audit'];
     expect(last).toMatchObject({ decision: 'allow', resource: 'arn:rolegate:orders:::order/9' });
   });
 
   it('rolegate down: nginx answers 500 and never passes the request', async () => {
-    await rolegate.stop();
+    await bed.rolegate().stop();
     upstream.clear();
-    const res = await rawRequest(nginxPort, 'GET', '/orders/42', await bearer());
+    const res = await rawRequest(bed.port(), 'GET', '/orders/42', await bearer());
     expect(res.status).toBe(500);
     expect(upstream.requests).toHaveLength(0);
   });
 });
 
 describe('the same config with $uri instead of $request_uri (what not to do)', () => {
-  let wrong: NginxPeer;
-  let wrongPort: number;
-  let own: Rolegate;
-
-  beforeAll(async () => {
-    ({ rolegate: own } = await startTestRolegate(
-      frontDoorConfig(idp),
-      { ops, audit },
-      { httpPort: 0 },
-    ));
-    wrongPort = await freePort();
-    const text = readFileSync(EXAMPLE, 'utf8');
-    expect(text).toContain('X-Original-URI $request_uri;');
-    wrong = new NginxPeer({
-      port: wrongPort,
-      serverConfig: substitutePorts(
-        text.replace('X-Original-URI $request_uri;', 'X-Original-URI $uri;'),
-        {
-          8080: wrongPort,
-          9003: own.httpPort as number,
-          8081: upstream.port,
-        },
-      ),
-    });
-    await wrong.start();
-  }, 60_000);
-
-  afterAll(async () => {
-    await wrong?.stop();
-    await own?.stop().catch(() => undefined);
+  const wrong = nginxDoor({
+    name: 'nginx with $uri',
+    edit: (text) => {
+      expect(text).toContain('X-Original-URI $request_uri;');
+      return text.replace('X-Original-URI $request_uri;', 'X-Original-URI $uri;');
+    },
   });
 
-  // Inside the auth subrequest $uri is the subrequest's own URI: every
-  // request is asked about as `/_rolegate`, which no route matches, so every
-  // request is refused (403) and none reaches the upstream: fails safe, but
-  // never works. (Outside a subrequest $uri is nginx's decoded, normalised
-  // path without the query: a decision about bytes the upstream never gets.)
+  beforeAll(() => bed.variant(wrong), 60_000);
+
+  // Inside the auth subrequest $uri is the subrequest's own URI, the auth
+  // location `/_rolegate`: rolegate refuses an original URI naming it (400,
+  // nginx answers 500), so the mistake fails at once and never reaches the
+  // upstream, even with a catch-all route. (Outside a subrequest $uri is
+  // nginx's decoded, normalised path without the query: a decision about
+  // bytes the upstream never gets.)
   it.each(['/orders/42', '/orders/1%2F..%2F2', '/orders/42?x=1'])(
-    '%s is decided as /_rolegate and refused',
+    '%s is refused as naming the auth location',
     async (path) => {
       upstream.clear();
-      const res = await rawRequest(wrongPort, 'GET', path, await bearer());
-      expect(res.status).toBe(403);
+      const res = await rawRequest(wrong.port(), 'GET', path, await bearer());
+      expect(res.status).toBe(500);
       expect(upstream.requests).toHaveLength(0);
       expect(audit.records().at(-1)?.['audit']).toMatchObject({
-        path: '/_rolegate',
-        reason: 'ERR_ROUTE_UNMATCHED',
+        decision: 'deny',
+        reason: 'ERR_REQUEST_ORIGINAL_IS_CHECK',
       });
     },
   );

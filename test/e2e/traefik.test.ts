@@ -4,67 +4,20 @@
  * `examples/traefik/traefik.yml` and `dynamic.yml` verbatim but for their
  * ports: client -> Traefik -> `/forward` -> rolegate -> the echo upstream.
  */
-import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Rolegate } from '../../src/main.js';
+import { describe, expect, it } from '@jest/globals';
 import { DENY_BODY } from '../../src/response/check-response.js';
-import { EchoUpstream } from '../harness/echo-upstream.js';
-import { JwksIssuer } from '../harness/jwks.js';
-import { substitutePorts } from '../harness/nginx.js';
-import { freePort } from '../harness/ports.js';
-import { TraefikPeer } from '../harness/traefik.js';
-import { frontDoorConfig, readerToken } from '../support/front-door.js';
-import { captureLogger } from '../support/log-capture.js';
+import { frontDoorOwnedHeaders, useFrontDoor } from '../support/front-door-bed.js';
+import { traefikDoor } from '../support/front-doors.js';
 import { rawRequest } from '../support/raw-http.js';
-import { startTestRolegate } from '../support/rolegate.js';
 
-const example = (name: string) =>
-  readFileSync(new URL(`../../examples/traefik/${name}`, import.meta.url), 'utf8');
-
-const idp = new JwksIssuer({ audience: 'orders-api' });
-const upstream = new EchoUpstream();
-const audit = captureLogger();
-const ops = captureLogger('warn');
-let rolegate: Rolegate;
-let traefik: TraefikPeer;
-let port: number;
-
-beforeAll(async () => {
-  await Promise.all([idp.start(), upstream.start()]);
-  ({ rolegate } = await startTestRolegate(frontDoorConfig(idp), { ops, audit }, { httpPort: 0 }));
-  port = await freePort();
-  traefik = new TraefikPeer({
-    port,
-    staticConfig: substitutePorts(example('traefik.yml'), { 8080: port }),
-    dynamicConfig: substitutePorts(example('dynamic.yml'), {
-      9003: rolegate.httpPort as number,
-      8081: upstream.port,
-    }),
-  });
-  await traefik.start();
-  // The entry point listens before the file provider has loaded the router
-  // (404 meanwhile): wait for rolegate's own 401.
-  const deadline = Date.now() + 15_000;
-  let status = 0;
-  while (status !== 401 && Date.now() < deadline) {
-    status = (await rawRequest(port, 'GET', '/orders/1')).status;
-    if (status !== 401) await new Promise((r) => setTimeout(r, 100));
-  }
-  expect(status).toBe(401);
-}, 60_000);
-
-afterAll(async () => {
-  await traefik?.stop();
-  await rolegate?.stop().catch(() => undefined);
-  await Promise.all([idp.stop(), upstream.stop()]);
-});
-
-const bearer = async () => ({ authorization: `Bearer ${await readerToken(idp)}` });
+// The door waits until Traefik's file provider has loaded the router.
+const bed = useFrontDoor(traefikDoor(), { timeoutMs: 60_000 });
+const { upstream, audit, bearer } = bed;
 
 describe('rolegate behind a real Traefik (ForwardAuth)', () => {
   it('allows a reader; authResponseHeaders carry the identity, forged copies are gone', async () => {
     upstream.clear();
-    const res = await rawRequest(port, 'GET', '/orders/42?x=1', {
+    const res = await rawRequest(bed.port(), 'GET', '/orders/42?x=1', {
       ...(await bearer()),
       'x-rolegate-principal': 'mallory',
       'x-http-method-override': 'DELETE',
@@ -79,16 +32,39 @@ describe('rolegate behind a real Traefik (ForwardAuth)', () => {
     expect(audit.auditFor(id)).toMatchObject({ decision: 'allow', path: '/orders/42' });
   });
 
+  it('lets no forged copy of any owned header reach the upstream', async () => {
+    upstream.clear();
+    const forged = Object.fromEntries(
+      frontDoorOwnedHeaders().map((h) => [h.name, `forged-${h.name}`]),
+    );
+    const res = await rawRequest(bed.port(), 'GET', '/orders/8', {
+      ...(await bearer()),
+      ...forged,
+    });
+    expect(res.status).toBe(200);
+    const [seen] = upstream.requestsTo('/orders/8');
+    const owned = frontDoorOwnedHeaders().map((h) => h.name);
+    const reached = Object.fromEntries(
+      Object.entries(seen?.headers ?? {}).filter(([name]) => owned.includes(name)),
+    );
+    expect(reached).toEqual({
+      'x-rolegate-principal': 'alice',
+      'x-rolegate-role': 'arn:rolegate:iam:::role/orders-reader',
+      'x-rolegate-decision-id': expect.any(String),
+      'x-user-email': 'alice@example.com',
+    });
+  });
+
   it('decides an encoded spelling as its canonical path', async () => {
     upstream.clear();
-    const res = await rawRequest(port, 'DELETE', '/orders/%34%32', await bearer());
+    const res = await rawRequest(bed.port(), 'DELETE', '/orders/%34%32', await bearer());
     expect(res.status).toBe(403);
     expect(upstream.requests).toHaveLength(0);
   });
 
   it('answers 401 with rolegate body and WWW-Authenticate; the upstream sees nothing', async () => {
     upstream.clear();
-    const res = await rawRequest(port, 'GET', '/orders/1');
+    const res = await rawRequest(bed.port(), 'GET', '/orders/1');
     expect(res.status).toBe(401);
     expect(res.body).toBe(DENY_BODY[401]);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="rolegate"');
@@ -97,15 +73,15 @@ describe('rolegate behind a real Traefik (ForwardAuth)', () => {
 
   it('answers 403 to a reader deleting; the upstream sees nothing', async () => {
     upstream.clear();
-    const res = await rawRequest(port, 'DELETE', '/orders/1', await bearer());
+    const res = await rawRequest(bed.port(), 'DELETE', '/orders/1', await bearer());
     expect(res.status).toBe(403);
     expect(upstream.requests).toHaveLength(0);
   });
 
   it('rolegate down: Traefik answers an error and never passes the request', async () => {
-    await rolegate.stop();
+    await bed.rolegate().stop();
     upstream.clear();
-    const res = await rawRequest(port, 'GET', '/orders/42', await bearer());
+    const res = await rawRequest(bed.port(), 'GET', '/orders/42', await bearer());
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(upstream.requests).toHaveLength(0);
   });

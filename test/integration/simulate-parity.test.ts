@@ -19,7 +19,7 @@ import * as grpc from '@grpc/grpc-js';
 import { decodeJwt } from 'jose';
 import { simulateLine, simulateToken } from '../../src/cli/simulate-config.js';
 import { loadConfig } from '../../src/config/load.js';
-import type { RuntimeConfig } from '../../src/config/compile.js';
+import type { LoadedConfig } from '../../src/config/compile.js';
 import { RolegateError } from '../../src/errors.js';
 import type { Rolegate } from '../../src/main.js';
 import { formatDetermining } from '../../src/observe/audit.js';
@@ -333,7 +333,7 @@ describe('simulate --config and the live server give the same answer', () => {
   const audit = captureLogger();
   const ops = captureLogger('warn');
   let rolegate: Rolegate;
-  let config: RuntimeConfig;
+  let config: LoadedConfig;
   let client: CheckClient;
 
   beforeAll(async () => {

@@ -39,11 +39,11 @@ describe('shadow candidate in a running rolegate', () => {
         .records()
         .find((r) => r['msg'] === 'shadow candidate invalid; keeping the last good candidate');
       expect(failed).toMatchObject({ file: candidate, code: 'ERR_CONFIG_INVALID' });
-      expect(rolegate.current().config.shadow.config).toBe('candidate.yaml');
+      expect(rolegate.current().settings.shadow.config).toBe('candidate.yaml');
       // The live config reloads fine and now drops the shadow section.
       writeFileSync(configFile, stringify(base));
       rolegate.reload();
-      expect(rolegate.current().config.shadow.config).toBeUndefined();
+      expect(rolegate.current().settings.shadow.config).toBeUndefined();
       // And adds it back with a valid candidate: loaded.
       writeFileSync(candidate, stringify(base));
       writeFileSync(configFile, stringify({ ...base, shadow: { config: 'candidate.yaml' } }));

@@ -6,12 +6,23 @@
  * policies (see `src/check/access-actions.ts`); the contract is
  * `docs/access-api.openapi.json`, which a test validates this server against.
  *
+ * The API reads strictly (`access-input.ts`): JSON bodies declared as
+ * `application/json` with exactly the fields the call takes, no body where
+ * none is taken, only known query parameters; no browser call from another
+ * site or origin; and no state-changing call authenticated by a cookie
+ * alone (a browser attaches cookies to cross-site requests by itself; it
+ * never adds an `Authorization` header or sets `Content-Type:
+ * application/json` cross-origin without a CORS preflight, which this
+ * listener never grants).
+ *
  * The transport knows the request and the identity only as the types the
  * composition root hands in (`R`, `P`), so it imports neither phase.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorCodeOf, ERROR_CATALOGUE, RolegateError, type ErrorCode } from '../../errors.js';
+import { z } from 'zod';
+import { ERROR_CATALOGUE, RolegateError, type ErrorCode } from '../../errors.js';
+import type { CsrfTokens } from '../../access/csrf.js';
 import type { Grant, AccessRequest } from '../../access/model.js';
 import {
   isAudited,
@@ -20,13 +31,39 @@ import {
   type ActionAuthorizer,
   type Caller,
 } from '../../access/service.js';
+import {
+  AccessInputError,
+  apiStatusOf,
+  checkQuery,
+  crossSite,
+  jsonObject,
+  parseStrict,
+  readBody,
+  requireContentType,
+  requireNoBody,
+  signInRefusal,
+} from './access-input.js';
 import { renderApprovalsPage, pageAction, type PageDeps } from './access-page.js';
+
+export { apiStatusOf, MAX_BODY_BYTES } from './access-input.js';
 
 /** The API version prefix. */
 export const API_PREFIX = '/v1/access';
 
-/** Largest request body accepted, in bytes. */
-export const MAX_BODY_BYTES = 65_536;
+/** `POST /v1/access/requests`: exactly these fields, typed (no coercion). */
+export const createRequestBody = z.strictObject({
+  role: z.string().min(1),
+  durationSeconds: z.number().int(),
+  reason: z.string(),
+  ticket: z.string().optional(),
+  breakGlass: z.boolean().optional(),
+});
+
+/** `POST /v1/access/requests/{id}/approve|deny`: an optional comment, nothing else. */
+export const decideBody = z.strictObject({ comment: z.string().optional() });
+
+/** Where the verified credential of a call was found. */
+export type CredentialSource = 'header' | 'cookie';
 
 /** What the API reads of a verified identity. */
 export interface ApiPrincipal {
@@ -58,39 +95,20 @@ export interface AccessApiOptions<R extends ApiRequest, P extends ApiPrincipal> 
   readonly cacheRefreshedAt?: () => number;
   /** Temporary credentials for `GET /v1/access/credentials?role=NAME`, when AWS is configured. */
   readonly credentials?: (request: R, principal: P, role: string) => Promise<object>;
+  /** The approvals page's CSRF tokens (keys shared through the store). */
+  readonly csrf: CsrfTokens;
+  /**
+   * Where the call's credential is (a cookie is refused for state-changing
+   * API calls). Default: always a header.
+   */
+  readonly credentialSource?: (request: R) => CredentialSource | undefined;
+  /** `access.origins`, read per call. Default none. */
+  readonly origins?: () => readonly string[];
 }
 
 export interface AccessApiServer {
   readonly port: number;
   close(): Promise<void>;
-}
-
-/** HTTP status of an access API failure. */
-export function apiStatusOf(code: ErrorCode): number {
-  switch (code) {
-    case 'ERR_ACCESS_INVALID':
-    case 'ERR_INPUT_SYNTAX':
-    case 'ERR_INPUT_SHAPE':
-      return 400;
-    case 'ERR_ACCESS_FORBIDDEN':
-    case 'ERR_ACCESS_SELF_APPROVAL':
-    case 'ERR_STS_FAILED':
-    case 'ERR_NO_ROLE':
-    case 'ERR_ROLE_NOT_ASSUMABLE':
-      return 403;
-    case 'ERR_ACCESS_NOT_FOUND':
-      return 404;
-    case 'ERR_ACCESS_STATE':
-      return 409;
-    case 'ERR_ACCESS_STORE':
-      return 503;
-    default:
-      return code.startsWith('ERR_TOKEN_') ||
-        code === 'ERR_CREDENTIAL_MISSING' ||
-        code === 'ERR_JWKS_UNAVAILABLE'
-        ? 401
-        : 500;
-  }
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -138,39 +156,44 @@ export function grantJson(g: Grant, nowMs: number): Record<string, unknown> {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > MAX_BODY_BYTES) throw new RolegateError('ERR_ACCESS_INVALID', 'body too large');
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** What an endpoint reads: its body (none, optional or required JSON) and query parameters. */
+interface Endpoint {
+  readonly body: 'none' | 'optional' | 'required';
+  readonly query: readonly string[];
+  /** POST: changes state, so never on a cookie alone. */
+  readonly changes: boolean;
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const text = await readBody(req);
-  if (text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new RolegateError('ERR_INPUT_SYNTAX');
+/** The endpoint `method` and path `parts` (after the prefix) name, or undefined. */
+function endpointOf(
+  method: string,
+  parts: readonly string[],
+  credentials: boolean,
+): Endpoint | undefined {
+  const [kind, id, verb] = parts;
+  const n = parts.length;
+  const get = (query: readonly string[] = []): Endpoint => ({
+    body: 'none',
+    query,
+    changes: false,
+  });
+  if (method === 'GET') {
+    if (n === 1 && kind === 'requests') return get(['status']);
+    if (n === 2 && kind === 'requests') return get();
+    if (n === 1 && kind === 'grants') return get();
+    if (n === 1 && kind === 'credentials' && credentials) return get(['role']);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new RolegateError('ERR_INPUT_SHAPE');
+  if (method === 'POST') {
+    if (n === 1 && kind === 'requests') return { body: 'required', query: [], changes: true };
+    if (n === 3 && kind === 'requests' && id && (verb === 'approve' || verb === 'deny')) {
+      return { body: 'optional', query: [], changes: true };
+    }
+    if (n === 3 && kind === 'grants' && id && verb === 'revoke') {
+      return { body: 'none', query: [], changes: true };
+    }
   }
-  return value as Record<string, unknown>;
+  return undefined;
 }
-
-const str = (v: unknown, field: string, optional = false): string | undefined => {
-  if (v === undefined && optional) return undefined;
-  if (typeof v !== 'string')
-    throw new RolegateError('ERR_ACCESS_INVALID', `${field} must be a string`);
-  return v;
-};
 
 function sendJson(
   res: ServerResponse,
@@ -187,12 +210,13 @@ function sendJson(
     .end(`${JSON.stringify(body)}\n`);
 }
 
-function sendError(res: ServerResponse, code: ErrorCode) {
+/** The client's answer: the code, the catalogue's generic message and, for unknown fields, their names. */
+function sendError(res: ServerResponse, code: ErrorCode, fields?: readonly string[]) {
   const status = apiStatusOf(code);
   sendJson(
     res,
     status,
-    { error: code, message: ERROR_CATALOGUE[code] },
+    { error: code, message: ERROR_CATALOGUE[code], ...(fields ? { fields } : {}) },
     status === 401 ? { 'www-authenticate': 'Bearer' } : {},
   );
 }
@@ -214,24 +238,40 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
     url: URL,
     authz: R,
   ): Promise<void> => {
-    let principal: P;
+    // A browser call from elsewhere is refused whatever its credentials; they are
+    // verified anyway, so the audit record names whose browser was used.
+    const elsewhere = crossSite(authz.headers, options.origins?.() ?? []);
+    let principal: P | undefined;
+    let failed: ReturnType<typeof signInRefusal> | undefined;
     try {
       principal = await options.authenticate(authz);
     } catch (err) {
-      const code = errorCodeOf(err);
+      failed = signInRefusal(err);
+    }
+    if (elsewhere !== undefined || principal === undefined) {
+      const why = elsewhere
+        ? { code: 'ERR_ACCESS_CROSS_SITE' as const, ...elsewhere }
+        : (failed as ReturnType<typeof signInRefusal>);
       options.events.refused({
         at: options.now(),
         action: `${authz.method} ${url.pathname}`,
-        code: code === 'ERR_INTERNAL' ? 'ERR_CREDENTIAL_MISSING' : code,
-        actor: '',
-        issuer: '',
+        actor: principal?.subject ?? '',
+        issuer: principal?.issuer ?? '',
+        ...why,
       });
-      sendError(res, code === 'ERR_INTERNAL' ? 'ERR_CREDENTIAL_MISSING' : code);
+      sendError(res, why.code);
       return;
     }
     const caller = callerOf(principal);
     try {
-      await route(req, res, url, authz, principal, caller);
+      const parts = url.pathname.slice(API_PREFIX.length).split('/').filter(Boolean);
+      const endpoint = endpointOf(authz.method, parts, options.credentials !== undefined);
+      if (endpoint === undefined) {
+        sendJson(res, 404, { error: 'ERR_ACCESS_NOT_FOUND', message: 'no such endpoint' });
+        return;
+      }
+      const body = await admit(req, url, authz, endpoint);
+      await route(res, url, authz, principal, caller, parts, body);
     } catch (err) {
       // Refusals the service did not see (a malformed body, an unknown query) are audited here.
       if (err instanceof RolegateError && !isAudited(err)) {
@@ -241,44 +281,73 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
           code: err.code,
           actor: caller.subject,
           issuer: caller.issuer,
+          ...(err instanceof AccessInputError
+            ? { expected: err.expected, actual: err.actual }
+            : { actual: err.message }),
         });
       }
       throw err;
     }
   };
 
-  const route = async (
+  /** The checks every call passes before its handler runs; resolves to its JSON body, if any. */
+  const admit = async (
     req: IncomingMessage,
+    url: URL,
+    authz: R,
+    endpoint: Endpoint,
+  ): Promise<Record<string, unknown> | undefined> => {
+    if (endpoint.changes && options.credentialSource?.(authz) === 'cookie') {
+      throw new AccessInputError('ERR_ACCESS_AMBIENT_CREDENTIAL', {
+        expected: "a token in the Authorization header (or the issuer's token header)",
+        actual: 'a token in a cookie only, on a call that changes state',
+      });
+    }
+    // Every state-changing call declares JSON, with or without a body: a browser sends
+    // that header cross-origin only after a CORS preflight, which this listener never grants.
+    requireContentType(req, 'application/json', !endpoint.changes);
+    checkQuery(url, endpoint.query);
+    const raw = await readBody(req);
+    if (endpoint.body === 'none') {
+      requireNoBody(raw);
+      return undefined;
+    }
+    if (raw.length === 0 && endpoint.body === 'optional') return {};
+    return jsonObject(raw);
+  };
+
+  const route = async (
     res: ServerResponse,
     url: URL,
     authz: R,
     principal: P,
     caller: Caller,
+    parts: readonly string[],
+    body: Record<string, unknown> | undefined,
   ): Promise<void> => {
     const authorize = options.authorizer(authz, principal);
-    const parts = url.pathname.slice(API_PREFIX.length).split('/').filter(Boolean);
     const method = authz.method;
     const now = options.now();
 
     if (method === 'GET' && parts.length === 1 && parts[0] === 'requests') {
       const status = url.searchParams.get('status') ?? undefined;
       if (status !== undefined && !['pending', 'approved', 'denied'].includes(status)) {
-        throw new RolegateError('ERR_ACCESS_INVALID');
+        throw new AccessInputError('ERR_ACCESS_INVALID', {
+          expected: 'status pending, approved or denied',
+          actual: `status ${JSON.stringify(status.slice(0, 40))}`,
+        });
       }
       const list = await service.list(caller, authorize, status as AccessRequest['status']);
       return sendJson(res, 200, { requests: list.map(requestJson) });
     }
     if (method === 'POST' && parts.length === 1 && parts[0] === 'requests') {
-      const body = await readJson(req);
-      const duration = body['durationSeconds'];
-      if (typeof duration !== 'number') throw new RolegateError('ERR_ACCESS_INVALID');
-      const ticket = str(body['ticket'], 'ticket', true);
+      const input = parseStrict(createRequestBody, body ?? {});
       const created = await service.request(caller, authorize, {
-        role: str(body['role'], 'role') as string,
-        durationSeconds: duration,
-        reason: str(body['reason'], 'reason') as string,
-        ...(ticket === undefined ? {} : { ticket }),
-        breakGlass: body['breakGlass'] === true,
+        role: input.role,
+        durationSeconds: input.durationSeconds,
+        reason: input.reason,
+        ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+        breakGlass: input.breakGlass === true,
       });
       return sendJson(res, 201, requestJson(created));
     }
@@ -291,8 +360,7 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
     }
     if (parts[0] === 'requests' && parts.length === 3 && method === 'POST') {
       const id = parts[1] as string;
-      const body = await readJson(req);
-      const comment = str(body['comment'], 'comment', true) ?? '';
+      const comment = parseStrict(decideBody, body ?? {}).comment ?? '';
       if (parts[2] === 'approve') {
         const result = await service.approve(caller, authorize, id, comment);
         return sendJson(res, 200, {
@@ -321,7 +389,12 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
       options.credentials
     ) {
       const role = url.searchParams.get('role');
-      if (!role) throw new RolegateError('ERR_ACCESS_INVALID');
+      if (!role) {
+        throw new AccessInputError('ERR_ACCESS_INVALID', {
+          expected: 'the query parameter role (a role name)',
+          actual: role === null ? 'no role parameter' : 'an empty role',
+        });
+      }
       return sendJson(res, 200, await options.credentials(authz, principal, role));
     }
     sendJson(res, 404, { error: 'ERR_ACCESS_NOT_FOUND', message: 'no such endpoint' });
@@ -333,6 +406,8 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
     authorizer: options.authorizer,
     now: options.now,
     events: options.events,
+    csrf: options.csrf,
+    origins: () => options.origins?.() ?? [],
   };
 
   const server: Server = createServer((req, res) => {
@@ -342,7 +417,7 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
     if (url.pathname === '/approvals' || url.pathname.startsWith('/approvals/')) {
       work =
         req.method === 'POST'
-          ? pageAction(req, res, url, authz, pageDeps, readBody)
+          ? pageAction(req, res, url, authz, pageDeps)
           : renderApprovalsPage(res, url, authz, pageDeps);
     } else if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
       work = api(req, res, url, authz);
@@ -358,7 +433,7 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
       const code = err instanceof RolegateError ? err.code : 'ERR_INTERNAL';
       if (code === 'ERR_INTERNAL')
         sendJson(res, 500, { error: code, message: ERROR_CATALOGUE[code] });
-      else sendError(res, code);
+      else sendError(res, code, err instanceof AccessInputError ? err.fields : undefined);
     });
   });
   await new Promise<void>((resolve, reject) => {

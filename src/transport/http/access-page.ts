@@ -2,17 +2,34 @@
  * The approvals page: pending requests (approve or deny with a comment),
  * active grants with time left (revoke). Server-rendered HTML, no script,
  * no build step. It is authenticated like the API (a bearer token, which a
- * browser gets from the proxy in front, e.g. Envoy with an OAuth2 filter,
- * never automatically), and every form carries a CSRF token bound to the
- * caller (HMAC of issuer and subject under a per-process secret) that a
- * POST must echo; a POST whose `Sec-Fetch-Site` says cross-site is refused
- * too. Every value is HTML-escaped.
+ * browser gets from the proxy in front, e.g. Envoy with an OAuth2 filter or
+ * oauth2-proxy, or the issuer's cookie). Every form carries a CSRF token
+ * bound to the caller (`src/access/csrf.ts`: keys in the store, shared by
+ * every worker and replica, rotated every `access.csrfRotateSeconds`) that
+ * a POST must echo; a POST must also be a form post
+ * (`application/x-www-form-urlencoded`) with only the form's fields, and is
+ * refused when `Sec-Fetch-Site` or `Origin` say it came from elsewhere.
+ * Every value is HTML-escaped.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCodeOf, RolegateError, type ErrorCode } from '../../errors.js';
-import type { AccessEvents, AccessService, ActionAuthorizer } from '../../access/service.js';
+import type { CsrfTokens } from '../../access/csrf.js';
+import {
+  isAudited,
+  type AccessEvents,
+  type AccessService,
+  type ActionAuthorizer,
+} from '../../access/service.js';
 import type { ApiPrincipal, ApiRequest } from './access-api.js';
+import {
+  AccessInputError,
+  apiStatusOf,
+  crossSite,
+  parseForm,
+  readBody,
+  requireContentType,
+  signInRefusal,
+} from './access-input.js';
 
 export interface PageDeps<R extends ApiRequest, P extends ApiPrincipal> {
   readonly service: AccessService;
@@ -21,27 +38,13 @@ export interface PageDeps<R extends ApiRequest, P extends ApiPrincipal> {
   readonly now: () => number;
   /** Where refusals the service never sees (sign-in, CSRF) are audited. */
   readonly events: AccessEvents;
+  readonly csrf: CsrfTokens;
+  /** `access.origins`. */
+  readonly origins: () => readonly string[];
 }
 
-const SECRET = randomBytes(32);
-
-/** The CSRF token of a caller (stable for the process's life). */
-export function csrfToken(p: ApiPrincipal): string {
-  return createHmac('sha256', SECRET).update(`${p.issuer}\n${p.subject}`).digest('base64url');
-}
-
-function csrfOk(p: ApiPrincipal, sent: string | undefined): boolean {
-  if (sent === undefined) return false;
-  const want = Buffer.from(csrfToken(p));
-  const got = Buffer.from(sent);
-  return want.length === got.length && timingSafeEqual(want, got);
-}
-
-/** The catalogue code of a failed sign-in (no credential when unknown). */
-function signInCode(err: unknown): ErrorCode {
-  const code = errorCodeOf(err);
-  return code === 'ERR_INTERNAL' ? 'ERR_CREDENTIAL_MISSING' : code;
-}
+/** The fields the page's forms send. */
+const FORM_FIELDS = ['csrf', 'comment', 'do'] as const;
 
 /** HTML-escapes text for element content and quoted attributes. */
 export function esc(s: string): string {
@@ -69,9 +72,20 @@ function page(res: ServerResponse, status: number, body: string) {
       'content-security-policy':
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
       'x-frame-options': 'DENY',
-      'referrer-policy': 'no-referrer',
+      // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the
+      // page's own form posts, which the cross-origin check refuses.
+      'referrer-policy': 'same-origin',
     })
     .end(`${HEAD}${body}</body></html>`);
+}
+
+/** The page of a refused action: the code, nothing else (the audit record says why). */
+function refusedPage(res: ServerResponse, code: ErrorCode) {
+  page(
+    res,
+    apiStatusOf(code),
+    `<h1>Refused</h1><p id="error">${esc(code)}</p><p><a href="/approvals">Back</a></p>`,
+  );
 }
 
 /** `GET /approvals`: the page for the authenticated caller. */
@@ -88,15 +102,15 @@ export async function renderApprovalsPage<R extends ApiRequest, P extends ApiPri
     deps.events.refused({
       at: deps.now(),
       action: `GET ${url.pathname}`,
-      code: signInCode(err),
       actor: '',
       issuer: '',
+      ...signInRefusal(err),
     });
     page(res, 401, '<h1>Sign in required</h1>');
     return;
   }
   const authorize = deps.authorizer(authz, principal);
-  const csrf = esc(csrfToken(principal));
+  const csrf = esc(await deps.csrf.mint(principal));
   const pending = await deps.service.list(
     { issuer: principal.issuer, subject: principal.subject, groups: principal.groups ?? [] },
     authorize,
@@ -152,36 +166,29 @@ export async function pageAction<R extends ApiRequest, P extends ApiPrincipal>(
   url: URL,
   authz: R,
   deps: PageDeps<R, P>,
-  readBody: (req: IncomingMessage) => Promise<string>,
 ): Promise<void> {
-  let principal: P;
+  // From elsewhere: refused whatever the credentials (verified only to name the caller).
+  const elsewhere = crossSite(authz.headers, deps.origins());
+  let principal: P | undefined;
+  let failed: ReturnType<typeof signInRefusal> | undefined;
   try {
     principal = await deps.authenticate(authz);
   } catch (err) {
-    deps.events.refused({
-      at: deps.now(),
-      action: `POST ${url.pathname}`,
-      code: signInCode(err),
-      actor: '',
-      issuer: '',
-    });
-    page(res, 401, '<h1>Sign in required</h1>');
-    return;
+    failed = signInRefusal(err);
   }
-  const form = new URLSearchParams(await readBody(req));
-  const site = authz.headers['sec-fetch-site'];
-  if (
-    (site !== undefined && site !== 'same-origin' && site !== 'none') ||
-    !csrfOk(principal, form.get('csrf') ?? undefined)
-  ) {
+  if (elsewhere !== undefined || principal === undefined) {
+    const why = elsewhere
+      ? { code: 'ERR_ACCESS_CROSS_SITE' as const, ...elsewhere }
+      : (failed as ReturnType<typeof signInRefusal>);
     deps.events.refused({
       at: deps.now(),
       action: `POST ${url.pathname}`,
-      code: 'ERR_ACCESS_FORBIDDEN',
-      actor: principal.subject,
-      issuer: principal.issuer,
+      actor: principal?.subject ?? '',
+      issuer: principal?.issuer ?? '',
+      ...why,
     });
-    page(res, 403, '<h1>Refused</h1><p>The form is stale or came from another site.</p>');
+    if (elsewhere) refusedPage(res, why.code);
+    else page(res, 401, '<h1>Sign in required</h1>');
     return;
   }
   const caller = {
@@ -189,23 +196,44 @@ export async function pageAction<R extends ApiRequest, P extends ApiPrincipal>(
     subject: principal.subject,
     groups: principal.groups ?? [],
   };
-  const authorize = deps.authorizer(authz, principal);
-  const [, , kind, id, verb] = url.pathname.split('/');
-  const comment = form.get('comment') ?? '';
+  const segments = url.pathname.split('/');
+  // Exactly /approvals/<kind>/<id>/<verb>: anything longer names no action.
+  const [, , kind, id, verb] = segments.length === 5 ? segments : [];
   try {
+    requireContentType(req, 'application/x-www-form-urlencoded');
+    const form = parseForm(await readBody(req), FORM_FIELDS);
+    const check = await deps.csrf.verify(principal, form.get('csrf'));
+    if (!check.ok) throw new AccessInputError('ERR_ACCESS_CSRF', check);
+    const authorize = deps.authorizer(authz, principal);
+    const comment = form.get('comment') ?? '';
     if (kind === 'requests' && id && verb === 'approve')
       await deps.service.approve(caller, authorize, id, comment);
     else if (kind === 'requests' && id && verb === 'deny')
       await deps.service.deny(caller, authorize, id, comment);
     else if (kind === 'grants' && id && verb === 'revoke')
       await deps.service.revoke(caller, authorize, id);
-    else throw new RolegateError('ERR_ACCESS_NOT_FOUND');
+    else {
+      throw new AccessInputError('ERR_ACCESS_NOT_FOUND', {
+        expected: 'POST /approvals/requests/{id}/approve|deny or /approvals/grants/{id}/revoke',
+        actual: `POST ${url.pathname.slice(0, 120)}`,
+      });
+    }
   } catch (err) {
-    page(
-      res,
-      403,
-      `<h1>Refused</h1><p id="error">${esc(errorCodeOf(err))}</p><p><a href="/approvals">Back</a></p>`,
-    );
+    const code = errorCodeOf(err);
+    if (err instanceof RolegateError && !isAudited(err)) {
+      deps.events.refused({
+        at: deps.now(),
+        action: `POST ${url.pathname}`,
+        code,
+        actor: caller.subject,
+        issuer: caller.issuer,
+        ...(err instanceof AccessInputError
+          ? { expected: err.expected, actual: err.actual }
+          : { actual: err.message }),
+      });
+    }
+    if (code === 'ERR_INTERNAL') throw err;
+    refusedPage(res, code);
     return;
   }
   res

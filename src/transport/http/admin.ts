@@ -17,8 +17,22 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/**
+ * Bounds for a listener only probes and scrapers call: a client that
+ * trickles its head is cut after 10 s (checked every second), and at most
+ * 256 connections are open.
+ */
+const ADMIN_LIMITS = {
+  headersTimeout: 10_000,
+  requestTimeout: 10_000,
+  connectionsCheckingInterval: 1000,
+  maxConnections: 256,
+} as const;
+
+/** Starts the admin listener (/healthz, /readyz, /metrics) with {@link ADMIN_LIMITS}. */
 export async function startAdminServer(options: AdminOptions): Promise<AdminServer> {
-  const server: Server = createServer((req, res) => {
+  const { maxConnections, ...timeouts } = ADMIN_LIMITS;
+  const server: Server = createServer(timeouts, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -39,6 +53,7 @@ export async function startAdminServer(options: AdminOptions): Promise<AdminServ
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   });
+  server.maxConnections = maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

@@ -4,8 +4,9 @@
  * `http_service` under `server.http.envoyPrefix` (default `/envoy`). Each
  * call is turned into the canonical request by `httpCheckRequest` and
  * decided by the same pipeline as gRPC. Bodies are never read (drained up to
- * `maxBodyBytes`, else the connection is closed); head size, header count
- * and request time are bounded; any failure answers 403 (fail closed).
+ * `maxBodyBytes`, else the connection is closed); head size, header count,
+ * request time (head included, enforced within {@link slowClientSweepMs})
+ * and open connections are bounded; any failure answers 403 (fail closed).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,6 +60,15 @@ export interface HttpCheckServer {
   readonly port: number;
   /** Stops accepting, lets in-flight checks answer, closes idle connections (all after 2 s). */
   close(): Promise<void>;
+}
+
+/**
+ * How often unfinished requests are checked against their deadline: a
+ * quarter of `requestTimeoutMs`, between 50 ms and 1 s, so a slow client is
+ * cut at most that long after its bound.
+ */
+export function slowClientSweepMs(requestTimeoutMs: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
 }
 
 function doorOf(path: string, envoyPrefix: string): Door | undefined {
@@ -138,11 +148,16 @@ export async function startHttpCheckServer(
       requestTimeout: limits.requestTimeoutMs,
       headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
       keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node enforces the two timeouts above only when this sweep runs (30 s
+      // by default): a client trickling its head would hold its connection
+      // up to 30 s past requestTimeoutMs.
+      connectionsCheckingInterval: slowClientSweepMs(limits.requestTimeoutMs),
     },
     handle,
   );
   // Node truncates past this count; one more than allowed lets the handler see and refuse it.
   server.maxHeadersCount = limits.maxHeaders + 1;
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

@@ -112,6 +112,7 @@ describe('the approvals page in Chromium', () => {
     await page.goto(`http://localhost:${port}/?target=${encodeURIComponent(target)}`);
     await page.waitForURL(target);
     await expect(page.locator('h1').textContent()).resolves.toBe('Refused');
+    await expect(page.locator('#error').textContent()).resolves.toBe('ERR_ACCESS_CROSS_SITE');
     await page.screenshot({ path: join(SHOTS, '4-csrf-refused.png'), fullPage: true });
     const shown = await api(rolegate.accessPort as number, 'GET', `/requests/${id}`, await alice());
     expect(shown.json['status']).toBe('pending');
@@ -131,10 +132,20 @@ describe('the approvals page in Chromium', () => {
       .map((r) => r['access'] as Record<string, unknown>);
     expect(refused.filter((r) => r['action'] === `POST /approvals/requests/${id}/approve`)).toEqual(
       [
-        expect.objectContaining({ reason: 'ERR_ACCESS_FORBIDDEN', actor: 'carol' }),
-        expect.objectContaining({ reason: 'ERR_ACCESS_FORBIDDEN', actor: 'carol' }),
+        expect.objectContaining({
+          reason: 'ERR_ACCESS_CROSS_SITE',
+          actor: 'carol',
+          expected: 'Sec-Fetch-Site: same-origin or none (or no Sec-Fetch-Site)',
+          actual: 'Sec-Fetch-Site: "cross-site"',
+        }),
+        expect.objectContaining({
+          reason: 'ERR_ACCESS_CSRF',
+          actor: 'carol',
+          actual: 'a token that is not v1.<period>.<mac>',
+        }),
       ],
     );
+    await expect(direct.text()).resolves.toContain('<p id="error">ERR_ACCESS_CSRF</p>');
   }, 60_000);
 
   it('asks for sign-in without a token', async () => {

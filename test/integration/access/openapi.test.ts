@@ -60,18 +60,25 @@ let rolegate: Rolegate;
 const exercised = new Set<string>();
 const problems: string[] = [];
 
-async function call(method: string, path: string, token: string | undefined, body?: unknown) {
+/** `refused`: a body or content type sent on purpose against the contract (a strictness check). */
+async function call(
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+  refused: { contentType?: string; invalidBody?: boolean } = {},
+) {
   const op = operationFor(method, path);
   if (op === undefined) throw new Error(`${method} ${path} is not in the OpenAPI file`);
   exercised.add(op.operationId);
-  if (body !== undefined && op.requestBody) {
+  if (body !== undefined && op.requestBody && refused.invalidBody !== true) {
     const check = ajv.compile(schemaOf(op.requestBody.content['application/json'].schema));
     if (!check(body)) problems.push(`${op.operationId} request: ${ajv.errorsText(check.errors)}`);
   }
   const res = await fetch(`http://127.0.0.1:${rolegate.accessPort as number}${path}`, {
     method,
     headers: {
-      'content-type': 'application/json',
+      'content-type': refused.contentType ?? 'application/json',
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -123,6 +130,25 @@ describe('the access API against docs/access-api.openapi.json', () => {
         .status,
     ).toBe(400);
     expect((await call('POST', '/v1/access/requests', undefined, req('x'))).status).toBe(401);
+    const unknown = await call(
+      'POST',
+      '/v1/access/requests',
+      alice,
+      { ...req('x'), status: 'approved' },
+      { invalidBody: true },
+    );
+    expect(unknown).toEqual({
+      status: 400,
+      json: {
+        error: 'ERR_ACCESS_UNKNOWN_FIELD',
+        message: expect.any(String),
+        fields: ['status'],
+      },
+    });
+    expect(
+      (await call('POST', '/v1/access/requests', alice, req('x'), { contentType: 'text/plain' }))
+        .status,
+    ).toBe(415);
     expect((await call('GET', '/v1/access/requests?status=pending', carol)).status).toBe(200);
     expect((await call('GET', `/v1/access/requests/${id}`, alice)).status).toBe(200);
     expect((await call('GET', '/v1/access/requests/nope', alice)).status).toBe(404);

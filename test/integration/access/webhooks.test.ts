@@ -124,6 +124,7 @@ describe('access webhooks', () => {
     expect(slack).toHaveLength(1);
     expect(JSON.parse(slack[0]?.body ?? '{}')).toEqual({
       text: expect.stringMatching(/^rolegate: alice staging-admin access approved by carol until /),
+      mrkdwn: false,
     });
     expect(slack[0]?.signature).toBeUndefined();
   });

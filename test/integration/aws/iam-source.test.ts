@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { stringify } from 'yaml';
 import { authorize, type Progress } from '../../../src/check/check.js';
-import type { RuntimeConfig } from '../../../src/config/compile.js';
+import type { LoadedConfig } from '../../../src/config/compile.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createAwsIntegration } from '../../../src/aws/integration.js';
 import { loadIamRoles } from '../../../src/aws/iam-source.js';
@@ -82,7 +82,7 @@ function req(method: string, path: string): AuthzRequest {
   };
 }
 
-function decide(runtime: RuntimeConfig, method: string, path: string) {
+function decide(runtime: LoadedConfig, method: string, path: string) {
   const p: Progress = { rolesConsidered: [], determining: [] };
   const reason = authorize(req(method, path), alice, runtime, Date.now(), p);
   return { reason, role: p.role?.arn, considered: p.rolesConsidered };
@@ -122,7 +122,7 @@ async function integrate(file: string) {
   const loaded = loadConfig(file);
   let changes = 0;
   const aws = createAwsIntegration({ logger: logs.logger, onRolesChanged: () => changes++ });
-  await aws.configure(loaded.config);
+  await aws.configure(loaded.settings);
   return { aws, logs, runtime: () => aws.compose(loaded), changes: () => changes };
 }
 

@@ -4,12 +4,12 @@ import { DEFAULT_CREDENTIAL_HEADERS } from '../../../src/aws/config.js';
 import { decodePolicyDocument, webIdentityProviders } from '../../../src/aws/iam-source.js';
 import { createAwsIntegration } from '../../../src/aws/integration.js';
 import type { CheckOutcome } from '../../../src/decision/outcome.js';
-import type { RuntimeRole } from '../../../src/config/compile.js';
+import type { CompiledRole } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import { toCheckResponse } from '../../../src/response/check-response.js';
 import { captureLogger } from '../../support/log-capture.js';
 
-const role = { name: 'app', arn: 'arn:aws:iam::123456789012:role/app' } as RuntimeRole;
+const role = { name: 'app', arn: 'arn:aws:iam::123456789012:role/app' } as CompiledRole;
 
 function outcome(credentials?: 'required' | 'optional'): CheckOutcome {
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { check, type CheckRuntime } from '../../../src/check/check.js';
+import { check, type Generation } from '../../../src/check/check.js';
 import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import { RolegateError } from '../../../src/errors.js';
@@ -109,7 +109,7 @@ const raw = {
   ],
 };
 
-function runtimeFor(principal: Principal | Error): CheckRuntime {
+function runtimeFor(principal: Principal | Error): Generation {
   const { config, problems } = validateConfig(raw);
   if (!config) throw new Error(JSON.stringify(problems));
   const compiled = compileConfig(config, (ref) => ({
@@ -119,7 +119,7 @@ function runtimeFor(principal: Principal | Error): CheckRuntime {
     basePath: ref.path,
   }));
   return {
-    config: compiled,
+    compiled: compiled,
     verifier: {
       cache: new ExpiringLru({ maxEntries: 0, maxBytes: 0 }),
       locations: [{ kind: 'bearer' }],
@@ -155,7 +155,7 @@ const request = (
 });
 
 const run = (p: Principal | Error, req: AuthzRequest) =>
-  check(req, { runtime: () => runtimeFor(p), now: () => NOW, newId: () => 'id-1' });
+  check(req, { generation: () => runtimeFor(p), now: () => NOW, newId: () => 'id-1' });
 
 describe('check', () => {
   it('allows through the first role whose policies allow, naming the statement', async () => {

@@ -6,7 +6,7 @@ import {
 } from '../../../src/check/handler.js';
 import { createHttpCheckHandler } from '../../../src/check/http-handler.js';
 import { httpCheckSchema } from '../../../src/transport/options.js';
-import type { CheckRuntime } from '../../../src/check/check.js';
+import type { Generation } from '../../../src/check/check.js';
 import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
@@ -20,7 +20,7 @@ import type { CheckRequest } from '../../../src/transport/grpc/messages.js';
 
 const ISSUER = 'https://idp.example.com';
 
-function runtime(): CheckRuntime {
+function runtime(): Generation {
   const { config } = validateConfig({
     issuers: [{ issuer: ISSUER, audiences: ['api'] }],
     roles: [
@@ -57,7 +57,7 @@ function runtime(): CheckRuntime {
   });
   if (!config) throw new Error('invalid test config');
   return {
-    config: compileConfig(config, (ref) => ({
+    compiled: compileConfig(config, (ref) => ({
       ref,
       document: ref.document,
       file: 't.yaml',
@@ -98,7 +98,7 @@ const message = (path: string): CheckRequest =>
 function deps(tokens: (string | undefined)[]): CheckHandlerDeps {
   const rt = runtime();
   return {
-    runtime: () => rt,
+    generation: () => rt,
     now: () => Date.parse('2026-06-01T00:00:00Z'),
     newId: () => 'id',
     tracing: TRACING_OFF,
@@ -176,12 +176,12 @@ describe('createCheckHandler', () => {
     const audit = captureLogger();
     const sources = (hash: string) => ({ files: [], hash });
     const a = runtime();
-    const genA = { ...a, config: { ...a.config, sources: sources('aaaa') } };
-    const genB = { ...genA, config: { ...genA.config, sources: sources('bbbb') } };
-    let active: CheckRuntime = genA;
+    const genA = { ...a, compiled: { ...a.compiled, sources: sources('aaaa') } };
+    const genB = { ...genA, compiled: { ...genA.compiled, sources: sources('bbbb') } };
+    let active: Generation = genA;
     const reloading: CheckHandlerDeps = {
       ...d,
-      runtime: () => active,
+      generation: () => active,
       observe: {
         metrics: createMetrics(false),
         // The auditor's own reading is the active generation's, as in main.ts.
@@ -189,7 +189,7 @@ describe('createCheckHandler', () => {
           audit.logger,
           () => 1,
           Math.random,
-          () => active.config.sources?.hash,
+          () => active.compiled.sources?.hash,
         ),
       },
       aws: {

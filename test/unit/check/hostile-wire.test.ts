@@ -3,7 +3,7 @@
 // run through the real Envoy in test/e2e/hostile-wire.test.ts.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { check, type CheckRuntime } from '../../../src/check/check.js';
+import { check, type Generation } from '../../../src/check/check.js';
 import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
@@ -62,11 +62,11 @@ const raw = {
   ],
 };
 
-function runtime(principal: Principal): CheckRuntime {
+function runtime(principal: Principal): Generation {
   const { config, problems } = validateConfig(raw);
   if (!config) throw new Error(JSON.stringify(problems));
   return {
-    config: compileConfig(config, (ref) => ({
+    compiled: compileConfig(config, (ref) => ({
       ref,
       document: ref.document,
       file: 'test.yaml',
@@ -111,7 +111,7 @@ function message(method: string, path: string, sourceIp = '10.0.0.1'): CheckRequ
 
 async function decide(method: string, path: string, principal = alice()) {
   return check(normalizeCheckRequest(message(method, path)), {
-    runtime: () => runtime(principal),
+    generation: () => runtime(principal),
     now: () => NOW,
     newId: () => 'd',
   });
@@ -125,7 +125,7 @@ describe('percent-encoding and dot segments never walk around a Deny', () => {
     '/accounts/treasury-eu/entries',
     '/x/../accounts/treasury/entries',
     '/accounts/./treasury/entries/',
-    '//accounts//treasury//entries',
+    '/accounts//treasury//entries',
     '/accounts/junk/%2e%2e/treasury/entries',
   ])('POST %s is denied by the guardrail', async (path) => {
     const outcome = await decide('POST', path);
@@ -142,6 +142,11 @@ describe('percent-encoding and dot segments never walk around a Deny', () => {
     ['/accounts/treasury%2Fx/entries', 'ERR_PATH_ENCODED_SEPARATOR', 400],
     ['/accounts/treasury;v=1/entries', 'ERR_PATH_INVALID', 400],
     ['/accounts/%2574reasury/entries', 'ERR_PATH_INVALID', 400],
+    // A network-path reference: an upstream URL parser would serve /treasury/entries.
+    ['//accounts/treasury/entries', 'ERR_PATH_NETWORK_PATH', 400],
+    ['//ops/accounts/treasury/entries', 'ERR_PATH_NETWORK_PATH', 400],
+    ['http://api.example.com/accounts/treasury/entries', 'ERR_REQUEST_TARGET_FORM', 400],
+    ['*', 'ERR_REQUEST_TARGET_FORM', 400],
   ])('refuses %s with %s', async (path, code, status) => {
     const outcome = await decide('POST', path);
     expect(outcome.reason).toBe(code);

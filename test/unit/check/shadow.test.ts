@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import type { CheckRuntime } from '../../../src/check/check.js';
+import type { Generation } from '../../../src/check/check.js';
 import { createCheckHandler, type CheckHandlerDeps } from '../../../src/check/handler.js';
 import { disagrees, shadowDecide, shadowLabel } from '../../../src/check/shadow.js';
 import { loadConfig } from '../../../src/config/load.js';
-import type { RuntimeConfig } from '../../../src/config/compile.js';
+import type { LoadedConfig } from '../../../src/config/compile.js';
 import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
 import { createAuditor } from '../../../src/observe/audit.js';
 import { createMetrics } from '../../../src/observe/metrics.js';
@@ -18,9 +18,9 @@ const CANDIDATE = fileURLToPath(new URL('../../fixtures/safety/candidate.yaml', 
 const ISSUER = 'http://127.0.0.1:9100';
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
-function runtime(config: RuntimeConfig): CheckRuntime {
+function runtime(config: LoadedConfig): Generation {
   return {
-    config,
+    compiled: config,
     verifier: {
       locations: [{ kind: 'bearer' }],
       cache: new ExpiringLru({ maxEntries: 0, maxBytes: 0 }),
@@ -53,13 +53,13 @@ const message = (method: string, path: string, token = true): CheckRequest =>
     },
   }) as unknown as CheckRequest;
 
-function handler(candidate: () => RuntimeConfig) {
+function handler(candidate: () => LoadedConfig) {
   const live = runtime(loadConfig(LIVE));
   const audit = captureLogger();
   const metrics = createMetrics(false);
   let ids = 0;
   const deps: CheckHandlerDeps = {
-    runtime: () => live,
+    generation: () => live,
     now: () => NOW,
     newId: () => `id-${++ids}`,
     tracing: TRACING_OFF,
@@ -193,7 +193,7 @@ describe('shadow mode', () => {
       get roles(): never {
         throw new Error('candidate exploded');
       },
-    } as RuntimeConfig;
+    } as LoadedConfig;
     const { handle, metrics, audit } = handler(() => throwing);
     const response = await handle(message('GET', '/orders/42'));
     expect('ok_response' in response).toBe(true);

@@ -27,9 +27,9 @@ describe('ROLEGATE_LISTEN_HOST', () => {
 
   it('replaces the host of both listeners, keeping their ports', () => {
     const text = 'server:\n  grpc: { host: 127.0.0.1, port: 7001 }\n  admin: { port: 7002 }\n';
-    expect(loadConfig({ file: 'x.yaml', text }).config.server.grpc.host).toBe('127.0.0.1');
+    expect(loadConfig({ file: 'x.yaml', text }).settings.server.grpc.host).toBe('127.0.0.1');
     process.env['ROLEGATE_LISTEN_HOST'] = '0.0.0.0';
-    const { grpc, admin } = loadConfig({ file: 'x.yaml', text }).config.server;
+    const { grpc, admin } = loadConfig({ file: 'x.yaml', text }).settings.server;
     expect(grpc).toEqual({ host: '0.0.0.0', port: 7001 });
     expect(admin).toEqual({ host: '0.0.0.0', port: 7002 });
   });

@@ -20,7 +20,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../../src/config/load.js';
 import { watchConfig, watchPoints, type ConfigWatcher } from '../../../src/config/watch.js';
-import type { RuntimeConfig } from '../../../src/config/compile.js';
+import type { LoadedConfig } from '../../../src/config/compile.js';
 
 const trustPolicy = {
   Version: '2012-10-17',
@@ -56,8 +56,8 @@ function waitFor<T>(list: T[], n: number): Promise<void> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The names of the roles' identity policies. */
-function policyNamesOf(config: RuntimeConfig | undefined): string[] {
-  return (config?.config.roles ?? []).flatMap((r) => r.policies.map((p) => p.name));
+function policyNamesOf(config: LoadedConfig | undefined): string[] {
+  return (config?.settings.roles ?? []).flatMap((r) => r.policies.map((p) => p.name));
 }
 
 let open: ConfigWatcher[] = [];
@@ -68,7 +68,7 @@ afterEach(() => {
 
 /** Starts watching `file` as rolegate does after its first load. */
 function watchLoaded(file: string) {
-  const loaded: RuntimeConfig[] = [];
+  const loaded: LoadedConfig[] = [];
   const errors: Error[] = [];
   const initial = loadConfig(file);
   const watcher = watchConfig(

@@ -45,7 +45,7 @@ function audited(groups: readonly string[] | undefined, method: string) {
   });
   const p: Progress = { principal, rolesConsidered: [], determining: [] };
   const reason = authorize(request, principal, config, NOW, p);
-  return auditRecord(request, toOutcome('d', reason, p, config.config.headers.claims), 5);
+  return auditRecord(request, toOutcome('d', reason, p, config.settings.headers.claims), 5);
 }
 
 function expectNoValues(record: object): void {

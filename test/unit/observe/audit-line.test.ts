@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import type { CheckOutcome } from '../../../src/decision/outcome.js';
-import type { RuntimeRole } from '../../../src/config/compile.js';
+import type { CompiledRole } from '../../../src/config/compile.js';
 import type { Determining } from '../../../src/policy/types.js';
 import { auditLine, createIsoClock } from '../../../src/observe/audit-line.js';
 import { auditRecord, auditRecordJson, createAuditor } from '../../../src/observe/audit.js';
@@ -87,7 +87,7 @@ const outcomeArb: fc.Arbitrary<CheckOutcome> = fc
       out['principal'] = { kind: 'jwt', ...o.principal, claims: {}, federated: [] };
     }
     if (o.route) out['route'] = { ...o.route, tags: {} };
-    if (o.role !== undefined) out['role'] = { name: 'r', arn: o.role } as RuntimeRole;
+    if (o.role !== undefined) out['role'] = { name: 'r', arn: o.role } as CompiledRole;
     if (o.grant) out['grant'] = o.grant;
     if (o.invalidHeader !== undefined) out['invalidHeader'] = o.invalidHeader;
     return out as unknown as CheckOutcome;

@@ -1,6 +1,6 @@
 /** Outcomes and requests for the observe unit tests. */
 import type { CheckOutcome } from '../../../src/decision/outcome.js';
-import type { RuntimeRole } from '../../../src/config/compile.js';
+import type { CompiledRole } from '../../../src/config/compile.js';
 import type { Principal } from '../../../src/identity/principal.js';
 import type { AuthzRequest } from '../../../src/request/types.js';
 
@@ -49,7 +49,7 @@ export function allowOutcome(): CheckOutcome {
       tags: {},
     },
     rolesConsidered: ['orders-reader'],
-    role: { name: 'orders-reader', arn: 'arn:rolegate:iam:::role/orders-reader' } as RuntimeRole,
+    role: { name: 'orders-reader', arn: 'arn:rolegate:iam:::role/orders-reader' } as CompiledRole,
     determining: [{ layer: 'identity', effect: 'Allow', policy: 'read', statement: 'Read' }],
   };
 }

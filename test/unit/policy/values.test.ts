@@ -1,13 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import {
-  cidrContains,
-  parseBase64,
-  parseBool,
-  parseCidr,
-  parseDate,
-  parseIp,
-  parseNumber,
-} from '../../../src/policy/values.js';
+import { parseBase64, parseBool, parseDate, parseNumber } from '../../../src/policy/values.js';
 
 describe('numbers', () => {
   it.each([
@@ -59,56 +51,4 @@ describe('booleans and base64', () => {
     expect(parseBase64('aGk')).toBeUndefined();
     expect(parseBase64('a*==')).toBeUndefined();
   });
-});
-
-describe('IP addresses', () => {
-  it.each([
-    '0.0.0.0',
-    '255.255.255.255',
-    '::',
-    '::1',
-    '2001:db8::',
-    'fe80::1:2',
-    '::ffff:10.0.0.1',
-    '1:2:3:4:5:6:7:8',
-  ])('parses %s', (t) => expect(parseIp(t)).toBeDefined());
-  it.each([
-    '256.0.0.1',
-    '1.2.3',
-    '01.2.3.4',
-    '1.2.3.4.5',
-    '1::2::3',
-    '12345::',
-    'g::1',
-    '1:2:3:4:5:6:7:8:9',
-    '',
-    'fe80::1%eth0',
-  ])('rejects %j', (t) => expect(parseIp(t)).toBeUndefined());
-  it('treats IPv4-mapped IPv6 as IPv4', () => expect(parseIp('::ffff:10.0.0.1')?.family).toBe(4));
-
-  it.each([
-    ['10.0.0.0/8', '10.255.1.1', true],
-    ['10.0.0.0/8', '11.0.0.0', false],
-    ['0.0.0.0/0', '8.8.8.8', true],
-    ['10.1.2.3', '10.1.2.3', true],
-    ['10.1.2.3/31', '10.1.2.2', true],
-    ['10.0.0.1/8', '10.9.9.9', true],
-    ['2001:db8::/32', '2001:db8:ffff::1', true],
-    ['2001:db8::/32', '2001:db9::1', false],
-    ['2001:db8::/33', '2001:db8:8000::1', false],
-    ['::/0', '2001:db8::1', true],
-    ['::/0', '10.0.0.1', false],
-    ['0.0.0.0/0', '::1', false],
-    ['2001:db8::/32', '10.0.0.1', false],
-    ['::ffff:10.0.0.0/104', '10.1.1.1', true],
-  ])('%s contains %s = %s', (cidr, ip, expected) => {
-    const c = parseCidr(cidr);
-    const a = parseIp(ip);
-    if (c === undefined || a === undefined) throw new Error('parse');
-    expect(cidrContains(c, a)).toBe(expected);
-  });
-  it.each(['10.0.0.0/33', '10.0.0.0/', '10.0.0.0/08', '2001:db8::/129', 'x/8'])(
-    'rejects CIDR %j',
-    (t) => expect(parseCidr(t)).toBeUndefined(),
-  );
 });

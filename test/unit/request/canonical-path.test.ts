@@ -26,7 +26,7 @@ describe('canonicalPath', () => {
     ['/x/%2e%2e/admin', '/admin'],
     ['/x/.%2E/admin', '/admin'],
     ['/a/b/c/../../d', '/a/d'],
-    ['//a///b', '/a/b'],
+    ['/a///b', '/a/b'],
     ['/a/b/', '/a/b'],
     ['/a/./', '/a'],
     ['/a/..', '/'],
@@ -42,6 +42,16 @@ describe('canonicalPath', () => {
 
   it.each([
     ['/..', 'ERR_PATH_TRAVERSAL'],
+    // RFC 3986 4.2: `//x/...` is a network-path reference; WHATWG URL and
+    // Node's `new URL(target, base)` read `x` as the host.
+    ['//a///b', 'ERR_PATH_NETWORK_PATH'],
+    ['//host/admin', 'ERR_PATH_NETWORK_PATH'],
+    ['///admin', 'ERR_PATH_NETWORK_PATH'],
+    ['//%61dmin', 'ERR_PATH_NETWORK_PATH'],
+    ['/.//admin', 'ERR_PATH_NETWORK_PATH'],
+    ['/%2e//admin', 'ERR_PATH_NETWORK_PATH'],
+    ['/a/..//admin', 'ERR_PATH_NETWORK_PATH'],
+    ['//', 'ERR_PATH_NETWORK_PATH'],
     ['/a/../..', 'ERR_PATH_TRAVERSAL'],
     ['/%2e%2e/admin', 'ERR_PATH_TRAVERSAL'],
     ['/a/%2F/b', 'ERR_PATH_ENCODED_SEPARATOR'],
@@ -111,7 +121,8 @@ const spelling = (segs: readonly string[]) =>
         if (n === '.' || n === '%2e') out += `/${n}`;
         else if (n === 'detour') out += '/junk/..';
         else if (n === 'detour-encoded') out += '/junk/%2E%2e';
-        else if (n === '/') out += '/';
+        // A doubled slash anywhere but first: a leading `//` is refused (ERR_PATH_NETWORK_PATH).
+        else if (n === '/' && i > 0) out += '/';
         out += `/${respell(s, picks, upper)}`;
       });
       return trailing ? `${out}/` : out;

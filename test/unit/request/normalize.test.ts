@@ -161,3 +161,33 @@ describe('extractBearerToken', () => {
     },
   );
 });
+
+/** Envoy's `source.address` read through the one address canonicaliser (src/policy/address.ts). */
+describe('normalizeCheckRequest: the source address', () => {
+  const from = (address: string) =>
+    normalizeCheckRequest({
+      attributes: {
+        source: { address: { socket_address: { address, port_value: 1 } }, principal: '' },
+        request: {
+          http: { headers: {}, header_map: null, path: '/', host: 'h', method: 'GET', query: '' },
+        },
+        context_extensions: {},
+        tls_session: null,
+      },
+    } as unknown as CheckRequest);
+
+  it.each([
+    ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['64:ff9b::a01:203', '10.1.2.3'],
+    ['2001:DB8::1', '2001:db8::1'],
+  ])('reads %s as %s', (address, want) => {
+    const req = from(address);
+    expect([req.sourceAddress, req.refused]).toEqual([want, undefined]);
+  });
+
+  // An address that is sent but not read would skip every IpAddress Deny: refused instead.
+  it.each(['::10.1.2.3', '2002:a01:203::1', '::ffff:0:10.1.2.3', 'fe80::1%eth0', 'not-an-ip'])(
+    'refuses %s with ERR_REQUEST_SOURCE_INVALID',
+    (address) => expect(from(address).refused).toBe('ERR_REQUEST_SOURCE_INVALID'),
+  );
+});

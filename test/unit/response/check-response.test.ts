@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { DENY_BODY, denyAnswer, toCheckResponse } from '../../../src/response/check-response.js';
 import type { CheckOutcome } from '../../../src/decision/outcome.js';
-import type { RuntimeRole } from '../../../src/config/compile.js';
+import type { CompiledRole } from '../../../src/config/compile.js';
 import { upstreamHeaders } from '../../../src/response/upstream-headers.js';
 
-const role = { name: 'reader', arn: 'arn:rolegate:iam:::role/reader' } as RuntimeRole;
+const role = { name: 'reader', arn: 'arn:rolegate:iam:::role/reader' } as CompiledRole;
 const principal = {
   kind: 'jwt' as const,
   issuer: 'https://idp',

@@ -10,7 +10,7 @@ import type { CheckResponse, ProtoValue } from '../../../src/transport/grpc/mess
 import { loadAuthorizationService } from '../../../src/transport/grpc/protos.js';
 import { DENY_BODY, toCheckResponse } from '../../../src/response/check-response.js';
 import type { CheckOutcome } from '../../../src/decision/outcome.js';
-import type { RuntimeRole } from '../../../src/config/compile.js';
+import type { CompiledRole } from '../../../src/config/compile.js';
 import { TO_OBJECT, UPSTREAM_INCLUDE_DIRS, loadRoot } from '../../support/upstream-protos.js';
 
 const set = (key: string, value: string) => ({
@@ -30,7 +30,7 @@ const allowOutcome: CheckOutcome = {
     claims: { email: 'å@x' },
     federated: [],
   },
-  role: { name: 'r', arn: 'arn:rolegate:iam:::role/r' } as RuntimeRole,
+  role: { name: 'r', arn: 'arn:rolegate:iam:::role/r' } as CompiledRole,
   route: {
     action: 'orders:GetOrder',
     resource: 'arn:rolegate:orders:::order/42',
