@@ -23,7 +23,7 @@ import { normalizeCheckRequest } from '../src/request/normalize.js';
 import { toCheckResponse } from '../src/response/check-response.js';
 import { decodeCheckRequest } from '../src/transport/grpc/decode-check-request.js';
 import { encodeCheckResponse } from '../src/transport/grpc/encode-check-response.js';
-import type { CheckRequest, CheckResponse } from '../src/transport/grpc/messages.js';
+import type { CheckRequest, CheckResponse } from '../src/wire/ext-authz.js';
 import { loadAuthorizationService } from '../src/transport/grpc/protos.js';
 import { benchConfig } from './lib/bench-config.js';
 import { benchCheckRequest } from './lib/request.js';

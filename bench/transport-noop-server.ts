@@ -9,8 +9,8 @@
  *
  * Speaks the protocol in bench/lib/README.md.
  */
-import type { CheckResponse } from '../src/transport/grpc/messages.js';
-import { RpcCode } from '../src/transport/grpc/messages.js';
+import type { CheckResponse } from '../src/wire/ext-authz.js';
+import { RpcCode } from '../src/wire/ext-authz.js';
 import { startGrpcServer } from '../src/transport/grpc/server.js';
 import { announceToParent } from './lib/child-protocol.js';
 

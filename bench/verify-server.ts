@@ -6,8 +6,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import type { CheckRequest, CheckResponse } from '../src/transport/grpc/messages.js';
-import { RpcCode } from '../src/transport/grpc/messages.js';
+import type { CheckRequest, CheckResponse } from '../src/wire/ext-authz.js';
+import { RpcCode } from '../src/wire/ext-authz.js';
 import { grpcJsAuthorizationService } from '../test/support/authorization-client.js';
 import { announceToParent } from './lib/child-protocol.js';
 

@@ -176,20 +176,37 @@ export const ERROR_CATALOGUE = {
 /** A stable error code from {@link ERROR_CATALOGUE}. */
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
-/** The HTTP status a decision answers with; `null` for a code no decision carries. */
+/** The HTTP status a decision denies with. */
 export type HttpStatus = 400 | 401 | 403;
 
+/** The HTTP status the access API (and its approvals page) answers a refused or failed call with. */
+export type ApiStatus = 400 | 401 | 403 | 404 | 409 | 415 | 500 | 503;
+
 /**
- * The HTTP status of every catalogue code, as a deny reason. The type makes
- * the map complete: a new code does not compile until it is given a status
- * here. The request itself unreadable (`ERR_PATH_*`, `ERR_REQUEST_*`) is
- * 400; credentials and tokens (`ERR_CREDENTIAL_*`, `ERR_TOKEN_*`,
- * `ERR_JWKS_UNAVAILABLE`) are 401; every other decision-path code is 403.
- * Load-time, CLI, startup and AWS-sync codes, and `ERR_CONTEXT_VALUE_TYPE`
- * (an evaluation error reported inside a decision, whose deny reason is
- * `ERR_POLICY_EVALUATION`), have no HTTP status: `null`.
+ * A code's entry in {@link HTTP_STATUS}: a number is the status of a deny
+ * with the code, and the access API answers the code with it too (a
+ * sign-in refusal, STS); `{ api }` is the access API's status of a code no
+ * decision carries; `{ deny, api }` a code whose two differ; `null` a code
+ * never answered over HTTP.
  */
-export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
+export type StatusEntry =
+  HttpStatus | { readonly deny?: HttpStatus; readonly api: ApiStatus } | null;
+
+/**
+ * The HTTP status of every catalogue code: the one table of statuses. The
+ * type makes the map complete: a new code does not compile until it is
+ * given a status here. As a deny reason: the request itself unreadable
+ * (`ERR_PATH_*`, `ERR_REQUEST_*`) is 400; credentials and tokens
+ * (`ERR_CREDENTIAL_*`, `ERR_TOKEN_*`, `ERR_JWKS_UNAVAILABLE`) are 401; every
+ * other decision-path code is 403. The access API's codes carry the status
+ * it answers them with (docs/access.md), and so do `ERR_INPUT_SYNTAX` and
+ * `ERR_INPUT_SHAPE` (a body that is not a JSON object); `ERR_INTERNAL` is a
+ * 403 deny (fail closed) but the access API's 500. Load-time, CLI, startup
+ * and AWS-sync codes, and `ERR_CONTEXT_VALUE_TYPE` (an evaluation error
+ * reported inside a decision, whose deny reason is `ERR_POLICY_EVALUATION`),
+ * have no HTTP status: `null`.
+ */
+export const HTTP_STATUS: { readonly [K in ErrorCode]: StatusEntry } = {
   ERR_POLICY_SYNTAX: null,
   ERR_POLICY_SHAPE: null,
   ERR_POLICY_VERSION: null,
@@ -224,8 +241,8 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   WARN_ROLE_UNREACHED: null,
   WARN_ROUTE_CATCH_ALL: null,
   ERR_CONTEXT_VALUE_TYPE: null,
-  ERR_INPUT_SYNTAX: null,
-  ERR_INPUT_SHAPE: null,
+  ERR_INPUT_SYNTAX: { api: 400 },
+  ERR_INPUT_SHAPE: { api: 400 },
   ERR_INPUT_POLICY: null,
   ERR_USAGE: null,
   ERR_POLICY_READ: null,
@@ -282,24 +299,36 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: HttpStatus | null } = {
   ERR_IAM_ROLE_NAME_CLASH: null,
   ERR_STS_FAILED: 403,
   ERR_CHECK_ABANDONED: 403,
-  ERR_ACCESS_INVALID: null,
-  ERR_ACCESS_FORBIDDEN: null,
-  ERR_ACCESS_SELF_APPROVAL: null,
-  ERR_ACCESS_NOT_FOUND: null,
-  ERR_ACCESS_STATE: null,
-  ERR_ACCESS_STORE: null,
-  ERR_ACCESS_CONTENT_TYPE: null,
-  ERR_ACCESS_UNKNOWN_FIELD: null,
-  ERR_ACCESS_BODY_UNEXPECTED: null,
-  ERR_ACCESS_CROSS_SITE: null,
-  ERR_ACCESS_AMBIENT_CREDENTIAL: null,
-  ERR_ACCESS_CSRF: null,
-  ERR_INTERNAL: 403,
+  ERR_ACCESS_INVALID: { api: 400 },
+  ERR_ACCESS_FORBIDDEN: { api: 403 },
+  ERR_ACCESS_SELF_APPROVAL: { api: 403 },
+  ERR_ACCESS_NOT_FOUND: { api: 404 },
+  ERR_ACCESS_STATE: { api: 409 },
+  ERR_ACCESS_STORE: { api: 503 },
+  ERR_ACCESS_CONTENT_TYPE: { api: 415 },
+  ERR_ACCESS_UNKNOWN_FIELD: { api: 400 },
+  ERR_ACCESS_BODY_UNEXPECTED: { api: 400 },
+  ERR_ACCESS_CROSS_SITE: { api: 403 },
+  ERR_ACCESS_AMBIENT_CREDENTIAL: { api: 403 },
+  ERR_ACCESS_CSRF: { api: 403 },
+  ERR_INTERNAL: { deny: 403, api: 500 },
 };
 
 /** The HTTP status of a deny with this code, or `null` when no decision carries it. */
 export function httpStatusOf(code: ErrorCode): HttpStatus | null {
-  return HTTP_STATUS[code];
+  const status = HTTP_STATUS[code];
+  return status === null || typeof status === 'number' ? status : (status.deny ?? null);
+}
+
+/**
+ * The HTTP status the access API and its approvals page answer a call
+ * refused or failed with this code. A code that is never an HTTP answer,
+ * met there, is an unexpected failure: `ERR_INTERNAL`'s status.
+ */
+export function apiStatusOf(code: ErrorCode): ApiStatus {
+  const status = HTTP_STATUS[code];
+  if (typeof status === 'number') return status;
+  return status?.api ?? apiStatusOf('ERR_INTERNAL');
 }
 
 /** The one error class rolegate throws; `code` is stable, `message` is for humans. */

@@ -1,9 +1,9 @@
 /**
  * The Node flags rolegate runs with in production (the Dockerfile's
- * ENTRYPOINT, and every cluster worker: src/cli/worker-flags.ts). The
+ * ENTRYPOINT, and every cluster worker: src/serve/worker-flags.ts). The
  * rolegate side of every benchmark and the soak runs with them; baselines
  * run with Node's defaults.
  */
-import { WORKER_SEMI_SPACE_FLAG } from '../../src/cli/worker-flags.js';
+import { WORKER_SEMI_SPACE_FLAG } from '../../src/serve/worker-flags.js';
 
 export const ROLEGATE_NODE_FLAGS: readonly string[] = [WORKER_SEMI_SPACE_FLAG];

@@ -2,7 +2,7 @@
  * The CheckRequest the bench sends, shaped like what Envoy's ext_authz
  * filter sends for a typical API call, and its gRPC framing.
  */
-import type { CheckRequestInit } from '../../src/transport/grpc/messages.js';
+import type { CheckRequestInit } from '../../src/wire/ext-authz.js';
 import { encodeCheckRequest } from '../../src/transport/grpc/protos.js';
 
 export interface BenchRequestOverrides {

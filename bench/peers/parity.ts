@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 
-import type { CheckRequestInit } from '../../src/transport/grpc/messages.js';
+import type { CheckRequestInit } from '../../src/wire/ext-authz.js';
 import { loadAuthorizationClient } from '../../test/support/authorization-client.js';
 import { benchCheckRequest } from '../lib/request.js';
 import { generateKeyPairSync } from 'node:crypto';

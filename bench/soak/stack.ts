@@ -100,6 +100,10 @@ export function soakEnvoyConfig(ports: {
       template,
     ),
   ) as JsonObject;
+  // The shipped config is an edge (use_remote_address), where Envoy replaces a
+  // client's x-request-id; the load generator's ids are what match client,
+  // Envoy log and audit record here, so this bed keeps them.
+  httpConnectionManager(config)['preserve_external_request_id'] = true;
   httpConnectionManager(config)['access_log'] = [
     {
       name: 'envoy.access_loggers.file',

@@ -169,21 +169,332 @@ export interface AccessService {
 const isSelf = (caller: Caller, issuer: string, subject: string) =>
   caller.issuer === issuer && caller.subject === subject;
 
+/** What a refusal is about, for the audit record. */
+type About = { requestId?: string; grantId?: string; role?: string };
+
+/** Why the caller's roles did not allow `action` on `roleArn` (for request `r`, when known). */
+function forbidden(action: string, roleArn: string, r?: AccessRequest): RefusalDetail {
+  return {
+    expected: `an Allow of ${action} on ${roleArn}${r ? ` with rolegate:RequestedDuration=${r.durationSeconds}, rolegate:BreakGlass=${r.breakGlass}` : ''} in the caller's roles (by trust), and no Deny`,
+    actual: "no Allow in the caller's roles, or a Deny",
+  };
+}
+
+/** The context values an action on request `r` is decided with. */
+function contextOf(r: AccessRequest): AccessContext {
+  return {
+    'rolegate:RequestedDuration': r.durationSeconds,
+    'rolegate:Requester': r.requester,
+    'rolegate:RequesterGroups': r.groups,
+    'rolegate:BreakGlass': r.breakGlass,
+  };
+}
+
+/** The context values of a grant, for deciding whether the caller may revoke (so list) it. */
+function grantContext(g: Grant): AccessContext {
+  return {
+    'rolegate:RequestedDuration': Math.round((g.expiresAt - g.startsAt) / 1000),
+    'rolegate:Requester': g.subject,
+    'rolegate:BreakGlass': g.breakGlass,
+  };
+}
+
 /** Creates the service. */
 export function createAccessService(options: AccessServiceOptions): AccessService {
-  const { store, events } = options;
-  const newId = options.newId ?? randomUUID;
-  let sweptUntil = options.now();
+  return new StoreAccessService(options);
+}
 
-  const refuse = (
+/** The lifecycle rules over the store: one method per {@link AccessService} operation. */
+class StoreAccessService implements AccessService {
+  private readonly options: AccessServiceOptions;
+  private readonly store: AccessStore;
+  private readonly events: AccessEvents;
+  private readonly newId: () => string;
+  /** Expiries up to here have been reported by {@link sweepExpired}. */
+  private sweptUntil: number;
+
+  constructor(options: AccessServiceOptions) {
+    this.options = options;
+    this.store = options.store;
+    this.events = options.events;
+    this.newId = options.newId ?? randomUUID;
+    this.sweptUntil = options.now();
+  }
+
+  async request(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    input: NewRequest,
+  ): Promise<AccessRequest> {
+    const action = ACCESS_ACTIONS.request;
+    const { roleArn, breakGlass, reason } = this.checkNewRequest(caller, input);
+    const about = { role: input.role };
+    const request: AccessRequest = {
+      id: this.newId(),
+      role: input.role,
+      roleArn,
+      issuer: caller.issuer,
+      requester: caller.subject,
+      groups: [...caller.groups],
+      durationSeconds: input.durationSeconds,
+      reason,
+      ...(input.ticket ? { ticket: input.ticket } : {}),
+      breakGlass,
+      status: 'pending',
+      createdAt: this.options.now(),
+      approvals: [],
+    };
+    if (!authorize(action, roleArn, contextOf(request))) {
+      return this.refuse(
+        caller,
+        action,
+        'ERR_ACCESS_FORBIDDEN',
+        about,
+        forbidden(action, roleArn, request),
+      );
+    }
+    await this.guard(caller, action, () => this.store.createRequest(request), about);
+    this.events.event({ type: 'requested', at: request.createdAt, request, actor: caller.subject });
+    return request;
+  }
+
+  async approve(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    id: string,
+    comment: string,
+  ): Promise<ApproveResult> {
+    const action = ACCESS_ACTIONS.approve;
+    const r = await this.mustRequest(caller, action, id);
+    const about = { requestId: id, role: r.role };
+    const self = isSelf(caller, r.issuer, r.requester);
+    if (self && !r.breakGlass) {
+      return this.refuse(caller, action, 'ERR_ACCESS_SELF_APPROVAL', about, {
+        expected: `an approver other than the requester ${r.requester} (${r.issuer}), or a break-glass request`,
+        actual: `the requester approving their own request, not break-glass`,
+      });
+    }
+    // Break-glass self-approval was authorized when it was requested (rolegate:BreakGlass).
+    if (!self && !authorize(action, r.roleArn, contextOf(r))) {
+      return this.refuse(
+        caller,
+        action,
+        'ERR_ACCESS_FORBIDDEN',
+        about,
+        forbidden(action, r.roleArn, r),
+      );
+    }
+    const config = this.options.config();
+    const needed = r.breakGlass ? 1 : (config.roles[r.role]?.approvals ?? config.approvals);
+    const at = this.options.now();
+    const result = await this.guard(
+      caller,
+      action,
+      () => this.store.approve(id, caller.subject, comment, needed, at),
+      about,
+    );
+    if (result.granted && result.grant) {
+      await this.options.changed?.();
+      this.events.event({
+        type: 'approved',
+        at,
+        request: result.request,
+        grant: result.grant,
+        actor: caller.subject,
+        comment,
+      });
+    }
+    return result;
+  }
+
+  async deny(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    id: string,
+    comment: string,
+  ): Promise<AccessRequest> {
+    const action = ACCESS_ACTIONS.approve;
+    const r = await this.mustRequest(caller, action, id);
+    const about = { requestId: id, role: r.role };
+    // A requester may withdraw their own request; anyone else needs the approve permission.
+    if (!isSelf(caller, r.issuer, r.requester) && !authorize(action, r.roleArn, contextOf(r))) {
+      return this.refuse(
+        caller,
+        action,
+        'ERR_ACCESS_FORBIDDEN',
+        about,
+        forbidden(action, r.roleArn, r),
+      );
+    }
+    const at = this.options.now();
+    const denied = await this.guard(
+      caller,
+      action,
+      () => this.store.deny(id, caller.subject, comment, at),
+      about,
+    );
+    this.events.event({ type: 'denied', at, request: denied, actor: caller.subject, comment });
+    return denied;
+  }
+
+  async revoke(caller: Caller, authorize: ActionAuthorizer, grantId: string): Promise<Grant> {
+    const action = ACCESS_ACTIONS.revoke;
+    const g = await this.guard(caller, action, () => this.store.getGrant(grantId), { grantId });
+    if (g === undefined) {
+      return this.refuse(
+        caller,
+        action,
+        'ERR_ACCESS_NOT_FOUND',
+        { grantId },
+        { expected: 'an existing grant id', actual: `no grant ${shown(grantId)}` },
+      );
+    }
+    const about = { grantId, role: g.role };
+    const request = await this.guard(
+      caller,
+      action,
+      () => this.store.getRequest(g.requestId),
+      about,
+    );
+    // The holder may always give a grant back.
+    if (
+      !isSelf(caller, g.issuer, g.subject) &&
+      !(request && authorize(action, g.roleArn, contextOf(request)))
+    ) {
+      return this.refuse(caller, action, 'ERR_ACCESS_FORBIDDEN', about, {
+        ...forbidden(action, g.roleArn, request),
+        expected: `the holder ${g.subject}, or ${forbidden(action, g.roleArn, request).expected}`,
+      });
+    }
+    const at = this.options.now();
+    const revoked = await this.guard(
+      caller,
+      action,
+      () => this.store.revoke(grantId, caller.subject, at),
+      about,
+    );
+    await this.options.changed?.();
+    if (revoked.revokedAt === at) {
+      this.events.event({
+        type: 'revoked',
+        at,
+        grant: revoked,
+        ...(request ? { request } : {}),
+        actor: caller.subject,
+      });
+    }
+    return revoked;
+  }
+
+  async list(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    status?: AccessRequest['status'],
+  ): Promise<AccessRequest[]> {
+    const all = await this.guard(caller, ACCESS_ACTIONS.list, () =>
+      this.store.listRequests(status === undefined ? {} : { status }),
+    );
+    return all.filter((r) => this.mayList(caller, authorize, r));
+  }
+
+  async show(caller: Caller, authorize: ActionAuthorizer, id: string): Promise<AccessRequest> {
+    const action = ACCESS_ACTIONS.list;
+    const r = await this.mustRequest(caller, action, id);
+    if (!this.mayList(caller, authorize, r)) {
+      return this.refuse(
+        caller,
+        action,
+        'ERR_ACCESS_FORBIDDEN',
+        { requestId: id, role: r.role },
+        {
+          expected: `the requester ${r.requester}, or ${forbidden(action, r.roleArn, r).expected}`,
+          actual: forbidden(action, r.roleArn, r).actual,
+        },
+      );
+    }
+    return r;
+  }
+
+  async grants(caller: Caller, authorize: ActionAuthorizer): Promise<Grant[]> {
+    const active = await this.guard(caller, ACCESS_ACTIONS.list, () =>
+      this.store.activeGrants(this.options.now()),
+    );
+    return active.filter(
+      (g) =>
+        isSelf(caller, g.issuer, g.subject) ||
+        authorize(ACCESS_ACTIONS.revoke, g.roleArn, grantContext(g)),
+    );
+  }
+
+  async sweepExpired(): Promise<Grant[]> {
+    const now = this.options.now();
+    const expired = await this.store.expiredBetween(this.sweptUntil, now);
+    this.sweptUntil = now;
+    for (const grant of expired) this.events.event({ type: 'expired', at: grant.expiresAt, grant });
+    if (expired.length > 0) await this.options.changed?.();
+    return expired;
+  }
+
+  /**
+   * The ARN, break-glass flag and trimmed reason of a new request, after
+   * the rules no policy can lift: a role listed under `access.roles` (and
+   * `roles`), break-glass only where the role has it, a duration within the
+   * role's bounds, a reason of enough visible characters. Refuses otherwise.
+   */
+  private checkNewRequest(
+    caller: Caller,
+    input: NewRequest,
+  ): { roleArn: string; breakGlass: boolean; reason: string } {
+    const action = ACCESS_ACTIONS.request;
+    const config = this.options.config();
+    const roleArn = this.options.roleArn(input.role);
+    const roleAccess = Object.hasOwn(config.roles, input.role)
+      ? config.roles[input.role]
+      : undefined;
+    const about = { role: input.role };
+    if (roleArn === undefined || roleAccess === undefined) {
+      return this.refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
+        expected: `a role listed under access.roles and roles (${Object.keys(config.roles).join(', ') || 'none'})`,
+        actual: `role ${shown(input.role)}`,
+      });
+    }
+    const breakGlass = input.breakGlass === true;
+    const max = breakGlass ? roleAccess.breakGlass?.maxSeconds : roleAccess.maxGrantSeconds;
+    if (max === undefined) {
+      return this.refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
+        expected: `a role with access.roles.${input.role}.breakGlass for a break-glass request`,
+        actual: `role ${input.role} has no breakGlass`,
+      });
+    }
+    const d = input.durationSeconds;
+    if (!Number.isInteger(d) || d < MIN_DURATION_SECONDS || d > max) {
+      return this.refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
+        expected: `durationSeconds an integer from ${MIN_DURATION_SECONDS} to ${max} (access.roles.${input.role}.${breakGlass ? 'breakGlass.maxSeconds' : 'maxGrantSeconds'})`,
+        actual: `durationSeconds ${shown(d)}`,
+      });
+    }
+    const reason = input.reason.trim();
+    const min = breakGlass ? BREAK_GLASS_MIN_REASON : MIN_REASON;
+    const visible = visibleLength(reason);
+    if (visible < min) {
+      return this.refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
+        expected: `a reason of at least ${min} visible character${min === 1 ? '' : 's'}${breakGlass ? ' (break-glass)' : ''}`,
+        actual: `${visible} visible of ${[...input.reason].length} code points`,
+      });
+    }
+    return { roleArn, breakGlass, reason };
+  }
+
+  /** Reports the refusal to {@link AccessEvents.refused} and throws it, marked audited. */
+  private refuse(
     caller: Caller,
     action: string,
     code: ErrorCode,
-    about: { requestId?: string; grantId?: string; role?: string },
+    about: About,
     why: RefusalDetail,
-  ): never => {
-    events.refused({
-      at: options.now(),
+  ): never {
+    this.events.refused({
+      at: this.options.now(),
       action,
       code,
       actor: caller.subject,
@@ -193,25 +504,28 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
       actual: why.actual,
     });
     throw markAudited(new RolegateError(code));
-  };
-  type About = { requestId?: string; grantId?: string; role?: string };
-  // A store failure is a refusal of its own (nothing changed), never an allow. A state
-  // the store refuses (no longer pending, gone) is explained by re-reading the record.
-  const guard = async <T>(
+  }
+
+  /**
+   * `run`'s answer. A store failure is a refusal of its own (nothing
+   * changed), never an allow. A state the store refuses (no longer pending,
+   * gone) is explained by re-reading the record.
+   */
+  private async guard<T>(
     caller: Caller,
     action: string,
     run: () => Promise<T>,
     about: About = {},
-  ): Promise<T> => {
+  ): Promise<T> {
     try {
       return await run();
     } catch (err) {
       if (isAudited(err)) throw err;
       if (err instanceof RolegateError && err.code === 'ERR_ACCESS_STATE') {
         const now = about.requestId
-          ? await store.getRequest(about.requestId).catch(() => undefined)
+          ? await this.store.getRequest(about.requestId).catch(() => undefined)
           : undefined;
-        return refuse(caller, action, err.code, about, {
+        return this.refuse(caller, action, err.code, about, {
           expected: 'a pending request',
           actual: now
             ? `request ${now.id} is ${now.status}`
@@ -219,32 +533,24 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
         });
       }
       if (err instanceof RolegateError && err.code === 'ERR_ACCESS_NOT_FOUND') {
-        return refuse(caller, action, err.code, about, {
+        return this.refuse(caller, action, err.code, about, {
           expected: 'an existing request or grant',
           actual: `none with id ${shown(about.requestId ?? about.grantId)}`,
         });
       }
-      return refuse(caller, action, 'ERR_ACCESS_STORE', about, {
+      return this.refuse(caller, action, 'ERR_ACCESS_STORE', about, {
         expected: 'the access store to answer',
         actual: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
       });
     }
-  };
-  const forbidden = (action: string, roleArn: string, r?: AccessRequest): RefusalDetail => ({
-    expected: `an Allow of ${action} on ${roleArn}${r ? ` with rolegate:RequestedDuration=${r.durationSeconds}, rolegate:BreakGlass=${r.breakGlass}` : ''} in the caller's roles (by trust), and no Deny`,
-    actual: "no Allow in the caller's roles, or a Deny",
-  });
-  const contextOf = (r: AccessRequest): AccessContext => ({
-    'rolegate:RequestedDuration': r.durationSeconds,
-    'rolegate:Requester': r.requester,
-    'rolegate:RequesterGroups': r.groups,
-    'rolegate:BreakGlass': r.breakGlass,
-  });
-  const mustRequest = async (caller: Caller, action: string, id: string) => {
-    const found = await guard(caller, action, () => store.getRequest(id));
+  }
+
+  /** The request `id`, or a refusal: `ERR_ACCESS_NOT_FOUND`. */
+  private async mustRequest(caller: Caller, action: string, id: string): Promise<AccessRequest> {
+    const found = await this.guard(caller, action, () => this.store.getRequest(id));
     return (
       found ??
-      refuse(
+      this.refuse(
         caller,
         action,
         'ERR_ACCESS_NOT_FOUND',
@@ -252,239 +558,13 @@ export function createAccessService(options: AccessServiceOptions): AccessServic
         { expected: 'an existing request id', actual: `no request ${shown(id)}` },
       )
     );
-  };
-  const mayList = (caller: Caller, authorize: ActionAuthorizer, r: AccessRequest) =>
-    isSelf(caller, r.issuer, r.requester) ||
-    authorize(ACCESS_ACTIONS.list, r.roleArn, contextOf(r));
+  }
 
-  return {
-    async request(caller, authorize, input) {
-      const action = ACCESS_ACTIONS.request;
-      const config = options.config();
-      const roleArn = options.roleArn(input.role);
-      const roleAccess = Object.hasOwn(config.roles, input.role)
-        ? config.roles[input.role]
-        : undefined;
-      const about = { role: input.role };
-      if (roleArn === undefined || roleAccess === undefined) {
-        return refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
-          expected: `a role listed under access.roles and roles (${Object.keys(config.roles).join(', ') || 'none'})`,
-          actual: `role ${shown(input.role)}`,
-        });
-      }
-      const breakGlass = input.breakGlass === true;
-      const max = breakGlass ? roleAccess.breakGlass?.maxSeconds : roleAccess.maxGrantSeconds;
-      if (max === undefined) {
-        return refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
-          expected: `a role with access.roles.${input.role}.breakGlass for a break-glass request`,
-          actual: `role ${input.role} has no breakGlass`,
-        });
-      }
-      const d = input.durationSeconds;
-      if (!Number.isInteger(d) || d < MIN_DURATION_SECONDS || d > max) {
-        return refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
-          expected: `durationSeconds an integer from ${MIN_DURATION_SECONDS} to ${max} (access.roles.${input.role}.${breakGlass ? 'breakGlass.maxSeconds' : 'maxGrantSeconds'})`,
-          actual: `durationSeconds ${shown(d)}`,
-        });
-      }
-      const reason = input.reason.trim();
-      const min = breakGlass ? BREAK_GLASS_MIN_REASON : MIN_REASON;
-      const visible = visibleLength(reason);
-      if (visible < min) {
-        return refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
-          expected: `a reason of at least ${min} visible character${min === 1 ? '' : 's'}${breakGlass ? ' (break-glass)' : ''}`,
-          actual: `${visible} visible of ${[...input.reason].length} code points`,
-        });
-      }
-      const request: AccessRequest = {
-        id: newId(),
-        role: input.role,
-        roleArn,
-        issuer: caller.issuer,
-        requester: caller.subject,
-        groups: [...caller.groups],
-        durationSeconds: input.durationSeconds,
-        reason,
-        ...(input.ticket ? { ticket: input.ticket } : {}),
-        breakGlass,
-        status: 'pending',
-        createdAt: options.now(),
-        approvals: [],
-      };
-      if (!authorize(action, roleArn, contextOf(request))) {
-        return refuse(
-          caller,
-          action,
-          'ERR_ACCESS_FORBIDDEN',
-          about,
-          forbidden(action, roleArn, request),
-        );
-      }
-      await guard(caller, action, () => store.createRequest(request), about);
-      events.event({ type: 'requested', at: request.createdAt, request, actor: caller.subject });
-      return request;
-    },
-
-    async approve(caller, authorize, id, comment) {
-      const action = ACCESS_ACTIONS.approve;
-      const r = await mustRequest(caller, action, id);
-      const about = { requestId: id, role: r.role };
-      const self = isSelf(caller, r.issuer, r.requester);
-      if (self && !r.breakGlass) {
-        return refuse(caller, action, 'ERR_ACCESS_SELF_APPROVAL', about, {
-          expected: `an approver other than the requester ${r.requester} (${r.issuer}), or a break-glass request`,
-          actual: `the requester approving their own request, not break-glass`,
-        });
-      }
-      // Break-glass self-approval was authorized when it was requested (rolegate:BreakGlass).
-      if (!self && !authorize(action, r.roleArn, contextOf(r))) {
-        return refuse(
-          caller,
-          action,
-          'ERR_ACCESS_FORBIDDEN',
-          about,
-          forbidden(action, r.roleArn, r),
-        );
-      }
-      const needed = r.breakGlass
-        ? 1
-        : (options.config().roles[r.role]?.approvals ?? options.config().approvals);
-      const at = options.now();
-      const result = await guard(
-        caller,
-        action,
-        () => store.approve(id, caller.subject, comment, needed, at),
-        about,
-      );
-      if (result.granted && result.grant) {
-        await options.changed?.();
-        events.event({
-          type: 'approved',
-          at,
-          request: result.request,
-          grant: result.grant,
-          actor: caller.subject,
-          comment,
-        });
-      }
-      return result;
-    },
-
-    async deny(caller, authorize, id, comment) {
-      const action = ACCESS_ACTIONS.approve;
-      const r = await mustRequest(caller, action, id);
-      const about = { requestId: id, role: r.role };
-      // A requester may withdraw their own request; anyone else needs the approve permission.
-      if (!isSelf(caller, r.issuer, r.requester) && !authorize(action, r.roleArn, contextOf(r))) {
-        return refuse(
-          caller,
-          action,
-          'ERR_ACCESS_FORBIDDEN',
-          about,
-          forbidden(action, r.roleArn, r),
-        );
-      }
-      const at = options.now();
-      const denied = await guard(
-        caller,
-        action,
-        () => store.deny(id, caller.subject, comment, at),
-        about,
-      );
-      events.event({ type: 'denied', at, request: denied, actor: caller.subject, comment });
-      return denied;
-    },
-
-    async revoke(caller, authorize, grantId) {
-      const action = ACCESS_ACTIONS.revoke;
-      const g = await guard(caller, action, () => store.getGrant(grantId), { grantId });
-      if (g === undefined) {
-        return refuse(
-          caller,
-          action,
-          'ERR_ACCESS_NOT_FOUND',
-          { grantId },
-          { expected: 'an existing grant id', actual: `no grant ${shown(grantId)}` },
-        );
-      }
-      const about = { grantId, role: g.role };
-      const request = await guard(caller, action, () => store.getRequest(g.requestId), about);
-      // The holder may always give a grant back.
-      if (
-        !isSelf(caller, g.issuer, g.subject) &&
-        !(request && authorize(action, g.roleArn, contextOf(request)))
-      ) {
-        return refuse(caller, action, 'ERR_ACCESS_FORBIDDEN', about, {
-          ...forbidden(action, g.roleArn, request),
-          expected: `the holder ${g.subject}, or ${forbidden(action, g.roleArn, request).expected}`,
-        });
-      }
-      const at = options.now();
-      const revoked = await guard(
-        caller,
-        action,
-        () => store.revoke(grantId, caller.subject, at),
-        about,
-      );
-      await options.changed?.();
-      if (revoked.revokedAt === at) {
-        events.event({
-          type: 'revoked',
-          at,
-          grant: revoked,
-          ...(request ? { request } : {}),
-          actor: caller.subject,
-        });
-      }
-      return revoked;
-    },
-
-    async list(caller, authorize, status) {
-      const all = await guard(caller, ACCESS_ACTIONS.list, () =>
-        store.listRequests(status === undefined ? {} : { status }),
-      );
-      return all.filter((r) => mayList(caller, authorize, r));
-    },
-
-    async show(caller, authorize, id) {
-      const r = await mustRequest(caller, ACCESS_ACTIONS.list, id);
-      if (!mayList(caller, authorize, r)) {
-        return refuse(
-          caller,
-          ACCESS_ACTIONS.list,
-          'ERR_ACCESS_FORBIDDEN',
-          { requestId: id, role: r.role },
-          {
-            expected: `the requester ${r.requester}, or ${forbidden(ACCESS_ACTIONS.list, r.roleArn, r).expected}`,
-            actual: forbidden(ACCESS_ACTIONS.list, r.roleArn, r).actual,
-          },
-        );
-      }
-      return r;
-    },
-
-    async grants(caller, authorize) {
-      const active = await guard(caller, ACCESS_ACTIONS.list, () =>
-        store.activeGrants(options.now()),
-      );
-      return active.filter(
-        (g) =>
-          isSelf(caller, g.issuer, g.subject) ||
-          authorize(ACCESS_ACTIONS.revoke, g.roleArn, {
-            'rolegate:RequestedDuration': Math.round((g.expiresAt - g.startsAt) / 1000),
-            'rolegate:Requester': g.subject,
-            'rolegate:BreakGlass': g.breakGlass,
-          }),
-      );
-    },
-
-    async sweepExpired() {
-      const now = options.now();
-      const expired = await store.expiredBetween(sweptUntil, now);
-      sweptUntil = now;
-      for (const grant of expired) events.event({ type: 'expired', at: grant.expiresAt, grant });
-      if (expired.length > 0) await options.changed?.();
-      return expired;
-    },
-  };
+  /** True when the caller may see `r`: their own, or one whose role they may list. */
+  private mayList(caller: Caller, authorize: ActionAuthorizer, r: AccessRequest): boolean {
+    return (
+      isSelf(caller, r.issuer, r.requester) ||
+      authorize(ACCESS_ACTIONS.list, r.roleArn, contextOf(r))
+    );
+  }
 }

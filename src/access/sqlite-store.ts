@@ -28,64 +28,55 @@ export function openSqliteStore(file: string): AccessStore {
   // with "database is locked" instead of waiting for the first.
   db.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
-  const tx = <T>(fn: () => T): T => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const out = fn();
-      db.exec('COMMIT');
-      return out;
-    } catch (err) {
-      db.exec('ROLLBACK');
-      throw err;
-    }
-  };
-  tx(() => {
-    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
-    const done = new Set(
-      db
-        .prepare('SELECT version FROM schema_migrations')
-        .all()
-        .map((r) => Number(r['version'])),
-    );
-    MIGRATIONS.forEach((sql, i) => {
-      if (done.has(i + 1)) return;
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(i + 1);
-    });
-  });
+  transaction(db, () => migrate(db));
+  return new SqliteStore(db);
+}
 
-  const approvalsOf = (id: string): Approval[] =>
+/** Runs `fn` in one write transaction (taken at once, so it waits for other writers up front). */
+function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const out = fn();
+    db.exec('COMMIT');
+    return out;
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+/** Applies the migrations not yet recorded. */
+function migrate(db: DatabaseSync): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+  const done = new Set(
     db
-      .prepare(
-        'SELECT approver, comment, at FROM access_approvals WHERE request_id = ? ORDER BY at, approver',
-      )
-      .all(id)
-      .map((r) => ({
-        approver: String(r['approver']),
-        comment: String(r['comment']),
-        at: Number(r['at']),
-      }));
-  const getRequest = (id: string): AccessRequest | undefined => {
-    const row = db.prepare('SELECT * FROM access_requests WHERE id = ?').get(id);
-    return row === undefined ? undefined : requestFromRow(row, approvalsOf(id));
-  };
-  const getGrant = (id: string): Grant | undefined => {
-    const row = db.prepare('SELECT * FROM access_grants WHERE id = ?').get(id);
-    return row === undefined ? undefined : grantFromRow(row);
-  };
-  const mustRequest = (id: string): AccessRequest => {
-    const r = getRequest(id);
-    if (r === undefined) throw new RolegateError('ERR_ACCESS_NOT_FOUND');
-    return r;
-  };
+      .prepare('SELECT version FROM schema_migrations')
+      .all()
+      .map((r) => Number(r['version'])),
+  );
+  MIGRATIONS.forEach((sql, i) => {
+    if (done.has(i + 1)) return;
+    db.exec(sql);
+    db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(i + 1);
+  });
+}
 
-  return {
-    async createRequest(r) {
-      db.prepare(
+/** The store over one open database file. */
+class SqliteStore implements AccessStore {
+  private readonly db: DatabaseSync;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  async createRequest(r: AccessRequest): Promise<void> {
+    this.db
+      .prepare(
         `INSERT INTO access_requests (id, role, role_arn, issuer, requester, groups_json,
            duration_seconds, reason, ticket, break_glass, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
-      ).run(
+      )
+      .run(
         r.id,
         r.role,
         r.roleArn,
@@ -98,130 +89,189 @@ export function openSqliteStore(file: string): AccessStore {
         r.breakGlass ? 1 : 0,
         r.createdAt,
       );
-    },
-    async getRequest(id) {
-      return getRequest(id);
-    },
-    async listRequests(filter: RequestFilter = {}) {
-      const where: string[] = [];
-      const args: SQLInputValue[] = [];
-      if (filter.status !== undefined) {
-        where.push('status = ?');
-        args.push(filter.status);
+  }
+
+  async getRequest(id: string): Promise<AccessRequest | undefined> {
+    return this.selectRequest(id);
+  }
+
+  async listRequests(filter: RequestFilter = {}): Promise<AccessRequest[]> {
+    const where: string[] = [];
+    const args: SQLInputValue[] = [];
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    if (filter.requester !== undefined) {
+      where.push('issuer = ? AND requester = ?');
+      args.push(filter.requester.issuer, filter.requester.subject);
+    }
+    const sql = `SELECT id FROM access_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
+    return this.db
+      .prepare(sql)
+      .all(...args)
+      .map((r) => this.requireRequest(String(r['id'])));
+  }
+
+  async approve(
+    id: string,
+    approver: string,
+    comment: string,
+    needed: number,
+    nowMs: number,
+  ): Promise<ApproveResult> {
+    return transaction(this.db, () => {
+      const before = this.requireRequest(id);
+      if (before.status === 'approved' && before.approvals.some((a) => a.approver === approver)) {
+        const grant = before.grantId === undefined ? undefined : this.selectGrant(before.grantId);
+        return { request: before, ...(grant ? { grant } : {}), added: false, granted: false };
       }
-      if (filter.requester !== undefined) {
-        where.push('issuer = ? AND requester = ?');
-        args.push(filter.requester.issuer, filter.requester.subject);
-      }
-      const sql = `SELECT id FROM access_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
-      return db
-        .prepare(sql)
-        .all(...args)
-        .map((r) => mustRequest(String(r['id'])));
-    },
-    async approve(id, approver, comment, needed, nowMs): Promise<ApproveResult> {
-      return tx(() => {
-        const before = mustRequest(id);
-        if (before.status === 'approved' && before.approvals.some((a) => a.approver === approver)) {
-          const grant = before.grantId === undefined ? undefined : getGrant(before.grantId);
-          return { request: before, ...(grant ? { grant } : {}), added: false, granted: false };
-        }
-        if (before.status !== 'pending') throw new RolegateError('ERR_ACCESS_STATE');
-        const added =
-          db
-            .prepare(
-              'INSERT OR IGNORE INTO access_approvals (request_id, approver, comment, at) VALUES (?, ?, ?, ?)',
-            )
-            .run(id, approver, comment, nowMs).changes > 0;
-        const count = Number(
-          db.prepare('SELECT COUNT(*) AS n FROM access_approvals WHERE request_id = ?').get(id)?.[
-            'n'
-          ],
-        );
-        if (count < needed) return { request: mustRequest(id), added, granted: false };
-        const grantId = grantIdFor(id);
-        db.prepare(
-          `INSERT INTO access_grants (id, request_id, role, role_arn, issuer, subject, starts_at,
-             expires_at, break_glass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          grantId,
-          id,
-          before.role,
-          before.roleArn,
-          before.issuer,
-          before.requester,
-          nowMs,
-          nowMs + before.durationSeconds * 1000,
-          before.breakGlass ? 1 : 0,
-        );
-        db.prepare(
-          "UPDATE access_requests SET status = 'approved', decided_at = ?, grant_id = ? WHERE id = ?",
-        ).run(nowMs, grantId, id);
-        const grant = getGrant(grantId);
-        return { request: mustRequest(id), ...(grant ? { grant } : {}), added, granted: true };
-      });
-    },
-    async deny(id, by, comment, nowMs) {
-      return tx(() => {
-        const before = mustRequest(id);
-        if (before.status !== 'pending') throw new RolegateError('ERR_ACCESS_STATE');
-        db.prepare(
+      if (before.status !== 'pending') throw new RolegateError('ERR_ACCESS_STATE');
+      const added =
+        this.db
+          .prepare(
+            'INSERT OR IGNORE INTO access_approvals (request_id, approver, comment, at) VALUES (?, ?, ?, ?)',
+          )
+          .run(id, approver, comment, nowMs).changes > 0;
+      const count = Number(
+        this.db
+          .prepare('SELECT COUNT(*) AS n FROM access_approvals WHERE request_id = ?')
+          .get(id)?.['n'],
+      );
+      if (count < needed) return { request: this.requireRequest(id), added, granted: false };
+      return this.grantRequest(before, added, nowMs);
+    });
+  }
+
+  async deny(id: string, by: string, comment: string, nowMs: number): Promise<AccessRequest> {
+    return transaction(this.db, () => {
+      const before = this.requireRequest(id);
+      if (before.status !== 'pending') throw new RolegateError('ERR_ACCESS_STATE');
+      this.db
+        .prepare(
           "UPDATE access_requests SET status = 'denied', decided_at = ?, denied_by = ?, deny_comment = ? WHERE id = ?",
-        ).run(nowMs, by, comment, id);
-        return mustRequest(id);
-      });
-    },
-    async getGrant(id) {
-      return getGrant(id);
-    },
-    async revoke(id, by, nowMs) {
-      return tx(() => {
-        const before = getGrant(id);
-        if (before === undefined) throw new RolegateError('ERR_ACCESS_NOT_FOUND');
-        if (before.revokedAt !== undefined) return before;
-        db.prepare('UPDATE access_grants SET revoked_at = ?, revoked_by = ? WHERE id = ?').run(
-          nowMs,
-          by,
-          id,
-        );
-        return getGrant(id) as Grant;
-      });
-    },
-    async activeGrants(nowMs) {
-      return db
-        .prepare(
-          'SELECT * FROM access_grants WHERE revoked_at IS NULL AND expires_at > ? ORDER BY starts_at, id',
         )
-        .all(nowMs)
-        .map(grantFromRow);
-    },
-    async expiredBetween(sinceMs, nowMs) {
-      return db
+        .run(nowMs, by, comment, id);
+      return this.requireRequest(id);
+    });
+  }
+
+  async getGrant(id: string): Promise<Grant | undefined> {
+    return this.selectGrant(id);
+  }
+
+  async revoke(id: string, by: string, nowMs: number): Promise<Grant> {
+    return transaction(this.db, () => {
+      const before = this.selectGrant(id);
+      if (before === undefined) throw new RolegateError('ERR_ACCESS_NOT_FOUND');
+      if (before.revokedAt !== undefined) return before;
+      this.db
+        .prepare('UPDATE access_grants SET revoked_at = ?, revoked_by = ? WHERE id = ?')
+        .run(nowMs, by, id);
+      return this.selectGrant(id) as Grant;
+    });
+  }
+
+  async activeGrants(nowMs: number): Promise<Grant[]> {
+    return this.db
+      .prepare(
+        'SELECT * FROM access_grants WHERE revoked_at IS NULL AND expires_at > ? ORDER BY starts_at, id',
+      )
+      .all(nowMs)
+      .map(grantFromRow);
+  }
+
+  async expiredBetween(sinceMs: number, nowMs: number): Promise<Grant[]> {
+    return this.db
+      .prepare(
+        'SELECT * FROM access_grants WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ? ORDER BY expires_at, id',
+      )
+      .all(sinceMs, nowMs)
+      .map(grantFromRow);
+  }
+
+  async csrfKey(period: number, candidate: string): Promise<string> {
+    return transaction(this.db, () => {
+      this.db
         .prepare(
-          'SELECT * FROM access_grants WHERE revoked_at IS NULL AND expires_at > ? AND expires_at <= ? ORDER BY expires_at, id',
-        )
-        .all(sinceMs, nowMs)
-        .map(grantFromRow);
-    },
-    async csrfKey(period, candidate) {
-      return tx(() => {
-        db.prepare(
           'INSERT INTO access_csrf_keys (period, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (period) DO NOTHING',
-        ).run(period, candidate, Date.now());
-        db.prepare('DELETE FROM access_csrf_keys WHERE period < ?').run(period - 1);
-        return String(
-          db.prepare('SELECT secret FROM access_csrf_keys WHERE period = ?').get(period)?.[
-            'secret'
-          ],
-        );
-      });
-    },
-    async getCsrfKey(period) {
-      const row = db.prepare('SELECT secret FROM access_csrf_keys WHERE period = ?').get(period);
-      return row === undefined ? undefined : String(row['secret']);
-    },
-    async close() {
-      db.close();
-    },
-  };
+        )
+        .run(period, candidate, Date.now());
+      this.db.prepare('DELETE FROM access_csrf_keys WHERE period < ?').run(period - 1);
+      return String(
+        this.db.prepare('SELECT secret FROM access_csrf_keys WHERE period = ?').get(period)?.[
+          'secret'
+        ],
+      );
+    });
+  }
+
+  async getCsrfKey(period: number): Promise<string | undefined> {
+    const row = this.db.prepare('SELECT secret FROM access_csrf_keys WHERE period = ?').get(period);
+    return row === undefined ? undefined : String(row['secret']);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  /** The approvals of request `id`, oldest first. */
+  private approvalsOf(id: string): Approval[] {
+    return this.db
+      .prepare(
+        'SELECT approver, comment, at FROM access_approvals WHERE request_id = ? ORDER BY at, approver',
+      )
+      .all(id)
+      .map((r) => ({
+        approver: String(r['approver']),
+        comment: String(r['comment']),
+        at: Number(r['at']),
+      }));
+  }
+
+  private selectRequest(id: string): AccessRequest | undefined {
+    const row = this.db.prepare('SELECT * FROM access_requests WHERE id = ?').get(id);
+    return row === undefined ? undefined : requestFromRow(row, this.approvalsOf(id));
+  }
+
+  /** {@link selectRequest}, `ERR_ACCESS_NOT_FOUND` when there is none. */
+  private requireRequest(id: string): AccessRequest {
+    const r = this.selectRequest(id);
+    if (r === undefined) throw new RolegateError('ERR_ACCESS_NOT_FOUND');
+    return r;
+  }
+
+  private selectGrant(id: string): Grant | undefined {
+    const row = this.db.prepare('SELECT * FROM access_grants WHERE id = ?').get(id);
+    return row === undefined ? undefined : grantFromRow(row);
+  }
+
+  /** Inside `approve`'s transaction: the approval that completes `before` creates its grant. */
+  private grantRequest(before: AccessRequest, added: boolean, nowMs: number): ApproveResult {
+    const id = before.id;
+    const grantId = grantIdFor(id);
+    this.db
+      .prepare(
+        `INSERT INTO access_grants (id, request_id, role, role_arn, issuer, subject, starts_at,
+           expires_at, break_glass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        grantId,
+        id,
+        before.role,
+        before.roleArn,
+        before.issuer,
+        before.requester,
+        nowMs,
+        nowMs + before.durationSeconds * 1000,
+        before.breakGlass ? 1 : 0,
+      );
+    this.db
+      .prepare(
+        "UPDATE access_requests SET status = 'approved', decided_at = ?, grant_id = ? WHERE id = ?",
+      )
+      .run(nowMs, grantId, id);
+    const grant = this.selectGrant(grantId);
+    return { request: this.requireRequest(id), ...(grant ? { grant } : {}), added, granted: true };
+  }
 }

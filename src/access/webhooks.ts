@@ -91,7 +91,7 @@ export function slackPayload(e: AccessEvent): { text: string; mrkdwn: false } {
 
 export interface WebhookDeliveryOptions {
   readonly webhooks: readonly WebhookConfig[];
-  /** Secret lookup (default: the environment variable `secretEnv` names). */
+  /** Secret lookup by the name `secretEnv` gives (the environment variable's value; read in src/config). Default: no secret. */
   readonly secret?: (name: string) => string | undefined;
   /** Told of each delivery's final result, for metrics and logs. */
   readonly onResult?: (url: string, event: string, ok: boolean, attempts: number) => void;
@@ -107,7 +107,7 @@ export function createWebhookSender(options: WebhookDeliveryOptions): {
   const inFlight = new Set<Promise<void>>();
   // Per webhook, the delivery the next one waits for (events arrive in order).
   const tails = new Map<WebhookConfig, Promise<void>>();
-  const secretOf = options.secret ?? ((name) => process.env[name]);
+  const secretOf = options.secret ?? (() => undefined);
   const now = options.now ?? Date.now;
 
   const deliver = async (hook: WebhookConfig, e: AccessEvent): Promise<void> => {

@@ -12,8 +12,7 @@ import type { Tracing } from '../observe/tracing.js';
 import { normalizeCheckRequest } from '../request/normalize.js';
 import { toCheckResponse, type ResponseSettings } from '../response/check-response.js';
 import type { AuthzRequest } from '../request/types.js';
-import type { CheckResponse } from '../transport/grpc/messages.js';
-import type { CheckRequestFields } from '../transport/grpc/decode-check-request.js';
+import type { CheckRequestFields, CheckResponse } from '../wire/ext-authz.js';
 import { abandonedOutcome, type CheckOutcome } from '../decision/outcome.js';
 import { check, type CheckDeps, type CredentialsPhase } from './check.js';
 import type { CompiledConfig, CheckSettings } from '../generation/compiled-config.js';
@@ -24,7 +23,7 @@ import { disagrees, shadowDecide, shadowLabel } from './shadow.js';
 
 /** The candidate configuration of shadow mode, as the pipeline reads it per check. */
 export interface ShadowCandidate {
-  readonly config: CompiledConfig;
+  readonly compiled: CompiledConfig;
   /** The candidate's config hash, for the disagreement records. */
   readonly hash?: string;
 }
@@ -63,7 +62,7 @@ function runShadow(
   nowMs: number,
   observe: CheckHandlerDeps['observe'],
 ): void {
-  const result = shadowDecide(request, live, candidate.config, nowMs);
+  const result = shadowDecide(request, live, candidate.compiled, nowMs);
   if (!observe) return;
   try {
     observe.metrics.shadowDecisions.inc({
@@ -227,6 +226,13 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
 export function createCheckHandler(
   deps: CheckHandlerDeps,
   pipeline: CheckPipeline = createCheckPipeline(deps),
+): (message: CheckRequestFields, abandoned?: () => boolean) => Promise<CheckResponse> {
+  return grpcCheckHandler(pipeline);
+}
+
+/** The `Authorization/Check` handler over a pipeline the HTTP door shares. */
+export function grpcCheckHandler(
+  pipeline: CheckPipeline,
 ): (message: CheckRequestFields, abandoned?: () => boolean) => Promise<CheckResponse> {
   return (message, abandoned) => {
     const request = normalizeCheckRequest(message);

@@ -4,20 +4,21 @@
  * metrics, audit and tracing). The server in `transport/http` only parses
  * HTTP; this joins the request edge and the response builder to it.
  */
-import { httpCheckRequest, type FrontDoor, type HttpCheckCall } from '../request/http-check.js';
-import { toHttpResponse, type HttpCheckAnswer } from '../response/http-response.js';
-import type { HttpCheckConfig } from '../transport/options.js';
+import { httpCheckRequest, type HttpCheckRequestOptions } from '../request/http-check.js';
+import { toHttpResponse } from '../response/http-response.js';
+import type { FrontDoor, HttpCheckAnswer, HttpCheckCall } from '../wire/http-check.js';
 import type { CheckPipeline } from './handler.js';
 
 /**
- * Answers one HTTP check call; `options` is the current `server.http` (read
- * per call); `abandoned()` is true once the caller's connection is gone, and
- * such a check is counted and audited as `ERR_CHECK_ABANDONED`, as on gRPC.
+ * Answers one HTTP check call; `options` is the current `server.http` (the
+ * part the request edge reads), passed per call so a reload applies;
+ * `abandoned()` is true once the caller's connection is gone, and such a
+ * check is counted and audited as `ERR_CHECK_ABANDONED`, as on gRPC.
  */
 export type HttpCheckHandler = (
   door: FrontDoor,
   call: HttpCheckCall,
-  options: HttpCheckConfig,
+  options: HttpCheckRequestOptions,
   abandoned?: () => boolean,
 ) => Promise<HttpCheckAnswer>;
 

@@ -6,6 +6,7 @@
  * a table by default, `--format json` for scripts; an API error is one line
  * on stderr with its catalogue code, exit status 1.
  */
+import { processEnvironment, type Environment } from '../config/environment.js';
 import { isErrorCode, RolegateError } from '../errors.js';
 import { stringFlag, type ParsedArgs } from './args.js';
 import type { CliIo } from './io.js';
@@ -28,7 +29,7 @@ interface Client {
   call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>>;
 }
 
-function client(args: ParsedArgs, command: string, env: NodeJS.ProcessEnv): Client {
+function client(args: ParsedArgs, command: string, env: Environment): Client {
   const base = (
     stringFlag(args, 'url', command) ??
     env['ROLEGATE_ACCESS_URL'] ??
@@ -111,7 +112,7 @@ function idArg(args: ParsedArgs, verb: string): string {
 export async function runAccess(
   args: ParsedArgs,
   io: CliIo,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment = processEnvironment(),
 ): Promise<number> {
   const verb = args.positionals[0];
   const format = formatOf(args, 'access');
@@ -194,7 +195,7 @@ export async function runAccess(
 export async function runCredentials(
   args: ParsedArgs,
   io: CliIo,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment = processEnvironment(),
 ): Promise<number> {
   const role = stringFlag(args, 'role', 'credentials', true);
   const out = await client(args, 'credentials', env).call(

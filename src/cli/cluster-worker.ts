@@ -8,7 +8,7 @@
 import { Counter } from 'prom-client';
 import { loadConfig, type ConfigSource } from '../config/load.js';
 import { RolegateError } from '../errors.js';
-import { startRolegate, type Rolegate } from '../main.js';
+import { startRolegate, type Rolegate } from '../serve/start.js';
 import { sharedPipeOutput } from '../observe/batched-output.js';
 import { createAuditLogger } from '../observe/logger.js';
 import { parseToWorker, type FromWorker, type ToWorker } from '../transport/cluster/protocol.js';

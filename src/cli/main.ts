@@ -5,7 +5,7 @@
  * Returns the exit status instead of exiting so tests can call it.
  */
 import { baseDirOf, loadConfig } from '../config/load.js';
-import { migrateStore } from '../access-wiring.js';
+import { migrateStore } from '../serve/access.js';
 import { runAccess, runCredentials } from './access.js';
 import { parseCommandArgs, stringFlag, wantsHelp, type ParsedArgs } from './args.js';
 import {

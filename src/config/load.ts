@@ -4,6 +4,7 @@
  * Every problem becomes a {@link Finding} with the file, JSON path, line
  * and column it concerns. The only config code that touches the file system.
  */
+import { processEnvironment } from './environment.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -154,7 +155,7 @@ function resolveIssuers(
       }
     }
     if (issuer.hmacSecretEnv !== undefined) {
-      const secret = process.env[issuer.hmacSecretEnv];
+      const secret = processEnvironment()[issuer.hmacSecretEnv];
       if (secret === undefined || secret.length < 32) {
         findings.push(
           invalid(
@@ -211,7 +212,7 @@ export function loadConfig(source: string | ConfigSource): LoadedConfig {
 
 function loadFrom(src: ConfigSource, read: FilesRead): LoadedConfig {
   const file = src.file;
-  const listen = listenHostFromEnv(process.env);
+  const listen = listenHostFromEnv(processEnvironment());
   if (listen.problem !== undefined) {
     throw new ConfigError('ERR_LISTEN_HOST_INVALID', [
       { code: 'ERR_LISTEN_HOST_INVALID', severity: 'error', message: listen.problem },

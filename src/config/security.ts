@@ -5,116 +5,49 @@
  * conditions are not evaluated, so a finding says what the documents allow
  * at most, never what a given request gets.
  */
-import { compileGlob, matchGlob } from '../policy/glob.js';
 import { matchRoute, type CompiledRoute } from '../route/table.js';
 import type { ErrorCode } from '../errors.js';
-import { childPath, isRecord } from '../options/fields.js';
-import type { PlacedPolicy, LoadedConfig } from './compile.js';
+import type { LoadedConfig } from './compile.js';
 import type { Finding } from './finding.js';
+import {
+  conditionKeys,
+  coversAction,
+  coversResource,
+  federated,
+  isReadOnly,
+  patternCovers,
+  statementsOf,
+  type PlacedStatement,
+} from './security-statements.js';
 
 /** Where the findings are documented; each finding links `#<code in lower case>`. */
 export const FINDINGS_DOC = 'docs/findings.md';
 
-/** One statement of a placed policy, with its JSON path and file. */
-interface PlacedStatement {
-  readonly policy: PlacedPolicy;
-  readonly statement: Record<string, unknown>;
-  /** Sid, or `#<index>`. */
-  readonly id: string;
+/** Where a finding points: a statement of a policy, or an element of the config file. */
+interface Location {
+  readonly file?: string;
   readonly path: string;
-  readonly effect: 'Allow' | 'Deny';
-  readonly actions?: readonly string[];
-  readonly notActions?: readonly string[];
-  readonly resources?: readonly string[];
-  readonly notResources?: readonly string[];
-  readonly conditional: boolean;
+  readonly policy?: string;
+  readonly statement?: string;
 }
 
-function list(v: unknown): string[] | undefined {
-  if (typeof v === 'string') return [v];
-  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
-  return undefined;
+/** What the families of findings read, worked out once per config. */
+interface Scope {
+  /** Every statement of every policy document, in the order the config places them. */
+  readonly all: readonly PlacedStatement[];
+  /** Without policy documents no statement, route-use or role finding can be made. */
+  readonly hasDocuments: boolean;
+  readonly routes: readonly CompiledRoute[];
+  readonly config: LoadedConfig['settings'];
+  /** Requests reach roles only through the route table (plus Envoy context_extensions). */
+  readonly tableOnly: boolean;
+  /** Each route's action; `*` when it holds a `{param}`, since the request then picks it. */
+  readonly routeActions: readonly string[];
+  /** Locates a finding at a JSON path of the config file. */
+  readonly inConfig: (path: string) => Location;
 }
 
-function statementsOf(p: PlacedPolicy): PlacedStatement[] {
-  const doc = p.resolved.document;
-  if (!isRecord(doc)) return [];
-  const raw = doc['Statement'];
-  const base = childPath(p.resolved.basePath, 'Statement');
-  const items: unknown[] = Array.isArray(raw) ? raw : [raw];
-  return items.flatMap((s, i): PlacedStatement[] => {
-    if (!isRecord(s)) return [];
-    const actions = list(s['Action']);
-    const notActions = list(s['NotAction']);
-    const resources = list(s['Resource']);
-    const notResources = list(s['NotResource']);
-    return [
-      {
-        policy: p,
-        statement: s,
-        id: typeof s['Sid'] === 'string' ? s['Sid'] : `#${i}`,
-        path: Array.isArray(raw) ? childPath(base, i) : base,
-        effect: s['Effect'] === 'Deny' ? 'Deny' : 'Allow',
-        ...(actions === undefined ? {} : { actions }),
-        ...(notActions === undefined ? {} : { notActions }),
-        ...(resources === undefined ? {} : { resources }),
-        ...(notResources === undefined ? {} : { notResources }),
-        conditional: isRecord(s['Condition']) && Object.keys(s['Condition']).length > 0,
-      },
-    ];
-  });
-}
-
-const actionMatches = (pattern: string, action: string) =>
-  matchGlob(compileGlob(pattern.toLowerCase()), action.toLowerCase());
-const resourceMatches = (pattern: string, resource: string) =>
-  matchGlob(compileGlob(pattern), resource);
-
-/** Whether the statement's action part applies to `action`. */
-function coversAction(s: PlacedStatement, action: string): boolean {
-  if (s.actions !== undefined) return s.actions.some((a) => actionMatches(a, action));
-  if (s.notActions !== undefined) return !s.notActions.some((a) => actionMatches(a, action));
-  return false;
-}
-
-/** Whether the statement's resource part applies to `resource`. */
-function coversResource(s: PlacedStatement, resource: string): boolean {
-  if (s.resources !== undefined) return s.resources.some((r) => resourceMatches(r, resource));
-  if (s.notResources !== undefined)
-    return !s.notResources.some((r) => resourceMatches(r, resource));
-  return false;
-}
-
-/** Whether glob `outer` matches every string `inner` (a pattern) matches; conservative. */
-function patternCovers(outer: string, inner: string, ignoreCase: boolean): boolean {
-  const o = ignoreCase ? outer.toLowerCase() : outer;
-  const i = ignoreCase ? inner.toLowerCase() : inner;
-  if (o === '*' || o === i) return true;
-  if (!/[*?]/.test(i)) return matchGlob(compileGlob(o), i);
-  // `orders:*` covers `orders:Get*`: a trailing-star prefix of the inner pattern's literal head.
-  const head = i.slice(0, i.search(/[*?]/));
-  return o.endsWith('*') && !/[*?]/.test(o.slice(0, -1)) && head.startsWith(o.slice(0, -1));
-}
-
-const READ_ONLY = /^[^:]+:(Get|List|Describe|Head|Read|Query|Search|View|BatchGet)/i;
-
-/** A read-only action name (Get*, List*, Describe*, ...); `*` and `svc:*` are not. */
-function isReadOnly(action: string): boolean {
-  return READ_ONLY.test(action);
-}
-
-/** A probe request path for a route's template: each `{x}` a segment, `{x+}` two. */
-function probePath(path: string): string {
-  return path.replace(/\{[A-Za-z_][A-Za-z0-9_]*(\+?)\}/g, (_m, plus: string) =>
-    plus === '+' ? 'rolegate-probe/rolegate-probe' : 'rolegate-probe',
-  );
-}
-
-function finding(
-  code: ErrorCode,
-  message: string,
-  at: { file?: string; path: string; policy?: string; statement?: string },
-): Finding {
+function finding(code: ErrorCode, message: string, at: Location): Finding {
   return {
     code,
     severity: 'warning',
@@ -127,7 +60,7 @@ function finding(
   };
 }
 
-function at(s: PlacedStatement) {
+function at(s: PlacedStatement): Location {
   return {
     file: s.policy.resolved.file,
     path: s.path,
@@ -136,198 +69,229 @@ function at(s: PlacedStatement) {
   };
 }
 
-const AUD_OR_SUB = /(^|:)(aud|sub)$/i;
-
-function conditionKeys(s: PlacedStatement): string[] {
-  const c = s.statement['Condition'];
-  if (!isRecord(c)) return [];
-  return Object.values(c).flatMap((block) => (isRecord(block) ? Object.keys(block) : []));
-}
-
-function federated(s: PlacedStatement): string[] {
-  const p = s.statement['Principal'];
-  return isRecord(p) ? (list(p['Federated']) ?? []) : [];
+/** A probe request path for a route's template: each `{x}` a segment, `{x+}` two. */
+function probePath(path: string): string {
+  return path.replace(/\{[A-Za-z_][A-Za-z0-9_]*(\+?)\}/g, (_m, plus: string) =>
+    plus === '+' ? 'rolegate-probe/rolegate-probe' : 'rolegate-probe',
+  );
 }
 
 /**
  * The findings of `loaded` (loaded with `loadConfig`, which records its
  * policy documents; without them only the route findings are produced).
- * `configFile` locates route and role findings.
+ * `configFile` locates route and role findings; without it they carry a
+ * path only. Findings come per statement in document order, then per
+ * route, then the nginx catch-all, then per role.
  */
 export function securityFindings(loaded: LoadedConfig, configFile?: string): Finding[] {
-  const out: Finding[] = [];
+  const scope = scopeOf(loaded, configFile);
+  return [
+    ...scope.all.flatMap((s) => statementFindings(scope, s)),
+    ...scope.config.routes.flatMap((_route, j) => routeFindings(scope, j)),
+    ...catchAllFindings(scope),
+    ...roleFindings(scope),
+  ];
+}
+
+function scopeOf(loaded: LoadedConfig, configFile: string | undefined): Scope {
   const docs = loaded.documents ?? [];
-  const all = docs.flatMap(statementsOf);
-  const inConfig = (path: string) => ({
-    ...(configFile === undefined ? {} : { file: configFile }),
-    path,
-  });
-  const routes: readonly CompiledRoute[] = loaded.routes;
   const config = loaded.settings;
-  // Requests reach roles only through the route table (plus Envoy context_extensions).
-  const tableOnly = config.unmatchedRoutes === 'deny' && config.routes.length > 0;
-  const routeActions = routes.map((r) => (r.action.length === 1 ? (r.action[0] ?? '') : '*'));
+  return {
+    all: docs.flatMap(statementsOf),
+    hasDocuments: docs.length > 0,
+    routes: loaded.routes,
+    config,
+    tableOnly: config.unmatchedRoutes === 'deny' && config.routes.length > 0,
+    routeActions: loaded.routes.map((r) => (r.action.length === 1 ? (r.action[0] ?? '') : '*')),
+    inConfig: (path) => ({ ...(configFile === undefined ? {} : { file: configFile }), path }),
+  };
+}
 
-  for (const s of all) {
-    const layer = s.policy.layer;
-    if (layer === 'trust') {
-      const issuers = federated(s);
-      if (
-        s.effect === 'Allow' &&
-        issuers.length > 0 &&
-        !conditionKeys(s).some((k) => AUD_OR_SUB.test(k))
-      ) {
-        out.push(
-          finding(
-            'WARN_TRUST_ISSUER_WIDE',
-            `role ${s.policy.role ?? ''} admits every subject of ${issuers.join(', ')}: add a condition on its :aud or :sub (or jwt:sub)`,
-            at(s),
-          ),
-        );
-      }
-      continue;
-    }
-    if (layer !== 'identity' || s.effect !== 'Allow') continue;
-    if (s.notActions !== undefined) {
-      out.push(
-        finding(
-          'WARN_ALLOW_NOT_ACTION',
-          'Allow with NotAction grants every action it does not list, new ones included; list the actions instead',
-          at(s),
-        ),
-      );
-    }
-    if (s.notResources !== undefined) {
-      out.push(
-        finding(
-          'WARN_ALLOW_NOT_RESOURCE',
-          'Allow with NotResource grants every resource it does not list; list the resources instead',
-          at(s),
-        ),
-      );
-    }
-    const writes = (s.actions ?? ['*']).filter((a) => !isReadOnly(a));
-    if (s.resources?.includes('*') === true && writes.length > 0) {
-      out.push(
-        finding(
-          'WARN_WRITE_ON_ALL_RESOURCES',
-          `allows ${writes.join(', ')} on every resource ("*"); name the resources`,
-          at(s),
-        ),
-      );
-    }
-    if (tableOnly && s.actions !== undefined) {
-      const reachable = routeActions.some((ra) => ra === '*' || coversAction(s, ra));
-      if (!reachable) {
-        out.push(
-          finding(
-            'WARN_STATEMENT_UNREACHABLE',
-            `no route maps to ${s.actions.join(', ')}; the statement only matters for Envoy context_extensions`,
-            at(s),
-          ),
-        );
-        continue;
-      }
-    }
-    // Shadowed by an unconditional Deny that applies to the same role.
-    const deny = all.find(
-      (d) =>
-        d.effect === 'Deny' &&
-        !d.conditional &&
-        d.policy.layer !== 'trust' &&
-        (d.policy.layer === 'guardrail' || d.policy.role === s.policy.role) &&
-        d.actions !== undefined &&
-        d.resources !== undefined &&
-        s.actions !== undefined &&
-        s.resources !== undefined &&
-        s.actions.every((a) => d.actions?.some((da) => patternCovers(da, a, true))) &&
-        s.resources.every((r) => d.resources?.some((dr) => patternCovers(dr, r, false))),
-    );
-    if (deny !== undefined) {
-      out.push(
-        finding(
-          'WARN_STATEMENT_UNREACHABLE',
-          `can never allow: the unconditional Deny ${deny.policy.resolved.ref.name}/${deny.id} covers all of its actions and resources`,
-          at(s),
-        ),
-      );
-    }
-  }
+/** The role's Allow statements in its own (identity) policies: what can grant it access. */
+function identityAllows(scope: Scope, role: string): PlacedStatement[] {
+  return scope.all.filter(
+    (s) => s.policy.role === role && s.policy.layer === 'identity' && s.effect === 'Allow',
+  );
+}
 
-  const identityAllows = (role: string) =>
-    all.filter(
-      (s) => s.policy.role === role && s.policy.layer === 'identity' && s.effect === 'Allow',
-    );
+/** Trust statements are judged on whom they admit; identity Allows on what they grant. */
+function statementFindings(scope: Scope, s: PlacedStatement): Finding[] {
+  if (s.policy.layer === 'trust') return trustFindings(s);
+  if (s.policy.layer !== 'identity' || s.effect !== 'Allow') return [];
+  const unreachable = unreachableStatement(scope, s);
+  return [...broadAllowFindings(s), ...(unreachable === undefined ? [] : [unreachable])];
+}
 
-  // Routes: shadowed by an earlier one, or usable by no role.
-  config.routes.forEach((route, j) => {
-    const probe = probePath(route.path);
-    const method = route.method === '*' ? 'GET' : route.method;
-    const earlier = config.routes.findIndex(
-      (r, i) =>
-        i < j &&
-        (r.method === '*' || r.method === route.method) &&
-        routes[i]?.pattern.test(probe) === true,
-    );
-    if (earlier >= 0) {
-      out.push(
-        finding(
-          'WARN_ROUTE_SHADOWED',
-          `${route.method} ${route.path} can never match: routes[${earlier}] (${config.routes[earlier]?.method ?? ''} ${config.routes[earlier]?.path ?? ''}) matches first`,
-          inConfig(`$.routes[${j}]`),
-        ),
-      );
-    }
-    const own = routes[j];
-    const mapped = own === undefined ? undefined : matchRoute([own], method, probe);
-    if (mapped === undefined || docs.length === 0) return;
-    const usable = config.roles.some((role) =>
-      identityAllows(role.name).some(
-        (s) => coversAction(s, mapped.action) && coversResource(s, mapped.resource),
+const AUD_OR_SUB = /(^|:)(aud|sub)$/i;
+
+/** An Allow trusting an issuer with no condition on audience or subject admits all its tokens. */
+function trustFindings(s: PlacedStatement): Finding[] {
+  const issuers = federated(s);
+  if (s.effect !== 'Allow' || issuers.length === 0) return [];
+  if (conditionKeys(s).some((k) => AUD_OR_SUB.test(k))) return [];
+  return [
+    finding(
+      'WARN_TRUST_ISSUER_WIDE',
+      `role ${s.policy.role ?? ''} admits every subject of ${issuers.join(', ')}: add a condition on its :aud or :sub (or jwt:sub)`,
+      at(s),
+    ),
+  ];
+}
+
+/** Allow statements that grant more than they name. */
+function broadAllowFindings(s: PlacedStatement): Finding[] {
+  const out: Finding[] = [];
+  if (s.notActions !== undefined) {
+    out.push(
+      finding(
+        'WARN_ALLOW_NOT_ACTION',
+        'Allow with NotAction grants every action it does not list, new ones included; list the actions instead',
+        at(s),
       ),
     );
-    if (!usable) {
-      out.push(
-        finding(
-          'WARN_ROUTE_UNUSABLE',
-          `no role has an Allow statement for ${mapped.action} on ${route.resource}`,
-          inConfig(`$.routes[${j}]`),
-        ),
-      );
-    }
-  });
-
-  // A catch-all route behind nginx: with $uri sent instead of $request_uri,
-  // every request would be decided as the auth location and allowed here.
-  if (config.server.http.enabled) {
-    const location = config.server.http.nginxAuthLocation;
-    for (const probe of [location, '/_auth', '/auth']) {
-      const j = routes.findIndex((r) => r.pattern.test(probe));
-      if (j < 0) continue;
-      out.push(
-        finding(
-          'WARN_ROUTE_CATCH_ALL',
-          `routes[${j}] (${config.routes[j]?.method ?? ''} ${config.routes[j]?.path ?? ''}) matches ${probe}, an nginx auth location: if nginx sends $uri instead of $request_uri, every request is decided as that path. rolegate refuses an original URI equal to server.http.nginxAuthLocation (${location}); set it to the location your auth_request names`,
-          inConfig(`$.routes[${j}]`),
-        ),
-      );
-      break;
-    }
   }
-
-  // Roles that no route reaches.
-  if (tableOnly && docs.length > 0) {
-    config.roles.forEach((role, k) => {
-      const allows = identityAllows(role.name);
-      if (routeActions.some((ra) => ra === '*' || allows.some((s) => coversAction(s, ra)))) return;
-      out.push(
-        finding(
-          'WARN_ROLE_UNREACHED',
-          `no route maps to an action role ${role.name} allows; with unmatchedRoutes: deny it can only be used through Envoy context_extensions`,
-          inConfig(`$.roles[${k}]`),
-        ),
-      );
-    });
+  if (s.notResources !== undefined) {
+    out.push(
+      finding(
+        'WARN_ALLOW_NOT_RESOURCE',
+        'Allow with NotResource grants every resource it does not list; list the resources instead',
+        at(s),
+      ),
+    );
+  }
+  const writes = (s.actions ?? ['*']).filter((a) => !isReadOnly(a));
+  if (s.resources?.includes('*') === true && writes.length > 0) {
+    out.push(
+      finding(
+        'WARN_WRITE_ON_ALL_RESOURCES',
+        `allows ${writes.join(', ')} on every resource ("*"); name the resources`,
+        at(s),
+      ),
+    );
   }
   return out;
+}
+
+/**
+ * An Allow that can never matter: no route maps to its actions, or else an
+ * unconditional Deny on the same role covers it. One reason is enough.
+ */
+function unreachableStatement(scope: Scope, s: PlacedStatement): Finding | undefined {
+  if (scope.tableOnly && s.actions !== undefined) {
+    const reachable = scope.routeActions.some((ra) => ra === '*' || coversAction(s, ra));
+    if (!reachable) {
+      return finding(
+        'WARN_STATEMENT_UNREACHABLE',
+        `no route maps to ${s.actions.join(', ')}; the statement only matters for Envoy context_extensions`,
+        at(s),
+      );
+    }
+  }
+  const deny = shadowingDeny(scope, s);
+  if (deny === undefined) return undefined;
+  return finding(
+    'WARN_STATEMENT_UNREACHABLE',
+    `can never allow: the unconditional Deny ${deny.policy.resolved.ref.name}/${deny.id} covers all of its actions and resources`,
+    at(s),
+  );
+}
+
+/** The first unconditional Deny, on this role or a guardrail, covering every action and resource of `s`. */
+function shadowingDeny(scope: Scope, s: PlacedStatement): PlacedStatement | undefined {
+  return scope.all.find(
+    (d) =>
+      d.effect === 'Deny' &&
+      !d.conditional &&
+      d.policy.layer !== 'trust' &&
+      (d.policy.layer === 'guardrail' || d.policy.role === s.policy.role) &&
+      d.actions !== undefined &&
+      d.resources !== undefined &&
+      s.actions !== undefined &&
+      s.resources !== undefined &&
+      s.actions.every((a) => d.actions?.some((da) => patternCovers(da, a, true))) &&
+      s.resources.every((r) => d.resources?.some((dr) => patternCovers(dr, r, false))),
+  );
+}
+
+/** Route `j`: shadowed by an earlier route, or usable by no role. */
+function routeFindings(scope: Scope, j: number): Finding[] {
+  const { config, routes } = scope;
+  const route = config.routes[j];
+  if (route === undefined) return [];
+  const out: Finding[] = [];
+  const probe = probePath(route.path);
+  const method = route.method === '*' ? 'GET' : route.method;
+  const earlier = config.routes.findIndex(
+    (r, i) =>
+      i < j &&
+      (r.method === '*' || r.method === route.method) &&
+      routes[i]?.pattern.test(probe) === true,
+  );
+  if (earlier >= 0) {
+    out.push(
+      finding(
+        'WARN_ROUTE_SHADOWED',
+        `${route.method} ${route.path} can never match: routes[${earlier}] (${config.routes[earlier]?.method ?? ''} ${config.routes[earlier]?.path ?? ''}) matches first`,
+        scope.inConfig(`$.routes[${j}]`),
+      ),
+    );
+  }
+  const own = routes[j];
+  const mapped = own === undefined ? undefined : matchRoute([own], method, probe);
+  if (mapped === undefined || !scope.hasDocuments) return out;
+  const usable = config.roles.some((role) =>
+    identityAllows(scope, role.name).some(
+      (s) => coversAction(s, mapped.action) && coversResource(s, mapped.resource),
+    ),
+  );
+  if (!usable) {
+    out.push(
+      finding(
+        'WARN_ROUTE_UNUSABLE',
+        `no role has an Allow statement for ${mapped.action} on ${route.resource}`,
+        scope.inConfig(`$.routes[${j}]`),
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * A catch-all route behind nginx: with $uri sent instead of $request_uri,
+ * every request would be decided as the auth location and allowed here.
+ * Reported once, for the first probe a route matches.
+ */
+function catchAllFindings(scope: Scope): Finding[] {
+  const { config, routes } = scope;
+  if (!config.server.http.enabled) return [];
+  const location = config.server.http.nginxAuthLocation;
+  for (const probe of [location, '/_auth', '/auth']) {
+    const j = routes.findIndex((r) => r.pattern.test(probe));
+    if (j < 0) continue;
+    return [
+      finding(
+        'WARN_ROUTE_CATCH_ALL',
+        `routes[${j}] (${config.routes[j]?.method ?? ''} ${config.routes[j]?.path ?? ''}) matches ${probe}, an nginx auth location: if nginx sends $uri instead of $request_uri, every request is decided as that path. rolegate refuses an original URI equal to server.http.nginxAuthLocation (${location}); set it to the location your auth_request names`,
+        scope.inConfig(`$.routes[${j}]`),
+      ),
+    ];
+  }
+  return [];
+}
+
+/** Roles that no route reaches, when the route table is the only way in. */
+function roleFindings(scope: Scope): Finding[] {
+  if (!scope.tableOnly || !scope.hasDocuments) return [];
+  return scope.config.roles.flatMap((role, k) => {
+    const allows = identityAllows(scope, role.name);
+    if (scope.routeActions.some((ra) => ra === '*' || allows.some((s) => coversAction(s, ra))))
+      return [];
+    return [
+      finding(
+        'WARN_ROLE_UNREACHED',
+        `no route maps to an action role ${role.name} allows; with unmatchedRoutes: deny it can only be used through Envoy context_extensions`,
+        scope.inConfig(`$.roles[${k}]`),
+      ),
+    ];
+  });
 }

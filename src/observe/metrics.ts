@@ -263,3 +263,73 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
     },
   };
 }
+
+/** Workers of a cluster primary by state, read at each scrape. */
+export interface WorkerCounts {
+  /** Serving the generation the primary validated last. */
+  readonly serving: number;
+  /** Serving another generation. */
+  readonly stale: number;
+  /** Forked, not yet serving. */
+  readonly starting: number;
+}
+
+/**
+ * The series only a cluster primary exports (docs/workers.md), in its own
+ * registry beside {@link createMetrics}'s: `rolegate_workers{state}`,
+ * `rolegate_worker_restarts_total`, and `rolegate_iam_reads_total{result}`,
+ * registered at the first IAM read so a deployment without `aws.iam`
+ * exports none.
+ */
+export interface PrimaryMetrics {
+  /** Reports the workers `counts` gives from now on (all zero until then). */
+  trackWorkers(counts: () => WorkerCounts): void;
+  /** A worker exited unexpectedly and was replaced. */
+  restarted(): void;
+  /** The primary read IAM for its workers. */
+  iamRead(ok: boolean): void;
+}
+
+/** Registers the primary's series in `registry`. */
+export function createPrimaryMetrics(registry: Registry): PrimaryMetrics {
+  let workers = (): WorkerCounts => ({ serving: 0, stale: 0, starting: 0 });
+  new Gauge({
+    name: 'rolegate_workers',
+    help: 'Worker processes by state: serving (the generation the primary validated last), stale (another generation), starting.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const counts = workers();
+      this.set({ state: 'serving' }, counts.serving);
+      this.set({ state: 'stale' }, counts.stale);
+      this.set({ state: 'starting' }, counts.starting);
+    },
+  });
+  const restarts = new Counter({
+    name: 'rolegate_worker_restarts_total',
+    help: 'Workers that exited unexpectedly and were replaced.',
+    registers: [registry],
+  });
+  restarts.inc(0);
+  let iamReads: Counter<'result'> | undefined;
+  return {
+    trackWorkers(counts) {
+      workers = counts;
+    },
+    restarted: () => restarts.inc(),
+    iamRead(ok) {
+      if (iamReads === undefined) {
+        iamReads = new Counter({
+          name: 'rolegate_iam_reads_total',
+          help: 'Reads of AWS IAM made by the primary for all workers (each worker still counts its own syncs in rolegate_iam_syncs_total), by result (success|failure).',
+          labelNames: ['result'] as const,
+          registers: [registry],
+        });
+        // Both series from the first read on, so rate() sees a zero.
+        iamReads.inc({ result: 'success' }, 0);
+        iamReads.inc({ result: 'failure' }, 0);
+      }
+      iamReads.inc({ result: ok ? 'success' : 'failure' });
+    },
+  };
+}

@@ -168,7 +168,7 @@ export function createTracing(options: TracingOptions): Tracing {
  * `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the resource.
  * Throws {@link TracingConfigError} for settings it cannot honour.
  */
-export function tracingFromEnv(env: Env = process.env): Tracing {
+export function tracingFromEnv(env: Env): Tracing {
   const exporters = tracesExportersFromEnv(env);
   if (exporters.length === 0) return TRACING_OFF;
   const protocol =

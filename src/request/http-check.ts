@@ -25,10 +25,8 @@
 import type { ErrorCode } from '../errors.js';
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../policy/address.js';
 import { canonicalIp, canonicalRequest, type RawRequest } from './normalize.js';
+import type { FrontDoor, HttpCheckCall } from '../wire/http-check.js';
 import type { AuthzRequest } from './types.js';
-
-/** Which proxy is asking, chosen by the endpoint it calls. */
-export type FrontDoor = 'nginx' | 'forward' | 'envoy';
 
 /** What {@link httpCheckRequest} reads of the `server.http` options. */
 export interface HttpCheckRequestOptions {
@@ -44,17 +42,6 @@ export interface HttpCheckRequestOptions {
   readonly envoyPrefix: string;
   /** nginx's auth location (the `auth_request` target). Default `/_rolegate`. */
   readonly nginxAuthLocation: string;
-}
-
-/** One HTTP check call as the server received it. */
-export interface HttpCheckCall {
-  readonly method: string;
-  /** The check request's target (`/envoy/orders/1?x=1`). */
-  readonly target: string;
-  /** Lower-cased names, every value in arrival order (Node's `headersDistinct`). */
-  readonly headers: Readonly<Record<string, readonly string[] | undefined>>;
-  /** The TCP peer's address. */
-  readonly peerIp?: string;
 }
 
 /** The headers that carry the original request; they never reach the pipeline's header map. */

@@ -1,5 +1,5 @@
 /** CheckRequest (the fields the pipeline reads) -> transport-neutral {@link AuthzRequest}. */
-import type { CheckRequestFields } from '../transport/grpc/decode-check-request.js';
+import type { CheckRequestFields } from '../wire/ext-authz.js';
 import type { ErrorCode } from '../errors.js';
 import { canonicalAddress } from '../policy/address.js';
 import { canonicalPath } from './canonical-path.js';

@@ -7,13 +7,13 @@ import type { CheckOutcome } from '../decision/outcome.js';
 import { DECISION_ID_HEADER } from './upstream-headers.js';
 import { isOwnedHeader, ownedHeaderNames } from './owned-headers.js';
 import type { DenyOptions } from './deny-options.js';
-import { shapeDeny, type DenyContext, type DenyStatus } from './deny.js';
+import { shapeDeny, type DenyContext, type ShapedDeny } from './deny.js';
 import {
   RpcCode,
   type CheckResponse,
   type HeaderValueOption,
   type ProtoStruct,
-} from '../transport/grpc/messages.js';
+} from '../wire/ext-authz.js';
 
 export { OWNED_HEADER_PREFIX } from './owned-headers.js';
 export { DECISION_ID_HEADER, PRINCIPAL_HEADER, ROLE_HEADER } from './upstream-headers.js';
@@ -100,13 +100,6 @@ function metadata(outcome: CheckOutcome): ProtoStruct {
   return { fields };
 }
 
-/** A deny as an HTTP answer: the same status, headers and body in every transport. */
-export interface DenyAnswer {
-  readonly status: DenyStatus;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
 /**
  * The deny of an outcome: its status (an allow without a principal or role,
  * which cannot happen, is answered 403), a fixed JSON body, the decision id
@@ -114,7 +107,7 @@ export interface DenyAnswer {
  * credential was presented, none when there was none); then shaped by
  * `settings.deny` (see `deny.ts`).
  */
-export function denyAnswer(outcome: CheckOutcome, settings?: ResponseSettings): DenyAnswer {
+export function denyAnswer(outcome: CheckOutcome, settings?: ResponseSettings): ShapedDeny {
   const status = outcome.allowed ? 403 : outcome.status === 200 ? 403 : outcome.status;
   const headers: Record<string, string> = {
     'content-type': 'application/json',

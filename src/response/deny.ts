@@ -6,16 +6,15 @@
  * answer goes out over gRPC (`DeniedHttpResponse`) and HTTP. 400-class
  * denies (a request that cannot be read) are never reshaped.
  */
+import type { HttpCheckAnswer } from '../wire/http-check.js';
 import type { DenyOptions } from './deny-options.js';
 
 /** The statuses a deny may carry once shaped. */
 export type DenyStatus = 302 | 400 | 401 | 403 | 404;
 
-/** A deny as an HTTP answer. */
-export interface ShapedDeny {
+/** A deny as an HTTP answer: the same status, headers and body in every transport. */
+export interface ShapedDeny extends HttpCheckAnswer {
   readonly status: DenyStatus;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
 }
 
 /** What shaping reads of the request. */

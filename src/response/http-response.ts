@@ -9,17 +9,11 @@
  */
 import type { CheckOutcome } from '../decision/outcome.js';
 import { allowHeaders, denyAnswer, type ResponseSettings } from './check-response.js';
+import type { HttpCheckAnswer } from '../wire/http-check.js';
 import { DECISION_ID_HEADER } from './upstream-headers.js';
 
 /** The response header Envoy's `http_service` reads as the request headers to remove. */
 export const HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';
-
-/** An HTTP check answer. */
-export interface HttpCheckAnswer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
 
 /**
  * Builds the HTTP answer for an outcome. `inbound` are the request's

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { always, fields, list, oneOf, problem, stringMap, text } from '../options/fields.js';
-import { routeTemplateProblems } from './table.js';
+import { routeTemplateProblems } from './template.js';
 import { denySchema } from '../response/deny-options.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;

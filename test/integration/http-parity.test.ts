@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import type { Rolegate } from '../../src/main.js';
+import type { FrontDoor } from '../../src/wire/http-check.js';
 import { loadAuthorizationClient } from '../support/authorization-client.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { frontDoorConfig, readerToken } from '../support/front-door.js';
@@ -176,9 +177,7 @@ async function viaGrpc(c: Case, auth: Record<string, string>): Promise<Answer> {
   };
 }
 
-type Door = 'envoy' | 'nginx' | 'forward';
-
-async function viaHttp(door: Door, c: Case, auth: Record<string, string>): Promise<Answer> {
+async function viaHttp(door: FrontDoor, c: Case, auth: Record<string, string>): Promise<Answer> {
   const headers: Record<string, string> = { ...c.headers, ...auth };
   let path: string;
   if (door === 'envoy') {
@@ -232,7 +231,7 @@ describe('gRPC and HTTP give the same answer', () => {
     const grpcAnswer = await viaGrpc(c, auth);
     // Envoy's http_service sends the original method as its own, which
     // Node's client upper-cases: a lower-case method is only a header's.
-    const doors: Door[] =
+    const doors: FrontDoor[] =
       c.method === c.method.toUpperCase() ? ['envoy', 'nginx', 'forward'] : ['nginx', 'forward'];
     for (const door of doors) {
       expect({ door, ...(await viaHttp(door, c, auth)) }).toEqual({ door, ...grpcAnswer });

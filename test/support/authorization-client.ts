@@ -5,7 +5,7 @@
  * inbound it decodes the CheckResponse with the protos' loader options.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { CheckRequestInit, DecodedCheckResponse } from '../../src/transport/grpc/messages.js';
+import type { CheckRequestInit, DecodedCheckResponse } from '../../src/wire/ext-authz.js';
 import {
   AUTHORIZATION_SERVICE_NAME,
   loadAuthorizationService,

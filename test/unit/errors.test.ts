@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { statusForReason } from '../../src/decision/outcome.js';
-import { ERROR_CATALOGUE, HTTP_STATUS, httpStatusOf, type ErrorCode } from '../../src/errors.js';
+import {
+  apiStatusOf,
+  ERROR_CATALOGUE,
+  HTTP_STATUS,
+  httpStatusOf,
+  type ErrorCode,
+} from '../../src/errors.js';
 
 /** Every catalogue code with its HTTP status as a deny reason (null: no decision carries it). */
 const EXPECTED: Readonly<Record<ErrorCode, 400 | 401 | 403 | null>> = {
@@ -125,4 +131,45 @@ describe('HTTP status of each catalogue code', () => {
       expect(statusForReason(code)).toBe(status ?? 403);
     },
   );
+});
+
+/**
+ * The access API's status of the codes it answers with a status of its own
+ * (docs/access.md); a deny reason it meets (sign-in, STS) answers its deny
+ * status, and any other code is an unexpected failure: 500.
+ */
+const API_EXPECTED: Readonly<Partial<Record<ErrorCode, number>>> = {
+  ERR_ACCESS_INVALID: 400,
+  ERR_ACCESS_UNKNOWN_FIELD: 400,
+  ERR_ACCESS_BODY_UNEXPECTED: 400,
+  ERR_INPUT_SYNTAX: 400,
+  ERR_INPUT_SHAPE: 400,
+  ERR_ACCESS_FORBIDDEN: 403,
+  ERR_ACCESS_SELF_APPROVAL: 403,
+  ERR_ACCESS_CROSS_SITE: 403,
+  ERR_ACCESS_AMBIENT_CREDENTIAL: 403,
+  ERR_ACCESS_CSRF: 403,
+  ERR_ACCESS_NOT_FOUND: 404,
+  ERR_ACCESS_STATE: 409,
+  ERR_ACCESS_CONTENT_TYPE: 415,
+  ERR_ACCESS_STORE: 503,
+  ERR_INTERNAL: 500,
+};
+
+describe('access API status of each catalogue code', () => {
+  it.each(Object.keys(ERROR_CATALOGUE) as ErrorCode[])('%s', (code) => {
+    expect(apiStatusOf(code)).toBe(API_EXPECTED[code] ?? EXPECTED[code] ?? 500);
+  });
+
+  it.each([
+    ['ERR_TOKEN_EXPIRED', 401],
+    ['ERR_CREDENTIAL_MISSING', 401],
+    ['ERR_JWKS_UNAVAILABLE', 401],
+    ['ERR_STS_FAILED', 403],
+    ['ERR_NO_ROLE', 403],
+    ['ERR_ROLE_NOT_ASSUMABLE', 403],
+    ['ERR_CONFIG_INVALID', 500],
+  ] as const)('%s -> %i', (code, status) => {
+    expect(apiStatusOf(code)).toBe(status);
+  });
 });

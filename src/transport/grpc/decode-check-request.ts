@@ -1,12 +1,12 @@
 /**
  * A direct decoder for CheckRequest that reads only the fields the pipeline
- * uses (see {@link CheckRequestFields}) and skips every other field without
- * building objects for it: destination peer, timestamps, metadata, body,
- * labels. It is the gRPC method's request deserializer (server.ts); its
- * output equals, for every field it fills, what proto-loader's generic
- * decoder gives (test/unit/transport/decode-check-request.test.ts proves it
- * against Envoy's upstream protos; test/unit/fuzz/check-request.test.ts
- * fuzzes it).
+ * uses ({@link CheckRequestFields} in src/wire/ext-authz.ts) and skips
+ * every other field without building objects for it: destination peer,
+ * timestamps, metadata, body, labels. It is the gRPC method's request
+ * deserializer (server.ts); its output equals, for every field it fills,
+ * what proto-loader's generic decoder gives
+ * (test/unit/transport/decode-check-request.test.ts proves it against
+ * Envoy's upstream protos; test/unit/fuzz/check-request.test.ts fuzzes it).
  *
  * It is stricter than protobufjs, never laxer in what it reads: a field the
  * schema declares with another wire type, a length running past its
@@ -21,34 +21,7 @@
  * value uses ''; a later map entry with the same key wins; a `__proto__`
  * map key is an own property, as protobufjs makes it.
  */
-import type { CheckRequest } from './messages.js';
-
-type Attributes = NonNullable<CheckRequest['attributes']>;
-type Http = NonNullable<NonNullable<Attributes['request']>['http']>;
-type SourcePeer = NonNullable<Attributes['source']>;
-
-/** The part of a CheckRequest the pipeline reads (normalize.ts); a decoded CheckRequest has it too. */
-export interface CheckRequestFields {
-  readonly attributes: {
-    readonly source: {
-      readonly address: {
-        readonly socket_address?: Pick<
-          NonNullable<NonNullable<SourcePeer['address']>['socket_address']>,
-          'address'
-        >;
-      } | null;
-      readonly principal: SourcePeer['principal'];
-    } | null;
-    readonly request: {
-      readonly http: Pick<
-        Http,
-        'id' | 'method' | 'headers' | 'header_map' | 'path' | 'host' | 'scheme' | 'query'
-      > | null;
-    } | null;
-    readonly context_extensions: Attributes['context_extensions'];
-    readonly tls_session: object | null;
-  } | null;
-}
+import type { CheckRequestFields, HeaderMap } from '../../wire/ext-authz.js';
 
 /** Thrown for a frame the decoder refuses; grpc-js turns it into an error status. */
 export class CheckRequestDecodeError extends Error {
@@ -305,7 +278,7 @@ function peer(c: Cursor): NonNullable<NonNullable<CheckRequestFields['attributes
 const EMPTY: Buffer = Buffer.alloc(0);
 
 /** envoy.config.core.v3.HeaderMap. */
-function headerMap(c: Cursor): NonNullable<Http['header_map']> {
+function headerMap(c: Cursor): HeaderMap {
   const headers: { key: string; value: string; raw_value: Buffer }[] = [];
   while (c.pos < c.end) {
     const t = tag(c);
@@ -352,7 +325,7 @@ function httpRequest(c: Cursor): HttpFields {
   let id = '';
   let method = '';
   const headers: Record<string, string> = {};
-  let map: Http['header_map'] = null;
+  let map: HeaderMap | null = null;
   let path = '';
   let host = '';
   let scheme = '';

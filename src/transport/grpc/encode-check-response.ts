@@ -21,7 +21,7 @@ import type {
   HttpStatusCodeName,
   ProtoStruct,
   ProtoValue,
-} from './messages.js';
+} from '../../wire/ext-authz.js';
 
 const APPEND_ACTION: Readonly<Record<HeaderAppendAction, number>> = {
   APPEND_IF_EXISTS_OR_ADD: 0,

@@ -7,7 +7,7 @@
  *   `context_extensions`, `header_map`, `raw_value`, `append_action`), i.e. the
  *   names in Envoy's docs and its JSON/YAML config, so nothing has to be
  *   translated in one's head. The same names are required when encoding a
- *   response (messages.ts types both directions).
+ *   response (src/wire/ext-authz.ts types both directions).
  * - longs: String — int64 fields (`size`, Timestamp `seconds`) decode to
  *   decimal strings; no `long` objects leak into the code.
  * - enums: String — enums decode to their names ('OVERWRITE_IF_EXISTS_OR_ADD',
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as protoLoader from '@grpc/proto-loader';
 
-import type { CheckRequest, CheckRequestInit, CheckResponse } from './messages.js';
+import type { CheckRequest, CheckRequestInit, CheckResponse } from '../../wire/ext-authz.js';
 
 export const PROTO_LOADER_OPTIONS = {
   keepCase: true,

@@ -21,7 +21,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { ERROR_CATALOGUE, RolegateError, type ErrorCode } from '../../errors.js';
+import {
+  apiStatusOf,
+  ERROR_CATALOGUE,
+  errorCodeOf,
+  RolegateError,
+  type ErrorCode,
+} from '../../errors.js';
 import type { CsrfTokens } from '../../access/csrf.js';
 import type { Grant, AccessRequest } from '../../access/model.js';
 import {
@@ -33,19 +39,20 @@ import {
 } from '../../access/service.js';
 import {
   AccessInputError,
-  apiStatusOf,
+  admitCaller,
   checkQuery,
-  crossSite,
   jsonObject,
   parseStrict,
   readBody,
   requireContentType,
   requireNoBody,
-  signInRefusal,
 } from './access-input.js';
 import { renderApprovalsPage, pageAction, type PageDeps } from './access-page.js';
+import type { ApiPrincipal, ApiRequest } from './access-input.js';
 
-export { apiStatusOf, MAX_BODY_BYTES } from './access-input.js';
+export type { ApiPrincipal, ApiRequest } from './access-input.js';
+
+export { MAX_BODY_BYTES } from './access-input.js';
 
 /** The API version prefix. */
 export const API_PREFIX = '/v1/access';
@@ -64,19 +71,6 @@ export const decideBody = z.strictObject({ comment: z.string().optional() });
 
 /** Where the verified credential of a call was found. */
 export type CredentialSource = 'header' | 'cookie';
-
-/** What the API reads of a verified identity. */
-export interface ApiPrincipal {
-  readonly issuer: string;
-  readonly subject: string;
-  readonly groups?: readonly string[];
-}
-
-/** The parts of an HTTP request the API reads itself. */
-export interface ApiRequest {
-  readonly method: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
 
 export interface AccessApiOptions<R extends ApiRequest, P extends ApiPrincipal> {
   /** The request as the identity and policy phases read it. */
@@ -156,41 +150,175 @@ export function grantJson(g: Grant, nowMs: number): Record<string, unknown> {
   };
 }
 
-/** What an endpoint reads: its body (none, optional or required JSON) and query parameters. */
-interface Endpoint {
-  readonly body: 'none' | 'optional' | 'required';
-  readonly query: readonly string[];
-  /** POST: changes state, so never on a cookie alone. */
-  readonly changes: boolean;
+/** What a route's handler is given: the verified caller and the call's checked input. */
+interface Call {
+  readonly service: AccessService;
+  readonly caller: Caller;
+  readonly authorize: ActionAuthorizer;
+  readonly url: URL;
+  /** The path's `{id}` segment ('' on a path without one). */
+  readonly id: string;
+  /** The JSON body ({} when the route takes none, or takes one optionally and got none). */
+  readonly body: Record<string, unknown>;
+  /** Epoch ms as the handler starts (a grant's `secondsLeft` counts from it). */
+  readonly now: number;
+  /** Temporary credentials for a role of the caller's, when AWS is configured. */
+  readonly credentials: ((role: string) => Promise<object>) | undefined;
 }
 
-/** The endpoint `method` and path `parts` (after the prefix) name, or undefined. */
-function endpointOf(
-  method: string,
-  parts: readonly string[],
-  credentials: boolean,
-): Endpoint | undefined {
-  const [kind, id, verb] = parts;
-  const n = parts.length;
-  const get = (query: readonly string[] = []): Endpoint => ({
-    body: 'none',
-    query,
-    changes: false,
-  });
-  if (method === 'GET') {
-    if (n === 1 && kind === 'requests') return get(['status']);
-    if (n === 2 && kind === 'requests') return get();
-    if (n === 1 && kind === 'grants') return get();
-    if (n === 1 && kind === 'credentials' && credentials) return get(['role']);
+/** A handler's answer: sent as JSON. */
+interface Reply {
+  readonly status: 200 | 201;
+  readonly body: unknown;
+}
+
+/** One endpoint of the API. */
+interface Route {
+  readonly method: 'GET' | 'POST';
+  /** The path after {@link API_PREFIX}; `{id}` is one non-empty segment. */
+  readonly path: string;
+  /**
+   * The JSON body it reads: `none` (a body is refused), `optional` or
+   * `required`. Every POST changes state, so it must declare JSON and is
+   * never taken on a cookie alone.
+   */
+  readonly body: 'none' | 'optional' | 'required';
+  /** The query parameters it reads, each at most once (any other is refused). */
+  readonly query: readonly string[];
+  /** The route exists only when the composition root supplies this. */
+  readonly requires?: 'credentials';
+  readonly handler: (call: Call) => Promise<Reply>;
+}
+
+const ok = (body: unknown): Reply => ({ status: 200, body });
+
+/** `GET /requests[?status=...]`: the caller's own and those they may list. */
+async function listRequests(c: Call): Promise<Reply> {
+  const status = c.url.searchParams.get('status') ?? undefined;
+  if (status !== undefined && !['pending', 'approved', 'denied'].includes(status)) {
+    throw new AccessInputError('ERR_ACCESS_INVALID', {
+      expected: 'status pending, approved or denied',
+      actual: `status ${JSON.stringify(status.slice(0, 40))}`,
+    });
   }
-  if (method === 'POST') {
-    if (n === 1 && kind === 'requests') return { body: 'required', query: [], changes: true };
-    if (n === 3 && kind === 'requests' && id && (verb === 'approve' || verb === 'deny')) {
-      return { body: 'optional', query: [], changes: true };
-    }
-    if (n === 3 && kind === 'grants' && id && verb === 'revoke') {
-      return { body: 'none', query: [], changes: true };
-    }
+  const list = await c.service.list(c.caller, c.authorize, status as AccessRequest['status']);
+  return ok({ requests: list.map(requestJson) });
+}
+
+/** `POST /requests`. */
+async function createRequest(c: Call): Promise<Reply> {
+  const input = parseStrict(createRequestBody, c.body);
+  const created = await c.service.request(c.caller, c.authorize, {
+    role: input.role,
+    durationSeconds: input.durationSeconds,
+    reason: input.reason,
+    ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
+    breakGlass: input.breakGlass === true,
+  });
+  return { status: 201, body: requestJson(created) };
+}
+
+/** `GET /requests/{id}`. */
+async function showRequest(c: Call): Promise<Reply> {
+  return ok(requestJson(await c.service.show(c.caller, c.authorize, c.id)));
+}
+
+/** `POST /requests/{id}/approve`: the request, and its grant when this approval completed it. */
+async function approveRequest(c: Call): Promise<Reply> {
+  const comment = parseStrict(decideBody, c.body).comment ?? '';
+  const result = await c.service.approve(c.caller, c.authorize, c.id, comment);
+  return ok({
+    request: requestJson(result.request),
+    ...(result.grant ? { grant: grantJson(result.grant, c.now) } : {}),
+  });
+}
+
+/** `POST /requests/{id}/deny`. */
+async function denyRequest(c: Call): Promise<Reply> {
+  const comment = parseStrict(decideBody, c.body).comment ?? '';
+  return ok({ request: requestJson(await c.service.deny(c.caller, c.authorize, c.id, comment)) });
+}
+
+/** `GET /grants`: active grants the caller holds or may revoke. */
+async function listGrants(c: Call): Promise<Reply> {
+  const grants = await c.service.grants(c.caller, c.authorize);
+  return ok({ grants: grants.map((g) => grantJson(g, c.now)) });
+}
+
+/** `POST /grants/{id}/revoke`. */
+async function revokeGrant(c: Call): Promise<Reply> {
+  return ok({ grant: grantJson(await c.service.revoke(c.caller, c.authorize, c.id), c.now) });
+}
+
+/** `GET /credentials?role=NAME`: temporary AWS credentials for the role. */
+async function roleCredentials(c: Call): Promise<Reply> {
+  const role = c.url.searchParams.get('role');
+  if (!role) {
+    throw new AccessInputError('ERR_ACCESS_INVALID', {
+      expected: 'the query parameter role (a role name)',
+      actual: role === null ? 'no role parameter' : 'an empty role',
+    });
+  }
+  // Never undefined here: the route requires credentials.
+  if (c.credentials === undefined) throw new RolegateError('ERR_INTERNAL');
+  return ok(await c.credentials(role));
+}
+
+/** The API's endpoints (docs/access-api.openapi.json). */
+const ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/requests', body: 'none', query: ['status'], handler: listRequests },
+  { method: 'POST', path: '/requests', body: 'required', query: [], handler: createRequest },
+  { method: 'GET', path: '/requests/{id}', body: 'none', query: [], handler: showRequest },
+  {
+    method: 'POST',
+    path: '/requests/{id}/approve',
+    body: 'optional',
+    query: [],
+    handler: approveRequest,
+  },
+  {
+    method: 'POST',
+    path: '/requests/{id}/deny',
+    body: 'optional',
+    query: [],
+    handler: denyRequest,
+  },
+  { method: 'GET', path: '/grants', body: 'none', query: [], handler: listGrants },
+  { method: 'POST', path: '/grants/{id}/revoke', body: 'none', query: [], handler: revokeGrant },
+  {
+    method: 'GET',
+    path: '/credentials',
+    body: 'none',
+    query: ['role'],
+    requires: 'credentials',
+    handler: roleCredentials,
+  },
+];
+
+/** The `{id}` of `parts` (path segments) under `pattern` ('' when it has none), or undefined. */
+function matchPath(pattern: string, parts: readonly string[]): string | undefined {
+  const want = pattern.split('/').filter(Boolean);
+  if (want.length !== parts.length) return undefined;
+  let id = '';
+  for (const [i, segment] of want.entries()) {
+    const part = parts[i] as string;
+    if (segment === '{id}') id = part;
+    else if (segment !== part) return undefined;
+  }
+  return id;
+}
+
+/** The route of `method` and `pathname`, with its `{id}`; undefined when there is none. */
+function routeOf(
+  method: string,
+  pathname: string,
+  credentials: boolean,
+): { route: Route; id: string } | undefined {
+  const parts = pathname.slice(API_PREFIX.length).split('/').filter(Boolean);
+  for (const route of ROUTES) {
+    if (route.method !== method || (route.requires === 'credentials' && !credentials)) continue;
+    const id = matchPath(route.path, parts);
+    if (id !== undefined) return { route, id };
   }
   return undefined;
 }
@@ -221,6 +349,14 @@ function sendError(res: ServerResponse, code: ErrorCode, fields?: readonly strin
   );
 }
 
+/** A path the listener does not serve. */
+function sendNoEndpoint(res: ServerResponse) {
+  sendJson(res, apiStatusOf('ERR_ACCESS_NOT_FOUND'), {
+    error: 'ERR_ACCESS_NOT_FOUND',
+    message: 'no such endpoint',
+  });
+}
+
 /** The caller as the service sees it. */
 export function callerOf(p: ApiPrincipal): Caller {
   return { issuer: p.issuer, subject: p.subject, groups: p.groups ?? [] };
@@ -230,178 +366,8 @@ export function callerOf(p: ApiPrincipal): Caller {
 export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipal>(
   options: AccessApiOptions<R, P>,
 ): Promise<AccessApiServer> {
-  const { service } = options;
-
-  const api = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-    authz: R,
-  ): Promise<void> => {
-    // A browser call from elsewhere is refused whatever its credentials; they are
-    // verified anyway, so the audit record names whose browser was used.
-    const elsewhere = crossSite(authz.headers, options.origins?.() ?? []);
-    let principal: P | undefined;
-    let failed: ReturnType<typeof signInRefusal> | undefined;
-    try {
-      principal = await options.authenticate(authz);
-    } catch (err) {
-      failed = signInRefusal(err);
-    }
-    if (elsewhere !== undefined || principal === undefined) {
-      const why = elsewhere
-        ? { code: 'ERR_ACCESS_CROSS_SITE' as const, ...elsewhere }
-        : (failed as ReturnType<typeof signInRefusal>);
-      options.events.refused({
-        at: options.now(),
-        action: `${authz.method} ${url.pathname}`,
-        actor: principal?.subject ?? '',
-        issuer: principal?.issuer ?? '',
-        ...why,
-      });
-      sendError(res, why.code);
-      return;
-    }
-    const caller = callerOf(principal);
-    try {
-      const parts = url.pathname.slice(API_PREFIX.length).split('/').filter(Boolean);
-      const endpoint = endpointOf(authz.method, parts, options.credentials !== undefined);
-      if (endpoint === undefined) {
-        sendJson(res, 404, { error: 'ERR_ACCESS_NOT_FOUND', message: 'no such endpoint' });
-        return;
-      }
-      const body = await admit(req, url, authz, endpoint);
-      await route(res, url, authz, principal, caller, parts, body);
-    } catch (err) {
-      // Refusals the service did not see (a malformed body, an unknown query) are audited here.
-      if (err instanceof RolegateError && !isAudited(err)) {
-        options.events.refused({
-          at: options.now(),
-          action: `${authz.method} ${url.pathname}`,
-          code: err.code,
-          actor: caller.subject,
-          issuer: caller.issuer,
-          ...(err instanceof AccessInputError
-            ? { expected: err.expected, actual: err.actual }
-            : { actual: err.message }),
-        });
-      }
-      throw err;
-    }
-  };
-
-  /** The checks every call passes before its handler runs; resolves to its JSON body, if any. */
-  const admit = async (
-    req: IncomingMessage,
-    url: URL,
-    authz: R,
-    endpoint: Endpoint,
-  ): Promise<Record<string, unknown> | undefined> => {
-    if (endpoint.changes && options.credentialSource?.(authz) === 'cookie') {
-      throw new AccessInputError('ERR_ACCESS_AMBIENT_CREDENTIAL', {
-        expected: "a token in the Authorization header (or the issuer's token header)",
-        actual: 'a token in a cookie only, on a call that changes state',
-      });
-    }
-    // Every state-changing call declares JSON, with or without a body: a browser sends
-    // that header cross-origin only after a CORS preflight, which this listener never grants.
-    requireContentType(req, 'application/json', !endpoint.changes);
-    checkQuery(url, endpoint.query);
-    const raw = await readBody(req);
-    if (endpoint.body === 'none') {
-      requireNoBody(raw);
-      return undefined;
-    }
-    if (raw.length === 0 && endpoint.body === 'optional') return {};
-    return jsonObject(raw);
-  };
-
-  const route = async (
-    res: ServerResponse,
-    url: URL,
-    authz: R,
-    principal: P,
-    caller: Caller,
-    parts: readonly string[],
-    body: Record<string, unknown> | undefined,
-  ): Promise<void> => {
-    const authorize = options.authorizer(authz, principal);
-    const method = authz.method;
-    const now = options.now();
-
-    if (method === 'GET' && parts.length === 1 && parts[0] === 'requests') {
-      const status = url.searchParams.get('status') ?? undefined;
-      if (status !== undefined && !['pending', 'approved', 'denied'].includes(status)) {
-        throw new AccessInputError('ERR_ACCESS_INVALID', {
-          expected: 'status pending, approved or denied',
-          actual: `status ${JSON.stringify(status.slice(0, 40))}`,
-        });
-      }
-      const list = await service.list(caller, authorize, status as AccessRequest['status']);
-      return sendJson(res, 200, { requests: list.map(requestJson) });
-    }
-    if (method === 'POST' && parts.length === 1 && parts[0] === 'requests') {
-      const input = parseStrict(createRequestBody, body ?? {});
-      const created = await service.request(caller, authorize, {
-        role: input.role,
-        durationSeconds: input.durationSeconds,
-        reason: input.reason,
-        ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
-        breakGlass: input.breakGlass === true,
-      });
-      return sendJson(res, 201, requestJson(created));
-    }
-    if (parts[0] === 'requests' && parts.length === 2 && method === 'GET') {
-      return sendJson(
-        res,
-        200,
-        requestJson(await service.show(caller, authorize, parts[1] as string)),
-      );
-    }
-    if (parts[0] === 'requests' && parts.length === 3 && method === 'POST') {
-      const id = parts[1] as string;
-      const comment = parseStrict(decideBody, body ?? {}).comment ?? '';
-      if (parts[2] === 'approve') {
-        const result = await service.approve(caller, authorize, id, comment);
-        return sendJson(res, 200, {
-          request: requestJson(result.request),
-          ...(result.grant ? { grant: grantJson(result.grant, now) } : {}),
-        });
-      }
-      if (parts[2] === 'deny') {
-        return sendJson(res, 200, {
-          request: requestJson(await service.deny(caller, authorize, id, comment)),
-        });
-      }
-    }
-    if (method === 'GET' && parts.length === 1 && parts[0] === 'grants') {
-      const grants = await service.grants(caller, authorize);
-      return sendJson(res, 200, { grants: grants.map((g) => grantJson(g, now)) });
-    }
-    if (method === 'POST' && parts.length === 3 && parts[0] === 'grants' && parts[2] === 'revoke') {
-      const g = await service.revoke(caller, authorize, parts[1] as string);
-      return sendJson(res, 200, { grant: grantJson(g, now) });
-    }
-    if (
-      method === 'GET' &&
-      parts.length === 1 &&
-      parts[0] === 'credentials' &&
-      options.credentials
-    ) {
-      const role = url.searchParams.get('role');
-      if (!role) {
-        throw new AccessInputError('ERR_ACCESS_INVALID', {
-          expected: 'the query parameter role (a role name)',
-          actual: role === null ? 'no role parameter' : 'an empty role',
-        });
-      }
-      return sendJson(res, 200, await options.credentials(authz, principal, role));
-    }
-    sendJson(res, 404, { error: 'ERR_ACCESS_NOT_FOUND', message: 'no such endpoint' });
-  };
-
   const pageDeps: PageDeps<R, P> = {
-    service,
+    service: options.service,
     authenticate: options.authenticate,
     authorizer: options.authorizer,
     now: options.now,
@@ -409,33 +375,7 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
     csrf: options.csrf,
     origins: () => options.origins?.() ?? [],
   };
-
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://rolegate.invalid');
-    const authz = options.requestOf(req, url);
-    let work: Promise<void>;
-    if (url.pathname === '/approvals' || url.pathname.startsWith('/approvals/')) {
-      work =
-        req.method === 'POST'
-          ? pageAction(req, res, url, authz, pageDeps)
-          : renderApprovalsPage(res, url, authz, pageDeps);
-    } else if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
-      work = api(req, res, url, authz);
-    } else {
-      sendJson(res, 404, { error: 'ERR_ACCESS_NOT_FOUND', message: 'no such endpoint' });
-      return;
-    }
-    work.catch((err: unknown) => {
-      if (res.headersSent) {
-        res.end();
-        return;
-      }
-      const code = err instanceof RolegateError ? err.code : 'ERR_INTERNAL';
-      if (code === 'ERR_INTERNAL')
-        sendJson(res, 500, { error: code, message: ERROR_CATALOGUE[code] });
-      else sendError(res, code, err instanceof AccessInputError ? err.fields : undefined);
-    });
-  });
+  const server: Server = createServer((req, res) => handle(options, pageDeps, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -448,4 +388,127 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
         server.closeAllConnections();
       }),
   };
+}
+
+/** One request on the listener: the approvals page, the API, or 404. */
+function handle<R extends ApiRequest, P extends ApiPrincipal>(
+  options: AccessApiOptions<R, P>,
+  pageDeps: PageDeps<R, P>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  const url = new URL(req.url ?? '/', 'http://rolegate.invalid');
+  const authz = options.requestOf(req, url);
+  let work: Promise<void>;
+  if (url.pathname === '/approvals' || url.pathname.startsWith('/approvals/')) {
+    work =
+      req.method === 'POST'
+        ? pageAction(req, res, url, authz, pageDeps)
+        : renderApprovalsPage(res, url, authz, pageDeps);
+  } else if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
+    work = apiCall(options, req, res, url, authz);
+  } else {
+    sendNoEndpoint(res);
+    return;
+  }
+  work.catch((err: unknown) => {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendError(res, errorCodeOf(err), err instanceof AccessInputError ? err.fields : undefined);
+  });
+}
+
+/**
+ * One API call: the caller admitted (from here, signed in), its route
+ * found, its input checked ({@link admitInput}), and the handler's answer
+ * sent. A refusal the service did not audit is audited here.
+ */
+async function apiCall<R extends ApiRequest, P extends ApiPrincipal>(
+  options: AccessApiOptions<R, P>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  authz: R,
+): Promise<void> {
+  const action = `${authz.method} ${url.pathname}`;
+  const admission = await admitCaller(authz, options.authenticate, options.origins?.() ?? []);
+  if (!admission.ok) {
+    const { principal, refusal } = admission;
+    options.events.refused({
+      at: options.now(),
+      action,
+      actor: principal?.subject ?? '',
+      issuer: principal?.issuer ?? '',
+      ...refusal,
+    });
+    sendError(res, refusal.code);
+    return;
+  }
+  const { principal } = admission;
+  const caller = callerOf(principal);
+  const credentials = options.credentials;
+  try {
+    const found = routeOf(authz.method, url.pathname, credentials !== undefined);
+    if (found === undefined) {
+      sendNoEndpoint(res);
+      return;
+    }
+    const body = await admitInput(options, req, url, authz, found.route);
+    const reply = await found.route.handler({
+      service: options.service,
+      caller,
+      authorize: options.authorizer(authz, principal),
+      url,
+      id: found.id,
+      body,
+      now: options.now(),
+      credentials: credentials && ((role) => credentials(authz, principal, role)),
+    });
+    sendJson(res, reply.status, reply.body);
+  } catch (err) {
+    // Refusals the service did not see (a malformed body, an unknown query) are audited here.
+    if (err instanceof RolegateError && !isAudited(err)) {
+      options.events.refused({
+        at: options.now(),
+        action,
+        code: err.code,
+        actor: caller.subject,
+        issuer: caller.issuer,
+        ...(err instanceof AccessInputError
+          ? { expected: err.expected, actual: err.actual }
+          : { actual: err.message }),
+      });
+    }
+    throw err;
+  }
+}
+
+/** The checks every call passes before its handler runs; resolves to its JSON body ({} for none). */
+async function admitInput<R extends ApiRequest, P extends ApiPrincipal>(
+  options: AccessApiOptions<R, P>,
+  req: IncomingMessage,
+  url: URL,
+  authz: R,
+  route: Route,
+): Promise<Record<string, unknown>> {
+  const changes = route.method === 'POST';
+  if (changes && options.credentialSource?.(authz) === 'cookie') {
+    throw new AccessInputError('ERR_ACCESS_AMBIENT_CREDENTIAL', {
+      expected: "a token in the Authorization header (or the issuer's token header)",
+      actual: 'a token in a cookie only, on a call that changes state',
+    });
+  }
+  // Every state-changing call declares JSON, with or without a body: a browser sends
+  // that header cross-origin only after a CORS preflight, which this listener never grants.
+  requireContentType(req, 'application/json', !changes);
+  checkQuery(url, route.query);
+  const raw = await readBody(req);
+  if (route.body === 'none') {
+    requireNoBody(raw);
+    return {};
+  }
+  if (raw.length === 0 && route.body === 'optional') return {};
+  return jsonObject(raw);
 }

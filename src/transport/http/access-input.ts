@@ -289,47 +289,8 @@ export function crossSite(
   return { expected, actual: `Origin: ${quoted(origin)}` };
 }
 
-/** HTTP status of an access API failure. */
-export function apiStatusOf(code: ErrorCode): number {
-  switch (code) {
-    case 'ERR_ACCESS_INVALID':
-    case 'ERR_ACCESS_UNKNOWN_FIELD':
-    case 'ERR_ACCESS_BODY_UNEXPECTED':
-    case 'ERR_INPUT_SYNTAX':
-    case 'ERR_INPUT_SHAPE':
-      return 400;
-    case 'ERR_ACCESS_CONTENT_TYPE':
-      return 415;
-    case 'ERR_ACCESS_FORBIDDEN':
-    case 'ERR_ACCESS_SELF_APPROVAL':
-    case 'ERR_ACCESS_CROSS_SITE':
-    case 'ERR_ACCESS_AMBIENT_CREDENTIAL':
-    case 'ERR_ACCESS_CSRF':
-    case 'ERR_STS_FAILED':
-    case 'ERR_NO_ROLE':
-    case 'ERR_ROLE_NOT_ASSUMABLE':
-      return 403;
-    case 'ERR_ACCESS_NOT_FOUND':
-      return 404;
-    case 'ERR_ACCESS_STATE':
-      return 409;
-    case 'ERR_ACCESS_STORE':
-      return 503;
-    default:
-      return code.startsWith('ERR_TOKEN_') ||
-        code === 'ERR_CREDENTIAL_MISSING' ||
-        code === 'ERR_JWKS_UNAVAILABLE'
-        ? 401
-        : 500;
-  }
-}
-
 /** Why authentication failed, for the operator. */
-export function signInRefusal(err: unknown): {
-  code: ErrorCode;
-  expected: string;
-  actual: string;
-} {
+export function signInRefusal(err: unknown): CallerRefusal {
   const code = errorCodeOf(err);
   return {
     code: code === 'ERR_INTERNAL' ? 'ERR_CREDENTIAL_MISSING' : code,
@@ -337,4 +298,61 @@ export function signInRefusal(err: unknown): {
     actual:
       err instanceof RolegateError ? err.message : err instanceof Error ? err.message : String(err),
   };
+}
+
+/** Why a call was refused before anything read it: from elsewhere, or not signed in. */
+export interface CallerRefusal {
+  readonly code: ErrorCode;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+/** Who is calling, or why the call is refused ({@link admitCaller}). */
+export type Admission<P> =
+  | { readonly ok: true; readonly principal: P }
+  | { readonly ok: false; readonly principal: P | undefined; readonly refusal: CallerRefusal };
+
+/**
+ * The verified caller of an API call or a page action, or why it is
+ * refused: a browser call from elsewhere ({@link crossSite}) whatever its
+ * credentials, which are verified anyway, so the audit record names whose
+ * browser was used; else a credential that does not verify
+ * ({@link signInRefusal}).
+ */
+export async function admitCaller<
+  R extends { readonly headers: Readonly<Record<string, string>> },
+  P,
+>(
+  request: R,
+  authenticate: (request: R) => Promise<P>,
+  origins: readonly string[],
+): Promise<Admission<P>> {
+  const elsewhere = crossSite(request.headers, origins);
+  let principal: P | undefined;
+  let failed: CallerRefusal | undefined;
+  try {
+    principal = await authenticate(request);
+  } catch (err) {
+    failed = signInRefusal(err);
+  }
+  if (elsewhere !== undefined) {
+    return { ok: false, principal, refusal: { code: 'ERR_ACCESS_CROSS_SITE', ...elsewhere } };
+  }
+  if (principal === undefined) {
+    return { ok: false, principal, refusal: failed as CallerRefusal };
+  }
+  return { ok: true, principal };
+}
+
+/** What the API reads of a verified identity. */
+export interface ApiPrincipal {
+  readonly issuer: string;
+  readonly subject: string;
+  readonly groups?: readonly string[];
+}
+
+/** The parts of an HTTP request the API reads itself. */
+export interface ApiRequest {
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
 }

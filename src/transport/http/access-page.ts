@@ -12,7 +12,7 @@
  * Every value is HTML-escaped.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorCodeOf, RolegateError, type ErrorCode } from '../../errors.js';
+import { apiStatusOf, errorCodeOf, RolegateError, type ErrorCode } from '../../errors.js';
 import type { CsrfTokens } from '../../access/csrf.js';
 import {
   isAudited,
@@ -20,11 +20,10 @@ import {
   type AccessService,
   type ActionAuthorizer,
 } from '../../access/service.js';
-import type { ApiPrincipal, ApiRequest } from './access-api.js';
+import type { ApiPrincipal, ApiRequest } from './access-input.js';
 import {
   AccessInputError,
-  apiStatusOf,
-  crossSite,
+  admitCaller,
   parseForm,
   readBody,
   requireContentType,
@@ -88,6 +87,11 @@ function refusedPage(res: ServerResponse, code: ErrorCode) {
   );
 }
 
+/** The page of a caller whose credential did not verify (`code`: why). */
+function signInPage(res: ServerResponse, code: ErrorCode) {
+  page(res, apiStatusOf(code), '<h1>Sign in required</h1>');
+}
+
 /** `GET /approvals`: the page for the authenticated caller. */
 export async function renderApprovalsPage<R extends ApiRequest, P extends ApiPrincipal>(
   res: ServerResponse,
@@ -99,14 +103,15 @@ export async function renderApprovalsPage<R extends ApiRequest, P extends ApiPri
   try {
     principal = await deps.authenticate(authz);
   } catch (err) {
+    const refusal = signInRefusal(err);
     deps.events.refused({
       at: deps.now(),
       action: `GET ${url.pathname}`,
       actor: '',
       issuer: '',
-      ...signInRefusal(err),
+      ...refusal,
     });
-    page(res, 401, '<h1>Sign in required</h1>');
+    signInPage(res, refusal.code);
     return;
   }
   const authorize = deps.authorizer(authz, principal);
@@ -168,29 +173,21 @@ export async function pageAction<R extends ApiRequest, P extends ApiPrincipal>(
   deps: PageDeps<R, P>,
 ): Promise<void> {
   // From elsewhere: refused whatever the credentials (verified only to name the caller).
-  const elsewhere = crossSite(authz.headers, deps.origins());
-  let principal: P | undefined;
-  let failed: ReturnType<typeof signInRefusal> | undefined;
-  try {
-    principal = await deps.authenticate(authz);
-  } catch (err) {
-    failed = signInRefusal(err);
-  }
-  if (elsewhere !== undefined || principal === undefined) {
-    const why = elsewhere
-      ? { code: 'ERR_ACCESS_CROSS_SITE' as const, ...elsewhere }
-      : (failed as ReturnType<typeof signInRefusal>);
+  const admission = await admitCaller(authz, deps.authenticate, deps.origins());
+  if (!admission.ok) {
+    const { principal, refusal } = admission;
     deps.events.refused({
       at: deps.now(),
       action: `POST ${url.pathname}`,
       actor: principal?.subject ?? '',
       issuer: principal?.issuer ?? '',
-      ...why,
+      ...refusal,
     });
-    if (elsewhere) refusedPage(res, why.code);
-    else page(res, 401, '<h1>Sign in required</h1>');
+    if (refusal.code === 'ERR_ACCESS_CROSS_SITE') refusedPage(res, refusal.code);
+    else signInPage(res, refusal.code);
     return;
   }
+  const { principal } = admission;
   const caller = {
     issuer: principal.issuer,
     subject: principal.subject,

@@ -10,26 +10,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FrontDoor, HttpCheckAnswer, HttpCheckCall } from '../../wire/http-check.js';
 import type { HttpCheckConfig } from '../options.js';
-
-/** Which proxy is asking, chosen by the endpoint it calls. */
-export type Door = 'nginx' | 'forward' | 'envoy';
-
-/** One call as this server hands it on. */
-export interface HttpCall {
-  readonly method: string;
-  readonly target: string;
-  /** Node's `headersDistinct`: lower-cased names, every value. */
-  readonly headers: Readonly<Record<string, readonly string[] | undefined>>;
-  readonly peerIp?: string;
-}
-
-/** The answer to send. */
-export interface HttpAnswer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
 
 /** What the HTTP check server needs; `options` is read per request (hot reload). */
 export interface HttpCheckServerOptions {
@@ -45,13 +27,13 @@ export interface HttpCheckServerOptions {
    * up): the answer will not reach it.
    */
   readonly handle: (
-    door: Door,
-    call: HttpCall,
+    door: FrontDoor,
+    call: HttpCheckCall,
     options: HttpCheckConfig,
     abandoned: () => boolean,
-  ) => Promise<HttpAnswer>;
+  ) => Promise<HttpCheckAnswer>;
   /** Called when a check throws; returns the fail-closed deny to send. */
-  readonly onError: (err: unknown) => HttpAnswer;
+  readonly onError: (err: unknown) => HttpCheckAnswer;
 }
 
 /** A running HTTP check listener. */
@@ -71,14 +53,14 @@ export function slowClientSweepMs(requestTimeoutMs: number): number {
   return Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
 }
 
-function doorOf(path: string, envoyPrefix: string): Door | undefined {
+function doorOf(path: string, envoyPrefix: string): FrontDoor | undefined {
   if (path === '/nginx') return 'nginx';
   if (path === '/forward') return 'forward';
   if (path === envoyPrefix || path.startsWith(`${envoyPrefix}/`)) return 'envoy';
   return undefined;
 }
 
-function send(res: ServerResponse, answer: HttpAnswer): void {
+function send(res: ServerResponse, answer: HttpCheckAnswer): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(answer.status, { ...answer.headers, 'cache-control': 'no-store' });
   res.end(answer.body);
@@ -119,7 +101,7 @@ export async function startHttpCheckServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    let answered: Promise<HttpAnswer>;
+    let answered: Promise<HttpCheckAnswer>;
     try {
       answered = options.handle(
         door,

@@ -16,7 +16,7 @@ import { createAuditor } from '../../../src/observe/audit.js';
 import { createMetrics } from '../../../src/observe/metrics.js';
 import { DENY_BODY } from '../../../src/response/check-response.js';
 import { captureLogger } from '../../support/log-capture.js';
-import type { CheckRequest } from '../../../src/transport/grpc/messages.js';
+import type { CheckRequest } from '../../../src/wire/ext-authz.js';
 
 const ISSUER = 'https://idp.example.com';
 

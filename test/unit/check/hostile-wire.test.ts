@@ -9,7 +9,7 @@ import { validateConfig } from '../../../src/config/schema.js';
 import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
 import type { Principal } from '../../../src/identity/principal.js';
 import { normalizeCheckRequest } from '../../../src/request/normalize.js';
-import type { CheckRequest } from '../../../src/transport/grpc/messages.js';
+import type { CheckRequest } from '../../../src/wire/ext-authz.js';
 import { LEDGER_ENTRY_ROUTE, treasuryGuardrail, webIdentityTrust } from '../../support/fixtures.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');

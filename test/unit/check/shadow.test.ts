@@ -10,7 +10,7 @@ import { createAuditor } from '../../../src/observe/audit.js';
 import { createMetrics } from '../../../src/observe/metrics.js';
 import { TRACING_OFF } from '../../../src/observe/tracing.js';
 import { canonicalRequest } from '../../../src/request/normalize.js';
-import type { CheckRequest } from '../../../src/transport/grpc/messages.js';
+import type { CheckRequest } from '../../../src/wire/ext-authz.js';
 import { captureLogger } from '../../support/log-capture.js';
 
 const LIVE = fileURLToPath(new URL('../../../examples/rolegate.yaml', import.meta.url));
@@ -77,7 +77,7 @@ function handler(candidate: () => LoadedConfig) {
         () => 'livehash',
       ),
     },
-    shadow: () => ({ config: candidate(), hash: 'candhash' }),
+    shadow: () => ({ compiled: candidate(), hash: 'candhash' }),
   };
   return { handle: createCheckHandler(deps), audit, metrics };
 }

@@ -16,11 +16,10 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import type { Rolegate } from '../../../src/main.js';
 import { normalizeCheckRequest } from '../../../src/request/normalize.js';
-import type { DecodedCheckResponse } from '../../../src/transport/grpc/messages.js';
+import type { CheckRequestFields, DecodedCheckResponse } from '../../../src/wire/ext-authz.js';
 import {
   CheckRequestDecodeError,
   decodeCheckRequest,
-  type CheckRequestFields,
 } from '../../../src/transport/grpc/decode-check-request.js';
 import {
   CHECK_METHOD_PATH,

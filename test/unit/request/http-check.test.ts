@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { httpCheckRequest, type HttpCheckCall } from '../../../src/request/http-check.js';
+import { httpCheckRequest } from '../../../src/request/http-check.js';
+import type { HttpCheckCall } from '../../../src/wire/http-check.js';
 
 const options = {
   trustedProxies: [] as string[],

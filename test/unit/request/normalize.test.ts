@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { normalizeCheckRequest } from '../../../src/request/normalize.js';
 import { extractBearerToken } from '../../../src/request/credentials.js';
 import { RolegateError } from '../../../src/errors.js';
-import type { CheckRequest } from '../../../src/transport/grpc/messages.js';
+import type { CheckRequest } from '../../../src/wire/ext-authz.js';
 
 function message(http: Record<string, unknown>, extra: Record<string, unknown> = {}): CheckRequest {
   return {

@@ -6,9 +6,10 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
+import { RolegateError } from '../../../src/errors.js';
 import {
   AccessInputError,
-  apiStatusOf,
+  admitCaller,
   checkQuery,
   crossSite,
   jsonObject,
@@ -148,17 +149,40 @@ describe('strict JSON bodies', () => {
   });
 });
 
-describe('apiStatusOf', () => {
-  it.each([
-    ['ERR_ACCESS_CONTENT_TYPE', 415],
-    ['ERR_ACCESS_UNKNOWN_FIELD', 400],
-    ['ERR_ACCESS_BODY_UNEXPECTED', 400],
-    ['ERR_ACCESS_CROSS_SITE', 403],
-    ['ERR_ACCESS_AMBIENT_CREDENTIAL', 403],
-    ['ERR_ACCESS_CSRF', 403],
-    ['ERR_ACCESS_INVALID', 400],
-    ['ERR_TOKEN_EXPIRED', 401],
-  ] as const)('%s -> %i', (code, status) => {
-    expect(apiStatusOf(code)).toBe(status);
+describe('admitCaller', () => {
+  const alice = { subject: 'alice' };
+  const verified = async () => alice;
+  const unverified = async () => {
+    throw new RolegateError('ERR_TOKEN_EXPIRED');
+  };
+  const sameSite = { headers: { host: 'a.test', origin: 'https://a.test' } };
+  const elsewhere = { headers: { host: 'a.test', origin: 'https://b.test' } };
+
+  it('admits a verified caller from the same site', async () => {
+    expect(await admitCaller(sameSite, verified, [])).toEqual({ ok: true, principal: alice });
+  });
+
+  it('refuses a call from elsewhere, naming whose credential it carried', async () => {
+    expect(await admitCaller(elsewhere, verified, [])).toMatchObject({
+      ok: false,
+      principal: alice,
+      refusal: { code: 'ERR_ACCESS_CROSS_SITE', actual: 'Origin: "https://b.test"' },
+    });
+  });
+
+  it('refuses from elsewhere before a credential that does not verify', async () => {
+    expect(await admitCaller(elsewhere, unverified, [])).toMatchObject({
+      ok: false,
+      principal: undefined,
+      refusal: { code: 'ERR_ACCESS_CROSS_SITE' },
+    });
+  });
+
+  it('refuses a credential that does not verify, with its code', async () => {
+    expect(await admitCaller(sameSite, unverified, [])).toMatchObject({
+      ok: false,
+      principal: undefined,
+      refusal: { code: 'ERR_TOKEN_EXPIRED' },
+    });
   });
 });

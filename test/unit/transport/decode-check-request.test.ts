@@ -14,9 +14,8 @@ import { normalizeCheckRequest } from '../../../src/request/normalize.js';
 import {
   CheckRequestDecodeError,
   decodeCheckRequest,
-  type CheckRequestFields,
 } from '../../../src/transport/grpc/decode-check-request.js';
-import type { CheckRequest } from '../../../src/transport/grpc/messages.js';
+import type { CheckRequest, CheckRequestFields } from '../../../src/wire/ext-authz.js';
 import { loadAuthorizationService } from '../../../src/transport/grpc/protos.js';
 import { UPSTREAM_INCLUDE_DIRS, loadRoot } from '../../support/upstream-protos.js';
 

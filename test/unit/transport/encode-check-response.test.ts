@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type protobuf from 'protobufjs';
 import { encodeCheckResponse } from '../../../src/transport/grpc/encode-check-response.js';
-import type { CheckResponse, ProtoValue } from '../../../src/transport/grpc/messages.js';
+import type { CheckResponse, ProtoValue } from '../../../src/wire/ext-authz.js';
 import { loadAuthorizationService } from '../../../src/transport/grpc/protos.js';
 import { DENY_BODY, toCheckResponse } from '../../../src/response/check-response.js';
 import type { CheckOutcome } from '../../../src/decision/outcome.js';

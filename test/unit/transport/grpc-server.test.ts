@@ -10,7 +10,7 @@ import {
   loadAuthorizationService,
 } from '../../../src/transport/grpc/protos.js';
 import { loadAuthorizationClient } from '../../support/authorization-client.js';
-import { RpcCode, type CheckResponse } from '../../../src/transport/grpc/messages.js';
+import { RpcCode, type CheckResponse } from '../../../src/wire/ext-authz.js';
 import { healthStatus } from '../../support/check-client.js';
 
 const DENY: CheckResponse = {

@@ -3,12 +3,12 @@ import { connect } from 'node:net';
 import { httpCheckSchema } from '../../../src/transport/options.js';
 import {
   startHttpCheckServer,
-  type HttpCall,
   type HttpCheckServer,
 } from '../../../src/transport/http/check-server.js';
+import type { HttpCheckCall } from '../../../src/wire/http-check.js';
 import { rawRequest } from '../../support/raw-http.js';
 
-const calls: { door: string; call: HttpCall }[] = [];
+const calls: { door: string; call: HttpCheckCall }[] = [];
 let server: HttpCheckServer;
 let failNext = false;
 

@@ -19,8 +19,8 @@ import type {
   CheckResponse,
   DeniedCheckResponse,
   OkCheckResponse,
-} from '../../../src/transport/grpc/messages.js';
-import { RpcCode } from '../../../src/transport/grpc/messages.js';
+} from '../../../src/wire/ext-authz.js';
+import { RpcCode } from '../../../src/wire/ext-authz.js';
 import { TO_OBJECT, UPSTREAM_INCLUDE_DIRS, loadRoot } from '../../support/upstream-protos.js';
 import {
   CHECK_METHOD_PATH,

@@ -8,8 +8,8 @@ import type {
   CheckRequest,
   CheckResponse,
   DecodedCheckResponse,
-} from '../../../src/transport/grpc/messages.js';
-import { RpcCode } from '../../../src/transport/grpc/messages.js';
+} from '../../../src/wire/ext-authz.js';
+import { RpcCode } from '../../../src/wire/ext-authz.js';
 import {
   loadAuthorizationClient,
   grpcJsAuthorizationService,

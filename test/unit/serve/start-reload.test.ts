@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
-import { startRolegate, type Rolegate } from '../../src/main.js';
-import { loadAuthorizationClient } from '../support/authorization-client.js';
-import { captureLogger } from '../support/log-capture.js';
+import { startRolegate, type Rolegate } from '../../../src/main.js';
+import { loadAuthorizationClient } from '../../support/authorization-client.js';
+import { captureLogger } from '../../support/log-capture.js';
 
 const T0 = Date.UTC(2026, 10, 30, 6, 0, 0);
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { startRolegate } from '../../src/main.js';
-import { captureLogger } from '../support/log-capture.js';
+import { startRolegate } from '../../../src/main.js';
+import { captureLogger } from '../../support/log-capture.js';
 
 const base = {
   server: { shutdownDelaySeconds: 0 },

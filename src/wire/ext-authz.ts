@@ -1,8 +1,15 @@
 /**
- * TypeScript shapes of the ext_authz v3 messages as @grpc/proto-loader
- * decodes/encodes them with the options in protos.ts (keepCase, longs and
- * enums as strings, defaults, oneofs). Only the fields rolegate uses or
- * sends; the .proto files in proto/ are the source of truth.
+ * TypeScript shapes of the Envoy ext_authz v3 messages, in a leaf of their
+ * own so the pipeline (request/, check/, response/) and the gRPC transport
+ * read one definition and the pipeline never imports the transport. Only
+ * types and the google.rpc.Code constants live here; the decoder and
+ * encoders are the transport's (src/transport/grpc/). This module imports
+ * nothing of ours.
+ *
+ * The shapes are what @grpc/proto-loader decodes/encodes with the options
+ * in src/transport/grpc/protos.ts (keepCase, longs and enums as strings,
+ * defaults, oneofs). Only the fields rolegate uses or sends; the .proto
+ * files in proto/ are the source of truth.
  *
  * Decoded (inbound) messages, `defaults: true`:
  * - scalars are always present ('' / 0 / false), int64 as decimal strings;
@@ -179,6 +186,37 @@ export interface AttributeContext {
 /** What the Check handler receives (`call.request`). */
 export interface CheckRequest {
   readonly attributes: AttributeContext | null;
+}
+
+type Attributes = NonNullable<CheckRequest['attributes']>;
+type Http = NonNullable<NonNullable<Attributes['request']>['http']>;
+type SourcePeer = NonNullable<Attributes['source']>;
+
+/**
+ * The part of a CheckRequest the pipeline reads (src/request/normalize.ts):
+ * what the gRPC transport's direct decoder fills; a CheckRequest decoded
+ * by proto-loader has it too.
+ */
+export interface CheckRequestFields {
+  readonly attributes: {
+    readonly source: {
+      readonly address: {
+        readonly socket_address?: Pick<
+          NonNullable<NonNullable<SourcePeer['address']>['socket_address']>,
+          'address'
+        >;
+      } | null;
+      readonly principal: SourcePeer['principal'];
+    } | null;
+    readonly request: {
+      readonly http: Pick<
+        Http,
+        'id' | 'method' | 'headers' | 'header_map' | 'path' | 'host' | 'scheme' | 'query'
+      > | null;
+    } | null;
+    readonly context_extensions: Attributes['context_extensions'];
+    readonly tls_session: object | null;
+  } | null;
 }
 
 // ---------------------------------------------------------------------------

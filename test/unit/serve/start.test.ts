@@ -5,14 +5,14 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
-import { startRolegate, type StartOptions } from '../../src/main.js';
-import { createLogger } from '../../src/observe/logger.js';
-import { loadAuthorizationClient } from '../support/authorization-client.js';
-import { JwksIssuer } from '../harness/jwks.js';
-import { listening } from '../harness/child.js';
-import { freePort } from '../harness/ports.js';
-import { checkOnce, healthStatus } from '../support/check-client.js';
-import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../support/fixtures.js';
+import { startRolegate, type StartOptions } from '../../../src/main.js';
+import { createLogger } from '../../../src/observe/logger.js';
+import { loadAuthorizationClient } from '../../support/authorization-client.js';
+import { JwksIssuer } from '../../harness/jwks.js';
+import { listening } from '../../harness/child.js';
+import { freePort } from '../../harness/ports.js';
+import { checkOnce, healthStatus } from '../../support/check-client.js';
+import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from '../../support/fixtures.js';
 
 const sink = () => createLogger('info', new Writable({ write: (_c, _e, done) => done() }));
 

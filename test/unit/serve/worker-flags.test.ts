@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { WORKER_SEMI_SPACE_FLAG, workerExecArgv } from '../../../src/cli/worker-flags.js';
+import { WORKER_SEMI_SPACE_FLAG, workerExecArgv } from '../../../src/serve/worker-flags.js';
 
 describe('workerExecArgv', () => {
   it('adds the semi-space flag after the primary flags when none is set', () => {

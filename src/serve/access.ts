@@ -1,0 +1,279 @@
+/**
+ * Composition of just-in-time access (`access.enabled`): the store
+ * (embedded sqlite by default, PostgreSQL for replicas), the grant cache
+ * that decisions read, the access service with rolegate's own policies as
+ * its authorizer, the expiry sweep, and the API listener.
+ */
+import type { IncomingMessage } from 'node:http';
+import { resolve as resolvePath } from 'node:path';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createCsrfTokens } from '../access/csrf.js';
+import { createGrantCache, type GrantCache, type GrantLookup } from '../access/grants.js';
+import { auditingEvents, createAccessMetrics, type AccessMetrics } from '../access/observe.js';
+import type { AccessConfig } from '../access/options.js';
+import { createAccessService, markAudited, type AccessEvents } from '../access/service.js';
+import { createWebhookSender } from '../access/webhooks.js';
+import { openSqliteStore } from '../access/sqlite-store.js';
+import type { AccessStore } from '../access/store.js';
+import { assumableForCredentials, authorizeAccessAction } from '../check/access-actions.js';
+import { credentialProcess, STS_MIN_SECONDS } from '../aws/credential-process.js';
+import { identify, type Generation } from '../check/check.js';
+import type { LoadedConfig } from '../config/compile.js';
+import { processEnvironment } from '../config/environment.js';
+import { RolegateError } from '../errors.js';
+import { extractToken } from '../request/credentials.js';
+import type { AuthzRequest } from '../request/types.js';
+import { startAccessApi, type AccessApiOptions } from '../transport/http/access-api.js';
+import type { Principal } from '../identity/principal.js';
+
+export interface AccessWiringOptions {
+  readonly config: AccessConfig;
+  /** Directory the sqlite file name is relative to (the config file's). */
+  readonly baseDir: string;
+  /** The live generation (read per call). */
+  readonly generation: () => Generation<LoadedConfig>;
+  readonly now: () => number;
+  readonly registry: Registry;
+  readonly auditLogger: Logger;
+  readonly logger: Logger;
+  /** Listener port override (tests). */
+  readonly port?: number;
+}
+
+type ApiOptions = AccessApiOptions<AuthzRequest, Principal>;
+
+export interface AccessRuntime {
+  readonly port: number;
+  readonly grants: GrantLookup;
+  stop(): Promise<void>;
+}
+
+/** An access API call as the identity and policy phases read it. */
+export function toAuthzRequest(req: IncomingMessage, url: URL): AuthzRequest {
+  const query = new Map<string, string[]>();
+  for (const [k, v] of url.searchParams) query.set(k, [...(query.get(k) ?? []), v]);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return {
+    requestId: headers['x-request-id'] ?? '',
+    method: (req.method ?? 'GET').toUpperCase(),
+    path: url.pathname,
+    query,
+    host: headers['host'] ?? '',
+    headers,
+    ...(req.socket.remoteAddress ? { sourceAddress: req.socket.remoteAddress } : {}),
+    secure: false,
+    contextExtensions: {},
+  };
+}
+
+/**
+ * Opens the configured store, which applies pending migrations, and closes
+ * it: `rolegate migrate`. Resolves to the store kind.
+ */
+export async function migrateStore(config: AccessConfig, baseDir: string): Promise<string> {
+  const store = await openStore(config, baseDir);
+  await store.close();
+  return config.store.kind;
+}
+
+async function openStore(config: AccessConfig, baseDir: string): Promise<AccessStore> {
+  if (config.store.kind === 'sqlite') {
+    return openSqliteStore(resolvePath(baseDir, config.store.file));
+  }
+  const url = processEnvironment()[config.store.urlEnv];
+  if (!url) throw new RolegateError('ERR_ACCESS_STORE', `${config.store.urlEnv} is not set`);
+  const { openPostgresStore } = await import('../access/postgres-store.js');
+  return openPostgresStore(url);
+}
+
+/** The grant cache decisions read, with its refresh metrics and the one "store unreachable" log line. */
+function grantCacheOf(
+  store: AccessStore,
+  options: AccessWiringOptions,
+  metrics: AccessMetrics,
+  openRequests: () => number,
+): GrantCache {
+  const { config, now, logger } = options;
+  let staleLogged = false;
+  return createGrantCache({
+    store,
+    now,
+    refreshMs: config.refreshMs,
+    stalenessMs: config.stalenessSeconds * 1000,
+    onRefresh(ok, grants) {
+      metrics.cacheRefreshes.inc({ result: ok ? 'success' : 'failure' });
+      if (!ok && !staleLogged) {
+        staleLogged = true;
+        logger.error(
+          { stalenessSeconds: config.stalenessSeconds },
+          'access store unreachable; known grants are honoured only within the staleness window',
+        );
+      }
+      if (ok) staleLogged = false;
+      const t = now();
+      const active = grants.filter((g) => g.expiresAt > t && g.revokedAt === undefined).length;
+      metrics.gauges(openRequests(), active);
+    },
+  });
+}
+
+/**
+ * `rolegate credentials`: STS credentials for a role the caller may assume
+ * now (by trust or by an active grant), for no longer than the grant lasts.
+ */
+function credentialsFor(
+  options: AccessWiringOptions,
+  cache: GrantCache,
+  events: AccessEvents,
+): NonNullable<ApiOptions['credentials']> {
+  const { now } = options;
+  return async (request, principal, roleName) => {
+    const compiled = options.generation().compiled;
+    const at = now();
+    const refuse = (code: 'ERR_ACCESS_FORBIDDEN' | 'ERR_ACCESS_STATE', message?: string) => {
+      events.refused({
+        at,
+        action: 'rolegate:GetCredentials',
+        code,
+        actor: principal.subject,
+        issuer: principal.issuer,
+        role: roleName,
+      });
+      return markAudited(new RolegateError(code, message));
+    };
+    const found = assumableForCredentials(compiled, request, principal, roleName, cache, at);
+    if (found === undefined) throw refuse('ERR_ACCESS_FORBIDDEN');
+    const stsSeconds = compiled.settings.aws?.sts.durationSeconds ?? 3600;
+    const left = found.grant ? Math.floor((found.grant.expiresAt - at) / 1000) : stsSeconds;
+    const duration = Math.min(stsSeconds, left);
+    if (duration < STS_MIN_SECONDS) {
+      throw refuse(
+        'ERR_ACCESS_STATE',
+        'the grant ends before the shortest STS session (15 minutes)',
+      );
+    }
+    const out = await credentialProcess(
+      compiled.settings.aws,
+      found.role.arn,
+      principal.subject,
+      duration,
+    );
+    options.auditLogger.info(
+      {
+        access: {
+          event: 'credentials',
+          at: new Date(at).toISOString(),
+          role: found.role.arn,
+          subject: principal.subject,
+          issuer: principal.issuer,
+          duration_seconds: duration,
+          expires_at: out.Expiration,
+          ...(found.grant ? { grant_id: found.grant.id, request_id: found.grant.requestId } : {}),
+        },
+      },
+      'access',
+    );
+    return out;
+  };
+}
+
+/** The access API's view of callers: identity, credential source and rolegate's own policies. */
+function callersOf(
+  options: AccessWiringOptions,
+): Pick<ApiOptions, 'requestOf' | 'authenticate' | 'origins' | 'credentialSource' | 'authorizer'> {
+  const { now } = options;
+  return {
+    requestOf: toAuthzRequest,
+    authenticate: (request) => identify(request, options.generation().verifier),
+    origins: () => options.generation().compiled.settings.access.origins,
+    credentialSource(request) {
+      try {
+        const found = extractToken(request, options.generation().verifier.locations);
+        return found?.location.kind === 'cookie' ? 'cookie' : 'header';
+      } catch {
+        return undefined;
+      }
+    },
+    authorizer: (request, principal) => (action, roleArn, context) =>
+      authorizeAccessAction(
+        options.generation().compiled,
+        request,
+        principal,
+        action,
+        roleArn,
+        context,
+        now(),
+      ).allowed,
+  };
+}
+
+/** Opens the store (migrating it), fills the grant cache and starts the API. */
+export async function startAccess(options: AccessWiringOptions): Promise<AccessRuntime> {
+  const { config, now, logger } = options;
+  const store = await openStore(config, options.baseDir);
+  const metrics = createAccessMetrics(options.registry);
+  let open = 0;
+  const cache = grantCacheOf(store, options, metrics, () => open);
+  const webhooks = createWebhookSender({
+    webhooks: config.webhooks,
+    secret: (name) => processEnvironment()[name],
+    onResult(url, event, ok, attempts) {
+      metrics.webhooks.inc({ result: ok ? 'success' : 'failure' });
+      if (!ok) logger.warn({ url, event, attempts }, 'access webhook delivery failed');
+    },
+  });
+  const events = auditingEvents(options.auditLogger, metrics, (e) => webhooks.send(e));
+  const service = createAccessService({
+    store,
+    config: () => options.generation().compiled.settings.access,
+    roleArn: (name) => options.generation().compiled.roles.find((r) => r.name === name)?.arn,
+    now,
+    events,
+    changed: () => cache.refresh(),
+  });
+  await cache.refresh();
+  cache.start();
+  // Expired grants are swept, and the open-request gauge refreshed, every second.
+  const sweep = setInterval(() => {
+    service.sweepExpired().catch(() => undefined);
+    store.listRequests({ status: 'pending' }).then(
+      (l) => {
+        open = l.length;
+      },
+      () => undefined,
+    );
+  }, 1000);
+  sweep.unref();
+
+  const api = await startAccessApi({
+    host: config.listen.host,
+    port: options.port ?? config.listen.port,
+    service,
+    events,
+    now,
+    ...callersOf(options),
+    csrf: createCsrfTokens({ store, now, rotateMs: config.csrfRotateSeconds * 1000 }),
+    cacheRefreshedAt: () => cache.lastRefresh(),
+    credentials: credentialsFor(options, cache, events),
+  }).catch(async (err: unknown) => {
+    cache.stop();
+    clearInterval(sweep);
+    await store.close();
+    throw err;
+  });
+  return {
+    port: api.port,
+    grants: cache,
+    async stop() {
+      cache.stop();
+      clearInterval(sweep);
+      await api.close();
+      await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await store.close();
+    },
+  };
+}

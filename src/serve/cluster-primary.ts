@@ -1,0 +1,150 @@
+/**
+ * `rolegate serve` with `server.workers` > 1 (docs/workers.md): this
+ * primary validates the config once, forks the workers (they share the
+ * gRPC, HTTP check and access API listening sockets), serves the admin
+ * listener with one aggregated /metrics, orders every reload by config
+ * hash, reads IAM once for all of them, and on SIGTERM drains them all.
+ */
+import { resolve as resolvePath } from 'node:path';
+import { countedIamReader, directIamReader, sharedIamReader } from '../aws/iam-reader.js';
+import type { LoadedConfig } from '../config/compile.js';
+import { logLevelOf, processEnvironment } from '../config/environment.js';
+import type { ConfigSource } from '../config/load.js';
+import { isErrorCode, RolegateError } from '../errors.js';
+import { createLogger, type Logger } from '../observe/logger.js';
+import { createMetrics, createPrimaryMetrics, type Metrics } from '../observe/metrics.js';
+import { aggregateMetrics } from '../transport/cluster/aggregate.js';
+import { workerExecArgv } from './worker-flags.js';
+import { startAdminServer, type AdminServer } from '../transport/http/admin.js';
+import { listenError } from '../transport/listen-error.js';
+import { followConfig, type ConfigFollower } from './config-follower.js';
+import { recordReloaded, recordReloadFailed, type ReloadRecorder } from './reload-log.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** Options of {@link startClusterPrimary}. */
+export interface ClusterPrimaryOptions {
+  readonly source: ConfigSource;
+  /** The config the primary already loaded and validated from `source`. */
+  readonly initial: LoadedConfig;
+  /** Worker processes, at least 2. */
+  readonly workers: number;
+  /** Operational log. Default: JSON on stderr at `ROLEGATE_LOG_LEVEL`. */
+  readonly logger?: Logger;
+}
+
+/** A serving primary. */
+export interface ClusterPrimary {
+  /** Re-reads the config; the workers load it once it is valid. Never throws (a failure is logged). */
+  reload(): void;
+  /** Drains every worker (bounded by the drain settings), then closes the admin listener. */
+  stop(): Promise<void>;
+}
+
+/** One /metrics scrape: the primary's series plus every worker that answers in time. */
+async function scrape(metrics: Metrics, pool: WorkerPool): Promise<string> {
+  const workers = await pool.metrics();
+  const primary = await metrics.registry.getMetricsAsJSON();
+  return aggregateMetrics(primary, workers).metrics();
+}
+
+/**
+ * Starts the admin listener, then the workers; resolves once every worker
+ * serves. Throws (having stopped what it started) when one cannot.
+ */
+export async function startClusterPrimary(options: ClusterPrimaryOptions): Promise<ClusterPrimary> {
+  const env = processEnvironment();
+  const logger = options.logger ?? createLogger(logLevelOf(env), 2);
+  const { source, initial } = options;
+  let active = initial;
+  const metrics = createMetrics(true);
+  metrics.config.applied(initial.sources?.hash ?? '', Date.now());
+  metrics.policyStatements.set(initial.statementCount);
+  const configName = source.text === undefined ? resolvePath(source.file) : source.file;
+  const recorder: ReloadRecorder = { logger, metrics, configName, now: Date.now };
+
+  const primaryMetrics = createPrimaryMetrics(metrics.registry);
+  const workers = new WorkerPool(
+    {
+      source,
+      count: options.workers,
+      logger,
+      // Every worker's IAM sync reads through here: one read of IAM serves them all.
+      readIam: sharedIamReader(countedIamReader(directIamReader(), primaryMetrics.iamRead)),
+      // Workers are fresh heaps: the short-scavenge young generation unless the user chose one.
+      execArgv: workerExecArgv(process.execArgv, env['NODE_OPTIONS']),
+      onRestart: primaryMetrics.restarted,
+    },
+    initial.sources?.hash ?? '',
+  );
+  primaryMetrics.trackWorkers(() => workers.counts());
+
+  // The admin listener first: liveness answers from the start, /readyz says 503 until
+  // every worker serves (after the workers, a probe could see gRPC SERVING and then a
+  // refused /healthz in between).
+  const { host, port } = initial.settings.server.admin;
+  const admin: AdminServer = await startAdminServer({
+    host,
+    port,
+    ready: () => workers.ready(),
+    registry: {
+      contentType: metrics.registry.contentType,
+      metrics: () => scrape(metrics, workers),
+    },
+  }).catch((err: unknown) => {
+    throw listenError(err, { listener: 'admin', host, port, setting: 'server.admin.port' });
+  });
+  const failure = await workers.start();
+  if (failure !== undefined) {
+    await admin.close();
+    await workers.stop(5000);
+    throw new RolegateError(
+      isErrorCode(failure.code) ? failure.code : 'ERR_LISTEN_FAILED',
+      failure.message,
+    );
+  }
+
+  const follower: ConfigFollower = followConfig(source, initial, {
+    onReload(loaded) {
+      const previousHash = active.sources?.hash;
+      active = loaded;
+      recordReloaded(recorder, loaded, previousHash, 'config reloaded; loading in workers');
+      workers.load(loaded.sources?.hash ?? '');
+    },
+    onReloadError: (err) =>
+      recordReloadFailed(
+        recorder,
+        err,
+        active.sources?.hash,
+        'config reload failed; every worker keeps the last good config',
+      ),
+  });
+  logger.info(
+    {
+      workers: options.workers,
+      grpcPort: active.settings.server.grpc.port,
+      adminPort: admin.port,
+      file: configName,
+      hash: active.sources?.hash,
+    },
+    'rolegate serving',
+  );
+
+  return {
+    reload() {
+      try {
+        follower.reload();
+      } catch {
+        // Logged by onReloadError; the workers keep the last good generation.
+      }
+    },
+    async stop() {
+      follower.close();
+      logger.info({ workers: workers.size }, 'draining all workers');
+      // Each worker turns health NOT_SERVING, waits shutdownDelaySeconds, drains.
+      const { shutdownDelaySeconds, drainSeconds } = active.settings.server;
+      await workers.stop((shutdownDelaySeconds + drainSeconds) * 1000 + 10_000);
+      await admin.close();
+      logger.info('rolegate stopped');
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The live configuration generation and its one reload path. A generation
+ * is the file config with the IAM roles merged in (docs/aws.md) and the
+ * token verifier for its issuers; a reload replaces it whole, so a check
+ * reads one generation from start to end. The shadow candidate the live
+ * config names follows every reload.
+ */
+import { createAwsIntegration, type AwsIntegration } from '../aws/integration.js';
+import type { IamReader } from '../aws/iam-reader.js';
+import type { Generation } from '../check/check.js';
+import type { ShadowCandidate } from '../check/handler.js';
+import type { LoadedConfig } from '../config/compile.js';
+import { createJwtVerifier, type PrefetchingJwtVerifier } from '../identity/jwt.js';
+import type { Logger } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
+import { recordReloaded, recordReloadFailed, type ReloadRecorder } from './reload-log.js';
+import { createShadowFollower } from './shadow-follower.js';
+
+/** What {@link createGenerations} needs. */
+export interface GenerationsOptions {
+  /** The first generation, already loaded and validated. */
+  readonly initial: LoadedConfig;
+  /** Directory relative file names of the config resolve from (the shadow candidate's). */
+  readonly baseDir: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The config file's name in log lines. */
+  readonly configName: string;
+  readonly now: () => number;
+  /** Count token cache hits and misses (observability on). */
+  readonly countTokenCache: boolean;
+  /** Watch the shadow candidate's file. Default true. */
+  readonly watch?: boolean;
+  /** Who reads IAM for `aws.iam` syncs. Default: this process. */
+  readonly iamReader?: IamReader;
+}
+
+/** The live generation and how it changes. */
+export interface Generations {
+  /** The generation a check reads (read once per check). */
+  current(): Generation<LoadedConfig>;
+  /** The config file's own generation (no IAM roles): its hash names the active config. */
+  fileConfig(): LoadedConfig;
+  /** The shadow candidate, if the live config names one that loaded. */
+  shadow(): ShadowCandidate | undefined;
+  readonly aws: AwsIntegration;
+  /** Settles once the first verifier's issuers' keys are fetched (or their fetch failed). */
+  keysPrefetched(): Promise<void>;
+  /** Makes `loaded` the live generation and records it. */
+  apply(loaded: LoadedConfig): void;
+  /** Records a reload that failed; the live generation stays. */
+  failed(err: Error): void;
+  stop(): void;
+}
+
+/** True when two configs verify tokens alike, so the verifier (and its caches) can stay. */
+function sameIssuers(a: LoadedConfig, b: LoadedConfig): boolean {
+  return (
+    JSON.stringify(a.issuers) === JSON.stringify(b.issuers) &&
+    JSON.stringify(a.settings.tokens) === JSON.stringify(b.settings.tokens)
+  );
+}
+
+/**
+ * Builds the first generation (its IAM roles loaded before it resolves)
+ * and the reload path that replaces it.
+ */
+export async function createGenerations(options: GenerationsOptions): Promise<Generations> {
+  const { initial, logger, metrics, now } = options;
+  const recorder: ReloadRecorder = { logger, metrics, configName: options.configName, now };
+  const shadows = createShadowFollower(options.baseDir, logger, options.watch ?? true);
+
+  const verifierFor = (config: LoadedConfig): PrefetchingJwtVerifier => {
+    const verifier = createJwtVerifier({
+      issuers: config.issuers,
+      maxTokenBytes: config.settings.tokens.maxBytes,
+      cacheEntries: config.settings.tokens.cacheEntries,
+      cacheMaxBytes: config.settings.tokens.cacheMaxBytes,
+      cacheHooks: metrics.caches.hooks('tokens'),
+      prefetchKeys: true,
+      now,
+      ...(options.countTokenCache
+        ? {
+            onCacheLookup: (hit: boolean) =>
+              metrics.tokenCache.inc({ result: hit ? 'hit' : 'miss' }),
+          }
+        : {}),
+      onJwksFetch: (issuer, result) => metrics.jwksFetches.inc({ issuer, result }),
+    });
+    // The gauges read the active verifier's cache; a new generation's replaces the old.
+    metrics.caches.track('tokens', verifier.cache);
+    return verifier;
+  };
+
+  let file = initial;
+  const firstVerifier = verifierFor(initial);
+  let live: Generation<LoadedConfig> = { compiled: initial, verifier: firstVerifier };
+  // IAM roles join the file's roles in every generation; a sync that changes them recomposes.
+  const aws = createAwsIntegration({
+    logger,
+    now,
+    ...(options.iamReader === undefined ? {} : { iamReader: options.iamReader }),
+    registry: metrics.registry,
+    caches: metrics.caches,
+    onRolesChanged() {
+      live = { compiled: aws.compose(file), verifier: live.verifier };
+      metrics.policyStatements.set(live.compiled.statementCount);
+    },
+  });
+  await aws.configure(initial.settings);
+  live = { compiled: aws.compose(initial), verifier: firstVerifier };
+  metrics.policyStatements.set(live.compiled.statementCount);
+  metrics.config.applied(initial.sources?.hash ?? '', now());
+  for (const w of initial.warnings) logger.warn({ warning: w }, 'policy warning');
+  shadows.follow(initial);
+
+  return {
+    current: () => live,
+    fileConfig: () => file,
+    shadow: () => shadows.candidate(),
+    aws,
+    keysPrefetched: () => firstVerifier.keysPrefetched(),
+    apply(loaded) {
+      const previousHash = file.sources?.hash;
+      file = loaded;
+      shadows.follow(loaded);
+      void aws.configure(loaded.settings);
+      const next = aws.compose(loaded);
+      const verifier = sameIssuers(next, live.compiled) ? live.verifier : verifierFor(next);
+      live = { compiled: next, verifier };
+      recordReloaded(recorder, next, previousHash);
+      for (const w of next.warnings) logger.warn({ warning: w }, 'policy warning');
+    },
+    failed: (err) => recordReloadFailed(recorder, err, file.sources?.hash),
+    stop() {
+      shadows.close();
+      aws.stop();
+    },
+  };
+}
