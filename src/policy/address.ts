@@ -184,6 +184,11 @@ export function formatIp(ip: Ip): string {
   return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
 }
 
+/** True when `text` is a dotted-quad IPv4 address, which is then its own canonical text. */
+export function isDottedIpv4(text: string): boolean {
+  return parseV4Num(text) !== undefined;
+}
+
 /**
  * The canonical text of a request's address (dotted IPv4, or RFC 5952
  * IPv6), for every door: mapped and NAT64 forms are the IPv4 address; the
@@ -191,6 +196,11 @@ export function formatIp(ip: Ip): string {
  * address.
  */
 export function canonicalAddress(text: string): AddressResult {
+  // Dotted IPv4 that parses is already its canonical text (no leading zeros,
+  // no shorthand): the common case on every request, kept allocation-free.
+  if (!text.includes(':')) {
+    return isDottedIpv4(text) ? { ok: true, ip: text } : { ok: false, reason: 'not an IP address' };
+  }
   const ip = parseIp(text);
   if (ip === undefined) return { ok: false, reason: 'not an IP address' };
   const embedding = refusedEmbedding(ip);

@@ -1,7 +1,7 @@
 /** CheckRequest (the fields the pipeline reads) -> transport-neutral {@link AuthzRequest}. */
 import type { CheckRequestFields } from '../wire/ext-authz.js';
 import type { ErrorCode } from '../errors.js';
-import { canonicalAddress } from '../policy/address.js';
+import { canonicalAddress, isDottedIpv4 } from '../policy/address.js';
 import { canonicalPath } from './canonical-path.js';
 import type { AuthzRequest } from './types.js';
 
@@ -56,6 +56,8 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
  * refused (see `src/policy/address.ts`).
  */
 export function canonicalIp(text: string): string | undefined {
+  // Dotted IPv4 (every request from an IPv4 peer) is its own canonical text: no allocation.
+  if (!text.includes(':')) return isDottedIpv4(text) ? text : undefined;
   const result = canonicalAddress(text);
   return result.ok ? result.ip : undefined;
 }
