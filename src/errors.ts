@@ -49,6 +49,14 @@ export const ERROR_CATALOGUE = {
   WARN_ROLE_UNREACHED: "no route maps to an action any of the role's Allow statements grants",
   WARN_ROUTE_CATCH_ALL:
     'with the HTTP check listener on, a route matches an nginx auth location: an nginx config sending $uri would have every request decided by it',
+  WARN_TRUST_KEY_UNPROVIDED:
+    'a trust policy condition key is never present: no configured issuer (or mTLS peer) the statement admits provides it',
+  WARN_TRUST_FEDERATED_UNKNOWN:
+    'a trust policy Principal.Federated names no configured issuer, so it matches no token',
+  WARN_ROLE_TRUST_UNSATISFIABLE:
+    'no configured identity can satisfy a role trust policy: the role can never be assumed',
+  WARN_ACCESS_ACTION_BLOCKED:
+    "a guardrail or permissions boundary blocks access API actions (rolegate:*) a role's policies allow",
 
   // Policy evaluation (request time).
   ERR_CONTEXT_VALUE_TYPE:
@@ -64,6 +72,10 @@ export const ERROR_CATALOGUE = {
   ERR_TEST_FILE:
     'a policy test file (rolegate test) cannot be found, read or does not match its schema',
   ERR_AUDIT_READ: 'an audit file given to a report cannot be read',
+  ERR_AUDIT_EMPTY:
+    'the files given to a command that reads audit files (report usage, shadow report, explain) hold no audit record: none of their lines is one',
+  ERR_DECISION_NOT_FOUND:
+    'rolegate explain found no audit record with the decision id it was given',
 
   // Configuration.
   ERR_CONFIG_READ: 'the configuration file cannot be read',
@@ -168,6 +180,8 @@ export const ERROR_CATALOGUE = {
     'a state-changing access API call was authenticated only by a cookie, which a browser attaches by itself; send the token in a header',
   ERR_ACCESS_CSRF:
     "an approvals page form carried no CSRF token, a forged one, another caller's, or one older than its key's rotation allows",
+  ERR_ACCESS_UNREACHABLE:
+    'rolegate access or rolegate credentials cannot reach the access API (connection refused, timeout, DNS), or what answered is not the access API',
 
   // Decision path: anything unexpected (fail closed).
   ERR_INTERNAL: 'an internal error occurred; the request is denied',
@@ -240,6 +254,10 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: StatusEntry } = {
   WARN_ROUTE_SHADOWED: null,
   WARN_ROLE_UNREACHED: null,
   WARN_ROUTE_CATCH_ALL: null,
+  WARN_TRUST_KEY_UNPROVIDED: null,
+  WARN_TRUST_FEDERATED_UNKNOWN: null,
+  WARN_ROLE_TRUST_UNSATISFIABLE: null,
+  WARN_ACCESS_ACTION_BLOCKED: null,
   ERR_CONTEXT_VALUE_TYPE: null,
   ERR_INPUT_SYNTAX: { api: 400 },
   ERR_INPUT_SHAPE: { api: 400 },
@@ -248,6 +266,8 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: StatusEntry } = {
   ERR_POLICY_READ: null,
   ERR_TEST_FILE: null,
   ERR_AUDIT_READ: null,
+  ERR_AUDIT_EMPTY: null,
+  ERR_DECISION_NOT_FOUND: null,
   ERR_CONFIG_READ: null,
   ERR_CONFIG_SYNTAX: null,
   ERR_CONFIG_INVALID: null,
@@ -311,6 +331,7 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: StatusEntry } = {
   ERR_ACCESS_CROSS_SITE: { api: 403 },
   ERR_ACCESS_AMBIENT_CREDENTIAL: { api: 403 },
   ERR_ACCESS_CSRF: { api: 403 },
+  ERR_ACCESS_UNREACHABLE: null,
   ERR_INTERNAL: { deny: 403, api: 500 },
 };
 
@@ -351,3 +372,558 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export function errorCodeOf(err: unknown): ErrorCode {
   return err instanceof RolegateError ? err.code : 'ERR_INTERNAL';
 }
+
+/** The path and anchor of a code's entry in docs/errors.md (the anchor is the lower-cased code). */
+export function errorDocAnchor(code: ErrorCode): string {
+  return `docs/errors.md#${code.toLowerCase()}`;
+}
+
+/** What an operator reads about a code in docs/errors.md (`npm run errors-doc` writes the page). */
+export interface ErrorHelp {
+  /** What makes rolegate report the code, and where. */
+  readonly cause: string;
+  /** What to change or check so it stops. */
+  readonly fix: string;
+}
+
+/**
+ * The cause and fix of every catalogue code: the text of docs/errors.md.
+ * The type makes it complete, like {@link HTTP_STATUS}: a new code does not
+ * compile until it has an entry here, and `test/unit/repo/errors-doc.test.ts`
+ * fails until the page is regenerated.
+ */
+export const ERROR_HELP: { readonly [K in ErrorCode]: ErrorHelp } = {
+  ERR_POLICY_SYNTAX: {
+    cause:
+      'A policy file (or an inline policy of the configuration) does not parse: a missing comma or brace, a tab in YAML, a file truncated on copy. Reported at load by `rolegate validate`, `serve` and a reload, with the file, line and column.',
+    fix: 'Fix the text at the position given; `rolegate validate --config FILE` re-checks without starting the server. A reload that fails keeps the last good configuration.',
+  },
+  ERR_POLICY_SHAPE: {
+    cause:
+      'An element has the wrong JSON type: `Statement` is a string, `Action` a number, `Condition` a list. The problem carries the JSON path.',
+    fix: 'Give the element the type IAM defines (docs/policy-language.md): a string or list of strings for `Action` and `Resource`, an object for `Condition`.',
+  },
+  ERR_POLICY_VERSION: {
+    cause:
+      'The document `Version` is neither `2012-10-17` nor `2008-10-17` (often a date typed by hand).',
+    fix: 'Use `"Version": "2012-10-17"`; the older version does not substitute policy variables.',
+  },
+  ERR_POLICY_UNKNOWN_ELEMENT: {
+    cause:
+      'The document or a statement has a key IAM does not define (`Actions`, `Sid ` with a space, a vendor extension), which IAM would reject.',
+    fix: 'Rename or remove the element at the JSON path given; element names are case-sensitive.',
+  },
+  ERR_POLICY_MISSING_ELEMENT: {
+    cause:
+      'A statement lacks a required element: `Effect`, an `Action`/`NotAction`, or a `Resource`/`NotResource` (a trust policy needs a `Principal` instead).',
+    fix: 'Add the missing element to the statement named in the problem.',
+  },
+  ERR_POLICY_CONFLICTING_ELEMENTS: {
+    cause:
+      'A statement holds both `Action` and `NotAction`, `Resource` and `NotResource`, or `Principal` and `NotPrincipal`.',
+    fix: 'Keep one of the pair; prefer the positive form (`Action`, `Resource`), which grants only what it lists.',
+  },
+  ERR_POLICY_EFFECT: {
+    cause: '`Effect` is something other than `Allow` or `Deny` (case matters: `allow` is refused).',
+    fix: 'Write `"Effect": "Allow"` or `"Effect": "Deny"`.',
+  },
+  ERR_POLICY_ACTION: {
+    cause: 'An action is not `service:Name` (no colon, spaces, an empty service or name).',
+    fix: 'Write actions as the route table maps them, such as `orders:GetOrder` or `orders:*`.',
+  },
+  ERR_POLICY_ARN: {
+    cause:
+      'A `Resource` (or an ARN condition value) is not a valid ARN, such as a bare path or `arn:aws:s3` with missing parts.',
+    fix: 'Write the full ARN the route maps to (`arn:rolegate:orders:::order/*`), or `*`.',
+  },
+  ERR_POLICY_PRINCIPAL: {
+    cause:
+      'A `Principal` or `NotPrincipal` element is malformed: an unknown principal type, an empty value, a wrong shape.',
+    fix: 'Use `{"Federated": "<issuer>"}` for JWT callers or `{"Spiffe": "spiffe://..."}` for mTLS peers, or `"*"` (docs/identity.md).',
+  },
+  ERR_POLICY_DUPLICATE_SID: {
+    cause:
+      'Two statements of one document share a `Sid`, so audit records could not tell them apart.',
+    fix: 'Give each statement of the document its own `Sid`.',
+  },
+  ERR_POLICY_UNKNOWN_OPERATOR: {
+    cause:
+      'A condition operator is not one IAM defines (a typo such as `StringEqual`, or a made-up one).',
+    fix: 'Use an operator from the README list (each also with `IfExists`, and `ForAnyValue:`/`ForAllValues:` prefixes).',
+  },
+  ERR_POLICY_BAD_CIDR: {
+    cause:
+      'An `IpAddress`/`NotIpAddress` value is not an IPv4 or IPv6 address or CIDR (a host name, a bad prefix length).',
+    fix: 'Write an address or CIDR such as `10.0.0.0/8` or `2001:db8::/32`.',
+  },
+  ERR_POLICY_BAD_DATE: {
+    cause: 'A `Date*` condition value is neither ISO 8601 nor epoch seconds.',
+    fix: 'Write the date as `2030-01-01T00:00:00Z` or as epoch seconds.',
+  },
+  ERR_POLICY_BAD_NUMBER: {
+    cause: 'A `Numeric*` condition value is not a number.',
+    fix: 'Write a plain decimal number (quotes are fine, units are not: `3600`, not `1h`).',
+  },
+  ERR_POLICY_BAD_BOOL: {
+    cause: 'A `Bool` or `Null` condition value is neither `true` nor `false`.',
+    fix: 'Write `true` or `false`.',
+  },
+  ERR_POLICY_BAD_BINARY: {
+    cause: 'A `BinaryEquals` value is not base64.',
+    fix: 'Encode the value as base64.',
+  },
+  ERR_POLICY_VARIABLE_SYNTAX: {
+    cause:
+      'A policy variable is malformed: an unclosed `${`, an empty name, a default without a key.',
+    fix: "Write variables as `${jwt:sub}` or `${jwt:sub, 'default'}` (docs/policy-language.md).",
+  },
+  ERR_POLICY_VARIABLE_VERSION: {
+    cause:
+      'A policy variable is used in a document whose `Version` is `2008-10-17`, which never substitutes it.',
+    fix: 'Set `"Version": "2012-10-17"`.',
+  },
+  ERR_POLICY_VARIABLE_MULTIVALUED: {
+    cause:
+      'A multivalued context key (such as `jwt:groups`) is used as a policy variable, which has no single value to substitute.',
+    fix: 'Test the key in a `Condition` with `ForAnyValue:`/`ForAllValues:` instead.',
+  },
+  ERR_POLICY_SET_OPERATOR_SINGLE_VALUED: {
+    cause:
+      '`ForAnyValue:`/`ForAllValues:` is used with a single-valued key, where it matches in surprising ways (`ForAllValues` is true when the key is absent).',
+    fix: 'Drop the set prefix for single-valued keys, or test a multivalued key.',
+  },
+  ERR_POLICY_VARIABLE_PLACEMENT: {
+    cause:
+      'A policy variable sits in the part of a `Resource` ARN before the resource (service, region, account), where IAM does not substitute it.',
+    fix: 'Move the variable into the resource part, such as `arn:rolegate:orders:::order/${jwt:sub}/*`.',
+  },
+  WARN_POLICY_ALLOW_ALL: {
+    cause:
+      'A statement allows `*` on `*`: every action on every resource, including ones added later.',
+    fix: 'List the actions and resources the role needs; keep `*` only for a deliberate break-glass role.',
+  },
+  WARN_POLICY_NEVER_MATCHES: {
+    cause:
+      'A statement can never match a request (an action no route maps to, conditions that exclude each other), so it is dead text.',
+    fix: 'Fix the action, resource or conditions it names, or delete it.',
+  },
+  WARN_TRUST_ISSUER_WIDE: {
+    cause:
+      'A trust policy admits every subject of an issuer: no condition on the audience, subject or groups, so any token the issuer signs assumes the role.',
+    fix: 'Add a condition on `jwt:aud`, `jwt:sub` or `jwt:groups` to the trust statement (docs/findings.md).',
+  },
+  WARN_ALLOW_NOT_ACTION: {
+    cause:
+      'An `Allow` statement uses `NotAction`: it grants every action it does not list, new ones included.',
+    fix: 'List the allowed actions with `Action`; keep `NotAction` for `Deny` statements.',
+  },
+  WARN_ALLOW_NOT_RESOURCE: {
+    cause: 'An `Allow` statement uses `NotResource`: it grants every resource it does not list.',
+    fix: 'List the allowed resources with `Resource`.',
+  },
+  WARN_WRITE_ON_ALL_RESOURCES: {
+    cause: 'A role policy allows a write action (a route with POST, PUT, PATCH or DELETE) on `*`.',
+    fix: 'Narrow `Resource` to the ARNs the role should change.',
+  },
+  WARN_STATEMENT_UNREACHABLE: {
+    cause:
+      'A role statement can never decide a request: no route maps to its actions, or an unconditional `Deny` covers it.',
+    fix: 'Add the route it is meant for, or delete the statement.',
+  },
+  WARN_ROUTE_UNUSABLE: {
+    cause:
+      "No role has a statement that allows a route's action and resource, so every request on the route is denied.",
+    fix: 'Allow the action on the resource in the role meant to use the route, or remove the route.',
+  },
+  WARN_ROUTE_SHADOWED: {
+    cause:
+      'A route can never match: an earlier route matches every request it would (routes match first to last).',
+    fix: 'Move the more specific route above the wider one, or delete it.',
+  },
+  WARN_ROLE_UNREACHED: {
+    cause:
+      "No route maps to an action any of the role's `Allow` statements grants, so the role never allows a request.",
+    fix: "Add the routes for the role's actions, or fix the action names in its policies.",
+  },
+  WARN_ROUTE_CATCH_ALL: {
+    cause:
+      "With the HTTP check listener on, a route matches nginx's auth location, so an nginx config that sends `$uri` would have every request decided by it.",
+    fix: 'Narrow the route, and send `$request_uri` from nginx (docs/front-doors.md).',
+  },
+  WARN_TRUST_KEY_UNPROVIDED: {
+    cause:
+      'A trust statement tests a condition key no configured source provides: `<issuer>:aud|sub|amr` of an issuer that is not configured (or not the one the statement admits), `aws:PrincipalTag/<tag>` without a `tagClaims` entry, `rolegate:groups` without a `groupsClaim`, or a token key in an `sts:AssumeRole` (mTLS) statement.',
+    fix: 'Write the key as the finding suggests (the issuer URL without its scheme, e.g. `127.0.0.1:9100:aud`), or configure the claim it reads (docs/findings.md).',
+  },
+  WARN_TRUST_FEDERATED_UNKNOWN: {
+    cause:
+      "A trust statement's `Principal.Federated` names no configured issuer: a token matches only its issuer's URL, that URL without the scheme, or a name in the issuer's `federatedPrincipals`.",
+    fix: "Name the configured issuer exactly as the finding suggests, or add the name to that issuer's `federatedPrincipals`.",
+  },
+  WARN_ROLE_TRUST_UNSATISFIABLE: {
+    cause:
+      "No configured identity can satisfy any `Allow` statement of a role's trust policy (unknown issuers, keys no source provides, `sts:AssumeRole` with mTLS off), so the role is never assumed.",
+    fix: 'Fix the statements the finding names; a role meant only for just-in-time grants belongs under `access.roles`.',
+  },
+  WARN_ACCESS_ACTION_BLOCKED: {
+    cause:
+      "A role's policies allow access API actions (`rolegate:RequestAccess`, ...), but a guardrail or the role's permissions boundary does not allow them (or denies them), so every such call through the role is refused with `ERR_ACCESS_FORBIDDEN`.",
+    fix: 'Allow the `rolegate:` actions in the guardrail or boundary the finding names (docs/access.md).',
+  },
+  ERR_CONTEXT_VALUE_TYPE: {
+    cause:
+      'At request time a context value cannot be compared by a condition operator: a `NumericLessThan` on a claim that is not a number, an `IpAddress` on a value that is not an address. Reported inside a decision, whose deny reason is `ERR_POLICY_EVALUATION`.',
+    fix: 'Check the claim the condition reads (`rolegate simulate --config` shows the values) and use the operator family of its type.',
+  },
+  ERR_INPUT_SYNTAX: {
+    cause:
+      'A line given to `rolegate simulate` is not valid JSON, or an access API call carried a body that is not JSON.',
+    fix: 'Send one JSON object per line (or per call body); the message names the line.',
+  },
+  ERR_INPUT_SHAPE: {
+    cause:
+      'An input line of `rolegate simulate`, or an access API body, lacks a required field, has one of the wrong type, or is not a JSON object.',
+    fix: 'Compare the input with the shape in docs/cli.md (simulate) or docs/access-api.openapi.json (access API); the message names the field.',
+  },
+  ERR_INPUT_POLICY: {
+    cause: 'A policy document inside an input line of `rolegate simulate` is invalid.',
+    fix: 'Fix the document as its problems say; `rolegate validate` checks a policy file alone.',
+  },
+  ERR_USAGE: {
+    cause:
+      'The command line is wrong: an unknown command or flag, a missing required flag, or flags that exclude each other. Exit status 2.',
+    fix: 'Run `rolegate help COMMAND` (docs/cli.md).',
+  },
+  ERR_POLICY_READ: {
+    cause:
+      'A policy file named on the command line or in the configuration cannot be read (missing, a directory, no permission).',
+    fix: 'Check the path (relative paths are from the configuration file) and its permissions.',
+  },
+  ERR_TEST_FILE: {
+    cause:
+      '`rolegate test` found no `*.test.yaml` file, cannot read one, or one does not match its schema.',
+    fix: 'Check the path given and the file against docs/policy-tests.md; the message names the file and field.',
+  },
+  ERR_AUDIT_READ: {
+    cause: 'An audit file given to `rolegate report` (or a shadow report) cannot be read.',
+    fix: 'Check the path and permissions; a rotated file may have moved.',
+  },
+  ERR_AUDIT_EMPTY: {
+    cause:
+      'The files given to `rolegate report usage`, `rolegate shadow report` or `rolegate explain` hold no audit record: none of their lines is one (the ops log, or an empty file, given instead of the audit log).',
+    fix: 'Give the audit log (the `audit` output of `observe`, docs/observability.md), not the ops log; check the file is the one rolegate writes.',
+  },
+  ERR_DECISION_NOT_FOUND: {
+    cause:
+      '`rolegate explain` found no audit record with the decision id it was given (mistyped, or in an older, rotated file).',
+    fix: 'Copy the id from the deny (the `decision_id` of its body, or the audit record) and give every audit file that may hold it.',
+  },
+  ERR_CONFIG_READ: {
+    cause: 'The configuration file named by `--config` (or a file it includes) cannot be read.',
+    fix: 'Check the path and permissions; `--config -` reads the configuration from standard input.',
+  },
+  ERR_CONFIG_SYNTAX: {
+    cause: 'The configuration is not valid YAML or JSON.',
+    fix: 'Fix the text at the line and column given.',
+  },
+  ERR_CONFIG_INVALID: {
+    cause:
+      'The configuration does not match its schema (schema/rolegate.schema.json): an unknown key, a value out of range, a policy with problems. Every problem is listed with its path.',
+    fix: 'Fix each problem listed; point your editor at schema/rolegate.schema.json to see them as you type. A reload that fails keeps the last good configuration.',
+  },
+  ERR_LISTEN_HOST_INVALID: {
+    cause:
+      '`ROLEGATE_LISTEN_HOST` is set to something other than an IPv4 or IPv6 address literal (a host name is refused).',
+    fix: 'Set it to an address such as `127.0.0.1`, `0.0.0.0` or `::`.',
+  },
+  ERR_LISTEN_ADDRESS_IN_USE: {
+    cause:
+      'A listen address (gRPC, admin, HTTP check or access API) is already in use, often by a second rolegate.',
+    fix: 'Stop the other process (the message names the address) or change the port in the `server` section.',
+  },
+  ERR_LISTEN_ADDRESS_UNAVAILABLE: {
+    cause:
+      'A listen host is not an address of this machine, or binding it is not permitted (a port below 1024 without the capability).',
+    fix: 'Listen on an address the machine has, or a port above 1024.',
+  },
+  ERR_LISTEN_FAILED: {
+    cause:
+      'A listener could not be started for another reason; the message carries the system error.',
+    fix: 'Act on the system error given; check file descriptor limits and the TLS files if any.',
+  },
+  ERR_TRACING_CONFIG: {
+    cause:
+      'The `OTEL_*` environment variables ask for tracing rolegate cannot provide (an exporter or protocol it lacks).',
+    fix: 'Use the OTLP/HTTP exporter settings in docs/observability.md, or unset the variables.',
+  },
+  ERR_WORKERS_INVALID: {
+    cause: '`ROLEGATE_WORKERS` is neither `auto` nor a worker count from 1 to 256.',
+    fix: 'Set it to `auto` or a number from 1 to 256 (docs/workers.md).',
+  },
+  ERR_PATH_INVALID: {
+    cause:
+      'The request path has no canonical form: a bad percent-escape, a control character, a backslash, a `;` or raw non-ASCII. rolegate will not guess how the upstream reads it.',
+    fix: 'The client must send a well-formed, percent-encoded path (docs/request-canonicalisation.md); nothing to change in rolegate.',
+  },
+  ERR_PATH_ENCODED_SEPARATOR: {
+    cause:
+      'The request path encodes `/` inside a segment (`%2F`), which upstreams split differently.',
+    fix: 'The client must not encode `/` in a path segment; move such values to the query.',
+  },
+  ERR_PATH_TRAVERSAL: {
+    cause: 'A `..` segment of the request path climbs above the root.',
+    fix: 'Nothing to fix in rolegate: such a request is refused by design.',
+  },
+  ERR_REQUEST_METHOD_INVALID: {
+    cause: 'The request method is not an HTTP token rolegate can map to an action.',
+    fix: 'The client must send a standard method; a custom one needs a route that names it.',
+  },
+  ERR_REQUEST_HOST_INVALID: {
+    cause: 'The request authority (Host) is not a valid host name or address.',
+    fix: 'The client or proxy must send a valid Host; check the proxy forwards the original one.',
+  },
+  ERR_REQUEST_MISSING_ORIGINAL: {
+    cause:
+      'An HTTP check request lacks the original method, URI or host the proxy must send (`X-Original-*`, `X-Forwarded-*`), or sends one twice.',
+    fix: 'Configure the proxy as docs/front-doors.md shows for nginx, Traefik or Caddy.',
+  },
+  ERR_REQUEST_SOURCE_INVALID: {
+    cause:
+      'A trusted proxy sent an `X-Forwarded-For` entry that is not an IP address, or the source is an IPv6 form that embeds an IPv4 address in a way rolegate refuses (IPv4-compatible, 6to4, Teredo, IPv4-translated, local-use NAT64).',
+    fix: 'Fix what the proxy writes in `X-Forwarded-For`; check `server.http.trustedProxies` lists only your proxies.',
+  },
+  ERR_REQUEST_SCHEME_INVALID: {
+    cause:
+      'A trusted proxy sent `X-Forwarded-Proto` more than once, or with a value other than `http` or `https`.',
+    fix: 'Make the proxy set (not append) `X-Forwarded-Proto`.',
+  },
+  ERR_PATH_NETWORK_PATH: {
+    cause:
+      'The request path begins with `//`: a URL parser upstream would read the first segment as a host (RFC 3986 4.2).',
+    fix: 'The client must not send paths beginning with `//`; nothing to change in rolegate.',
+  },
+  ERR_REQUEST_TARGET_FORM: {
+    cause:
+      'The original request target is an absolute URI or `*`, not the origin form (`/path?query`) a proxy forwards.',
+    fix: 'Make the proxy send the origin-form target (nginx: `$request_uri`).',
+  },
+  ERR_REQUEST_ORIGINAL_IS_CHECK: {
+    cause:
+      "The original URI is nginx's auth location (`server.http.nginxAuthLocation`): the nginx config sends `$uri`, which inside the auth subrequest is its own URI.",
+    fix: 'Send `X-Original-URI $request_uri` in the nginx auth location (docs/front-doors.md).',
+  },
+  ERR_CREDENTIAL_MISSING: {
+    cause: 'The request carries no token where any issuer sends one (and no accepted mTLS peer).',
+    fix: "The client must sign in; check the proxy forwards the `Authorization` header (or the issuer's `token` header or cookie).",
+  },
+  ERR_TOKEN_TOO_LARGE: {
+    cause: 'The token is larger than `tokens.maxBytes` (default 16384 bytes).',
+    fix: 'Trim the claims the issuer puts in the token, or raise `tokens.maxBytes`.',
+  },
+  ERR_TOKEN_MALFORMED: {
+    cause:
+      'The token is not a JWS compact serialization (three base64url parts): often an opaque access token or a session id.',
+    fix: 'Configure the issuer to send a JWT access token (or an ID token) for this audience.',
+  },
+  ERR_TOKEN_ENCRYPTED: {
+    cause: 'An encrypted token (JWE, five parts) was sent where a signed token (JWS) is expected.',
+    fix: 'Configure the issuer to sign, not encrypt, tokens for this audience.',
+  },
+  ERR_TOKEN_CRIT: {
+    cause:
+      'The token header lists critical extensions (`crit`) rolegate does not understand, which RFC 7515 says must be refused.',
+    fix: 'Configure the issuer not to mark extensions critical for this audience.',
+  },
+  ERR_TOKEN_KID_INVALID: {
+    cause:
+      'The token `kid` header is not a plausible key id (path or control characters): a probe rather than a real token.',
+    fix: 'Nothing to fix for a genuine issuer; investigate the caller.',
+  },
+  ERR_TOKEN_LOCATION: {
+    cause:
+      'The token was presented where its issuer does not send tokens (`issuers[].token`): a cookie-borne token replayed in a header, or the reverse.',
+    fix: "Send the token where the issuer's `token` option says, or correct that option.",
+  },
+  ERR_TOKEN_ISSUER_UNKNOWN: {
+    cause: 'The token `iss` is not a configured issuer (an exact match: a trailing slash counts).',
+    fix: 'Add the issuer under `issuers` or correct its `issuer` value; `rolegate validate` lists the configured ones.',
+  },
+  ERR_TOKEN_ALG: {
+    cause:
+      "The token algorithm is not in the issuer's `algorithms`, or does not fit its key (`none` is never accepted).",
+    fix: "Add the algorithm to the issuer's `algorithms`, or have the issuer sign with an allowed one.",
+  },
+  ERR_TOKEN_KID_UNKNOWN: {
+    cause:
+      "No key of the issuer's JWKS matches the token `kid`, even after a refetch (limited by `keys.cooldownSeconds`): a key rotation not yet published, or the wrong issuer.",
+    fix: "Check the issuer's JWKS at `jwksUri` lists the key; after a rotation, wait for the refetch cooldown.",
+  },
+  ERR_TOKEN_SIGNATURE: {
+    cause:
+      'The token signature does not verify with the issuer key: a tampered token, or a key mix-up between environments.',
+    fix: 'Check the issuer and `jwksUri` (or `jwksFile`, `hmacSecretEnv`) belong to the environment that minted the token.',
+  },
+  ERR_TOKEN_EXPIRED: {
+    cause: 'The token `exp` is past, beyond `clockToleranceSeconds`.',
+    fix: 'The client must refresh its token; if tokens expire early, check the clocks of rolegate and the issuer.',
+  },
+  ERR_TOKEN_NOT_YET_VALID: {
+    cause: 'The token `nbf` is in the future, beyond `clockToleranceSeconds`.',
+    fix: 'Synchronise the clocks (NTP) of rolegate and the issuer, or raise `clockToleranceSeconds` a little.',
+  },
+  ERR_TOKEN_ISSUED_IN_FUTURE: {
+    cause: 'The token `iat` is later than now plus `clockToleranceSeconds`.',
+    fix: 'Synchronise the clocks of rolegate and the issuer.',
+  },
+  ERR_TOKEN_LIFETIME: {
+    cause:
+      "The token lifetime (`exp - iat`, or `exp - now` without `iat`) exceeds the issuer's `maxTokenLifetimeSeconds`.",
+    fix: "Have the issuer mint shorter-lived tokens, or raise the issuer's `maxTokenLifetimeSeconds` if long tokens are intended.",
+  },
+  ERR_TOKEN_AUDIENCE: {
+    cause: "The token `aud` holds none of the issuer's `audiences`.",
+    fix: 'Request the token for a configured audience, or add the audience to the issuer.',
+  },
+  ERR_TOKEN_CLAIM: {
+    cause:
+      "A required claim is missing or invalid: `exp`/`iat` not a number, `sub` empty, or one of the issuer's `requiredClaims` absent or without an accepted value.",
+    fix: "Have the issuer include the claim, or correct the issuer's `requiredClaims`; the audit record names the claim, never its value.",
+  },
+  ERR_JWKS_UNAVAILABLE: {
+    cause:
+      "The issuer's keys cannot be fetched (network, TLS, HTTP error, a document too large) and no cached keys within `keys.staleSeconds` remain.",
+    fix: 'Check rolegate reaches `jwksUri` (the ops log names the issuer and the failure); rolegate fails closed until it does.',
+  },
+  ERR_NO_ROLE: {
+    cause:
+      "No role's trust policy admits the caller: the issuer, audience, subject or group conditions of every trust statement failed.",
+    fix: "`rolegate simulate --config` with the caller's claims shows which trust condition failed; add the caller to a role's trust policy or request access (docs/access.md).",
+  },
+  ERR_ROLE_NOT_ASSUMABLE: {
+    cause:
+      'The caller asked for one role (the header named by `headers.requestedRole`) whose trust policy does not admit them, and they hold no active grant for it.',
+    fix: 'Ask for a role the caller may assume, or request a grant with `rolegate access request`.',
+  },
+  ERR_ROUTE_UNMATCHED: {
+    cause: 'The request matches no route and `unmatchedRoutes` is `deny` (the default).',
+    fix: 'Add a route for the method and path, or set `unmatchedRoutes: default` to map unmatched requests by default.',
+  },
+  ERR_EXPLICIT_DENY: {
+    cause:
+      'A `Deny` statement (guardrail, role policy or boundary) matches the request; no `Allow` can override it.',
+    fix: 'The audit record names the determining statement; change it only if the deny is not intended.',
+  },
+  ERR_IMPLICIT_DENY: {
+    cause:
+      'No `Allow` covers the request in every layer that applies: the role policy, and each guardrail and boundary present.',
+    fix: 'The audit record names the layer that did not allow; add the action and resource there, or use a role that has it.',
+  },
+  ERR_HEADER_VALUE_INVALID: {
+    cause:
+      'A value for an upstream header (a claim, the subject) holds characters HTTP cannot carry (CR, LF, NUL, other controls) or is too long; the request is denied rather than sent without it.',
+    fix: 'The audit record names the header (never the value); fix the claim at the issuer, or map a different claim in `headers.claims`.',
+  },
+  ERR_CLAIM_VARIABLE_UNSAFE: {
+    cause:
+      "A claim used as a policy variable does not match its issuer's `claimPatterns` (by default no `/`, `*`, `?` or spaces), so substituting it could widen a resource.",
+    fix: 'Fix the claim at the issuer, or set a `claimPatterns` entry that accepts its legitimate values.',
+  },
+  ERR_POLICY_EVALUATION: {
+    cause:
+      'A condition could not be evaluated against the request values (see `ERR_CONTEXT_VALUE_TYPE`), so the role does not allow (fail closed).',
+    fix: 'The audit record names the statement; fix the condition operator or the claim it reads.',
+  },
+  ERR_IAM_SYNC: {
+    cause:
+      'Loading roles from AWS IAM failed (credentials, network, throttling); the last good set of IAM roles stays active.',
+    fix: "Check rolegate's AWS credentials and its `iam:ListRoles`/`iam:GetRole*` permissions (docs/aws.md); the ops log has the AWS error.",
+  },
+  ERR_IAM_ROLE_INVALID: {
+    cause:
+      'A role loaded from AWS IAM has a document the policy engine rejects; the role is skipped.',
+    fix: 'Fix the role in IAM; the ops log names the role and the problem.',
+  },
+  ERR_IAM_ROLE_NAME_CLASH: {
+    cause:
+      'A role loaded from AWS IAM has the name of a role in the configuration file; the file role wins.',
+    fix: 'Rename one of them, or remove the file role if IAM is meant to own it.',
+  },
+  ERR_STS_FAILED: {
+    cause:
+      'Temporary AWS credentials for the upstream could not be obtained from STS (AssumeRole refused, throttled, unreachable); the request is denied.',
+    fix: "Check the role's trust policy in AWS admits rolegate, and rolegate's AWS credentials (docs/aws.md).",
+  },
+  ERR_CHECK_ABANDONED: {
+    cause:
+      'The proxy stopped waiting for the check (its timeout, or the client went away) before rolegate answered; a proxy that fails closed denied the request.',
+    fix: "Compare the proxy's ext_authz timeout with rolegate's check latency (`rolegate_check_duration_seconds`); an unreachable issuer or STS is the usual cause.",
+  },
+  ERR_ACCESS_INVALID: {
+    cause:
+      "An access API call is malformed: a role not listed under `access.roles`, a `durationSeconds` outside 60 to the role's `maxGrantSeconds` (break-glass: `breakGlass.maxSeconds`), a break-glass request for a role without `breakGlass`, or a reason without visible characters (break-glass: fewer than 10).",
+    fix: "The `access_refused` audit record names the field and the limit (`durationSeconds 18000 exceeds staging-admin's maxGrantSeconds 7200`); ask within it, or raise the role's limit.",
+  },
+  ERR_ACCESS_FORBIDDEN: {
+    cause:
+      "rolegate's own policies do not allow the caller the access action (`rolegate:RequestAccess`, `rolegate:ApproveAccessRequest`, `rolegate:RevokeGrant`, `rolegate:ListAccessRequests`) on the role: no role admits the caller by trust, or a guardrail, identity policy or boundary does not allow it or denies it.",
+    fix: 'The `access_refused` audit record says which layer and statement stopped the action; allow the action in a role the caller may assume by trust (docs/access.md).',
+  },
+  ERR_ACCESS_SELF_APPROVAL: {
+    cause:
+      'A requester tried to approve their own request; only a break-glass request may be self-approved.',
+    fix: 'Ask another approver; for an emergency, request break-glass access on a role that allows it.',
+  },
+  ERR_ACCESS_NOT_FOUND: {
+    cause:
+      'No access request or grant has this id (mistyped, or from another environment), or the path is not an access API endpoint.',
+    fix: 'List the ids with `rolegate access list` (or `list --grants`).',
+  },
+  ERR_ACCESS_STATE: {
+    cause:
+      'The request or grant is not in a state that allows the action: the request is already approved or denied, the grant already revoked, or a grant ends before the shortest STS session (15 minutes).',
+    fix: '`rolegate access show ID` shows the current state; make a new request if needed.',
+  },
+  ERR_ACCESS_STORE: {
+    cause:
+      'The access store (sqlite file or PostgreSQL) cannot be reached or failed; nothing was changed.',
+    fix: "Check the store (the audit record's `actual` has the store's error, the ops log its availability); known grants keep working within `access.stalenessSeconds`.",
+  },
+  ERR_ACCESS_CONTENT_TYPE: {
+    cause:
+      'An access API call did not declare the content type it must (`application/json`, optionally with `charset=utf-8`; the approvals page: `application/x-www-form-urlencoded`).',
+    fix: 'Send the `Content-Type` header; `rolegate access` does.',
+  },
+  ERR_ACCESS_UNKNOWN_FIELD: {
+    cause:
+      'An access API call carries a field or query parameter it does not take, server-owned fields (`id`, `status`, `approver`) included. The answer lists the field names.',
+    fix: 'Remove the fields listed; see docs/access-api.openapi.json.',
+  },
+  ERR_ACCESS_BODY_UNEXPECTED: {
+    cause: 'An access API call that takes no body (a GET, a revoke) carried one.',
+    fix: 'Send the call without a body.',
+  },
+  ERR_ACCESS_CROSS_SITE: {
+    cause:
+      "A browser sent an access call from another site or origin (`Sec-Fetch-Site`, `Origin`); refused so no page elsewhere can act with the caller's credentials.",
+    fix: 'Call the API from its own origin, or list the page origin in `access.origins`.',
+  },
+  ERR_ACCESS_AMBIENT_CREDENTIAL: {
+    cause:
+      'A state-changing access API call was authenticated only by a cookie, which a browser attaches by itself.',
+    fix: 'Send the token in the `Authorization` header (the approvals page posts a CSRF token instead).',
+  },
+  ERR_ACCESS_CSRF: {
+    cause:
+      "An approvals page form carried no CSRF token, a forged one, another caller's, or one older than its key's rotation allows.",
+    fix: 'Reload the approvals page and submit again; with several replicas, check they share the CSRF keys (docs/access.md).',
+  },
+  ERR_ACCESS_UNREACHABLE: {
+    cause:
+      '`rolegate access` or `rolegate credentials` could not reach the access API at `--url` (or `ROLEGATE_ACCESS_URL`, default `http://127.0.0.1:9004`): connection refused, no answer within 30 s, a host name that does not resolve; or something else answered there without an access API error (another service, a proxy in front of rolegate failing). The client reports the URL and the system code (`ECONNREFUSED`, `ENOTFOUND`, ...); this is not a store error, the store was never asked.',
+    fix: 'Check the URL the message names, that rolegate runs with `access.enabled` and listens there (`access.listen`, default `127.0.0.1:9004`), and that the network (or the proxy in front) lets you reach it.',
+  },
+  ERR_INTERNAL: {
+    cause: 'An unexpected error; a check denies (403, fail closed), the access API answers 500.',
+    fix: 'This is a bug: report it with the ops log line (it has the decision id) and the command or request that caused it.',
+  },
+};

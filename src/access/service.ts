@@ -37,12 +37,38 @@ export type AccessAction = (typeof ACCESS_ACTIONS)[keyof typeof ACCESS_ACTIONS];
 /** Context values an access action is decided with. */
 export type AccessContext = Readonly<Record<string, string | number | boolean | readonly string[]>>;
 
-/** True when the caller's own roles allow `action` on `roleArn` under `context`. */
+/**
+ * A verdict on an access action with, for a refusal, the operator's
+ * explanation: which layer (trust, guardrail, identity policy, boundary)
+ * and statement stopped it (`src/check/access-actions.ts` gives one).
+ */
+export interface ActionVerdict {
+  readonly allowed: boolean;
+  /** Called only when the refusal is reported; never sent to the client. */
+  readonly explain?: () => string;
+}
+
+/**
+ * Whether the caller's own roles allow `action` on `roleArn` under
+ * `context`: a boolean, or a verdict that can say why not.
+ */
 export type ActionAuthorizer = (
   action: AccessAction,
   roleArn: string,
   context: AccessContext,
-) => boolean;
+) => boolean | ActionVerdict;
+
+/** The authorizer's answer as a verdict; anything but `allowed: true` refuses (fail closed). */
+function decide(
+  authorize: ActionAuthorizer,
+  action: AccessAction,
+  roleArn: string,
+  context: AccessContext,
+): ActionVerdict {
+  const verdict = authorize(action, roleArn, context);
+  if (typeof verdict === 'boolean') return { allowed: verdict };
+  return verdict.allowed === true ? verdict : { ...verdict, allowed: false };
+}
 
 /** A lifecycle event, as audited and sent to webhooks. */
 export interface AccessEvent {
@@ -172,11 +198,23 @@ const isSelf = (caller: Caller, issuer: string, subject: string) =>
 /** What a refusal is about, for the audit record. */
 type About = { requestId?: string; grantId?: string; role?: string };
 
-/** Why the caller's roles did not allow `action` on `roleArn` (for request `r`, when known). */
-function forbidden(action: string, roleArn: string, r?: AccessRequest): RefusalDetail {
+/** What an authorizer that gives no explanation leaves the operator with. */
+const UNEXPLAINED = "no Allow in the caller's roles, or a Deny";
+
+/**
+ * Why the caller's roles did not allow `action` on `roleArn` (for request
+ * `r`, when known): the layer and statement that stopped it when the
+ * verdict says (`verdict.explain`).
+ */
+function forbidden(
+  action: string,
+  roleArn: string,
+  r?: AccessRequest,
+  verdict?: ActionVerdict,
+): RefusalDetail {
   return {
     expected: `an Allow of ${action} on ${roleArn}${r ? ` with rolegate:RequestedDuration=${r.durationSeconds}, rolegate:BreakGlass=${r.breakGlass}` : ''} in the caller's roles (by trust), and no Deny`,
-    actual: "no Allow in the caller's roles, or a Deny",
+    actual: verdict?.explain?.() ?? UNEXPLAINED,
   };
 }
 
@@ -244,13 +282,14 @@ class StoreAccessService implements AccessService {
       createdAt: this.options.now(),
       approvals: [],
     };
-    if (!authorize(action, roleArn, contextOf(request))) {
+    const verdict = decide(authorize, action, roleArn, contextOf(request));
+    if (!verdict.allowed) {
       return this.refuse(
         caller,
         action,
         'ERR_ACCESS_FORBIDDEN',
         about,
-        forbidden(action, roleArn, request),
+        forbidden(action, roleArn, request, verdict),
       );
     }
     await this.guard(caller, action, () => this.store.createRequest(request), about);
@@ -275,13 +314,14 @@ class StoreAccessService implements AccessService {
       });
     }
     // Break-glass self-approval was authorized when it was requested (rolegate:BreakGlass).
-    if (!self && !authorize(action, r.roleArn, contextOf(r))) {
+    const verdict = self ? { allowed: true } : decide(authorize, action, r.roleArn, contextOf(r));
+    if (!verdict.allowed) {
       return this.refuse(
         caller,
         action,
         'ERR_ACCESS_FORBIDDEN',
         about,
-        forbidden(action, r.roleArn, r),
+        forbidden(action, r.roleArn, r, verdict),
       );
     }
     const config = this.options.config();
@@ -317,13 +357,16 @@ class StoreAccessService implements AccessService {
     const r = await this.mustRequest(caller, action, id);
     const about = { requestId: id, role: r.role };
     // A requester may withdraw their own request; anyone else needs the approve permission.
-    if (!isSelf(caller, r.issuer, r.requester) && !authorize(action, r.roleArn, contextOf(r))) {
+    const verdict = isSelf(caller, r.issuer, r.requester)
+      ? { allowed: true }
+      : decide(authorize, action, r.roleArn, contextOf(r));
+    if (!verdict.allowed) {
       return this.refuse(
         caller,
         action,
         'ERR_ACCESS_FORBIDDEN',
         about,
-        forbidden(action, r.roleArn, r),
+        forbidden(action, r.roleArn, r, verdict),
       );
     }
     const at = this.options.now();
@@ -357,13 +400,16 @@ class StoreAccessService implements AccessService {
       about,
     );
     // The holder may always give a grant back.
-    if (
-      !isSelf(caller, g.issuer, g.subject) &&
-      !(request && authorize(action, g.roleArn, contextOf(request)))
-    ) {
+    const verdict: ActionVerdict = isSelf(caller, g.issuer, g.subject)
+      ? { allowed: true }
+      : request
+        ? decide(authorize, action, g.roleArn, contextOf(request))
+        : { allowed: false, explain: () => `the request ${g.requestId} of the grant is gone` };
+    if (!verdict.allowed) {
+      const why = forbidden(action, g.roleArn, request, verdict);
       return this.refuse(caller, action, 'ERR_ACCESS_FORBIDDEN', about, {
-        ...forbidden(action, g.roleArn, request),
-        expected: `the holder ${g.subject}, or ${forbidden(action, g.roleArn, request).expected}`,
+        expected: `the holder ${g.subject}, or ${why.expected}`,
+        actual: why.actual,
       });
     }
     const at = this.options.now();
@@ -400,16 +446,17 @@ class StoreAccessService implements AccessService {
   async show(caller: Caller, authorize: ActionAuthorizer, id: string): Promise<AccessRequest> {
     const action = ACCESS_ACTIONS.list;
     const r = await this.mustRequest(caller, action, id);
-    if (!this.mayList(caller, authorize, r)) {
+    const verdict = isSelf(caller, r.issuer, r.requester)
+      ? { allowed: true }
+      : decide(authorize, action, r.roleArn, contextOf(r));
+    if (!verdict.allowed) {
+      const why = forbidden(action, r.roleArn, r, verdict);
       return this.refuse(
         caller,
         action,
         'ERR_ACCESS_FORBIDDEN',
         { requestId: id, role: r.role },
-        {
-          expected: `the requester ${r.requester}, or ${forbidden(action, r.roleArn, r).expected}`,
-          actual: forbidden(action, r.roleArn, r).actual,
-        },
+        { expected: `the requester ${r.requester}, or ${why.expected}`, actual: why.actual },
       );
     }
     return r;
@@ -422,7 +469,7 @@ class StoreAccessService implements AccessService {
     return active.filter(
       (g) =>
         isSelf(caller, g.issuer, g.subject) ||
-        authorize(ACCESS_ACTIONS.revoke, g.roleArn, grantContext(g)),
+        decide(authorize, ACCESS_ACTIONS.revoke, g.roleArn, grantContext(g)).allowed,
     );
   }
 
@@ -455,22 +502,27 @@ class StoreAccessService implements AccessService {
     if (roleArn === undefined || roleAccess === undefined) {
       return this.refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
         expected: `a role listed under access.roles and roles (${Object.keys(config.roles).join(', ') || 'none'})`,
-        actual: `role ${shown(input.role)}`,
+        actual: `role ${shown(input.role)} is not under ${roleAccess === undefined ? 'access.roles' : 'roles'}`,
       });
     }
     const breakGlass = input.breakGlass === true;
+    const limit = breakGlass ? 'breakGlass.maxSeconds' : 'maxGrantSeconds';
     const max = breakGlass ? roleAccess.breakGlass?.maxSeconds : roleAccess.maxGrantSeconds;
     if (max === undefined) {
       return this.refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
         expected: `a role with access.roles.${input.role}.breakGlass for a break-glass request`,
-        actual: `role ${input.role} has no breakGlass`,
+        actual: `breakGlass requested, but role ${input.role} has no access.roles.${input.role}.breakGlass`,
       });
     }
     const d = input.durationSeconds;
     if (!Number.isInteger(d) || d < MIN_DURATION_SECONDS || d > max) {
       return this.refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
-        expected: `durationSeconds an integer from ${MIN_DURATION_SECONDS} to ${max} (access.roles.${input.role}.${breakGlass ? 'breakGlass.maxSeconds' : 'maxGrantSeconds'})`,
-        actual: `durationSeconds ${shown(d)}`,
+        expected: `durationSeconds an integer from ${MIN_DURATION_SECONDS} to ${max} (access.roles.${input.role}.${limit})`,
+        actual: !Number.isInteger(d)
+          ? `durationSeconds ${shown(d)} is not a whole number of seconds`
+          : d < MIN_DURATION_SECONDS
+            ? `durationSeconds ${d} is below the minimum ${MIN_DURATION_SECONDS}`
+            : `durationSeconds ${d} exceeds ${input.role}'s ${limit} ${max}`,
       });
     }
     const reason = input.reason.trim();
@@ -479,7 +531,7 @@ class StoreAccessService implements AccessService {
     if (visible < min) {
       return this.refuse(caller, action, 'ERR_ACCESS_INVALID', about, {
         expected: `a reason of at least ${min} visible character${min === 1 ? '' : 's'}${breakGlass ? ' (break-glass)' : ''}`,
-        actual: `${visible} visible of ${[...input.reason].length} code points`,
+        actual: `reason has ${visible} visible of ${[...input.reason].length} code points, fewer than ${min}`,
       });
     }
     return { roleArn, breakGlass, reason };
@@ -503,7 +555,9 @@ class StoreAccessService implements AccessService {
       expected: why.expected,
       actual: why.actual,
     });
-    throw markAudited(new RolegateError(code));
+    // The message is the operator's detail (the access API answers the client
+    // with the catalogue's generic text and the code only).
+    throw markAudited(new RolegateError(code, why.actual));
   }
 
   /**
@@ -564,7 +618,7 @@ class StoreAccessService implements AccessService {
   private mayList(caller: Caller, authorize: ActionAuthorizer, r: AccessRequest): boolean {
     return (
       isSelf(caller, r.issuer, r.requester) ||
-      authorize(ACCESS_ACTIONS.list, r.roleArn, contextOf(r))
+      decide(authorize, ACCESS_ACTIONS.list, r.roleArn, contextOf(r)).allowed
     );
   }
 }

@@ -20,6 +20,8 @@ import type { Principal } from '../identity/principal.js';
 import { extractToken } from '../request/credentials.js';
 import { revealToken, type CallerToken } from '../request/token.js';
 import { peerPrincipal } from '../identity/mtls.js';
+import { missingCredential } from '../identity/explain.js';
+import { identityExplanationOf } from '../identity/refusal.js';
 import type { AuthzRequest } from '../request/types.js';
 import { admits, evaluateTrust } from '../roles/trust.js';
 import { memoisedAssumableRoles } from './trust-memo.js';
@@ -267,7 +269,10 @@ async function decide(
   } else {
     // No token: an mTLS peer identity may stand in, when the config allows it.
     const peer = peerPrincipal(request, generation.compiled.settings.mtls);
-    if (peer === undefined) return 'ERR_CREDENTIAL_MISSING';
+    if (peer === undefined) {
+      const mtls = generation.compiled.settings.mtls.enabled;
+      throw missingCredential(generation.verifier.locations, mtls);
+    }
     p.principal = peer;
   }
   return authorize(request, p.principal, generation.compiled, nowMs, p, grants);
@@ -336,6 +341,9 @@ export async function check(
     reason = await decide(request, generation, deps.now(), p, deps.grants);
   } catch (err) {
     reason = errorCodeOf(err);
+    // An identity refusal says why (actual against expected) on the deny's explanation.
+    const identity = identityExplanationOf(err);
+    if (identity !== undefined) p.explanation = { identity, roles: [] };
   }
   const outcome = toOutcome(deps.newId(), reason, p, generation.compiled.settings.headers.claims);
   if (!outcome.allowed || outcome.route?.credentials === undefined || !deps.credentials) {

@@ -4,16 +4,90 @@
  * token from `--token` or `ROLEGATE_TOKEN` (never echoed), the API from
  * `--url` or `ROLEGATE_ACCESS_URL` (default `http://127.0.0.1:9004`). Output:
  * a table by default, `--format json` for scripts; an API error is one line
- * on stderr with its catalogue code, exit status 1.
+ * on stderr with its catalogue code, exit status 1. A call that never
+ * reached the API (connection refused, timeout, DNS) is
+ * `ERR_ACCESS_UNREACHABLE` with the URL, never a store error: the store is
+ * behind the API, and nothing was asked of it.
  */
 import { processEnvironment, type Environment } from '../config/environment.js';
-import { isErrorCode, RolegateError } from '../errors.js';
+import { ERROR_CATALOGUE, errorDocAnchor, isErrorCode, RolegateError } from '../errors.js';
 import { stringFlag, type ParsedArgs } from './args.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 
 /** The API base when neither `--url` nor `ROLEGATE_ACCESS_URL` says otherwise. */
 export const DEFAULT_ACCESS_URL = 'http://127.0.0.1:9004';
+
+/** How long one call waits for the access API's answer: 30 s (a store outage answers 503 well before). */
+export const ACCESS_CALL_TIMEOUT_MS = 30_000;
+
+/** The system codes of a failed connection, in words. */
+const NETWORK_CODES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused: nothing listens there',
+  ECONNRESET: 'the connection was reset',
+  ENOTFOUND: 'the host name does not resolve (DNS)',
+  EAI_AGAIN: 'the DNS lookup failed for now',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  UND_ERR_SOCKET: 'the connection closed before an answer',
+};
+
+/**
+ * What a failed `fetch` met, in words, with the system code when there is
+ * one: `connection refused: nothing listens there (ECONNREFUSED)`.
+ */
+export function networkFailure(err: unknown, timeoutMs: number): string {
+  // Read by shape, not `instanceof Error`: fetch's errors may come from another realm.
+  const field = (e: unknown, key: 'name' | 'code' | 'message' | 'cause'): unknown =>
+    typeof e === 'object' && e !== null ? (e as Record<string, unknown>)[key] : undefined;
+  const name = field(err, 'name');
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return `no answer within ${timeoutMs / 1000} s (timeout)`;
+  }
+  // fetch (undici) rejects with TypeError('fetch failed'); the system error is its cause.
+  const cause = field(err, 'cause');
+  const code = [field(cause, 'code'), field(err, 'code')].find(
+    (c): c is string => typeof c === 'string',
+  );
+  if (code !== undefined) return `${NETWORK_CODES[code] ?? 'the connection failed'} (${code})`;
+  const message = [field(cause, 'message'), field(err, 'message')].find(
+    (m): m is string => typeof m === 'string',
+  );
+  return message ?? String(err);
+}
+
+/** `text` as the API base URL (http or https, without credentials or a trailing slash), or a usage error. */
+function baseUrl(text: string, command: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--url ${JSON.stringify(text)} is not a URL`, command);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
+    throw new UsageError(
+      `--url ${JSON.stringify(`${url.protocol}//${url.host}`)} must be an http or https URL without credentials`,
+      command,
+    );
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** The error of an answer that is not a 2xx: the API's code, or unreachable when it was not the API that answered. */
+function apiError(url: string, res: Response, json: Record<string, unknown>): RolegateError {
+  const code = json['error'];
+  if (!isErrorCode(code)) {
+    return new RolegateError(
+      'ERR_ACCESS_UNREACHABLE',
+      `${url} answered ${res.status} without an access API error: not the access API, or a proxy in front of it failed (${errorDocAnchor('ERR_ACCESS_UNREACHABLE')})`,
+    );
+  }
+  // The API sends the catalogue's generic text; the operator's audit record has the detail.
+  const message = typeof json['message'] === 'string' ? json['message'] : ERROR_CATALOGUE[code];
+  return new RolegateError(code, `${res.status}: ${message} (${errorDocAnchor(code)})`);
+}
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -30,35 +104,38 @@ interface Client {
 }
 
 function client(args: ParsedArgs, command: string, env: Environment): Client {
-  const base = (
-    stringFlag(args, 'url', command) ??
-    env['ROLEGATE_ACCESS_URL'] ??
-    DEFAULT_ACCESS_URL
-  ).replace(/\/+$/, '');
+  const base = baseUrl(
+    stringFlag(args, 'url', command) ?? env['ROLEGATE_ACCESS_URL'] ?? DEFAULT_ACCESS_URL,
+    command,
+  );
   const token = stringFlag(args, 'token', command) ?? env['ROLEGATE_TOKEN'];
   if (token === undefined || token === '') {
     throw new UsageError('missing --token (or ROLEGATE_TOKEN)', command);
   }
   return {
     async call(method, path, body) {
+      const url = `${base}${path}`;
       let res: Response;
+      let json: Record<string, unknown>;
       try {
-        res = await fetch(`${base}${path}`, {
+        res = await fetch(url, {
           method,
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(ACCESS_CALL_TIMEOUT_MS),
         });
-      } catch {
-        throw new RolegateError('ERR_ACCESS_STORE', `cannot reach the access API at ${base}`);
-      }
-      const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-      if (!res.ok) {
-        const code = json['error'];
+        json = (await res.json().catch((err: unknown) => {
+          // A body cut by the timeout is a network failure; one that is not JSON is judged below.
+          if ((err as { name?: unknown } | null)?.name === 'TimeoutError') throw err;
+          return {};
+        })) as Record<string, unknown>;
+      } catch (err) {
         throw new RolegateError(
-          isErrorCode(code) ? code : 'ERR_INTERNAL',
-          `${res.status}: ${typeof json['message'] === 'string' ? json['message'] : 'request failed'}`,
+          'ERR_ACCESS_UNREACHABLE',
+          `cannot reach the access API at ${url}: ${networkFailure(err, ACCESS_CALL_TIMEOUT_MS)} (${errorDocAnchor('ERR_ACCESS_UNREACHABLE')})`,
         );
       }
+      if (!res.ok) throw apiError(url, res, json);
       return json;
     },
   };

@@ -193,7 +193,11 @@ Flags:
   -o, --format text|json  text (default) or one JSON object
   -h, --help              show this help
 
-Exit status: 0 when the files were read, 1 when one cannot be, 2 for a usage error.
+Each report says how many lines it read and how many it skipped (not JSON,
+or JSON but not an audit record).
+
+Exit status: 0 when the files were read, 1 when one cannot be or none of their
+lines is an audit record (ERR_AUDIT_EMPTY), 2 for a usage error.
 `,
   },
   report: {
@@ -221,8 +225,57 @@ Flags:
   -o, --format text|json  text (default) or one JSON object
   -h, --help              show this help
 
-Exit status: 0 when the files were read, 1 when one cannot be or the
-configuration is invalid, 2 for a usage error.
+The report says how many lines it read, how many it skipped (not JSON, or
+JSON but not an audit record) and how many records were older than --since.
+
+Exit status: 0 when the files were read, 1 when one cannot be, none of their
+lines is a decision record (ERR_AUDIT_EMPTY), or the configuration is invalid;
+2 for a usage error.
+`,
+  },
+  explain: {
+    summary: 'why a decision was made, from its audit record; replay it against a configuration',
+    flags: {
+      ...HELP_FLAG,
+      ...CONFIG_FLAG,
+      audit: { type: 'string', multiple: true },
+      claims: { type: 'string' },
+      format: { type: 'string', short: 'o' },
+    },
+    positionals: true,
+    help: `Find one decision in audit files by its id (the x-rolegate-decision-id a deny
+carries) and print it with its explanation: for a deny, why each role did not
+allow, or why the caller's credential was refused. Reads rolegate's audit
+records and CloudTrail-shaped ones (audit.format: cloudtrail).
+
+With --config, the recorded request is replayed against that configuration:
+method, path, host (when recorded), source address, the caller's issuer and
+subject, at the recorded time. The audit record never keeps claim values
+other than iss and sub, header values, the query string or TLS: the replay
+says what it could not carry, and when the configuration reads such a key and
+the answer differs, it says it cannot tell. When the configuration's hash is
+not the recorded config_hash, it names both and replays anyway.
+
+Usage:
+  rolegate explain DECISION_ID --audit FILE [--audit FILE]... [--config FILE]
+                   [--claims JSON] [--format text|json]
+
+Flags:
+      --audit FILE        an audit file (JSON Lines); repeat for more; required
+  -c, --config FILE       replay the decision against this configuration; default: no replay
+      --claims JSON       claims to add to the replay's iss and sub ({"aud": ..., "groups": [...]});
+                          only with --config
+  -o, --format text|json  text (default) or one JSON object (the record as written,
+                          and the replay with today's answer in the record's shape)
+  -h, --help              show this help
+
+Exit status: 0 when the decision was found (whatever the replay says), 1 when
+it was not (the error says how many records were read), a file cannot be read,
+holds no audit record, or the configuration is invalid; 2 for a usage error.
+
+Examples:
+  rolegate explain 4b1f0c3e-8d1a-4c55-9a57-2f0e6d1c9b7a --audit /var/log/rolegate/audit.jsonl
+  rolegate explain "$ID" --audit audit.jsonl --config rolegate.yaml --claims '{"aud":"orders-api"}'
 `,
   },
   access: {

@@ -23,7 +23,8 @@ import { reportError } from './report.js';
 import { runServe } from './serve.js';
 import { runConfigSimulate } from './simulate-config.js';
 import { runPolicyTests } from './policy-test.js';
-import { parseDuration, readAuditFiles } from './audit-files.js';
+import { parseDuration, readAuditFiles, requireAuditRecords } from './audit-files.js';
+import { runExplain } from './explain.js';
 import { formatShadowSummary, summariseShadow } from './shadow-report.js';
 import { formatUsageReport, usageReport } from './usage-report.js';
 import { runOneRequestSimulate, wantsOneRequest } from './simulate-one.js';
@@ -124,7 +125,9 @@ async function shadowReport(args: ParsedArgs, io: CliIo): Promise<number> {
   subcommand(args, 'shadow', 'report');
   const files = auditFlag(args, 'shadow');
   const format = reportFormat(args, 'shadow');
-  const summary = summariseShadow(await readAuditFiles(files));
+  const lines = await readAuditFiles(files);
+  requireAuditRecords(lines, 'any');
+  const summary = summariseShadow(lines);
   io.stdout.write(
     format === 'json' ? `${JSON.stringify(summary)}\n` : formatShadowSummary(summary, files.length),
   );
@@ -139,7 +142,9 @@ async function usage(args: ParsedArgs, io: CliIo, now: () => number = Date.now):
   const since = stringFlag(args, 'since', 'report');
   const sinceMs = since === undefined ? undefined : now() - parseDuration(since, 'report');
   const loaded = loadConfig(config);
-  const report = usageReport(await readAuditFiles(files, sinceMs), loaded);
+  const lines = await readAuditFiles(files, sinceMs);
+  requireAuditRecords(lines, 'decision');
+  const report = usageReport(lines, loaded);
   io.stdout.write(
     format === 'json'
       ? `${JSON.stringify(report)}\n`
@@ -189,6 +194,8 @@ async function run(command: CommandName, args: ParsedArgs, io: CliIo): Promise<n
       return shadowReport(args, io);
     case 'report':
       return usage(args, io);
+    case 'explain':
+      return runExplain(args, io, auditFlag(args, 'explain'), reportFormat(args, 'explain'));
     case 'test': {
       const config = stringFlag(args, 'config', 'test');
       const junit = stringFlag(args, 'junit', 'test');

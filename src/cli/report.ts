@@ -13,6 +13,10 @@ import { USAGE_EXIT, UsageError } from './usage-error.js';
 const HINTS: Partial<Record<ErrorCode, string>> = {
   ERR_CONFIG_READ: 'check the path; --config - reads the configuration from standard input',
   ERR_CONFIG_SYNTAX: 'fix the YAML or JSON at that line and column',
+  ERR_AUDIT_EMPTY:
+    "give the JSON Lines file that audit.file names (or rolegate serve's standard output when it names none), not the operational log",
+  ERR_DECISION_NOT_FOUND:
+    'check the id; allows may be sampled out (audit.allowSampleRate), and each replica writes its own audit file: give every one with --audit',
   ERR_TRACING_CONFIG: 'see docs/observability.md for the supported OTEL_* settings',
   ERR_INTERNAL: 'this is a bug; please report it with the command line that caused it',
 };

@@ -4,7 +4,14 @@
  * (docs/safe-changes.md#shadow-mode).
  */
 import { isRecord } from '../options/fields.js';
-import { str, strings, type AuditLines } from './audit-files.js';
+import {
+  formatReadSummary,
+  str,
+  strings,
+  totalCounts,
+  type AuditCounts,
+  type AuditLines,
+} from './audit-files.js';
 
 /** One group of disagreements: its key, how many, and up to three sample decision ids. */
 export interface ShadowGroup {
@@ -17,6 +24,8 @@ export interface ShadowGroup {
 export interface ShadowSummary {
   /** Disagreement records read. */
   readonly disagreements: number;
+  /** What the files held: lines, records, lines skipped and why. */
+  readonly read: AuditCounts;
   /** `live -> candidate` decision pairs (e.g. `allow -> deny`) and their counts. */
   readonly byDirection: readonly ShadowGroup[];
   /** By role: the live role, else the candidate's, else the roles of the determining statements. */
@@ -84,6 +93,7 @@ export function summariseShadow(lines: AuditLines): ShadowSummary {
   }
   return {
     disagreements: lines.shadows.length,
+    read: totalCounts(lines),
     byDirection: direction.list(),
     byRole: role.list(),
     byRoute: route.list(),
@@ -103,10 +113,12 @@ function groupLines(title: string, groups: readonly ShadowGroup[]): string {
 /** The text form of the summary. */
 export function formatShadowSummary(s: ShadowSummary, files: number): string {
   const head = `${s.disagreements} shadow disagreement(s) in ${files} file(s)`;
+  const read = formatReadSummary(s.read);
   if (s.disagreements === 0)
-    return `${head}: the candidate decides every recorded request as live does\n`;
+    return `${head}: the candidate decides every recorded request as live does\n${read}\n`;
   return [
     `${head}: ${s.byDirection.map((g) => `${g.key}: ${g.count}`).join(', ')}`,
+    read,
     '',
     groupLines('By role', s.byRole),
     groupLines('By route', s.byRoute),

@@ -8,6 +8,9 @@ import { createInterface } from 'node:readline';
 import { decodeJwt } from 'jose';
 import { authorize, check, toOutcome, type Progress } from '../check/check.js';
 import type { CheckOutcome } from '../decision/outcome.js';
+import { explanationEntries } from '../decision/explanation.js';
+import { unknownIssuer } from '../identity/explain.js';
+import { identityExplanationOf } from '../identity/refusal.js';
 import type { LoadedConfig } from '../config/compile.js';
 import type { TokenLocation } from '../request/options.js';
 import { errorCodeOf, isErrorCode, RolegateError, type ErrorCode } from '../errors.js';
@@ -98,7 +101,10 @@ function answerOf(
     rolesConsidered: outcome.rolesConsidered,
     ...(outcome.role ? { role: outcome.role.name } : {}),
     determining: outcome.determining,
-    ...(outcome.explanation ? { explanation: outcome.explanation.roles } : {}),
+    // An identity refusal is the entry {identity: ...}: actual against expected, no claim values.
+    ...(outcome.explanation
+      ? { explanation: explanationEntries(outcome.explanation, (role) => role) }
+      : {}),
   };
 }
 
@@ -109,7 +115,9 @@ function answerOf(
  * the claims become a principal through the same {@link principalFromClaims}
  * the verifier uses (issuer, `sub`, `requiredClaims`, `groupsClaim`,
  * `tagClaims`), then {@link authorize}. Identity failures (unknown issuer,
- * a missing `sub`, a required claim) are denies with their 401 code.
+ * a missing `sub`, a required claim) are denies with their 401 code and
+ * their identity explanation (the issuer it most likely meant, the claim
+ * that failed).
  * Signature, audience and token times are not checked: the claims are taken
  * as verified.
  */
@@ -141,11 +149,18 @@ export function decideClaims(
     try {
       const iss = claims['iss'];
       const issuer = config.issuers.find((i) => i.issuer === iss);
-      if (!issuer) throw new RolegateError('ERR_TOKEN_ISSUER_UNKNOWN');
+      if (!issuer) {
+        throw unknownIssuer(
+          iss,
+          config.issuers.map((i) => i.issuer),
+        );
+      }
       p.principal = principalFromClaims(claims, issuer);
       reason = authorize(request, p.principal, config, nowMs, p);
     } catch (err) {
       reason = errorCodeOf(err);
+      const identity = identityExplanationOf(err);
+      if (identity !== undefined) p.explanation = { identity, roles: [] };
     }
   }
   const outcome = toOutcome('simulated', reason, p, config.settings.headers.claims);

@@ -8,7 +8,14 @@
  */
 import type { PlacedPolicy, LoadedConfig } from '../config/compile.js';
 import { isRecord } from '../options/fields.js';
-import { str, strings, type AuditLines } from './audit-files.js';
+import {
+  formatReadSummary,
+  str,
+  strings,
+  totalCounts,
+  type AuditCounts,
+  type AuditLines,
+} from './audit-files.js';
 
 /** One role's usage. */
 export interface RoleUsage {
@@ -43,6 +50,8 @@ export interface GeneratedPolicy {
 export interface UsageReport {
   /** Decision records read (after `--since`). */
   readonly decisions: number;
+  /** What the files held: lines, records, lines skipped and why, records before `--since`. */
+  readonly read: AuditCounts;
   readonly roles: readonly RoleUsage[];
   /** Roles no decision evaluated: nobody assumed them. */
   readonly unassumedRoles: readonly string[];
@@ -167,6 +176,7 @@ export function usageReport(lines: AuditLines, config: LoadedConfig): UsageRepor
   });
   return {
     decisions: lines.decisions.length,
+    read: totalCounts(lines),
     roles,
     unassumedRoles: roles.filter((r) => r.assumed === 0).map((r) => r.role),
   };
@@ -176,6 +186,7 @@ export function usageReport(lines: AuditLines, config: LoadedConfig): UsageRepor
 export function formatUsageReport(r: UsageReport, files: number, since?: string): string {
   const out: string[] = [
     `Usage from ${r.decisions} decision(s) in ${files} file(s)${since === undefined ? '' : ` (last ${since})`}`,
+    formatReadSummary(r.read, since),
     '',
   ];
   for (const u of r.roles) {

@@ -59,9 +59,12 @@ export function statementsOf(p: PlacedPolicy): PlacedStatement[] {
   });
 }
 
-// IAM matches actions without regard to case, resources with it.
-const actionMatches = (pattern: string, action: string) =>
-  matchGlob(compileGlob(pattern.toLowerCase()), action.toLowerCase());
+/** Whether action pattern `pattern` matches `action`: IAM matches actions without regard to case. */
+export function actionMatches(pattern: string, action: string): boolean {
+  return matchGlob(compileGlob(pattern.toLowerCase()), action.toLowerCase());
+}
+
+// Resources, unlike actions, are matched with regard to case.
 const resourceMatches = (pattern: string, resource: string) =>
   matchGlob(compileGlob(pattern), resource);
 

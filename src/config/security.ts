@@ -6,9 +6,10 @@
  * at most, never what a given request gets.
  */
 import { matchRoute, type CompiledRoute } from '../route/table.js';
-import type { ErrorCode } from '../errors.js';
+import { accessActionsOf, accessBlockedFindings } from './access-findings.js';
 import type { LoadedConfig } from './compile.js';
 import type { Finding } from './finding.js';
+import { at, finding, type Location } from './security-finding.js';
 import {
   conditionKeys,
   coversAction,
@@ -19,17 +20,10 @@ import {
   statementsOf,
   type PlacedStatement,
 } from './security-statements.js';
+import { roleTrustFindings, trustStatementFindings } from './trust-findings.js';
+import type { TrustSources } from './trust-sources.js';
 
-/** Where the findings are documented; each finding links `#<code in lower case>`. */
-export const FINDINGS_DOC = 'docs/findings.md';
-
-/** Where a finding points: a statement of a policy, or an element of the config file. */
-interface Location {
-  readonly file?: string;
-  readonly path: string;
-  readonly policy?: string;
-  readonly statement?: string;
-}
+export { FINDINGS_DOC } from './security-finding.js';
 
 /** What the families of findings read, worked out once per config. */
 interface Scope {
@@ -45,28 +39,10 @@ interface Scope {
   readonly routeActions: readonly string[];
   /** Locates a finding at a JSON path of the config file. */
   readonly inConfig: (path: string) => Location;
-}
-
-function finding(code: ErrorCode, message: string, at: Location): Finding {
-  return {
-    code,
-    severity: 'warning',
-    message,
-    ...(at.file === undefined ? {} : { file: at.file }),
-    path: at.path,
-    ...(at.policy === undefined ? {} : { policy: at.policy }),
-    ...(at.statement === undefined ? {} : { statement: at.statement }),
-    doc: `${FINDINGS_DOC}#${code.toLowerCase()}`,
-  };
-}
-
-function at(s: PlacedStatement): Location {
-  return {
-    file: s.policy.resolved.file,
-    path: s.path,
-    policy: s.policy.resolved.ref.name,
-    statement: s.id,
-  };
+  /** The identity sources trust policies are judged against: `issuers` and `mtls`. */
+  readonly sources: TrustSources;
+  /** With `access.enabled`, access API actions (`rolegate:RequestAccess`, ...) are reached without a route. */
+  readonly accessEnabled: boolean;
 }
 
 /** A probe request path for a route's template: each `{x}` a segment, `{x+}` two. */
@@ -81,7 +57,7 @@ function probePath(path: string): string {
  * policy documents; without them only the route findings are produced).
  * `configFile` locates route and role findings; without it they carry a
  * path only. Findings come per statement in document order, then per
- * route, then the nginx catch-all, then per role.
+ * route, then the nginx catch-all, then per role (its trust first).
  */
 export function securityFindings(loaded: LoadedConfig, configFile?: string): Finding[] {
   const scope = scopeOf(loaded, configFile);
@@ -104,6 +80,8 @@ function scopeOf(loaded: LoadedConfig, configFile: string | undefined): Scope {
     tableOnly: config.unmatchedRoutes === 'deny' && config.routes.length > 0,
     routeActions: loaded.routes.map((r) => (r.action.length === 1 ? (r.action[0] ?? '') : '*')),
     inConfig: (path) => ({ ...(configFile === undefined ? {} : { file: configFile }), path }),
+    sources: { issuers: config.issuers, mtls: config.mtls },
+    accessEnabled: config.access.enabled,
   };
 }
 
@@ -116,10 +94,21 @@ function identityAllows(scope: Scope, role: string): PlacedStatement[] {
 
 /** Trust statements are judged on whom they admit; identity Allows on what they grant. */
 function statementFindings(scope: Scope, s: PlacedStatement): Finding[] {
-  if (s.policy.layer === 'trust') return trustFindings(s);
+  if (s.policy.layer === 'trust') {
+    return [...trustFindings(s), ...trustStatementFindings(scope.sources, s)];
+  }
   if (s.policy.layer !== 'identity' || s.effect !== 'Allow') return [];
   const unreachable = unreachableStatement(scope, s);
-  return [...broadAllowFindings(s), ...(unreachable === undefined ? [] : [unreachable])];
+  return [
+    ...broadAllowFindings(s),
+    ...(unreachable === undefined ? [] : [unreachable]),
+    ...accessBlockedFindings(scope.all, s),
+  ];
+}
+
+/** Whether `s` grants an action the access API decides, with the access API on. */
+function reachedByAccessApi(scope: Scope, s: PlacedStatement): boolean {
+  return scope.accessEnabled && accessActionsOf(s).length > 0;
 }
 
 const AUD_OR_SUB = /(^|:)(aud|sub)$/i;
@@ -173,12 +162,15 @@ function broadAllowFindings(s: PlacedStatement): Finding[] {
 }
 
 /**
- * An Allow that can never matter: no route maps to its actions, or else an
+ * An Allow that can never matter: no route maps to its actions (and,
+ * with just-in-time access on, it grants no access API action), or else an
  * unconditional Deny on the same role covers it. One reason is enough.
  */
 function unreachableStatement(scope: Scope, s: PlacedStatement): Finding | undefined {
   if (scope.tableOnly && s.actions !== undefined) {
-    const reachable = scope.routeActions.some((ra) => ra === '*' || coversAction(s, ra));
+    const reachable =
+      scope.routeActions.some((ra) => ra === '*' || coversAction(s, ra)) ||
+      reachedByAccessApi(scope, s);
     if (!reachable) {
       return finding(
         'WARN_STATEMENT_UNREACHABLE',
@@ -279,19 +271,37 @@ function catchAllFindings(scope: Scope): Finding[] {
   return [];
 }
 
-/** Roles that no route reaches, when the route table is the only way in. */
+/**
+ * Per role: a trust policy no configured identity satisfies, then (when
+ * the route table is the only way in) no route reaching it.
+ */
 function roleFindings(scope: Scope): Finding[] {
-  if (!scope.tableOnly || !scope.hasDocuments) return [];
-  return scope.config.roles.flatMap((role, k) => {
-    const allows = identityAllows(scope, role.name);
-    if (scope.routeActions.some((ra) => ra === '*' || allows.some((s) => coversAction(s, ra))))
-      return [];
-    return [
-      finding(
-        'WARN_ROLE_UNREACHED',
-        `no route maps to an action role ${role.name} allows; with unmatchedRoutes: deny it can only be used through Envoy context_extensions`,
-        scope.inConfig(`$.roles[${k}]`),
-      ),
-    ];
-  });
+  if (!scope.hasDocuments) return [];
+  const { access } = scope.config;
+  return scope.config.roles.flatMap((role, k) => [
+    ...roleTrustFindings(
+      scope.sources,
+      role.name,
+      scope.all.filter((s) => s.policy.layer === 'trust' && s.policy.role === role.name),
+      scope.inConfig(`$.roles[${k}].trustPolicy`),
+      access.enabled && Object.hasOwn(access.roles, role.name),
+    ),
+    ...unreachedRole(scope, role.name, k),
+  ]);
+}
+
+/** A role that no route reaches, when the route table is the only way in. */
+function unreachedRole(scope: Scope, name: string, k: number): Finding[] {
+  if (!scope.tableOnly) return [];
+  const allows = identityAllows(scope, name);
+  if (allows.some((s) => reachedByAccessApi(scope, s))) return [];
+  if (scope.routeActions.some((ra) => ra === '*' || allows.some((s) => coversAction(s, ra))))
+    return [];
+  return [
+    finding(
+      'WARN_ROLE_UNREACHED',
+      `no route maps to an action role ${name} allows; with unmatchedRoutes: deny it can only be used through Envoy context_extensions`,
+      scope.inConfig(`$.roles[${k}]`),
+    ),
+  ];
 }

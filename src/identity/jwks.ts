@@ -17,6 +17,13 @@
  *
  * Fetched documents are bounded (`maxDocumentBytes`, `maxKeys`); an
  * oversize one is a failed fetch and the last good keys stay.
+ *
+ * Discovery is checked as OpenID Connect Discovery 1.0 (section 4.3) says:
+ * the document's `issuer` must be identical to the configured issuer, so
+ * an issuer configured as `http://localhost:9100` whose provider calls
+ * itself `http://127.0.0.1:9100` loads no keys. Why the last load failed is
+ * kept (`loadError()`), and a check refused for want of keys carries it in
+ * its explanation (`cause`), naming both issuers.
  */
 import {
   createLocalJWKSet,
@@ -25,8 +32,23 @@ import {
   type JWSHeaderParameters,
   type FlattenedJWSInput,
 } from 'jose';
-import { RolegateError } from '../errors.js';
+import { IdentityRefusal, quoted, shown } from './refusal.js';
+import { issuerSpellingDifference } from './issuer-spelling.js';
 
+/**
+ * A URL as refusals and logs may show it: scheme, host and path only. A
+ * key-set or discovery URL may carry credentials (user info, a token in the
+ * query) that must never reach an audit record.
+ */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const redacted = u.username !== '' || u.password !== '' ? 'redacted@' : '';
+    return `${u.protocol}//${redacted}${u.host}${u.pathname}${u.search === '' ? '' : '?redacted'}`;
+  } catch {
+    return '(an unreadable URL)';
+  }
+}
 /** Key-cache timing, all in milliseconds. */
 export interface KeyTiming {
   /** Keys younger than this are used without refetching. Default 10 minutes. */
@@ -112,6 +134,14 @@ export interface KeyStore {
    * `timing.fetchTimeoutMs`.
    */
   prefetched(): Promise<void>;
+  /**
+   * Why the last load of discovery or the JWKS failed (URLs, statuses and
+   * the issuers involved; never a document's content), or `undefined` when
+   * it succeeded or none failed yet.
+   */
+  loadError(): string | undefined;
+  /** The key ids of the keys in use (keys without a `kid` are left out); `[]` before any load. */
+  kids(): readonly string[];
 }
 
 /** The default {@link FetchJson}: `fetch` without redirects, the body read up to `maxBytes`. */
@@ -125,10 +155,11 @@ export async function fetchJsonBounded(
     redirect: 'error',
     headers: { accept: 'application/json' },
   });
-  const tooLarge = () => new Error(`document from ${url} is larger than ${maxBytes} bytes`);
+  const tooLarge = () =>
+    new Error(`document from ${shownUrl(url)} is larger than ${maxBytes} bytes`);
   if (!res.ok) {
     await res.body?.cancel();
-    throw new Error(`HTTP ${res.status} from ${url}`);
+    throw new Error(`HTTP ${res.status} from ${shownUrl(url)}`);
   }
   if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
     await res.body?.cancel();
@@ -175,50 +206,167 @@ function isJwks(value: unknown): value is JSONWebKeySet {
   );
 }
 
+/** A fetched document refused by its check; its message is the whole story. */
+class KeyDocumentRefused extends Error {}
+
+/**
+ * Why one fetch failed, in words that hold no document content: a body that
+ * is not JSON is named as such (the parser's message would quote it).
+ */
+function fetchFailure(err: unknown, timeoutMs: number): string {
+  if (err instanceof SyntaxError) return 'the document is not valid JSON';
+  if (err instanceof Error && err.name === 'TimeoutError') {
+    return `no answer within ${timeoutMs} ms (fetchTimeoutMs)`;
+  }
+  const code = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof code === 'string' ? `${message} (${code})` : message;
+}
+
+/**
+ * OpenID Connect Discovery 1.0, section 4.3: the `issuer` of the document
+ * must be identical to the issuer it was fetched for. Throws with a message
+ * naming both (and how they differ, when only in spelling).
+ */
+function checkDiscoveryIssuer(doc: unknown, configured: string, url: string): void {
+  const named = (doc as { issuer?: unknown } | null)?.issuer;
+  if (typeof named !== 'string') {
+    throw new KeyDocumentRefused(
+      `the discovery document at ${shownUrl(url)} has no issuer; OpenID Connect Discovery requires it to equal the configured issuer "${configured}"`,
+    );
+  }
+  if (named === configured) return;
+  const differences = issuerSpellingDifference(named, configured);
+  const how =
+    differences === undefined || differences.length === 0
+      ? ''
+      : ` (they differ in ${differences.join(', ')})`;
+  throw new KeyDocumentRefused(
+    `the discovery document at ${shownUrl(url)} names issuer ${quoted([shown(named)])}, not the configured issuer ${quoted([configured])}${how}; OpenID Connect Discovery requires them to be identical`,
+  );
+}
+
+/** The key ids of a key set, in order, without duplicates. */
+function kidsOf(jwks: JSONWebKeySet): string[] {
+  const kids = jwks.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string');
+  return [...new Set(kids)];
+}
+
+/**
+ * One document fetched and checked, counted (`onFetch`) as a failure when
+ * it is refused too. Rejects with an error whose message says what failed
+ * (`what` names the document), in words that hold no document content.
+ */
+async function fetchChecked(
+  options: KeyStoreOptions,
+  limits: KeyLimits,
+  what: string,
+  url: string,
+  check: (doc: unknown) => void,
+): Promise<unknown> {
+  const { fetchTimeoutMs } = options.timing;
+  let value: unknown;
+  try {
+    value = await (options.fetchJson ?? fetchJsonBounded)(
+      url,
+      fetchTimeoutMs,
+      limits.maxDocumentBytes,
+    );
+    check(value);
+  } catch (err) {
+    options.onFetch?.('failure');
+    if (err instanceof KeyDocumentRefused) throw err;
+    throw new Error(
+      `${what} ${shownUrl(url)} could not be fetched: ${fetchFailure(err, fetchTimeoutMs)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  options.onFetch?.('success');
+  return value;
+}
+
+/** The `jwks_uri` of the issuer's discovery document, its `issuer` checked first. */
+async function discoverJwksUri(options: KeyStoreOptions, limits: KeyLimits): Promise<string> {
+  const url = `${options.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  const doc = await fetchChecked(options, limits, 'discovery', url, (d) => {
+    checkDiscoveryIssuer(d, options.issuer, url);
+    const uri = (d as { jwks_uri?: unknown } | null)?.jwks_uri;
+    if (typeof uri !== 'string' || !URL.canParse(uri)) {
+      throw new KeyDocumentRefused(
+        `the discovery document at ${shownUrl(url)} has no valid jwks_uri`,
+      );
+    }
+  });
+  return (doc as { jwks_uri: string }).jwks_uri;
+}
+
+/** The key set at `uri`, within `limits.maxKeys`. */
+async function fetchKeySet(
+  options: KeyStoreOptions,
+  limits: KeyLimits,
+  uri: string,
+): Promise<JSONWebKeySet> {
+  return (await fetchChecked(options, limits, 'JWKS', uri, (d) => {
+    if (!isJwks(d)) throw new KeyDocumentRefused(`the JWKS document at ${uri} has no keys array`);
+    if (d.keys.length > limits.maxKeys) {
+      throw new KeyDocumentRefused(
+        `the JWKS document at ${uri} has more than ${limits.maxKeys} keys (maxKeys)`,
+      );
+    }
+  })) as JSONWebKeySet;
+}
+
+/** The refusal of a check that found no usable keys, saying why (and the last load error). */
+function keysUnavailable(
+  options: KeyStoreOptions,
+  everLoaded: boolean,
+  lastError: string | undefined,
+  outcome: 'done' | 'failed' | 'timeout' | 'cooldown',
+): IdentityRefusal {
+  const why =
+    outcome === 'timeout'
+      ? `the issuer did not answer the key fetch within ${options.timing.maxWaitMs} ms (keys.maxWaitMs)`
+      : everLoaded
+        ? 'the cached keys are past maxAgeSeconds + staleSeconds'
+        : 'no keys were ever loaded';
+  const last = lastError === undefined ? '' : `; last load error: ${lastError}`;
+  const retry = outcome === 'cooldown' ? '; the next fetch waits for keys.cooldownSeconds' : '';
+  return new IdentityRefusal('ERR_JWKS_UNAVAILABLE', {
+    check: 'keys',
+    issuer: options.issuer,
+    message: `no usable keys for issuer ${options.issuer}: ${why}${last}${retry}`,
+    ...(lastError === undefined ? {} : { cause: lastError }),
+  });
+}
+
 /** Creates the key store of one issuer. */
 export function createKeyStore(options: KeyStoreOptions): KeyStore {
   const { timing, now } = options;
   const limits = options.limits ?? DEFAULT_KEY_LIMITS;
-  const fetchJson = options.fetchJson ?? fetchJsonBounded;
   let jwksUri = options.jwksUri;
   let resolver = options.jwks ? createLocalJWKSet(options.jwks) : undefined;
+  let kids: readonly string[] = options.jwks ? kidsOf(options.jwks) : [];
+  let lastError: string | undefined;
   let fetchedAt = options.jwks ? Number.POSITIVE_INFINITY : 0;
   let lastAttempt = Number.NEGATIVE_INFINITY;
   let inflight: Promise<void> | undefined;
 
-  /** One fetch, counted as a failure when the document is refused too. */
-  const fetchCounted = async (url: string, check: (doc: unknown) => void): Promise<unknown> => {
+  /** Discovery (once) and the JWKS; a failure is kept as the store's load error. */
+  async function fetchKeys(): Promise<void> {
     try {
-      const value = await fetchJson(url, timing.fetchTimeoutMs, limits.maxDocumentBytes);
-      check(value);
-      options.onFetch?.('success');
-      return value;
+      jwksUri ??= await discoverJwksUri(options, limits);
+      // Checked before anything is replaced: a refused document keeps the last good keys.
+      const jwks = await fetchKeySet(options, limits, jwksUri);
+      resolver = createLocalJWKSet(jwks);
+      kids = kidsOf(jwks);
+      fetchedAt = now();
+      lastError = undefined;
     } catch (err) {
-      options.onFetch?.('failure');
+      lastError = err instanceof Error ? err.message : String(err);
       throw err;
     }
-  };
-
-  async function fetchKeys(): Promise<void> {
-    if (jwksUri === undefined) {
-      const url = `${options.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-      const doc = await fetchCounted(url, (d) => {
-        const uri = (d as { jwks_uri?: unknown } | null)?.jwks_uri;
-        if (typeof uri !== 'string' || !URL.canParse(uri)) {
-          throw new Error('discovery document has no valid jwks_uri');
-        }
-      });
-      jwksUri = (doc as { jwks_uri: string }).jwks_uri;
-    }
-    // Checked before anything is replaced: a refused document keeps the last good keys.
-    const jwks = (await fetchCounted(jwksUri, (d) => {
-      if (!isJwks(d)) throw new Error('JWKS document has no keys array');
-      if (d.keys.length > limits.maxKeys) {
-        throw new Error(`JWKS document has more than ${limits.maxKeys} keys`);
-      }
-    })) as JSONWebKeySet;
-    resolver = createLocalJWKSet(jwks);
-    fetchedAt = now();
   }
 
   /**
@@ -250,9 +398,9 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       if (mayFetch()) void refresh();
       return resolver;
     }
-    if (mayFetch()) await waitAtMost(refresh(), timing.maxWaitMs);
+    const outcome = mayFetch() ? await waitAtMost(refresh(), timing.maxWaitMs) : 'cooldown';
     if (resolver && servable()) return resolver;
-    throw new RolegateError('ERR_JWKS_UNAVAILABLE');
+    throw keysUnavailable(options, resolver !== undefined, lastError, outcome);
   }
 
   const getKey: KeyResolver = async (header, token) => {
@@ -267,12 +415,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       // once per cooldown, and all waiting requests share that one fetch.
       if (!mayFetch()) throw err;
       const outcome = await waitAtMost(refresh(), timing.maxWaitMs);
-      if (outcome === 'timeout') {
-        throw new RolegateError(
-          'ERR_JWKS_UNAVAILABLE',
-          'the issuer did not answer the key fetch within keys.maxWaitMs',
-        );
-      }
+      if (outcome === 'timeout') throw keysUnavailable(options, true, lastError, 'timeout');
       const next = resolver;
       if (!next || next === current) throw err;
       return next(header, token);
@@ -292,5 +435,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
     lastSuccess: () => (Number.isFinite(fetchedAt) ? fetchedAt : 0),
     keysServable: servable,
     prefetched: () => prefetch,
+    loadError: () => lastError,
+    kids: () => kids,
   };
 }

@@ -2,18 +2,27 @@
  * JWT bearer-token verification against configured issuers. The issuer is
  * chosen from the token's `iss` before any key is fetched, so a token from
  * an unknown issuer costs no network traffic; every failure maps to its own
- * catalogue code.
+ * catalogue code and is explained (`explain.ts`): the token's `iss`, `aud`,
+ * `kid`, `alg` or time claim against what the issuer configures.
  */
 import {
   decodeJwt,
   decodeProtectedHeader,
-  errors as joseErrors,
   jwtVerify,
   type JSONWebKeySet,
   type JWTPayload,
   type ProtectedHeaderParameters,
 } from 'jose';
-import { RolegateError, type ErrorCode } from '../errors.js';
+import {
+  algorithmRefused,
+  badToken,
+  claimRefused,
+  lifetimeRefused,
+  locationText,
+  timeRefused,
+  unknownIssuer,
+  verifyRefused,
+} from './explain.js';
 import { DEFAULT_TOKEN_CACHE_MAX_BYTES, HMAC_ALGORITHMS, type IssuerConfig } from './options.js';
 import type { TokenLocation } from '../request/options.js';
 import { createKeyStore, DEFAULT_KEY_TIMING, type FetchJson, type KeyStore } from './jwks.js';
@@ -21,6 +30,7 @@ import { claimAt, claimText, claimTexts, claimValue } from './claims.js';
 import { issuerKeyPrefix, type Principal } from './principal.js';
 import { ExpiringLru, type CacheHooks } from '../cache/expiring-lru.js';
 import { tokenCacheKey } from './token-cache.js';
+import { IdentityRefusal } from './refusal.js';
 
 /** An issuer with what the config loader resolved for it. */
 export interface ResolvedIssuer extends IssuerConfig {
@@ -56,7 +66,10 @@ export interface JwtVerifierOptions {
 }
 
 export interface JwtVerifier {
-  /** Verifies `token` found at `location`; throws a {@link RolegateError} with a 401-class code. */
+  /**
+   * Verifies `token` found at `location`; throws an {@link IdentityRefusal}
+   * (a `RolegateError` with a 401-class code and its explanation).
+   */
   verify(token: string, location?: TokenLocation): Promise<Principal>;
   /** The distinct places tokens are looked for, in config order. */
   readonly locations: readonly TokenLocation[];
@@ -72,28 +85,6 @@ export interface PrefetchingJwtVerifier extends JwtVerifier {
   keysPrefetched(): Promise<void>;
 }
 
-function mapJoseError(err: unknown): ErrorCode {
-  if (err instanceof RolegateError) return err.code;
-  if (err instanceof joseErrors.JWTExpired) return 'ERR_TOKEN_EXPIRED';
-  if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.claim === 'nbf') return 'ERR_TOKEN_NOT_YET_VALID';
-    if (err.claim === 'aud') return 'ERR_TOKEN_AUDIENCE';
-    return 'ERR_TOKEN_CLAIM';
-  }
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'ERR_TOKEN_SIGNATURE';
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'ERR_TOKEN_KID_UNKNOWN';
-  if (err instanceof joseErrors.JWKSMultipleMatchingKeys) return 'ERR_TOKEN_SIGNATURE';
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'ERR_TOKEN_ALG';
-  if (err instanceof joseErrors.JOSENotSupported) return 'ERR_TOKEN_ALG';
-  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) {
-    return 'ERR_TOKEN_MALFORMED';
-  }
-  if (err instanceof joseErrors.JWKInvalid || err instanceof joseErrors.JWKSInvalid) {
-    return 'ERR_JWKS_UNAVAILABLE';
-  }
-  return 'ERR_INTERNAL';
-}
-
 /** Key ids are opaque, but never paths or control characters; refuse those before any lookup. */
 const PLAUSIBLE_KID = /^[\x21-\x7e]{1,256}$/;
 
@@ -106,28 +97,39 @@ interface Peeked {
 /** Reads the unverified header and payload, refusing what no issuer could have signed. */
 function peek(token: string): Peeked {
   const parts = token.split('.');
-  if (parts.length === 5) throw new RolegateError('ERR_TOKEN_ENCRYPTED');
-  if (parts.length !== 3)
-    throw new RolegateError('ERR_TOKEN_MALFORMED', 'not a JWS compact serialization');
+  if (parts.length === 5) {
+    throw badToken('ERR_TOKEN_ENCRYPTED', 'the token is a JWE (5 parts); a signed JWS is expected');
+  }
+  if (parts.length !== 3) {
+    throw badToken(
+      'ERR_TOKEN_MALFORMED',
+      `the token has ${parts.length} dot-separated parts; a JWS compact serialization has 3`,
+    );
+  }
   let header: ProtectedHeaderParameters;
   let payload: JWTPayload;
   try {
     header = decodeProtectedHeader(token);
     payload = decodeJwt(token);
   } catch {
-    throw new RolegateError('ERR_TOKEN_MALFORMED', 'token header or payload is not valid JSON');
+    throw badToken('ERR_TOKEN_MALFORMED', 'the token header or payload is not valid JSON');
   }
-  if (typeof header.alg !== 'string') throw new RolegateError('ERR_TOKEN_MALFORMED', 'no alg');
-  if (header.alg === 'none')
-    throw new RolegateError('ERR_TOKEN_ALG', 'unsigned tokens are refused');
-  if (header.crit !== undefined) throw new RolegateError('ERR_TOKEN_CRIT');
+  if (typeof header.alg !== 'string')
+    throw badToken('ERR_TOKEN_MALFORMED', 'the header has no alg');
+  if (header.alg === 'none') {
+    throw badToken('ERR_TOKEN_ALG', 'alg "none": unsigned tokens are refused');
+  }
+  if (header.crit !== undefined) {
+    throw badToken('ERR_TOKEN_CRIT', 'the header lists critical extensions (crit)');
+  }
   if (header.kid !== undefined) {
     if (
       typeof header.kid !== 'string' ||
       !PLAUSIBLE_KID.test(header.kid) ||
       /[/\\]|\.\./.test(header.kid)
     ) {
-      throw new RolegateError('ERR_TOKEN_KID_INVALID');
+      // Not a key id, so not named: 1 to 256 printable ASCII characters, no path.
+      throw badToken('ERR_TOKEN_KID_INVALID', 'the kid header is not a plausible key id');
     }
   }
   return { header, alg: header.alg, payload };
@@ -135,6 +137,22 @@ function peek(token: string): Peeked {
 
 function sameLocation(a: TokenLocation, b: TokenLocation): boolean {
   return a.kind === b.kind && (a.kind === 'bearer' || ('name' in b && a.name === b.name));
+}
+
+/** A token that arrived where its issuer does not send tokens. */
+function misplaced(
+  issuer: string,
+  expected: TokenLocation | undefined,
+  found: TokenLocation,
+): IdentityRefusal {
+  const where = expected === undefined ? [] : [locationText(expected)];
+  return new IdentityRefusal('ERR_TOKEN_LOCATION', {
+    check: 'location',
+    issuer,
+    message: `the token arrived in ${locationText(found)}; issuer ${issuer} sends tokens in ${where[0] ?? 'no configured place'}`,
+    found: locationText(found),
+    expected: where,
+  });
 }
 
 interface IssuerState {
@@ -153,24 +171,16 @@ function checkTokenTimes(config: IssuerConfig, payload: JWTPayload, nowS: number
   const { iat, exp } = payload;
   const tolerance = config.clockToleranceSeconds;
   const max = config.maxTokenLifetimeSeconds;
-  if (typeof exp !== 'number') throw new RolegateError('ERR_TOKEN_CLAIM', 'exp must be a number');
+  if (typeof exp !== 'number') throw claimRefused('exp', 'must be a number', config.issuer);
   if (iat === undefined) {
-    if (exp - nowS > max + tolerance) {
-      throw new RolegateError(
-        'ERR_TOKEN_LIFETIME',
-        `the token (no iat) is valid for more than maxTokenLifetimeSeconds (${max}) from now`,
-      );
-    }
+    if (exp - nowS > max + tolerance) throw lifetimeRefused(config, exp - nowS, 'now');
     return;
   }
-  if (typeof iat !== 'number') throw new RolegateError('ERR_TOKEN_CLAIM', 'iat must be a number');
-  if (iat > nowS + tolerance) throw new RolegateError('ERR_TOKEN_ISSUED_IN_FUTURE');
-  if (exp - iat > max) {
-    throw new RolegateError(
-      'ERR_TOKEN_LIFETIME',
-      `exp - iat exceeds maxTokenLifetimeSeconds (${max})`,
-    );
+  if (typeof iat !== 'number') throw claimRefused('iat', 'must be a number', config.issuer);
+  if (iat > nowS + tolerance) {
+    throw timeRefused('ERR_TOKEN_ISSUED_IN_FUTURE', config, 'iat', iat, nowS);
   }
+  if (exp - iat > max) throw lifetimeRefused(config, exp - iat, 'iat');
 }
 
 /**
@@ -185,13 +195,18 @@ function checkRequiredClaims(
   for (const [claim, allowed] of Object.entries(config.requiredClaims)) {
     const value = claimAt(claims, claim);
     if (value === undefined || value === null) {
-      throw new RolegateError('ERR_TOKEN_CLAIM', `required claim ${claim} is missing`);
+      throw claimRefused(claim, 'is required (requiredClaims) and missing', config.issuer);
     }
     if (allowed !== null) {
       const values = claimValue(value);
       const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
       if (!list.some((v) => typeof v === 'string' && allowed.includes(v))) {
-        throw new RolegateError('ERR_TOKEN_CLAIM', `claim ${claim} has no accepted value`);
+        // The value itself is never named: only that it is not one requiredClaims lists.
+        throw claimRefused(
+          claim,
+          `holds none of the ${allowed.length} value(s) requiredClaims accepts`,
+          config.issuer,
+        );
       }
     }
   }
@@ -221,7 +236,7 @@ export function principalFromClaims(
 ): Principal {
   const sub = claims['sub'];
   if (typeof sub !== 'string' || sub === '') {
-    throw new RolegateError('ERR_TOKEN_CLAIM', 'sub must be a non-empty string');
+    throw claimRefused('sub', 'must be a non-empty string', config.issuer);
   }
   checkRequiredClaims(config, claims);
   const tags: Record<string, string> = {};
@@ -278,15 +293,15 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
   });
 
   async function verifyUncached(token: string, nowMs: number): Promise<Principal> {
-    const { alg, payload } = peek(token);
+    const { alg, payload, header } = peek(token);
     const state = typeof payload.iss === 'string' ? issuers.get(payload.iss) : undefined;
-    if (!state) throw new RolegateError('ERR_TOKEN_ISSUER_UNKNOWN');
+    if (!state) throw unknownIssuer(payload.iss, [...issuers.keys()]);
     const { config } = state;
-    if (!config.algorithms.includes(alg)) {
-      throw new RolegateError('ERR_TOKEN_ALG', `algorithm ${alg} is not allowed for this issuer`);
-    }
+    if (!config.algorithms.includes(alg)) throw algorithmRefused(config, alg);
     const hmac = (HMAC_ALGORITHMS as readonly string[]).includes(alg);
-    if (hmac && config.hmacSecret === undefined) throw new RolegateError('ERR_TOKEN_ALG');
+    if (hmac && config.hmacSecret === undefined) {
+      throw algorithmRefused(config, alg, 'needs hmacSecretEnv, which this issuer does not set');
+    }
     let verified: JWTPayload;
     try {
       const verifyOptions = {
@@ -302,7 +317,14 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
           ? await jwtVerify(token, config.hmacSecret, verifyOptions)
           : await jwtVerify(token, state.keys.getKey, verifyOptions));
     } catch (err) {
-      throw new RolegateError(mapJoseError(err), undefined, { cause: err });
+      throw verifyRefused(err, {
+        config,
+        payload,
+        alg,
+        ...(typeof header.kid === 'string' ? { kid: header.kid } : {}),
+        nowS: nowMs / 1000,
+        kids: () => state.keys.kids(),
+      });
     }
     checkTokenTimes(config, verified, nowMs / 1000);
     return principalFromClaims(verified, config, state.federated);
@@ -316,7 +338,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
       units > options.maxTokenBytes ||
       (units * 3 > options.maxTokenBytes && Buffer.byteLength(token) > options.maxTokenBytes)
     ) {
-      throw new RolegateError('ERR_TOKEN_TOO_LARGE');
+      throw badToken(
+        'ERR_TOKEN_TOO_LARGE',
+        `the token is longer than tokens.maxBytes (${options.maxTokenBytes} bytes)`,
+      );
     }
     const key = tokenCacheKey(token);
     const nowMs = options.now();
@@ -335,9 +360,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
     // A token is only accepted where its issuer sends tokens: a cookie-borne
     // token replayed in a header (or the reverse) is refused.
     const expected = issuers.get(principal.issuer)?.config.token;
-    if (!expected || !sameLocation(expected, location)) {
-      throw new RolegateError('ERR_TOKEN_LOCATION');
-    }
+    if (!expected || !sameLocation(expected, location))
+      throw misplaced(principal.issuer, expected, location);
     return principal;
   }
 

@@ -6,7 +6,12 @@
  */
 import type { Logger } from 'pino';
 import type { CheckOutcome } from '../decision/outcome.js';
-import type { RoleExplanation, TrustStatementResult } from '../decision/explanation.js';
+import {
+  explanationEntries,
+  type IdentityExplanation,
+  type RoleExplanation,
+  type TrustStatementResult,
+} from '../decision/explanation.js';
 import { formatDetermining } from './determining.js';
 import { cloudTrailRecord } from './cloudtrail.js';
 import { auditLine, createIsoClock } from './audit-line.js';
@@ -56,9 +61,23 @@ export interface AuditRecord {
   readonly route?: string;
   /** With `ERR_HEADER_VALUE_INVALID`: the upstream header whose value could not be carried (never the value). */
   readonly invalid_header?: string;
-  /** On a deny that reached role selection: why each considered role did not allow (ids and key names only). */
-  readonly explanation?: readonly AuditRoleExplanation[];
+  /**
+   * Why a deny denied. An identity refusal: one entry `{identity: ...}`, the
+   * token's `iss`, `aud`, `kid`, `alg` or time claim against what the issuer
+   * configures (never the token or another claim value). A deny that reached
+   * role selection: why each considered role did not allow (ids and key
+   * names only).
+   */
+  readonly explanation?: readonly AuditExplanationEntry[];
 }
+
+/** The identity entry of a deny's explanation: the explanation as the pipeline made it. */
+export interface AuditIdentityEntry {
+  readonly identity: IdentityExplanation;
+}
+
+/** One entry of the record's explanation: the identity refusal, or one role. */
+export type AuditExplanationEntry = AuditIdentityEntry | AuditRoleExplanation;
 
 /** One trust statement whose action matched, in the audit record (ids and key names, never values). */
 export interface AuditTrustStatement {
@@ -191,7 +210,7 @@ export function auditRecordJson(
   if (outcome.invalidHeader !== undefined) s += `,"invalid_header":${q(outcome.invalidHeader)}`;
   // Denies only, and nested: the generic path is fine here.
   if (outcome.explanation !== undefined) {
-    s += `,"explanation":${JSON.stringify(outcome.explanation.roles.map(auditExplanation))}`;
+    s += `,"explanation":${JSON.stringify(explanationEntries(outcome.explanation, auditExplanation))}`;
   }
   return `${s}}`;
 }
@@ -225,7 +244,7 @@ export function auditRecord(
     ...(outcome.invalidHeader === undefined ? {} : { invalid_header: outcome.invalidHeader }),
     ...(outcome.explanation === undefined
       ? {}
-      : { explanation: outcome.explanation.roles.map(auditExplanation) }),
+      : { explanation: explanationEntries(outcome.explanation, auditExplanation) }),
   };
 }
 

@@ -21,7 +21,7 @@ import { credentialProcess, STS_MIN_SECONDS } from '../aws/credential-process.js
 import { identify, type Generation } from '../check/check.js';
 import type { LoadedConfig } from '../config/compile.js';
 import { processEnvironment } from '../config/environment.js';
-import { RolegateError } from '../errors.js';
+import { errorDocAnchor, RolegateError } from '../errors.js';
 import { extractToken } from '../request/credentials.js';
 import type { AuthzRequest } from '../request/types.js';
 import { startAccessApi, type AccessApiOptions } from '../transport/http/access-api.js';
@@ -109,7 +109,11 @@ function grantCacheOf(
       if (!ok && !staleLogged) {
         staleLogged = true;
         logger.error(
-          { stalenessSeconds: config.stalenessSeconds },
+          {
+            code: 'ERR_ACCESS_STORE',
+            help: errorDocAnchor('ERR_ACCESS_STORE'),
+            stalenessSeconds: config.stalenessSeconds,
+          },
           'access store unreachable; known grants are honoured only within the staleness window',
         );
       }
@@ -207,7 +211,7 @@ function callersOf(
         roleArn,
         context,
         now(),
-      ).allowed,
+      ),
   };
 }
 

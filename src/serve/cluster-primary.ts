@@ -2,9 +2,12 @@
  * `rolegate serve` with `server.workers` > 1 (docs/workers.md): this
  * primary validates the config once, forks the workers (they share the
  * gRPC, HTTP check and access API listening sockets), serves the admin
- * listener with one aggregated /metrics, orders every reload by config
- * hash, reads IAM once for all of them, and on SIGTERM drains them all.
+ * listener with one aggregated /metrics and a /config of its own (the
+ * generation it validated and the one each worker serves), orders every
+ * reload by config hash, reads IAM once for all of them, and on SIGTERM
+ * drains them all.
  */
+import cluster, { type Worker } from 'node:cluster';
 import { resolve as resolvePath } from 'node:path';
 import { countedIamReader, directIamReader, sharedIamReader } from '../aws/iam-reader.js';
 import type { LoadedConfig } from '../config/compile.js';
@@ -14,6 +17,9 @@ import { isErrorCode, RolegateError } from '../errors.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics, createPrimaryMetrics, type Metrics } from '../observe/metrics.js';
 import { aggregateMetrics } from '../transport/cluster/aggregate.js';
+import { parseFromWorker } from '../transport/cluster/protocol.js';
+import { configDump, type WorkerGeneration } from './config-dump.js';
+import type { GenerationStatus } from './generations.js';
 import { workerExecArgv } from './worker-flags.js';
 import { startAdminServer, type AdminServer } from '../transport/http/admin.js';
 import { listenError } from '../transport/listen-error.js';
@@ -48,6 +54,54 @@ async function scrape(metrics: Metrics, pool: WorkerPool): Promise<string> {
 }
 
 /**
+ * The generation each live worker last said it serves, heard on the cluster
+ * channel beside the pool (which keeps its own count for readiness).
+ */
+function followWorkerGenerations(): { list(): WorkerGeneration[]; stop(): void } {
+  const heard = new Map<number, WorkerGeneration>();
+  const onMessage = (worker: Worker, raw: unknown): void => {
+    const msg = parseFromWorker(raw);
+    if (msg?.kind !== 'serving' && msg?.kind !== 'loaded') return;
+    heard.set(worker.id, { id: worker.id, pid: worker.process.pid, hash: msg.hash });
+  };
+  const onExit = (worker: Worker): void => {
+    heard.delete(worker.id);
+  };
+  cluster.on('message', onMessage);
+  cluster.on('exit', onExit);
+  return {
+    list: () => [...heard.values()].sort((a, b) => a.id - b.id),
+    stop() {
+      cluster.off('message', onMessage);
+      cluster.off('exit', onExit);
+    },
+  };
+}
+
+/** The primary's side of /config's `generation`: the one it validated last, since when, and its reloads. */
+function generationHistory(
+  initial: LoadedConfig,
+  now: () => number,
+): { status(): GenerationStatus; applied(loaded: LoadedConfig): void; failed(): void } {
+  let status: GenerationStatus = {
+    hash: initial.sources?.hash ?? '',
+    appliedAt: now(),
+    reloadsSucceeded: 0,
+    reloadsFailed: 0,
+  };
+  return {
+    status: () => status,
+    applied(loaded) {
+      const hash = loaded.sources?.hash ?? '';
+      status = { ...status, hash, appliedAt: now(), reloadsSucceeded: status.reloadsSucceeded + 1 };
+    },
+    failed() {
+      status = { ...status, reloadsFailed: status.reloadsFailed + 1, lastFailedAt: now() };
+    },
+  };
+}
+
+/**
  * Starts the admin listener, then the workers; resolves once every worker
  * serves. Throws (having stopped what it started) when one cannot.
  */
@@ -56,6 +110,7 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
   const logger = options.logger ?? createLogger(logLevelOf(env), 2);
   const { source, initial } = options;
   let active = initial;
+  const history = generationHistory(initial, Date.now);
   const metrics = createMetrics(true);
   metrics.config.applied(initial.sources?.hash ?? '', Date.now());
   metrics.policyStatements.set(initial.statementCount);
@@ -77,6 +132,7 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
     initial.sources?.hash ?? '',
   );
   primaryMetrics.trackWorkers(() => workers.counts());
+  const workerGenerations = followWorkerGenerations();
 
   // The admin listener first: liveness answers from the start, /readyz says 503 until
   // every worker serves (after the workers, a probe could see gRPC SERVING and then a
@@ -86,15 +142,26 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
     host,
     port,
     ready: () => workers.ready(),
+    // Key sets and IAM roles live in each worker; the primary shows what it validated.
+    config: () =>
+      configDump({
+        scope: 'cluster-primary',
+        file: active,
+        status: history.status(),
+        workers: workerGenerations.list(),
+        now: Date.now(),
+      }),
     registry: {
       contentType: metrics.registry.contentType,
       metrics: () => scrape(metrics, workers),
     },
   }).catch((err: unknown) => {
+    workerGenerations.stop();
     throw listenError(err, { listener: 'admin', host, port, setting: 'server.admin.port' });
   });
   const failure = await workers.start();
   if (failure !== undefined) {
+    workerGenerations.stop();
     await admin.close();
     await workers.stop(5000);
     throw new RolegateError(
@@ -107,16 +174,19 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
     onReload(loaded) {
       const previousHash = active.sources?.hash;
       active = loaded;
+      history.applied(loaded);
       recordReloaded(recorder, loaded, previousHash, 'config reloaded; loading in workers');
       workers.load(loaded.sources?.hash ?? '');
     },
-    onReloadError: (err) =>
+    onReloadError(err) {
+      history.failed();
       recordReloadFailed(
         recorder,
         err,
         active.sources?.hash,
         'config reload failed; every worker keeps the last good config',
-      ),
+      );
+    },
   });
   logger.info(
     {
@@ -144,6 +214,7 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
       const { shutdownDelaySeconds, drainSeconds } = active.settings.server;
       await workers.stop((shutdownDelaySeconds + drainSeconds) * 1000 + 10_000);
       await admin.close();
+      workerGenerations.stop();
       logger.info('rolegate stopped');
     },
   };

@@ -13,6 +13,7 @@ import type { LoadedConfig } from '../config/compile.js';
 import { createJwtVerifier, type PrefetchingJwtVerifier } from '../identity/jwt.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
+import { observeKeySets, type KeySetObserver, type KeySetState } from './key-sets.js';
 import { recordReloaded, recordReloadFailed, type ReloadRecorder } from './reload-log.js';
 import { createShadowFollower } from './shadow-follower.js';
 
@@ -35,6 +36,20 @@ export interface GenerationsOptions {
   readonly iamReader?: IamReader;
 }
 
+/** The active generation's history, for the admin listener's `/config`; times in epoch ms. */
+export interface GenerationStatus {
+  /** The file config's hash: the `config_hash` of audit records. Empty when it has none. */
+  readonly hash: string;
+  /** When it became active (the first load, or the reload that applied it). */
+  readonly appliedAt: number;
+  /** Reloads applied since start (the first load not counted). */
+  readonly reloadsSucceeded: number;
+  /** Reloads refused since start (the active generation stayed). */
+  readonly reloadsFailed: number;
+  /** When a reload last failed; absent without one. */
+  readonly lastFailedAt?: number;
+}
+
 /** The live generation and how it changes. */
 export interface Generations {
   /** The generation a check reads (read once per check). */
@@ -44,6 +59,10 @@ export interface Generations {
   /** The shadow candidate, if the live config names one that loaded. */
   shadow(): ShadowCandidate | undefined;
   readonly aws: AwsIntegration;
+  /** Hash, time applied and reload counts of the active generation. */
+  status(): GenerationStatus;
+  /** Each issuer's key set in the active verifier (key ids and fetch times only). */
+  keySets(): KeySetState[];
   /** Settles once the first verifier's issuers' keys are fetched (or their fetch failed). */
   keysPrefetched(): Promise<void>;
   /** Makes `loaded` the live generation and records it. */
@@ -70,7 +89,11 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
   const recorder: ReloadRecorder = { logger, metrics, configName: options.configName, now };
   const shadows = createShadowFollower(options.baseDir, logger, options.watch ?? true);
 
+  // The key sets of the verifier in use: a new verifier gets its own observer.
+  let keySets: KeySetObserver | undefined;
   const verifierFor = (config: LoadedConfig): PrefetchingJwtVerifier => {
+    const observer = observeKeySets(config.issuers, now);
+    keySets = observer;
     const verifier = createJwtVerifier({
       issuers: config.issuers,
       maxTokenBytes: config.settings.tokens.maxBytes,
@@ -79,13 +102,17 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
       cacheHooks: metrics.caches.hooks('tokens'),
       prefetchKeys: true,
       now,
+      fetchJson: observer.fetchJson,
       ...(options.countTokenCache
         ? {
             onCacheLookup: (hit: boolean) =>
               metrics.tokenCache.inc({ result: hit ? 'hit' : 'miss' }),
           }
         : {}),
-      onJwksFetch: (issuer, result) => metrics.jwksFetches.inc({ issuer, result }),
+      onJwksFetch: (issuer, result) => {
+        metrics.jwksFetches.inc({ issuer, result });
+        observer.fetched(issuer, result);
+      },
     });
     // The gauges read the active verifier's cache; a new generation's replaces the old.
     metrics.caches.track('tokens', verifier.cache);
@@ -111,6 +138,12 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
   live = { compiled: aws.compose(initial), verifier: firstVerifier };
   metrics.policyStatements.set(live.compiled.statementCount);
   metrics.config.applied(initial.sources?.hash ?? '', now());
+  let status: GenerationStatus = {
+    hash: initial.sources?.hash ?? '',
+    appliedAt: now(),
+    reloadsSucceeded: 0,
+    reloadsFailed: 0,
+  };
   for (const w of initial.warnings) logger.warn({ warning: w }, 'policy warning');
   shadows.follow(initial);
 
@@ -119,6 +152,8 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
     fileConfig: () => file,
     shadow: () => shadows.candidate(),
     aws,
+    status: () => status,
+    keySets: () => keySets?.states() ?? [],
     keysPrefetched: () => firstVerifier.keysPrefetched(),
     apply(loaded) {
       const previousHash = file.sources?.hash;
@@ -129,9 +164,18 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
       const verifier = sameIssuers(next, live.compiled) ? live.verifier : verifierFor(next);
       live = { compiled: next, verifier };
       recordReloaded(recorder, next, previousHash);
+      status = {
+        ...status,
+        hash: loaded.sources?.hash ?? '',
+        appliedAt: now(),
+        reloadsSucceeded: status.reloadsSucceeded + 1,
+      };
       for (const w of next.warnings) logger.warn({ warning: w }, 'policy warning');
     },
-    failed: (err) => recordReloadFailed(recorder, err, file.sources?.hash),
+    failed(err) {
+      recordReloadFailed(recorder, err, file.sources?.hash);
+      status = { ...status, reloadsFailed: status.reloadsFailed + 1, lastFailedAt: now() };
+    },
     stop() {
       shadows.close();
       aws.stop();

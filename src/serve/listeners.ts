@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import { grpcCheckHandler, type CheckPipeline } from '../check/handler.js';
 import { createHttpCheckHandler } from '../check/http-handler.js';
+import { errorDocAnchor } from '../errors.js';
 import type { LoadedConfig } from '../config/compile.js';
 import type { Metrics } from '../observe/metrics.js';
 import { DENY_BODY } from '../response/check-response.js';
@@ -19,6 +20,7 @@ import { startHttpCheckServer, type HttpCheckServer } from '../transport/http/ch
 import type { HttpCheckAnswer } from '../wire/http-check.js';
 import { listenError, type ListenTarget } from '../transport/listen-error.js';
 import { startAccess, type AccessRuntime } from './access.js';
+import { liveConfigDump } from './config-dump.js';
 import type { Generations } from './generations.js';
 
 /** What {@link openListeners} composes. */
@@ -112,7 +114,14 @@ export async function openListeners(o: ListenersOptions): Promise<Listeners> {
   const failed = (err: unknown): void => {
     o.decisions.deny++;
     if (o.countFailures) o.metrics.checks.inc({ decision: 'deny', reason: 'ERR_INTERNAL' });
-    o.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'check failed');
+    o.logger.error(
+      {
+        code: 'ERR_INTERNAL',
+        help: errorDocAnchor('ERR_INTERNAL'),
+        err: err instanceof Error ? err.message : String(err),
+      },
+      'check failed',
+    );
   };
 
   // Just-in-time access: store, grant cache and API, when enabled (docs/access.md).
@@ -161,6 +170,7 @@ export async function openListeners(o: ListenersOptions): Promise<Listeners> {
               port: adminPort,
               registry: o.metrics.registry,
               ready: () => serving && !draining,
+              config: () => liveConfigDump(o.generations, o.now()),
             }),
           (a) => a.close(),
           {

@@ -4,6 +4,7 @@
  * log line naming the file at fault and the generation that stays active.
  */
 import { ConfigError } from '../config/load.js';
+import { errorDocAnchor } from '../errors.js';
 import type { LoadedConfig } from '../config/compile.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
@@ -53,10 +54,12 @@ export function recordReloadFailed(
   r.metrics.configReloads.inc({ result: 'failure' });
   r.metrics.config.failed();
   const findings = err instanceof ConfigError ? err.findings : [];
+  const code = err instanceof ConfigError ? err.code : 'ERR_CONFIG_INVALID';
   r.logger.error(
     {
       file: findings.find((f) => f.file !== undefined)?.file ?? r.configName,
-      code: err instanceof ConfigError ? err.code : 'ERR_CONFIG_INVALID',
+      code,
+      help: errorDocAnchor(code),
       problems: err instanceof ConfigError ? err.problems : [err.message],
       hash: activeHash,
     },

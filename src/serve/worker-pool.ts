@@ -9,6 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { iamReadError, parseIamReadRequest, type IamReader } from '../aws/iam-reader.js';
 import type { ConfigSource } from '../config/load.js';
+import { errorDocAnchor, isErrorCode } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import type { WorkerCounts } from '../observe/metrics.js';
 import { settledWithin } from '../settled-within.js';
@@ -218,7 +219,15 @@ export class WorkerPool {
         this.answerIamRead(state.worker, msg.id, msg.request);
         return;
       case 'failed':
-        logger.error({ worker: state.slot, code: msg.code, err: msg.message }, 'worker failed');
+        logger.error(
+          {
+            worker: state.slot,
+            code: msg.code,
+            ...(isErrorCode(msg.code) ? { help: errorDocAnchor(msg.code) } : {}),
+            err: msg.message,
+          },
+          'worker failed',
+        );
         this.failure ??= { code: msg.code, message: msg.message };
         return;
     }

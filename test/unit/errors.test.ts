@@ -43,6 +43,10 @@ const EXPECTED: Readonly<Record<ErrorCode, 400 | 401 | 403 | null>> = {
   WARN_ROUTE_SHADOWED: null,
   WARN_ROLE_UNREACHED: null,
   WARN_ROUTE_CATCH_ALL: null,
+  WARN_TRUST_KEY_UNPROVIDED: null,
+  WARN_TRUST_FEDERATED_UNKNOWN: null,
+  WARN_ROLE_TRUST_UNSATISFIABLE: null,
+  WARN_ACCESS_ACTION_BLOCKED: null,
   ERR_CONTEXT_VALUE_TYPE: null,
   ERR_INPUT_SYNTAX: null,
   ERR_INPUT_SHAPE: null,
@@ -51,6 +55,8 @@ const EXPECTED: Readonly<Record<ErrorCode, 400 | 401 | 403 | null>> = {
   ERR_POLICY_READ: null,
   ERR_TEST_FILE: null,
   ERR_AUDIT_READ: null,
+  ERR_AUDIT_EMPTY: null,
+  ERR_DECISION_NOT_FOUND: null,
   ERR_CONFIG_READ: null,
   ERR_CONFIG_SYNTAX: null,
   ERR_CONFIG_INVALID: null,
@@ -114,6 +120,7 @@ const EXPECTED: Readonly<Record<ErrorCode, 400 | 401 | 403 | null>> = {
   ERR_ACCESS_CROSS_SITE: null,
   ERR_ACCESS_AMBIENT_CREDENTIAL: null,
   ERR_ACCESS_CSRF: null,
+  ERR_ACCESS_UNREACHABLE: null,
   ERR_INTERNAL: 403,
 };
 

@@ -1,5 +1,9 @@
-/** The admin HTTP server: /healthz (alive), /readyz (config loaded, not draining), /metrics. */
-import { createServer, type Server } from 'node:http';
+/**
+ * The admin HTTP server: /healthz (alive), /readyz (config loaded, not
+ * draining), /metrics, and /config (the running config, redacted; only
+ * here, never on the check or access listeners).
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -10,6 +14,11 @@ export interface AdminOptions {
   readonly registry: Pick<Registry, 'metrics' | 'contentType'>;
   /** True once a config is loaded and until draining starts. */
   readonly ready: () => boolean;
+  /**
+   * What GET /config serves as JSON: the running config, already redacted
+   * by the caller (serve/config-dump.ts). Default: no /config (404).
+   */
+  readonly config?: () => unknown;
 }
 
 export interface AdminServer {
@@ -29,7 +38,27 @@ const ADMIN_LIMITS = {
   maxConnections: 256,
 } as const;
 
-/** Starts the admin listener (/healthz, /readyz, /metrics) with {@link ADMIN_LIMITS}. */
+/**
+ * /config: JSON that no cache keeps (`cache-control: no-store`). A dump that
+ * throws is a bare 500: its error is not echoed.
+ */
+function sendConfig(res: ServerResponse, dump: () => unknown): void {
+  let body: string;
+  try {
+    body = `${JSON.stringify(dump(), null, 2)}\n`;
+  } catch {
+    res.writeHead(500, { 'cache-control': 'no-store' }).end();
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(body);
+}
+
+/** Starts the admin listener (/healthz, /readyz, /metrics, /config) with {@link ADMIN_LIMITS}. */
 export async function startAdminServer(options: AdminOptions): Promise<AdminServer> {
   const { maxConnections, ...timeouts } = ADMIN_LIMITS;
   const server: Server = createServer(timeouts, (req, res) => {
@@ -44,6 +73,8 @@ export async function startAdminServer(options: AdminOptions): Promise<AdminServ
       const ready = options.ready();
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
       res.end(ready ? 'ready\n' : 'not ready\n');
+    } else if (path === '/config' && options.config !== undefined) {
+      sendConfig(res, options.config);
     } else if (path === '/metrics') {
       options.registry.metrics().then(
         (body) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(body),

@@ -172,6 +172,49 @@ describe('rolegate access (CLI) against the access API', () => {
     expect(unknown.status).toBe(400);
   });
 
+  it('tells the operator the field and the limit, and the client the code and its entry', async () => {
+    const tooLong = await cli(
+      await alice(),
+      'request',
+      '--role',
+      'staging-admin',
+      '--duration',
+      '5h',
+      '--reason',
+      'x',
+    );
+    expect(tooLong.status).toBe(1);
+    expect(lines(tooLong.err)).toEqual([
+      'rolegate access: ERR_ACCESS_INVALID: 400: an access API call is malformed (unknown role, duration out of bounds, missing reason) (docs/errors.md#err_access_invalid)',
+    ]);
+    expect(refusals().at(-1)).toMatchObject({
+      action: 'rolegate:RequestAccess',
+      reason: 'ERR_ACCESS_INVALID',
+      actor: 'alice',
+      role: 'staging-admin',
+      actual: "durationSeconds 18000 exceeds staging-admin's maxGrantSeconds 7200",
+    });
+    // Within the role's bound, but the engineer policy allows at most 1 h.
+    const overPolicy = await cli(
+      await alice(),
+      'request',
+      '--role',
+      'staging-admin',
+      '--duration',
+      '2h',
+      '--reason',
+      'x',
+    );
+    expect(lines(overPolicy.err)).toEqual([
+      "rolegate access: ERR_ACCESS_FORBIDDEN: 403: rolegate's own policies do not allow the caller this access action (docs/errors.md#err_access_forbidden)",
+    ]);
+    expect(overPolicy.err).not.toContain('RequestStagingRolesUpToAnHour');
+    expect(refusals().at(-1)).toMatchObject({
+      reason: 'ERR_ACCESS_FORBIDDEN',
+      expected: expect.stringContaining('rolegate:RequestedDuration=7200'),
+    });
+  });
+
   it('needs the configured number of distinct approvals, each approver counted once', async () => {
     const { json } = await api(port, 'POST', '/requests', await alice(), {
       role: 'staging-dba',

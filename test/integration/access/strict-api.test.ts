@@ -371,9 +371,9 @@ describe('fields', () => {
 
   it('counts reasons in visible characters', async () => {
     for (const [reason, breakGlass, actual] of [
-      ['\u200b'.repeat(30), false, '0 visible of 30 code points'],
-      [' '.repeat(20), false, '0 visible of 20 code points'],
-      [`${' '.repeat(20)}db down`, true, '6 visible of 27 code points'],
+      ['\u200b'.repeat(30), false, 'reason has 0 visible of 30 code points, fewer than 1'],
+      [' '.repeat(20), false, 'reason has 0 visible of 20 code points, fewer than 1'],
+      [`${' '.repeat(20)}db down`, true, 'reason has 6 visible of 27 code points, fewer than 10'],
     ] as const) {
       const res = await call('POST', '/v1/access/requests', {
         token: await alice(),

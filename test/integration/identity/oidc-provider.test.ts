@@ -1,11 +1,16 @@
 /**
  * rolegate's JWT verification against a real OpenID provider: discovery,
  * client-credentials access tokens and ID tokens, key rotation without a
- * restart, an outage inside and past the stale window, and a storm of
- * requests with a new kid making a single JWKS fetch.
+ * restart, an outage inside and past the stale window, a storm of
+ * requests with a new kid making a single JWKS fetch, and discovery held to
+ * OpenID Connect Discovery (the document's issuer equals the configured one
+ * exactly).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { jwtVerify } from 'jose';
 import { createJwtVerifier } from '../../../src/identity/jwt.js';
+import { createKeyStore, DEFAULT_KEY_TIMING } from '../../../src/identity/jwks.js';
+import { identityExplanationOf } from '../../../src/identity/refusal.js';
 import { RolegateError } from '../../../src/errors.js';
 import {
   API_AUDIENCE,
@@ -102,5 +107,71 @@ describe('against a real OpenID provider', () => {
     } finally {
       await op.start();
     }
+  });
+});
+
+describe('discovery against a real OpenID provider', () => {
+  /** The provider's issuer as an operator might have written it: localhost for 127.0.0.1. */
+  const localhost = () => op.issuer.replace('127.0.0.1', 'localhost');
+
+  async function refusalOf(p: Promise<unknown>): Promise<unknown> {
+    try {
+      await p;
+    } catch (err) {
+      return err;
+    }
+    throw new Error('resolved');
+  }
+
+  it('loads no keys for an issuer configured as localhost when the provider says 127.0.0.1, naming both', async () => {
+    const configured = localhost();
+    const store = createKeyStore({
+      issuer: configured,
+      timing: { ...DEFAULT_KEY_TIMING, maxWaitMs: 5000 },
+      now: () => now,
+    });
+    const token = await op.clientCredentialsToken();
+    const jwksBefore = op.requestCount('/jwks');
+    const err = await refusalOf(jwtVerify(token, store.getKey));
+    expect((err as RolegateError).code).toBe('ERR_JWKS_UNAVAILABLE');
+    const cause = `the discovery document at ${configured}/.well-known/openid-configuration names issuer "${op.issuer}", not the configured issuer "${configured}" (they differ in host 127.0.0.1 vs localhost); OpenID Connect Discovery requires them to be identical`;
+    expect(store.loadError()).toBe(cause);
+    expect(identityExplanationOf(err)).toEqual({
+      check: 'keys',
+      issuer: configured,
+      cause,
+      message: `no usable keys for issuer ${configured}: no keys were ever loaded; last load error: ${cause}`,
+    });
+    // Refused at discovery: the key set named there is never fetched.
+    expect(op.requestCount('/jwks')).toBe(jwksBefore);
+  });
+
+  it("loads the keys when the configured issuer is the provider's own, byte for byte", async () => {
+    const store = createKeyStore({
+      issuer: op.issuer,
+      timing: { ...DEFAULT_KEY_TIMING, maxWaitMs: 5000 },
+      now: () => now,
+    });
+    await jwtVerify(await op.clientCredentialsToken(), store.getKey);
+    expect(store.loadError()).toBeUndefined();
+    expect(store.kids()).toContain(op.currentKid);
+  });
+
+  it("tells the operator who configured localhost that the provider's tokens say 127.0.0.1", async () => {
+    const v = createJwtVerifier({
+      issuers: [issuerConfig(localhost(), { audiences: [API_AUDIENCE] })],
+      maxTokenBytes: 16384,
+      cacheEntries: 0,
+      now: () => now,
+    });
+    const err = await refusalOf(v.verify(await op.clientCredentialsToken()));
+    expect((err as RolegateError).code).toBe('ERR_TOKEN_ISSUER_UNKNOWN');
+    expect(identityExplanationOf(err)).toEqual({
+      check: 'issuer',
+      found: op.issuer,
+      expected: [localhost()],
+      didYouMean: localhost(),
+      message: `iss "${op.issuer}" is not a configured issuer; configured: "${localhost()}"; did you mean "${localhost()}"? (they differ in host 127.0.0.1 vs localhost; issuers are compared exactly)`,
+    });
   });
 });

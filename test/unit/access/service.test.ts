@@ -170,7 +170,7 @@ describe('creating a request', () => {
       59,
       false,
       'durationSeconds an integer from 60 to 7200 (access.roles.staging-admin.maxGrantSeconds)',
-      'durationSeconds 59',
+      'durationSeconds 59 is below the minimum 60',
     ],
     [
       'over the role maximum',
@@ -178,7 +178,7 @@ describe('creating a request', () => {
       7201,
       false,
       'durationSeconds an integer from 60 to 7200 (access.roles.staging-admin.maxGrantSeconds)',
-      'durationSeconds 7201',
+      "durationSeconds 7201 exceeds staging-admin's maxGrantSeconds 7200",
     ],
     [
       'over the default maximum',
@@ -186,7 +186,7 @@ describe('creating a request', () => {
       3601,
       false,
       'durationSeconds an integer from 60 to 3600 (access.roles.staging-dba.maxGrantSeconds)',
-      'durationSeconds 3601',
+      "durationSeconds 3601 exceeds staging-dba's maxGrantSeconds 3600",
     ],
     [
       'not whole seconds',
@@ -194,7 +194,7 @@ describe('creating a request', () => {
       600.5,
       false,
       'durationSeconds an integer from 60 to 7200 (access.roles.staging-admin.maxGrantSeconds)',
-      'durationSeconds 600.5',
+      'durationSeconds 600.5 is not a whole number of seconds',
     ],
     [
       'over the break-glass maximum',
@@ -202,7 +202,7 @@ describe('creating a request', () => {
       601,
       true,
       'durationSeconds an integer from 60 to 600 (access.roles.staging-admin.breakGlass.maxSeconds)',
-      'durationSeconds 601',
+      "durationSeconds 601 exceeds staging-admin's breakGlass.maxSeconds 600",
     ],
     [
       'break-glass on a role without it',
@@ -210,7 +210,7 @@ describe('creating a request', () => {
       300,
       true,
       'a role with access.roles.plain.breakGlass for a break-glass request',
-      'role plain has no breakGlass',
+      'breakGlass requested, but role plain has no access.roles.plain.breakGlass',
     ],
   ])(
     'refuses a duration %s, saying why',
@@ -241,47 +241,67 @@ describe('creating a request', () => {
       expect(lastRefusal()).toMatchObject({
         role,
         expected: 'a role listed under access.roles and roles (staging-admin, staging-dba, plain)',
-        actual: `role ${JSON.stringify(role)}`,
+        actual: `role ${JSON.stringify(role)} is not under access.roles`,
       });
     }
   });
 
+  it('refuses a role listed under access.roles that is not a role of the configuration', async () => {
+    service = createAccessService({
+      store,
+      config: () => config,
+      roleArn: (name) => (name === 'plain' ? undefined : ARN(name)),
+      now: () => now,
+      events: { event: (e) => events.push(e), refused: (r) => refusals.push(r) },
+    });
+    await expect(refusedWith(() => ask(alice, { role: 'plain' }))).resolves.toBe(
+      'ERR_ACCESS_INVALID',
+    );
+    expect(lastRefusal()).toMatchObject({ actual: 'role "plain" is not under roles' });
+  });
+
   it.each([
-    ['empty', '', false, 'a reason of at least 1 visible character', '0 visible of 0 code points'],
+    [
+      'empty',
+      '',
+      false,
+      'a reason of at least 1 visible character',
+      'reason has 0 visible of 0 code points, fewer than 1',
+    ],
     [
       'spaces',
       ' '.repeat(10),
       false,
       'a reason of at least 1 visible character',
-      '0 visible of 10 code points',
+      'reason has 0 visible of 10 code points, fewer than 1',
     ],
     [
       'zero-width spaces',
       '\u200b'.repeat(20),
       false,
       'a reason of at least 1 visible character',
-      '0 visible of 20 code points',
+      'reason has 0 visible of 20 code points, fewer than 1',
     ],
     [
       'a short break-glass reason',
       'db down',
       true,
       'a reason of at least 10 visible characters (break-glass)',
-      '6 visible of 7 code points',
+      'reason has 6 visible of 7 code points, fewer than 10',
     ],
     [
       'a break-glass reason padded with invisible characters',
       'down\u200b\u200b\u200b\u200b\u2060\u2060\ufeff\u3164\u00ad\u180e',
       true,
       'a reason of at least 10 visible characters (break-glass)',
-      '4 visible of 14 code points',
+      'reason has 4 visible of 14 code points, fewer than 10',
     ],
     [
       'a break-glass reason of decomposed accents (5 characters, 10 code points)',
       'e\u0301'.repeat(5),
       true,
       'a reason of at least 10 visible characters (break-glass)',
-      '5 visible of 10 code points',
+      'reason has 5 visible of 10 code points, fewer than 10',
     ],
   ])('refuses a reason of %s', async (_what, reason, breakGlass, expected, actual) => {
     await expect(
@@ -552,5 +572,64 @@ describe('a failing store', () => {
       actual: 'Error: disk I/O error',
     });
     expect(events).toEqual([]);
+  });
+});
+
+describe('refusals the authorizer explains', () => {
+  const explaining = (text: string) => (): { allowed: boolean; explain: () => string } => ({
+    allowed: false,
+    explain: () => text,
+  });
+
+  it('records which layer and statement stopped the action, for the operator only', async () => {
+    const why = 'role engineer: no guardrail statement allows rolegate:RequestAccess on x';
+    const err = await service
+      .request(alice, explaining(why), { role: 'staging-admin', durationSeconds: 600, reason: 'x' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RolegateError);
+    expect(err).toMatchObject({ code: 'ERR_ACCESS_FORBIDDEN', message: why });
+    expect(lastRefusal()).toMatchObject({ code: 'ERR_ACCESS_FORBIDDEN', actual: why });
+    expect(await store.listRequests()).toEqual([]);
+  });
+
+  it('explains a refused approval, denial, show and revocation the same way', async () => {
+    const r = await ask(alice, {});
+    const why =
+      'role approver: guardrail g statement NoApprovals denies rolegate:ApproveAccessRequest';
+    for (const call of [
+      () => service.approve(carol, explaining(why), r.id, 'ok'),
+      () => service.deny(carol, explaining(why), r.id, 'no'),
+      () => service.show(carol, explaining(why), r.id),
+    ]) {
+      await expect(refusedWith(call)).resolves.toBe('ERR_ACCESS_FORBIDDEN');
+      expect(lastRefusal().actual).toBe(why);
+    }
+    const { grant } = await service.approve(carol, authorizeAs(carol), r.id, 'ok');
+    await expect(
+      refusedWith(() => service.revoke(dave, explaining(why), grant?.id ?? '')),
+    ).resolves.toBe('ERR_ACCESS_FORBIDDEN');
+    expect(lastRefusal().actual).toBe(why);
+  });
+
+  it('fails closed on a verdict that is not allowed: true, and says it has no explanation', async () => {
+    const notTrue = () => ({ allowed: 'yes' as unknown as boolean });
+    await expect(
+      refusedWith(() =>
+        service.request(alice, notTrue, {
+          role: 'staging-admin',
+          durationSeconds: 600,
+          reason: 'x',
+        }),
+      ),
+    ).resolves.toBe('ERR_ACCESS_FORBIDDEN');
+    expect(lastRefusal().actual).toBe("no Allow in the caller's roles, or a Deny");
+  });
+
+  it('puts the field and the limit in the error the service throws', async () => {
+    const err = await ask(alice, { durationSeconds: 18_000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'ERR_ACCESS_INVALID',
+      message: "durationSeconds 18000 exceeds staging-admin's maxGrantSeconds 7200",
+    });
   });
 });

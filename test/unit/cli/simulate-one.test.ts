@@ -173,17 +173,33 @@ describe('rolegate simulate --token (one request on the command line)', () => {
       { realm_access: { roles: ['readers'] } },
       { subject: 'alice', expiresIn: -120, issuedAt: Math.floor(Date.now() / 1000) - 600 },
     );
-    expect(answer(await sim(['--token', expired, '--path', '/orders/7']), expired)).toMatchObject({
+    const expiredAnswer = answer(await sim(['--token', expired, '--path', '/orders/7']), expired);
+    expect(expiredAnswer).toMatchObject({
       decision: 'Deny',
       status: 401,
       reason: 'ERR_TOKEN_EXPIRED',
       assumableRoles: [],
+      // Why, for the operator: exp against the clock and the allowed skew.
+      explanation: [{ identity: { check: 'time', issuer: issuer.issuer, time: { claim: 'exp' } } }],
     });
+    const [why] = expiredAnswer['explanation'] as { identity: { message: string } }[];
+    expect(why?.identity.message).toMatch(
+      /^exp \S+Z against the clock \S+Z: the token expired 1\d\d s ago, beyond the allowed skew of 30 s \(clockToleranceSeconds\)$/,
+    );
     const foreign = await stranger.mint({}, { subject: 'alice' });
     const before = stranger.requestCount();
     expect(answer(await sim(['--token', foreign, '--path', '/orders/7']), foreign)).toMatchObject({
       status: 401,
       reason: 'ERR_TOKEN_ISSUER_UNKNOWN',
+      explanation: [
+        {
+          identity: {
+            check: 'issuer',
+            found: stranger.issuer,
+            expected: [issuer.issuer, cookieIssuer.issuer],
+          },
+        },
+      ],
     });
     expect(stranger.requestCount()).toBe(before);
     const forged = await issuer.mint({}, { subject: 'alice', foreignKey: true });

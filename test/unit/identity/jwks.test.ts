@@ -5,6 +5,7 @@ import {
   createKeyStore,
   DEFAULT_KEY_TIMING,
   fetchJsonBounded,
+  shownUrl,
   type KeyStoreOptions,
 } from '../../../src/identity/jwks.js';
 import { RolegateError } from '../../../src/errors.js';
@@ -355,4 +356,116 @@ describe('fetched document bounds', () => {
       expect(await codeOf(jwtVerify(t, keys.getKey))).toBe('ok');
     }
   });
+});
+
+describe('discovery is checked as OpenID Connect Discovery says', () => {
+  /** A discovery document naming `named` as its issuer, and a key set. */
+  async function idpNaming(named: string | undefined) {
+    const k1 = await key('k1');
+    let discoveries = 0;
+    const fetchJson = async (url: string): Promise<unknown> => {
+      if (url.endsWith('/.well-known/openid-configuration')) {
+        discoveries++;
+        return { ...(named === undefined ? {} : { issuer: named }), jwks_uri: `${ISSUER}/keys` };
+      }
+      return { keys: [k1.jwk] };
+    };
+    return { k1, fetchJson, discoveries: () => discoveries };
+  }
+
+  async function refusal(p: Promise<unknown>): Promise<RolegateError & { explanation?: unknown }> {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof RolegateError) return err;
+      throw err;
+    }
+    throw new Error('resolved');
+  }
+
+  it('loads no keys when the document names another spelling of the issuer, and says so', async () => {
+    const configured = 'http://localhost:9100';
+    const idp = await idpNaming('http://127.0.0.1:9100');
+    const store = createKeyStore({
+      issuer: configured,
+      timing: DEFAULT_KEY_TIMING,
+      now: () => 1_000_000,
+      fetchJson: idp.fetchJson,
+    });
+    const err = await refusal(jwtVerify(await idp.k1.sign(), store.getKey));
+    const cause =
+      'the discovery document at http://localhost:9100/.well-known/openid-configuration names issuer "http://127.0.0.1:9100", not the configured issuer "http://localhost:9100" (they differ in host 127.0.0.1 vs localhost); OpenID Connect Discovery requires them to be identical';
+    expect(err.code).toBe('ERR_JWKS_UNAVAILABLE');
+    expect(err.explanation).toEqual({
+      check: 'keys',
+      issuer: configured,
+      cause,
+      message: `no usable keys for issuer ${configured}: no keys were ever loaded; last load error: ${cause}`,
+    });
+    expect(store.loadError()).toBe(cause);
+    expect(store.kids()).toEqual([]);
+  });
+
+  it('refuses a trailing-slash difference and a document without an issuer', async () => {
+    for (const [configured, named] of [
+      [`${ISSUER}/`, ISSUER],
+      [ISSUER, undefined],
+    ] as const) {
+      const idp = await idpNaming(named);
+      const store = createKeyStore({
+        issuer: configured,
+        timing: DEFAULT_KEY_TIMING,
+        now: () => 1_000_000,
+        fetchJson: idp.fetchJson,
+      });
+      expect((await refusal(jwtVerify(await idp.k1.sign(), store.getKey))).code).toBe(
+        'ERR_JWKS_UNAVAILABLE',
+      );
+      expect(store.loadError()).toContain(`configured issuer "${configured}"`);
+    }
+  });
+
+  it('loads the keys when the issuer is identical, and forgets the last load error', async () => {
+    const idp = await idpNaming(ISSUER);
+    const store = createKeyStore({
+      issuer: ISSUER,
+      timing: DEFAULT_KEY_TIMING,
+      now: () => 1_000_000,
+      fetchJson: idp.fetchJson,
+    });
+    await jwtVerify(await idp.k1.sign(), store.getKey);
+    expect(store.loadError()).toBeUndefined();
+    expect(store.kids()).toEqual(['k1']);
+  });
+
+  it('names an unreachable issuer and never quotes a document that is not JSON', async () => {
+    const store = createKeyStore({
+      issuer: ISSUER,
+      jwksUri: `${ISSUER}/keys`,
+      timing: DEFAULT_KEY_TIMING,
+      now: () => 1_000_000,
+      fetchJson: async () => JSON.parse('{"secret-looking": CANARY-NOT-JSON') as unknown,
+    });
+    const k1 = await key('k1');
+    const err = await refusal(jwtVerify(await k1.sign(), store.getKey));
+    expect(store.loadError()).toBe(
+      `JWKS ${ISSUER}/keys could not be fetched: the document is not valid JSON`,
+    );
+    expect(JSON.stringify(err.explanation)).not.toContain('CANARY');
+  });
+});
+
+describe('shownUrl: key-set URLs in refusals carry no credentials', () => {
+  it.each([
+    [
+      'https://user:pa55@idp.example.com/jwks?token=s3cret',
+      'https://redacted@idp.example.com/jwks?redacted',
+    ],
+    [
+      'https://idp.example.com/.well-known/openid-configuration',
+      'https://idp.example.com/.well-known/openid-configuration',
+    ],
+    ['http://127.0.0.1:9100/jwks', 'http://127.0.0.1:9100/jwks'],
+    ['not a url', '(an unreadable URL)'],
+  ])('%s is shown as %s', (url, shown) => expect(shownUrl(url)).toBe(shown));
 });

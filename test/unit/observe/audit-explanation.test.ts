@@ -106,11 +106,9 @@ describe('the audit record of a deny explains it by statement id and key name on
   it('a claim value that fails a trust condition is named by its key, never by its value', () => {
     const record = audited(['CANARY-GROUP-31'], 'GET');
     expect(record.reason).toBe('ERR_NO_ROLE');
-    expect(record.explanation?.map((r) => r.trust_statements[0]?.key)).toEqual([
-      'jwt:groups',
-      'jwt:groups',
-    ]);
-    expect(record.explanation?.map((r) => r.missing_context_keys)).toEqual([[], []]);
+    const roles = (record.explanation ?? []).filter((r) => 'role' in r);
+    expect(roles.map((r) => r.trust_statements[0]?.key)).toEqual(['jwt:groups', 'jwt:groups']);
+    expect(roles.map((r) => r.missing_context_keys)).toEqual([[], []]);
     expectNoValues(record);
   });
 
@@ -118,6 +116,39 @@ describe('the audit record of a deny explains it by statement id and key name on
     const record = audited(['readers'], 'GET');
     expect(record.reason).toBe('OK');
     expect(record).not.toHaveProperty('explanation');
+    expectNoValues(record);
+  });
+});
+
+describe('the audit record of an identity refusal', () => {
+  it('keeps the explanation as one entry {identity}, before any role', () => {
+    const request = canonicalRequest({
+      method: 'GET',
+      target: '/orders/42',
+      host: 'api.example.com',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      secure: true,
+      contextExtensions: {},
+    });
+    const identity = {
+      check: 'audience' as const,
+      issuer: ISS,
+      found: ['billing-api'],
+      expected: ['rolegate-dev'],
+      message: `aud "billing-api" matches none of the audiences accepted for issuer ${ISS}: "rolegate-dev"`,
+    };
+    const p: Progress = {
+      rolesConsidered: [],
+      determining: [],
+      explanation: { identity, roles: [] },
+    };
+    const record = auditRecord(
+      request,
+      toOutcome('d', 'ERR_TOKEN_AUDIENCE', p, config.settings.headers.claims),
+      5,
+    );
+    expect(record).toMatchObject({ reason: 'ERR_TOKEN_AUDIENCE', explanation: [{ identity }] });
+    expect(record).not.toHaveProperty('subject');
     expectNoValues(record);
   });
 });

