@@ -103,6 +103,25 @@ class Started {
   }
 }
 
+/** Just-in-time access: store, grant cache and API, when enabled (docs/access.md). */
+function openAccess(o: ListenersOptions, started: Started): Promise<AccessRuntime | undefined> {
+  if (!o.initial.settings.access.enabled) return Promise.resolve(undefined);
+  return started.open(
+    () =>
+      startAccess({
+        config: o.initial.settings.access,
+        baseDir: o.baseDir,
+        generation: () => o.generations.current(),
+        now: o.now,
+        registry: o.metrics.registry,
+        auditLogger: o.auditLogger,
+        logger: o.logger,
+        ...(o.options.accessPort === undefined ? {} : { port: o.options.accessPort }),
+      }),
+    (a) => a.stop(),
+  );
+}
+
 /** Opens the listeners the config asks for, in the order probes expect. */
 export async function openListeners(o: ListenersOptions): Promise<Listeners> {
   const { server } = o.initial.settings;
@@ -124,23 +143,7 @@ export async function openListeners(o: ListenersOptions): Promise<Listeners> {
     );
   };
 
-  // Just-in-time access: store, grant cache and API, when enabled (docs/access.md).
-  const access = o.initial.settings.access.enabled
-    ? await started.open(
-        () =>
-          startAccess({
-            config: o.initial.settings.access,
-            baseDir: o.baseDir,
-            generation: () => o.generations.current(),
-            now: o.now,
-            registry: o.metrics.registry,
-            auditLogger: o.auditLogger,
-            logger: o.logger,
-            ...(o.options.accessPort === undefined ? {} : { port: o.options.accessPort }),
-          }),
-        (a) => a.stop(),
-      )
-    : undefined;
+  const access = await openAccess(o, started);
   const pipeline = o.pipeline(access);
 
   const grpcPort = o.options.grpcPort ?? server.grpc.port;

@@ -24,6 +24,8 @@ export interface FrontDoorBed {
   /** Audit records of every rolegate the bed started. */
   readonly audit: ReturnType<typeof captureLogger>;
   readonly ops: ReturnType<typeof captureLogger>;
+  /** The proxy in front of rolegate. */
+  readonly door: FrontDoor;
   /** The bed's rolegate (after beforeAll). */
   rolegate(): Rolegate;
   /** The port clients call on the door (after beforeAll). */
@@ -97,6 +99,7 @@ export function useFrontDoor(
     upstream,
     audit,
     ops,
+    door,
     rolegate: () => {
       if (rolegate === undefined) throw new Error('front-door bed: not started');
       return rolegate;
