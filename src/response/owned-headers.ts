@@ -36,7 +36,13 @@ export type OwnedHeaderKind =
   /** `headers.requestedRole`: read from the client to pick a role, never passed on. */
   | 'requested-role'
   /** `headers.stripInbound` (the method overrides by default): only ever removed. */
-  | 'stripped';
+  | 'stripped'
+  /**
+   * The headers rolegate signs its access webhook deliveries with
+   * (`src/access/webhooks.ts`): never sent upstream, but an API that also
+   * receives rolegate's webhooks must never read a client's copy as rolegate's.
+   */
+  | 'webhook';
 
 /** One owned header. */
 export interface OwnedHeader {
@@ -66,6 +72,8 @@ export interface OwnedHeaderConfig {
 
 const IDENTITY: readonly string[] = [PRINCIPAL_HEADER, ROLE_HEADER, DECISION_ID_HEADER];
 const GRANT: readonly string[] = [GRANT_ID_HEADER, GRANT_EXPIRES_HEADER];
+/** `x-rolegate-event` and `x-rolegate-signature` of a webhook delivery (a unit test ties them to webhooks.ts). */
+export const WEBHOOK_HEADERS: readonly string[] = ['x-rolegate-event', 'x-rolegate-signature'];
 
 /**
  * Every header rolegate owns under `config`, identity first, each name once.
@@ -94,6 +102,7 @@ export function ownedHeaders(
   add(Object.keys(config.headers.claims), 'claim', true);
   add([config.headers.requestedRole], 'requested-role', false);
   add(config.headers.stripInbound, 'stripped', false);
+  add(WEBHOOK_HEADERS, 'webhook', false);
   return [...out.values()];
 }
 

@@ -28,7 +28,7 @@ beforeAll(async () => {
   await idp.start();
   ({ rolegate } = await startTestRolegate(
     {
-      server: { shutdownDelaySeconds: 0, drainSeconds: 1, http: { enabled: true } },
+      server: { shutdownDelaySeconds: 0, drainSeconds: 1, http: { enabled: true, port: 0 } },
       issuers: [
         {
           issuer: idp.issuer,

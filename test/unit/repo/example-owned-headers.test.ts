@@ -202,7 +202,7 @@ const EXAMPLES: readonly Example[] = [
 ];
 
 describe('the owned-header list for examples/rolegate.yaml', () => {
-  it('holds identity, grant, STS credential, claim and method-override headers', () => {
+  it('holds identity, grant, STS credential, claim, method-override and webhook headers', () => {
     expect(OWNED.map((h) => h.name)).toEqual([
       'x-rolegate-principal',
       'x-rolegate-role',
@@ -217,6 +217,8 @@ describe('the owned-header list for examples/rolegate.yaml', () => {
       'x-http-method-override',
       'x-http-method',
       'x-method-override',
+      'x-rolegate-event',
+      'x-rolegate-signature',
     ]);
   });
 });

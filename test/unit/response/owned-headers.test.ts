@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
+import { SIGNATURE_HEADER } from '../../../src/access/webhooks.js';
 import { credentialHeaderNames, type AwsConfig } from '../../../src/aws/config.js';
 import type { CheckOutcome } from '../../../src/decision/outcome.js';
 import { headersSchema } from '../../../src/request/options.js';
@@ -8,6 +10,7 @@ import {
   ownedHeaderNames,
   ownedHeaders,
   OWNED_HEADER_PREFIX,
+  WEBHOOK_HEADERS,
   type OwnedHeaderConfig,
 } from '../../../src/response/owned-headers.js';
 
@@ -19,7 +22,7 @@ function config(over: Record<string, unknown> = {}): OwnedHeaderConfig {
 const DEFAULT_CREDENTIALS = credentialHeaderNames(undefined);
 
 describe('ownedHeaders', () => {
-  it('lists, for the defaults, identity, grant, STS credential and method-override headers', () => {
+  it('lists, for the defaults, identity, grant, STS credential, method-override and webhook headers', () => {
     expect(ownedHeaders(config(), DEFAULT_CREDENTIALS)).toEqual([
       { name: 'x-rolegate-principal', kind: 'identity', written: true },
       { name: 'x-rolegate-role', kind: 'identity', written: true },
@@ -34,6 +37,8 @@ describe('ownedHeaders', () => {
       { name: 'x-http-method-override', kind: 'stripped', written: false },
       { name: 'x-http-method', kind: 'stripped', written: false },
       { name: 'x-method-override', kind: 'stripped', written: false },
+      { name: 'x-rolegate-event', kind: 'webhook', written: false },
+      { name: 'x-rolegate-signature', kind: 'webhook', written: false },
     ]);
   });
 
@@ -52,6 +57,8 @@ describe('ownedHeaders', () => {
       { name: 'x-team', kind: 'claim', written: true },
       { name: 'x-want-role', kind: 'requested-role', written: false },
       { name: 'x-debug', kind: 'stripped', written: false },
+      { name: 'x-rolegate-event', kind: 'webhook', written: false },
+      { name: 'x-rolegate-signature', kind: 'webhook', written: false },
     ]);
   });
 
@@ -150,5 +157,17 @@ describe('allowHeaders removes exactly the owned headers it does not set', () =>
     });
     expect([...injected.keys(), ...remove].sort()).toEqual(list.map((h) => h.name).sort());
     expect(remove).not.toContain('accept');
+  });
+});
+
+describe('webhook headers', () => {
+  it('are the headers webhook deliveries carry, owned so no client copy passes as rolegate’s', () => {
+    const source = readFileSync(
+      new URL('../../../src/access/webhooks.ts', import.meta.url),
+      'utf8',
+    );
+    expect(SIGNATURE_HEADER).toBe('x-rolegate-signature');
+    expect(source).toContain("'x-rolegate-event': e.type");
+    expect([...WEBHOOK_HEADERS].sort()).toEqual(['x-rolegate-event', SIGNATURE_HEADER].sort());
   });
 });
