@@ -314,16 +314,7 @@ class StoreAccessService implements AccessService {
       });
     }
     // Break-glass self-approval was authorized when it was requested (rolegate:BreakGlass).
-    const verdict = self ? { allowed: true } : decide(authorize, action, r.roleArn, contextOf(r));
-    if (!verdict.allowed) {
-      return this.refuse(
-        caller,
-        action,
-        'ERR_ACCESS_FORBIDDEN',
-        about,
-        forbidden(action, r.roleArn, r, verdict),
-      );
-    }
+    if (!self) this.mustBeAllowed(caller, authorize, action, r, about);
     const config = this.options.config();
     const needed = r.breakGlass ? 1 : (config.roles[r.role]?.approvals ?? config.approvals);
     const at = this.options.now();
@@ -357,17 +348,8 @@ class StoreAccessService implements AccessService {
     const r = await this.mustRequest(caller, action, id);
     const about = { requestId: id, role: r.role };
     // A requester may withdraw their own request; anyone else needs the approve permission.
-    const verdict = isSelf(caller, r.issuer, r.requester)
-      ? { allowed: true }
-      : decide(authorize, action, r.roleArn, contextOf(r));
-    if (!verdict.allowed) {
-      return this.refuse(
-        caller,
-        action,
-        'ERR_ACCESS_FORBIDDEN',
-        about,
-        forbidden(action, r.roleArn, r, verdict),
-      );
+    if (!isSelf(caller, r.issuer, r.requester)) {
+      this.mustBeAllowed(caller, authorize, action, r, about);
     }
     const at = this.options.now();
     const denied = await this.guard(
@@ -538,6 +520,26 @@ class StoreAccessService implements AccessService {
   }
 
   /** Reports the refusal to {@link AccessEvents.refused} and throws it, marked audited. */
+  /** Refuses (ERR_ACCESS_FORBIDDEN, audited with the layer and statement) unless rolegate's own policies allow `action` on request `r`. */
+  private mustBeAllowed(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    action: AccessAction,
+    r: AccessRequest,
+    about: About,
+  ): void {
+    const verdict = decide(authorize, action, r.roleArn, contextOf(r));
+    if (!verdict.allowed) {
+      this.refuse(
+        caller,
+        action,
+        'ERR_ACCESS_FORBIDDEN',
+        about,
+        forbidden(action, r.roleArn, r, verdict),
+      );
+    }
+  }
+
   private refuse(
     caller: Caller,
     action: string,
