@@ -7,7 +7,8 @@
  */
 import { IAMClient } from '@aws-sdk/client-iam';
 import type { AwsIamConfig } from './config.js';
-import { fetchIamRoles, type IamFetch } from './iam-source.js';
+import { fetchIamRolesByDetails } from './iam-details.js';
+import { fetchIamRoles, type IamFetch, type IamSourceOptions } from './iam-source.js';
 
 /** What one read of IAM needs: where to call, and which roles to read. Plain JSON. */
 export interface IamReadRequest {
@@ -22,13 +23,50 @@ export type IamReader = (request: IamReadRequest) => Promise<IamFetch>;
 /** Clients (and their policy version caches) kept for this many distinct requests. */
 const CLIENTS_KEPT = 4;
 
+/** One IAM client and what it learnt: managed policy versions, and whether the details call is allowed. */
+interface ClientEntry {
+  readonly client: IAMClient;
+  readonly versions: Map<string, unknown>;
+  perRole: boolean;
+}
+
+/** IAM refused the call itself (the role lacks `iam:GetAccountAuthorizationDetails`). */
+function isAccessDenied(err: unknown): boolean {
+  const e = err as { name?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
+  return (
+    (typeof e?.name === 'string' && /^(AccessDenied|UnauthorizedOperation)/.test(e.name)) ||
+    e?.$metadata?.httpStatusCode === 403
+  );
+}
+
 /**
- * Reads IAM directly. One client (with `requestTimeoutMs` on every request)
- * and one cache of managed policy versions per distinct request, so a sync
- * reuses versions it read before.
+ * One read with the fewest calls: `GetAccountAuthorizationDetails`; when
+ * IAM denies it, the per-role read from then on for this client (its
+ * permissions will not change between two syncs often enough to ask twice).
+ */
+async function readWithFewestCalls(
+  entry: ClientEntry,
+  options: IamSourceOptions,
+): Promise<IamFetch> {
+  if (!entry.perRole) {
+    try {
+      return { ...(await fetchIamRolesByDetails(entry.client, options)), readWith: 'details' };
+    } catch (err) {
+      if (!isAccessDenied(err)) throw err;
+      entry.perRole = true;
+    }
+  }
+  return { ...(await fetchIamRoles(entry.client, options)), readWith: 'per-role' };
+}
+
+/**
+ * Reads IAM directly, with `GetAccountAuthorizationDetails` where the
+ * role may call it, else role by role. One client (with `requestTimeoutMs`
+ * on every request) and one cache of managed policy versions per distinct
+ * request, so a sync reuses versions it read before.
  */
 export function directIamReader(now: () => number = Date.now): IamReader {
-  const clients = new Map<string, { client: IAMClient; versions: Map<string, unknown> }>();
+  const clients = new Map<string, ClientEntry>();
   return (request) => {
     const key = JSON.stringify(request);
     let entry = clients.get(key);
@@ -47,6 +85,7 @@ export function directIamReader(now: () => number = Date.now): IamReader {
           },
         }),
         versions: new Map(),
+        perRole: false,
       };
       clients.set(key, entry);
       for (const old of clients.keys()) {
@@ -55,7 +94,7 @@ export function directIamReader(now: () => number = Date.now): IamReader {
         clients.delete(old);
       }
     }
-    return fetchIamRoles(entry.client, {
+    return readWithFewestCalls(entry, {
       pathPrefix: request.iam.pathPrefix,
       tags: request.iam.tags,
       versionCache: entry.versions,

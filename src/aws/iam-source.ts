@@ -135,12 +135,37 @@ async function mapLimit<T, R>(
   return results;
 }
 
-function isNoSuchEntity(err: unknown): boolean {
+/**
+ * Role names in code point order: the order of every read, whichever IAM
+ * API answered it (their own orders differ), so role selection does not
+ * change with the API.
+ */
+export function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A role's inline policies by name and attached ones by ARN: the same
+ * order from either IAM API (order never changes a decision, but it is
+ * what the audit's determining statements list and what a snapshot hashes).
+ */
+export function sortedDocuments(
+  inline: FetchedDocument[],
+  attached: FetchedDocument[],
+): { inline: FetchedDocument[]; attached: FetchedDocument[] } {
+  return {
+    inline: inline.sort((a, b) => byName(a.name, b.name)),
+    attached: attached.sort((a, b) => byName(a.origin, b.origin)),
+  };
+}
+
+/** IAM says the entity is gone (deleted between two calls of one read). */
+export function isNoSuchEntity(err: unknown): boolean {
   return err instanceof Error && err.name === 'NoSuchEntityException';
 }
 
 /** A document that failed to decode or compile; the role it belongs to is skipped. */
-class InvalidDocument extends Error {}
+export class InvalidDocument extends Error {}
 
 /** One policy document as read from IAM (decoded JSON, not yet compiled). */
 export interface FetchedDocument {
@@ -162,7 +187,7 @@ export interface FetchedRole {
 }
 
 /**
- * One read of IAM before compilation: the selected roles in ListRoles order,
+ * One read of IAM before compilation: the selected roles in role name order,
  * and the roles whose documents could not even be decoded. Plain JSON: a
  * cluster's primary reads IAM once and hands this to every worker, which
  * compiles it ({@link compileIamRoles}).
@@ -170,10 +195,15 @@ export interface FetchedRole {
 export interface IamFetch {
   readonly roles: readonly FetchedRole[];
   readonly problems: readonly IamRoleProblem[];
-  /** Every listed role name in ListRoles order: problems from both phases are reported in it. */
+  /**
+   * Every listed role name, sorted by name (code points): problems from both
+   * phases are reported in it, and both ways of reading IAM give one order.
+   */
   readonly listed: readonly string[];
   /** Epoch ms when the read finished. */
   readonly syncedAt: number;
+  /** Which IAM calls read it: `details` (GetAccountAuthorizationDetails) or `per-role`. */
+  readonly readWith?: 'details' | 'per-role';
 }
 
 /** Reads the selected roles from IAM and compiles them. Rejects on throttling, 5xx and network errors. */
@@ -184,27 +214,18 @@ export async function loadIamRoles(
   return compileIamRoles(await fetchIamRoles(client, options), options);
 }
 
-/** Reads the selected roles' documents from IAM. Rejects on throttling, 5xx and network errors. */
-export async function fetchIamRoles(
+/**
+ * Reads managed policies (default version) by ARN: one read per policy per
+ * sync however many roles attach it (`GetPolicy`, then `GetPolicyVersion`
+ * unless `versions` already holds that version, since a version's document
+ * never changes).
+ */
+export function managedPolicyReader(
   client: IAMClient,
-  options: IamSourceOptions = {},
-): Promise<IamFetch> {
-  const now = options.now ?? Date.now;
-  const wantTags = Object.entries(options.tags ?? {});
-  const versions = options.versionCache ?? new Map<string, unknown>();
-  const page = options.pageSize === undefined ? {} : { pageSize: options.pageSize };
-
-  const listed: Role[] = [];
-  for await (const p of paginateListRoles(
-    { client, ...page },
-    { PathPrefix: options.pathPrefix ?? '/' },
-  )) {
-    listed.push(...(p.Roles ?? []));
-  }
-
-  // One read per managed policy per sync, however many roles attach it.
+  versions: Map<string, unknown>,
+): (arn: string, name: string) => Promise<FetchedDocument> {
   const managed = new Map<string, Promise<FetchedDocument>>();
-  const readManaged = (arn: string, name: string): Promise<FetchedDocument> => {
+  return (arn, name) => {
     let pending = managed.get(arn);
     if (!pending) {
       pending = (async () => {
@@ -226,6 +247,28 @@ export async function fetchIamRoles(
     }
     return pending;
   };
+}
+
+/** Reads the selected roles' documents from IAM. Rejects on throttling, 5xx and network errors. */
+export async function fetchIamRoles(
+  client: IAMClient,
+  options: IamSourceOptions = {},
+): Promise<IamFetch> {
+  const now = options.now ?? Date.now;
+  const wantTags = Object.entries(options.tags ?? {});
+  const versions = options.versionCache ?? new Map<string, unknown>();
+  const page = options.pageSize === undefined ? {} : { pageSize: options.pageSize };
+
+  const listed: Role[] = [];
+  for await (const p of paginateListRoles(
+    { client, ...page },
+    { PathPrefix: options.pathPrefix ?? '/' },
+  )) {
+    listed.push(...(p.Roles ?? []));
+  }
+  listed.sort((a, b) => byName(a.RoleName ?? '', b.RoleName ?? ''));
+
+  const readManaged = managedPolicyReader(client, versions);
 
   const fetched: FetchedRole[] = [];
   const problems: IamRoleProblem[] = [];
@@ -268,8 +311,7 @@ export async function fetchIamRoles(
         arn: role.Arn,
         tags,
         trust,
-        inline,
-        attached,
+        ...sortedDocuments(inline, attached),
         ...(boundary ? { boundary } : {}),
       });
     } catch (err) {
@@ -282,7 +324,7 @@ export async function fetchIamRoles(
       throw err;
     }
   });
-  // Keep ListRoles order so role selection is stable from one sync to the next.
+  // Keep the listed order so role selection is stable from one sync to the next.
   const order = new Map(listed.map((r, i) => [r.RoleName ?? '', i]));
   const byListOrder = (a: { roleName: string }, b: { roleName: string }) =>
     (order.get(a.roleName) ?? 0) - (order.get(b.roleName) ?? 0);
@@ -298,7 +340,7 @@ export async function fetchIamRoles(
 
 /**
  * Compiles a read of IAM with the policy engine: a role with any invalid
- * document is skipped and reported, the others load (ListRoles order kept).
+ * document is skipped and reported, the others load (listed order kept).
  */
 export function compileIamRoles(
   fetch: IamFetch,
@@ -342,13 +384,14 @@ export function compileIamRoles(
       warnings,
     });
   }
-  // Problems found while reading and while compiling, together in ListRoles order.
+  // Problems found while reading and while compiling, together in listed order.
   const order = new Map(fetch.listed.map((name, i) => [name, i]));
   errors.sort((a, b) => (order.get(a.roleName) ?? 0) - (order.get(b.roleName) ?? 0));
   return { roles, errors, syncedAt: fetch.syncedAt };
 }
 
-function parseDocument(text: string | undefined, what: string): unknown {
+/** A document as IAM returns it, decoded; {@link InvalidDocument} when it is missing or not JSON. */
+export function parseDocument(text: string | undefined, what: string): unknown {
   if (text === undefined) throw new InvalidDocument(`${what}: missing document`);
   try {
     return decodePolicyDocument(text);

@@ -1,7 +1,8 @@
 /**
  * A proxy in front of moto_server for the AWS query APIs (IAM, STS): it
  * passes requests through and counts them by `Action`, or answers every one
- * with a server error or throttling while `mode` says so. The peer behind it
+ * with a server error or throttling while `mode` says so, or with
+ * AccessDenied for the actions in `denied`. The peer behind it
  * stays the real moto; only the faults are ours.
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -9,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 
 export class AwsQueryProxy {
   mode: 'pass' | '500' | 'throttle' = 'pass';
+  /** Actions answered with AccessDenied (403), as IAM does for a caller lacking the permission. */
+  readonly denied = new Set<string>();
   /** Requests received, faulted ones included. */
   requests = 0;
   /** Requests received, by the form field `Action` (`?` when absent). */
@@ -25,6 +28,13 @@ export class AwsQueryProxy {
         const body = Buffer.concat(chunks);
         const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? '?';
         this.actions.set(action, this.count(action) + 1);
+        if (this.denied.has(action)) {
+          out.writeHead(403, { 'content-type': 'text/xml' });
+          out.end(
+            `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform iam:${action}</Message></Error></ErrorResponse>`,
+          );
+          return;
+        }
         if (this.mode !== 'pass') {
           const [status, error] =
             this.mode === '500'

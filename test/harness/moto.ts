@@ -43,15 +43,21 @@ export class MotoServer implements Peer {
   private output = '';
   private readonly startupTimeoutMs: number;
   private readonly fixedPort: number | undefined;
+  private readonly awsManagedPolicies: boolean;
 
   /**
    * `port`: listen there (default: a free port per start). Outage tests fix
    * it, so a stopped moto comes back at the same endpoint (with no state:
-   * moto keeps its resources in memory).
+   * moto keeps its resources in memory). `awsManagedPolicies`: moto also
+   * serves AWS's own managed policies (`arn:aws:iam::aws:policy/...`);
+   * default false, as moto's own default, since loading them is slow.
    */
-  constructor(options: { startupTimeoutMs?: number; port?: number } = {}) {
+  constructor(
+    options: { startupTimeoutMs?: number; port?: number; awsManagedPolicies?: boolean } = {},
+  ) {
     this.startupTimeoutMs = options.startupTimeoutMs ?? 30_000;
     this.fixedPort = options.port;
+    this.awsManagedPolicies = options.awsManagedPolicies ?? false;
   }
 
   async start(): Promise<void> {
@@ -60,7 +66,11 @@ export class MotoServer implements Peer {
     this.port_ = this.fixedPort ?? (await freePort());
     const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(this.port_)], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1' },
+      env: {
+        ...process.env,
+        PYTHONUNBUFFERED: '1',
+        MOTO_IAM_LOAD_MANAGED_POLICIES: String(this.awsManagedPolicies),
+      },
     });
     this.child = child;
     // Keep the tail only: moto logs every request.

@@ -23,7 +23,9 @@ import { authorize, type Progress } from '../../../src/check/check.js';
 import type { LoadedConfig } from '../../../src/config/compile.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { createAwsIntegration } from '../../../src/aws/integration.js';
-import { loadIamRoles } from '../../../src/aws/iam-source.js';
+import { fetchIamRolesByDetails } from '../../../src/aws/iam-details.js';
+import { directIamReader } from '../../../src/aws/iam-reader.js';
+import { fetchIamRoles, loadIamRoles, type IamFetch } from '../../../src/aws/iam-source.js';
 import { isIamRole } from '../../../src/aws/merge.js';
 import type { Principal } from '../../../src/identity/principal.js';
 import type { AuthzRequest } from '../../../src/request/types.js';
@@ -36,7 +38,7 @@ process.env['AWS_ACCESS_KEY_ID'] = 'testing';
 process.env['AWS_SECRET_ACCESS_KEY'] = 'testing';
 process.env['AWS_REGION'] = 'us-east-1';
 
-const moto = new MotoServer();
+const moto = new MotoServer({ awsManagedPolicies: true });
 let iam: IAMClient;
 let endpoint: string;
 
@@ -219,6 +221,114 @@ describe('loadIamRoles against moto', () => {
     expect(role?.boundary?.name).toBe('reader/boundary');
     expect(role?.webIdentityProviders).toEqual([PROVIDER]);
     expect(role?.tags).toEqual({ team: 'orders' });
+  });
+});
+
+describe('the read with the fewest calls (GetAccountAuthorizationDetails)', () => {
+  const path = '/details/';
+  const withoutTime = ({ syncedAt: _, readWith: __, ...rest }: IamFetch) => rest;
+
+  beforeAll(async () => {
+    await createRole('details-a', path, { team: 'orders' });
+    await createRole('details-b', path, { team: 'billing' });
+    await createRole('details-outside', '/elsewhere/', { team: 'orders' });
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'details-a',
+        PolicyName: 'inline',
+        PolicyDocument: allow(['orders:GetOrder']),
+      }),
+    );
+    const local = await iam.send(
+      new CreatePolicyCommand({ PolicyName: 'details-local', PolicyDocument: allow(['orders:X']) }),
+    );
+    const localArn = local.Policy?.Arn ?? '';
+    await iam.send(
+      new CreatePolicyVersionCommand({
+        PolicyArn: localArn,
+        PolicyDocument: allow(['orders:Y']),
+        SetAsDefault: true,
+      }),
+    );
+    for (const role of ['details-a', 'details-b']) {
+      await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: localArn }));
+    }
+    // An AWS managed policy is not in the details answer: read on its own.
+    await iam.send(
+      new AttachRolePolicyCommand({
+        RoleName: 'details-a',
+        PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+      }),
+    );
+    await iam.send(
+      new PutRolePermissionsBoundaryCommand({
+        RoleName: 'details-b',
+        PermissionsBoundary: localArn,
+      }),
+    );
+  });
+
+  it('reads exactly what the role-by-role read does, in one call plus the AWS managed policy', async () => {
+    const proxy = new AwsQueryProxy();
+    await proxy.start(moto.port);
+    try {
+      const client = new IAMClient({
+        endpoint: `http://127.0.0.1:${proxy.port}`,
+        region: 'us-east-1',
+      });
+      for (const tags of [{}, { team: 'orders' }]) {
+        const perRole = await fetchIamRoles(client, { pathPrefix: path, tags });
+        proxy.actions.clear();
+        const details = await fetchIamRolesByDetails(client, { pathPrefix: path, tags });
+        expect(withoutTime(details)).toEqual(withoutTime(perRole));
+        expect(Object.fromEntries(proxy.actions)).toEqual({
+          GetAccountAuthorizationDetails: 1,
+          GetPolicy: 1,
+          GetPolicyVersion: 1,
+        });
+      }
+      const [a] = (await fetchIamRolesByDetails(client, { pathPrefix: path })).roles;
+      expect(a?.attached.map((d) => d.document)).toEqual([
+        JSON.parse(allow(['orders:Y'])),
+        expect.anything(),
+      ]);
+      client.destroy();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('falls back to the role-by-role read when IAM denies the details call, and stays there', async () => {
+    const proxy = new AwsQueryProxy();
+    await proxy.start(moto.port);
+    proxy.denied.add('GetAccountAuthorizationDetails');
+    try {
+      const read = directIamReader();
+      const request = {
+        client: { endpoint: `http://127.0.0.1:${proxy.port}` },
+        iam: {
+          pathPrefix: path,
+          tags: {},
+          refreshSeconds: 60,
+          jitter: 0,
+          roleArnAsName: false,
+          requestTimeoutMs: 5000,
+        },
+      };
+      const first = await read(request);
+      expect(first.readWith).toBe('per-role');
+      expect(first.roles.map((r) => r.roleName)).toEqual(['details-a', 'details-b']);
+      expect(proxy.count('GetAccountAuthorizationDetails')).toBe(1);
+      expect(proxy.count('GetRole')).toBe(2);
+      await read(request);
+      expect(proxy.count('GetAccountAuthorizationDetails')).toBe(1);
+
+      proxy.denied.clear();
+      const allowed = directIamReader();
+      expect((await allowed(request)).readWith).toBe('details');
+    } finally {
+      await proxy.stop();
+    }
   });
 });
 

@@ -94,9 +94,8 @@ describe('IAM roles in a cluster of workers', () => {
     const synced = serve.output().match(/"msg":"IAM roles synced"/g) ?? [];
     // Both workers compiled the roles...
     expect(synced).toHaveLength(2);
-    // ...from one read: one ListRoles and one GetRole per role, not one per worker.
-    expect(proxy.count('ListRoles')).toBe(1);
-    expect(proxy.count('GetRole')).toBe(2);
+    // ...from one read: one GetAccountAuthorizationDetails, not one per worker.
+    expect(Object.fromEntries(proxy.actions)).toEqual({ GetAccountAuthorizationDetails: 1 });
     // /metrics says the same: two syncs (one per worker), one read of IAM (the primary's).
     const metrics = await (await fetch(`http://127.0.0.1:${serve.adminPort}/metrics`)).text();
     expect(metrics).toMatch(/^rolegate_iam_syncs_total\{result="success"\} 2$/m);
