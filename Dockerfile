@@ -1,6 +1,8 @@
-# rolegate container image.
-#   docker build -t rolegate .                      # official node image from a registry
-#   scripts/build-image.sh                          # no registry: the local base image
+# rolegate container image, named rolegate:<package.json version> everywhere
+# (scripts/build-image.sh, docker-compose.yml, the Helm chart's appVersion).
+#   scripts/build-image.sh                          # tags rolegate:<version>, labels the git commit
+#   docker build -t rolegate:<version> --build-arg ROLEGATE_REVISION="$(git rev-parse HEAD)" .
+# Pushing it to a registry such as ECR: docs/eks.md, step 1.
 # NODE_IMAGE is the base of both stages. It defaults to the official image of
 # the Node major pinned in .ci/versions (a unit test keeps the two in step);
 # scripts/build-node-base-image.sh builds a stand-in (rolegate-node:local) from
@@ -41,6 +43,21 @@ COPY examples ./examples
 # The official image's non-root user (uid 1000); the local base image has it too.
 USER node
 EXPOSE 9001 9002
+# OCI annotations, read by `docker image inspect` and registries. The version
+# is package.json's (a unit test keeps this default equal to it); the
+# revision is the git commit the image was built from, passed by
+# scripts/build-image.sh. Declared in this stage only, so a new commit does
+# not invalidate the cached build stage.
+ARG ROLEGATE_VERSION=0.1.0
+ARG ROLEGATE_REVISION=unknown
+LABEL org.opencontainers.image.title="rolegate" \
+      org.opencontainers.image.description="Envoy external authorization service that enforces AWS IAM roles and policies on your own HTTP APIs" \
+      org.opencontainers.image.source="https://github.com/rolegate/rolegate" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${ROLEGATE_VERSION}" \
+      org.opencontainers.image.revision="${ROLEGATE_REVISION}"
+# Exec form, no shell: the image runs where /bin/sh is absent or masked
+# (test/e2e/deploy-container.test.ts runs it so, read-only and as uid 1000).
 # A small young generation keeps scavenge pauses near a millisecond and RSS
 # down under load (docs/performance.md, "Node flags").
 ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/rolegate.js"]

@@ -29,23 +29,12 @@ import {
   type EvaluationRequest,
   type PolicySet,
 } from '../src/policy/index.js';
+import { seededRandom } from '../test/support/random.js';
 
 interface Pbac {
   evaluate(params: { action: string; resource: string; context: unknown }): boolean;
 }
 type PbacCtor = new (policies: unknown[], options?: { validateSchema?: boolean }) => Pbac;
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(r: () => number, list: readonly T[]): T {
   const v = list[Math.floor(r() * list.length)];
@@ -111,7 +100,7 @@ interface Req {
 }
 
 function sharedRequests(n: number, seed: number): Req[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const users = ['alice', 'bob', 'admin', 'mallory'];
   const verbs = ['GetDoc', 'ListDocs', 'PutDoc', 'DeleteDoc', 'DescribeItem', 'Read', 'Rename'];
   const regions = ['us-east-1', 'eu-west-1'];
@@ -238,7 +227,7 @@ export function scalingSet(
   statements: number,
   seed: number,
 ): { set: PolicySet; requests: EvaluationRequest[] } {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const services = Math.max(5, Math.floor(statements / 20));
   const verbs = ['Get', 'List', 'Put', 'Delete', 'Describe', 'Update', 'Create', 'Tag'];
   const perPolicy = 20;

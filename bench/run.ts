@@ -8,8 +8,10 @@ import { runObservabilityBench } from './observability.js';
 import { runEnvoyPeerComparison } from './peers/run.js';
 import { runPipelineBench } from './pipeline.js';
 import { runPolicyBench } from './policy.js';
+import { runDiffBench } from './diff.js';
 import { runShadowBench } from './shadow.js';
 import { runWorkersBench } from './workers.js';
+import { runFleetBench } from './fleet.js';
 import { runVerifyCostBench } from './verify-cost.js';
 import { printTargets } from './lib/targets.js';
 import { recordGrpcTargets } from './lib/grpc-targets.js';
@@ -21,6 +23,9 @@ const entry = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.u
 const only = process.argv[2];
 if (only === undefined || only === 'policy') {
   await runPolicyBench(print);
+}
+if (only === undefined || only === 'diff') {
+  await runDiffBench(print);
 }
 if (only === undefined || only === 'pipeline') {
   await runPipelineBench(print);
@@ -73,6 +78,9 @@ if (only === undefined || only === 'shadow') {
 }
 if (only === undefined || only === 'workers') {
   await runWorkersBench(print);
+}
+if (only === undefined || only === 'fleet') {
+  await runFleetBench(print);
 }
 // Against OPA-Envoy through a real Envoy: only when `npm run bench:peers` built the peer.
 if (only === undefined || only === 'peers') {

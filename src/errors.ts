@@ -66,6 +66,11 @@ export const ERROR_CATALOGUE = {
   ERR_INPUT_SYNTAX: 'an input line is not valid JSON',
   ERR_INPUT_SHAPE: 'an input line lacks a required field or has one of the wrong type',
   ERR_INPUT_POLICY: 'a policy document in an input line is invalid',
+  ERR_DIFF_UNKNOWN:
+    'rolegate diff met a construct outside the fragment it decides exactly, so it cannot prove the answer',
+  ERR_DIFF_NEW_ACCESS: 'the new configuration allows requests the old one denied',
+  ERR_DIFF_GRANTED:
+    'some identity can perform an action that was checked as never granted, or a public one',
   ERR_USAGE:
     'the command line is wrong: an unknown command or flag, a missing required flag, or flags that exclude each other',
   ERR_POLICY_READ: 'a policy file cannot be read',
@@ -155,6 +160,12 @@ export const ERROR_CATALOGUE = {
     'a role loaded from AWS IAM has a document the policy engine rejects; the role is skipped',
   ERR_IAM_ROLE_NAME_CLASH:
     'a role loaded from AWS IAM has the name of a role in the config file; the file role wins',
+  ERR_IAM_SNAPSHOT_INVALID:
+    'the IAM snapshot the fleet reader published does not verify (hash or shape); the last good set stays active',
+  ERR_IAM_FLEET:
+    "the fleet's database (aws.iam.fleet) is not configured or cannot be reached; the replica does not start",
+  ERR_IAM_SNAPSHOT_MISSING:
+    'no IAM snapshot has been published for the fleet yet; the replica waits for its reader',
   ERR_STS_FAILED:
     'temporary AWS credentials for the upstream could not be obtained from STS; the request is denied',
   ERR_CHECK_ABANDONED:
@@ -182,6 +193,22 @@ export const ERROR_CATALOGUE = {
     "an approvals page form carried no CSRF token, a forged one, another caller's, or one older than its key's rotation allows",
   ERR_ACCESS_UNREACHABLE:
     'rolegate access or rolegate credentials cannot reach the access API (connection refused, timeout, DNS), or what answered is not the access API',
+  ERR_ACCESS_SLACK_SIGNATURE:
+    "a Slack interactive callback is not signed with the Slack app's signing secret (missing, malformed or forged signature or timestamp)",
+  ERR_ACCESS_SLACK_STALE:
+    'a Slack interactive callback was signed too long ago (or in the future): outside the replay window',
+  ERR_ACCESS_SLACK_REPLAY:
+    'a Slack interactive callback with this timestamp and signature was already taken (replayed)',
+  ERR_ACCESS_SLACK_USER:
+    'the Slack user who clicked is not mapped to an identity (access.slack.users)',
+  ERR_ACCESS_SLACK_PAYLOAD:
+    'a Slack interactive callback is not a form with one payload field holding a block_actions approve or deny action',
+  ERR_SIGNIN_STATE:
+    'a sign-in came back without the flow it started (no flow cookie, or a state that does not match)',
+  ERR_SIGNIN_FAILED:
+    'signing in with the issuer failed: the issuer refused, the code exchange failed, or a token it returned did not verify',
+  ERR_SIGNIN_SESSION:
+    'the approvals page session cookie names no live session (forged, ended at sign-out, or expired)',
 
   // Decision path: anything unexpected (fail closed).
   ERR_INTERNAL: 'an internal error occurred; the request is denied',
@@ -262,6 +289,9 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: StatusEntry } = {
   ERR_INPUT_SYNTAX: { api: 400 },
   ERR_INPUT_SHAPE: { api: 400 },
   ERR_INPUT_POLICY: null,
+  ERR_DIFF_UNKNOWN: null,
+  ERR_DIFF_NEW_ACCESS: null,
+  ERR_DIFF_GRANTED: null,
   ERR_USAGE: null,
   ERR_POLICY_READ: null,
   ERR_TEST_FILE: null,
@@ -317,6 +347,9 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: StatusEntry } = {
   ERR_IAM_SYNC: null,
   ERR_IAM_ROLE_INVALID: null,
   ERR_IAM_ROLE_NAME_CLASH: null,
+  ERR_IAM_SNAPSHOT_INVALID: null,
+  ERR_IAM_SNAPSHOT_MISSING: null,
+  ERR_IAM_FLEET: null,
   ERR_STS_FAILED: 403,
   ERR_CHECK_ABANDONED: 403,
   ERR_ACCESS_INVALID: { api: 400 },
@@ -332,6 +365,14 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: StatusEntry } = {
   ERR_ACCESS_AMBIENT_CREDENTIAL: { api: 403 },
   ERR_ACCESS_CSRF: { api: 403 },
   ERR_ACCESS_UNREACHABLE: null,
+  ERR_ACCESS_SLACK_SIGNATURE: { api: 401 },
+  ERR_ACCESS_SLACK_STALE: { api: 401 },
+  ERR_ACCESS_SLACK_REPLAY: { api: 401 },
+  ERR_ACCESS_SLACK_USER: { api: 403 },
+  ERR_ACCESS_SLACK_PAYLOAD: { api: 400 },
+  ERR_SIGNIN_STATE: { api: 400 },
+  ERR_SIGNIN_FAILED: { api: 401 },
+  ERR_SIGNIN_SESSION: { api: 401 },
   ERR_INTERNAL: { deny: 403, api: 500 },
 };
 
@@ -589,6 +630,21 @@ export const ERROR_HELP: { readonly [K in ErrorCode]: ErrorHelp } = {
     cause: 'A policy document inside an input line of `rolegate simulate` is invalid.',
     fix: 'Fix the document as its problems say; `rolegate validate` checks a policy file alone.',
   },
+  ERR_DIFF_UNKNOWN: {
+    cause:
+      '`rolegate diff` (or one of its checks) met a construct it does not decide exactly: an operator, a context key, a policy variable in a Resource, a route template shape, a changed issuer or header setting, or a request space larger than its bound. The message names the construct and where it is (file, policy, statement, JSON path). The answer is unknown, never a guess. Exit status 2.',
+    fix: 'See docs/diff.md for the covered fragment. Rewrite the construct within it, or review that part of the change by hand; the rest of the configuration is not proved either while the answer is unknown.',
+  },
+  ERR_DIFF_NEW_ACCESS: {
+    cause:
+      '`rolegate diff --fail-on new-access` found requests that the new configuration allows and the old one denied. Each finding has a witness request that was decided under both configurations. Exit status 1.',
+    fix: 'Read each finding (route, role, constraints, witness). When the new access is intended, merge; otherwise narrow the statement, trust policy or route that grants it. `rolegate simulate --config NEW --claims ...` replays a witness.',
+  },
+  ERR_DIFF_GRANTED: {
+    cause:
+      '`rolegate diff not-granted` found an identity that can perform the action on the resource, or `rolegate diff public` found an action any token of an issuer (regardless of identity) can reach. A witness request is printed. Exit status 1.',
+    fix: 'Narrow the trust policy (a condition on the subject or groups) or the permission statement the witness reaches; replay it with `rolegate simulate --config FILE --claims ...`.',
+  },
   ERR_USAGE: {
     cause:
       'The command line is wrong: an unknown command or flag, a missing required flag, or flags that exclude each other. Exit status 2.',
@@ -836,7 +892,7 @@ export const ERROR_HELP: { readonly [K in ErrorCode]: ErrorHelp } = {
   ERR_IAM_SYNC: {
     cause:
       'Loading roles from AWS IAM failed (credentials, network, throttling); the last good set of IAM roles stays active.',
-    fix: "Check rolegate's AWS credentials and its `iam:ListRoles`/`iam:GetRole*` permissions (docs/aws.md); the ops log has the AWS error.",
+    fix: "Check rolegate's AWS credentials and its IAM read permissions (`iam:GetAccountAuthorizationDetails`, or `iam:ListRoles`/`iam:GetRole*`; docs/eks.md has the policy); with `aws.iam.fleet`, also the database. The ops log has the error.",
   },
   ERR_IAM_ROLE_INVALID: {
     cause:
@@ -847,6 +903,21 @@ export const ERROR_HELP: { readonly [K in ErrorCode]: ErrorHelp } = {
     cause:
       'A role loaded from AWS IAM has the name of a role in the configuration file; the file role wins.',
     fix: 'Rename one of them, or remove the file role if IAM is meant to own it.',
+  },
+  ERR_IAM_SNAPSHOT_INVALID: {
+    cause:
+      "The IAM snapshot in the fleet's database does not match its hash or is not a snapshot (written by something else, or corrupted); this replica keeps deciding with its last good set.",
+    fix: 'Find what wrote `rolegate_iam_snapshot` besides rolegate; the next snapshot the reader publishes replaces it (docs/fleet.md).',
+  },
+  ERR_IAM_FLEET: {
+    cause:
+      '`aws.iam.fleet` is configured but the variable it names (`urlEnv`) is unset, or the database cannot be reached when the replica starts or the section is added by a reload; the replica does not start (a reload is refused and the running config stays).',
+    fix: 'Set the PostgreSQL URL in the variable `aws.iam.fleet.urlEnv` names (default ROLEGATE_ACCESS_DATABASE_URL) and check that the replica reaches the database (docs/fleet.md).',
+  },
+  ERR_IAM_SNAPSHOT_MISSING: {
+    cause:
+      "With `aws.iam.fleet`, a replica found no IAM snapshot in the database yet: the fleet's reader has not finished its first read of IAM.",
+    fix: 'Wait for the reader (GET /config shows the lease holder); if none holds the lease, check that replicas reach the database and IAM (docs/fleet.md).',
   },
   ERR_STS_FAILED: {
     cause:
@@ -921,6 +992,46 @@ export const ERROR_HELP: { readonly [K in ErrorCode]: ErrorHelp } = {
     cause:
       '`rolegate access` or `rolegate credentials` could not reach the access API at `--url` (or `ROLEGATE_ACCESS_URL`, default `http://127.0.0.1:9004`): connection refused, no answer within 30 s, a host name that does not resolve; or something else answered there without an access API error (another service, a proxy in front of rolegate failing). The client reports the URL and the system code (`ECONNREFUSED`, `ENOTFOUND`, ...); this is not a store error, the store was never asked.',
     fix: 'Check the URL the message names, that rolegate runs with `access.enabled` and listens there (`access.listen`, default `127.0.0.1:9004`), and that the network (or the proxy in front) lets you reach it.',
+  },
+  ERR_ACCESS_SLACK_SIGNATURE: {
+    cause:
+      'A Slack interactive callback (`POST /slack/interactions`) has no `X-Slack-Signature` or `X-Slack-Request-Timestamp`, a malformed one, or a signature that is not the HMAC-SHA256 of `v0:<timestamp>:<body>` under the signing secret; or the variable `access.slack.signingSecretEnv` names is not set.',
+    fix: "Set the variable to the Slack app's signing secret (Basic Information > App Credentials) on every replica; the `access_refused` audit record says which check failed.",
+  },
+  ERR_ACCESS_SLACK_STALE: {
+    cause:
+      'A Slack interactive callback carries a timestamp further from now than `access.slack.toleranceSeconds` (default 300): an old callback replayed, or a clock off.',
+    fix: "Check the replica's clock (NTP); Slack sends callbacks at once, so a stale one is most likely a replay.",
+  },
+  ERR_ACCESS_SLACK_REPLAY: {
+    cause:
+      'A Slack interactive callback with the same timestamp and signature was already taken within the replay window (on this replica or another sharing the store).',
+    fix: 'Nothing to fix when Slack retried; otherwise someone replayed a captured callback: the audit record has the time and source address.',
+  },
+  ERR_ACCESS_SLACK_USER: {
+    cause:
+      'The Slack user who clicked approve or deny is not listed under `access.slack.users`, so rolegate does not know whose policies decide the click.',
+    fix: 'Add the Slack user id with the issuer, subject and groups they act as (docs/access.md, "Slack approvals"), or approve on the page or with `rolegate access approve`.',
+  },
+  ERR_ACCESS_SLACK_PAYLOAD: {
+    cause:
+      'A signed Slack interactive callback is not `application/x-www-form-urlencoded` with one `payload` field holding a `block_actions` payload with one `rolegate_approve` or `rolegate_deny` button and a request id.',
+    fix: "Send approvals from the buttons rolegate's `format: slack` webhook messages carry; the audit record names the field.",
+  },
+  ERR_SIGNIN_STATE: {
+    cause:
+      'The issuer sent the browser back to `/signin/callback` without the flow rolegate started: no sign-in flow cookie (expired after 10 minutes, another browser, cookies blocked), or a `state` that does not match it (a forged or replayed callback).',
+    fix: 'Start again at `/signin`; if it keeps failing, check the browser keeps cookies for the access listener and that `access.signIn.externalUrl` is the origin the browser uses.',
+  },
+  ERR_SIGNIN_FAILED: {
+    cause:
+      "Signing in with `access.signIn.issuer` failed: the issuer answered an error (the user cancelled, an unknown client or redirect URI), the code exchange failed, the ID token did not verify (signature, audience `clientId`, expiry, `nonce`), or the access token is not one Check accepts (the issuer's `audiences`) for the same subject; or `rolegate login` met the same.",
+    fix: "The `access_refused` audit record (or the CLI's message) says which step and what was found; register the redirect URI with the issuer, and make the issuer's access tokens carry an audience listed under the issuer's `audiences`.",
+  },
+  ERR_SIGNIN_SESSION: {
+    cause:
+      'The approvals page session cookie names no live session: forged, ended at sign-out, expired (`access.signIn.sessionSeconds`, or its token expired), or ended because its token no longer verified.',
+    fix: 'Sign in again at `/signin`.',
   },
   ERR_INTERNAL: {
     cause: 'An unexpected error; a check denies (403, fail closed), the access API answers 500.',

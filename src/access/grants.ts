@@ -9,12 +9,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { grantActive, type Grant } from './model.js';
-import type { AccessStore } from './store.js';
+import type { AccessStore, GrantUse } from './store.js';
 
 /** What a decision asks: the active grants of one caller, by role name. */
 export interface GrantLookup {
   /** Active grants of `issuer`/`subject` at `nowMs`, keyed by role name (the latest-ending one per role). */
   grantsFor(issuer: string, subject: string, nowMs: number): ReadonlyMap<string, Grant>;
+  /** A Check was allowed under `grant` at `atMs` (counted for reviews; never waits on the store). */
+  used?(grant: Grant, atMs: number): void;
 }
 
 export interface GrantCacheOptions {
@@ -37,6 +39,8 @@ export interface GrantCacheOptions {
   readonly loadTimeoutMs?: number;
   /** Told the outcome of each refresh (metrics, logs). */
   readonly onRefresh?: (ok: boolean, grants: readonly Grant[]) => void;
+  /** How often counted uses are added to the store, ms (access.usageFlushSeconds). Default 10,000. */
+  readonly usageFlushMs?: number;
 }
 
 export interface GrantCache extends GrantLookup {
@@ -48,8 +52,13 @@ export interface GrantCache extends GrantLookup {
   all(): readonly Grant[];
   /** Starts the periodic refresh (and listens for store notifications). */
   start(): void;
+  /** Adds the uses counted since the last flush to the store; failures keep them for the next. */
+  flushUses(): Promise<void>;
   stop(): void;
 }
+
+/** Distinct grants whose uses one process counts between two flushes; more are dropped (bounded). */
+const MAX_COUNTED_GRANTS = 10_000;
 
 const key = (issuer: string, subject: string) => `${issuer}\n${subject}`;
 
@@ -116,7 +125,33 @@ export function createGrantCache(options: GrantCacheOptions): GrantCache {
     return queued;
   };
 
+  // Uses counted since the last flush, by grant id: a Check only bumps a number here.
+  let uses = new Map<string, GrantUse>();
+  const flushUses = async (): Promise<void> => {
+    if (uses.size === 0) return;
+    const batch = uses;
+    uses = new Map();
+    try {
+      await bounded(options.store.recordUses([...batch.values()]));
+    } catch {
+      // Not lost: merged back for the next flush.
+      for (const u of batch.values()) count(u.grantId, u.count, u.lastUsedAt);
+    }
+  };
+  const count = (grantId: string, n: number, at: number) => {
+    const held = uses.get(grantId);
+    if (held === undefined && uses.size >= MAX_COUNTED_GRANTS) return;
+    uses.set(grantId, {
+      grantId,
+      count: (held?.count ?? 0) + n,
+      lastUsedAt: Math.max(held?.lastUsedAt ?? 0, at),
+    });
+  };
+  let flushTimer: NodeJS.Timeout | undefined;
+
   return {
+    used: (grant, atMs) => count(grant.id, 1, atMs),
+    flushUses,
     grantsFor(issuer, subject, nowMs) {
       const out = new Map<string, Grant>();
       // Past the staleness window nothing loaded can be trusted to be unrevoked: fail closed.
@@ -135,10 +170,14 @@ export function createGrantCache(options: GrantCacheOptions): GrantCache {
       options.store.onChange?.(() => void refresh());
       timer = setInterval(() => void refresh(), options.refreshMs);
       timer.unref();
+      flushTimer = setInterval(() => void flushUses(), options.usageFlushMs ?? 10_000);
+      flushTimer.unref();
     },
     stop() {
       if (timer) clearInterval(timer);
+      if (flushTimer) clearInterval(flushTimer);
       timer = undefined;
+      flushTimer = undefined;
     },
   };
 }

@@ -49,4 +49,30 @@ export const MIGRATIONS: readonly string[] = [
      secret TEXT NOT NULL,
      created_at BIGINT NOT NULL
    );`,
+  // Grants narrowed to the task (a session policy), several roles in one request (a
+  // bundle whose grants end together), approval by policy (the statement that approved),
+  // and use of each grant (reviews, revoking what nobody uses).
+  `ALTER TABLE access_requests ADD COLUMN session_policy TEXT;
+   ALTER TABLE access_requests ADD COLUMN bundle_id TEXT;
+   ALTER TABLE access_requests ADD COLUMN approved_by_policy TEXT;
+   ALTER TABLE access_grants ADD COLUMN session_policy TEXT;
+   ALTER TABLE access_grants ADD COLUMN bundle_id TEXT;
+   ALTER TABLE access_grants ADD COLUMN uses BIGINT NOT NULL DEFAULT 0;
+   ALTER TABLE access_grants ADD COLUMN last_used_at BIGINT;`,
+  // One-time keys with an expiry: Slack callbacks already taken (replay refusal on every
+  // replica). Sign-in sessions of the approvals page: the row is found by a hash of the
+  // session id, and the token it carries is sealed under a key derived from that id, so
+  // the store alone yields neither a usable cookie nor a usable token.
+  `CREATE TABLE access_nonces (
+     nonce TEXT PRIMARY KEY,
+     expires_at BIGINT NOT NULL
+   );
+   CREATE TABLE access_sessions (
+     id_hash TEXT PRIMARY KEY,
+     issuer TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     sealed_token TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL
+   );`,
 ];

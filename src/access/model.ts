@@ -46,6 +46,15 @@ export interface AccessRequest {
   readonly denyComment?: string;
   /** The grant it became. */
   readonly grantId?: string;
+  /**
+   * A session policy (an IAM policy document, as JSON text) that narrows the
+   * role for the grant, as an STS session policy does. Absent: the whole role.
+   */
+  readonly sessionPolicy?: string;
+  /** The multi-role request this is one role of: its grants end together. */
+  readonly bundleId?: string;
+  /** When rolegate's own policy approved it: the role and statement that did. */
+  readonly approvedByPolicy?: string;
 }
 
 /** A grant: the requester may assume `role` from `startsAt` until `expiresAt` unless revoked. */
@@ -63,6 +72,14 @@ export interface Grant {
   readonly revokedAt?: number;
   readonly revokedBy?: string;
   readonly breakGlass: boolean;
+  /** The request's session policy (JSON text): Check evaluates it as the session layer. */
+  readonly sessionPolicy?: string;
+  /** The multi-role request it came from. */
+  readonly bundleId?: string;
+  /** Checks allowed under it, as last recorded (reviews; flushed periodically, so a lower bound). */
+  readonly uses?: number;
+  /** Epoch ms of the last recorded use. */
+  readonly lastUsedAt?: number;
 }
 
 /** The lifecycle events (one audit record and one webhook each). */

@@ -87,6 +87,7 @@ function grantFields(g: Grant) {
     issuer: g.issuer,
     expires_at: new Date(g.expiresAt).toISOString(),
     break_glass: g.breakGlass,
+    ...(g.uses === undefined ? {} : { uses: g.uses }),
   };
 }
 
@@ -105,6 +106,14 @@ export function accessAuditRecord(e: AccessEvent): Record<string, unknown> {
           reason: e.request.reason,
           ...(e.request.ticket ? { ticket: e.request.ticket } : {}),
           break_glass: e.request.breakGlass,
+          ...(e.request.bundleId === undefined ? {} : { bundle_id: e.request.bundleId }),
+          // The document itself: the scope of the grant is part of what was approved.
+          ...(e.request.sessionPolicy === undefined
+            ? {}
+            : { session_policy: JSON.parse(e.request.sessionPolicy) as unknown }),
+          ...(e.request.approvedByPolicy === undefined
+            ? {}
+            : { approved_by_policy: e.request.approvedByPolicy }),
         }
       : {}),
     ...(e.grant ? { ...grantFields(e.grant), request_id: e.grant.requestId } : {}),

@@ -7,18 +7,28 @@
  * on a dedicated connection and refreshes its grant cache at once (the
  * cache's periodic refresh is the fallback when a notification is lost).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { RolegateError } from '../errors.js';
+import {
+  listenChannel,
+  openPool,
+  transaction,
+  type ChannelListener,
+} from '../postgres/connection.js';
 import { grantIdFor, type AccessRequest, type Approval, type Grant } from './model.js';
 import { MIGRATIONS } from './migrations.js';
-import { grantFromRow, requestFromRow } from './rows.js';
-import type { AccessStore, ApproveResult, RequestFilter } from './store.js';
+import {
+  grantEnd,
+  grantFromRow,
+  REQUEST_INSERT_COLUMNS,
+  requestFromRow,
+  requestInsertValues,
+  sessionFromRow,
+} from './rows.js';
+import type { AccessStore, ApproveResult, GrantUse, RequestFilter, SessionRow } from './store.js';
 
 /** The notification channel. */
 export const CHANNEL = 'rolegate_access';
-
-/** Longest one statement may run before the server cancels it (ms). */
-export const STATEMENT_TIMEOUT_MS = 5000;
 
 /** Options of {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -39,48 +49,16 @@ export async function openPostgresStore(
   url: string,
   options: PostgresStoreOptions = {},
 ): Promise<AccessStore> {
-  const statementMs = options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: 4,
-    connectionTimeoutMillis: 2000,
-    // A statement stuck behind a lock or a slow server is cancelled by the server, and
-    // the connection stays usable; without it one hung refresh held the grant cache and
-    // a pooled connection until the database let go.
-    statement_timeout: statementMs,
-    // The same bound on the client's side, for a server that never answers at all.
-    query_timeout: statementMs * 2,
-  });
-  // A pool error (the server went away) must not crash the process; calls fail and are retried.
-  pool.on('error', () => undefined);
-  await transaction(pool, migrate, false);
+  const pool = openPool(url, options);
+  await transaction(pool, migrate);
   const store = new PostgresStore(url, pool);
   await store.listen();
   return store;
 }
 
-/**
- * Runs `fn` in one transaction on a pooled connection; with `notify`, the
- * commit tells every replica (`NOTIFY`) that grants may have changed.
- */
-async function transaction<T>(
-  pool: pg.Pool,
-  fn: (c: pg.PoolClient) => Promise<T>,
-  notify = true,
-): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    const out = await fn(c);
-    if (notify) await c.query(`NOTIFY ${CHANNEL}`);
-    await c.query('COMMIT');
-    return out;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
+/** Runs `fn` in one transaction; its commit tells every replica (`NOTIFY`) that grants may have changed. */
+function changing<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  return transaction(pool, fn, { channel: CHANNEL });
 }
 
 /** Applies the migrations not yet recorded, holding the migration lock until commit. */
@@ -135,6 +113,17 @@ async function selectGrant(q: Q, id: string, lock = false): Promise<Grant | unde
   return rows[0] === undefined ? undefined : grantFromRow(rows[0]);
 }
 
+/** Inserts one new pending request (inside the caller's transaction). */
+async function insertRequest(c: pg.PoolClient, r: AccessRequest): Promise<void> {
+  await c.query(
+    `INSERT INTO access_requests (${REQUEST_INSERT_COLUMNS})
+     VALUES (${requestInsertValues(r)
+       .map((_, i) => `$${i + 1}`)
+       .join(', ')})`,
+    requestInsertValues(r),
+  );
+}
+
 /** Inside `approve`'s transaction: the approval that completes `before` creates its grant. */
 async function grantRequest(
   c: pg.PoolClient,
@@ -144,9 +133,18 @@ async function grantRequest(
 ): Promise<ApproveResult> {
   const id = before.id;
   const grantId = grantIdFor(id);
+  const bundleEnd =
+    before.bundleId === undefined
+      ? undefined
+      : (
+          await c.query('SELECT MIN(expires_at) AS e FROM access_grants WHERE bundle_id = $1', [
+            before.bundleId,
+          ])
+        ).rows[0]?.['e'];
   await c.query(
     `INSERT INTO access_grants (id, request_id, role, role_arn, issuer, subject, starts_at,
-       expires_at, break_glass) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+       expires_at, break_glass, session_policy, bundle_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
     [
       grantId,
       id,
@@ -155,8 +153,10 @@ async function grantRequest(
       before.issuer,
       before.requester,
       nowMs,
-      nowMs + before.durationSeconds * 1000,
+      grantEnd(before, nowMs, bundleEnd),
       before.breakGlass ? 1 : 0,
+      before.sessionPolicy ?? null,
+      before.bundleId ?? null,
     ],
   );
   await c.query(
@@ -177,9 +177,7 @@ class PostgresStore implements AccessStore {
   private readonly url: string;
   private readonly pool: pg.Pool;
   private readonly listeners: (() => void)[] = [];
-  private listener: pg.Client | undefined;
-  private closed = false;
-  private retry: NodeJS.Timeout | undefined;
+  private listener: ChannelListener | undefined;
 
   constructor(url: string, pool: pg.Pool) {
     this.url = url;
@@ -187,26 +185,13 @@ class PostgresStore implements AccessStore {
   }
 
   async createRequest(r: AccessRequest): Promise<void> {
-    await transaction(this.pool, (c) =>
-      c.query(
-        `INSERT INTO access_requests (id, role, role_arn, issuer, requester, groups_json,
-           duration_seconds, reason, ticket, break_glass, status, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)`,
-        [
-          r.id,
-          r.role,
-          r.roleArn,
-          r.issuer,
-          r.requester,
-          JSON.stringify(r.groups),
-          r.durationSeconds,
-          r.reason,
-          r.ticket ?? null,
-          r.breakGlass ? 1 : 0,
-          r.createdAt,
-        ],
-      ),
-    );
+    await this.createRequests([r]);
+  }
+
+  async createRequests(requests: readonly AccessRequest[]): Promise<void> {
+    await changing(this.pool, async (c) => {
+      for (const r of requests) await insertRequest(c, r);
+    });
   }
 
   getRequest(id: string): Promise<AccessRequest | undefined> {
@@ -240,8 +225,9 @@ class PostgresStore implements AccessStore {
     comment: string,
     needed: number,
     nowMs: number,
+    byPolicy?: string,
   ): Promise<ApproveResult> {
-    return transaction(this.pool, async (c) => {
+    return changing(this.pool, async (c) => {
       const before = await requireRequest(c, id, true);
       if (before.status === 'approved' && before.approvals.some((a) => a.approver === approver)) {
         const grant =
@@ -261,12 +247,18 @@ class PostgresStore implements AccessStore {
           .rows[0]?.['n'],
       );
       if (n < needed) return { request: await requireRequest(c, id), added, granted: false };
+      if (byPolicy !== undefined) {
+        await c.query('UPDATE access_requests SET approved_by_policy = $1 WHERE id = $2', [
+          byPolicy,
+          id,
+        ]);
+      }
       return grantRequest(c, before, added, nowMs);
     });
   }
 
   async deny(id: string, by: string, comment: string, nowMs: number): Promise<AccessRequest> {
-    return transaction(this.pool, async (c) => {
+    return changing(this.pool, async (c) => {
       const before = await requireRequest(c, id, true);
       if (before.status !== 'pending') throw new RolegateError('ERR_ACCESS_STATE');
       await c.query(
@@ -282,7 +274,7 @@ class PostgresStore implements AccessStore {
   }
 
   async revoke(id: string, by: string, nowMs: number): Promise<Grant> {
-    return transaction(this.pool, async (c) => {
+    return changing(this.pool, async (c) => {
       const before = await selectGrant(c, id, true);
       if (before === undefined) throw new RolegateError('ERR_ACCESS_NOT_FOUND');
       if (before.revokedAt !== undefined) return before;
@@ -311,23 +303,41 @@ class PostgresStore implements AccessStore {
     return rows.map(grantFromRow);
   }
 
+  async grantsBetween(sinceMs: number, nowMs: number): Promise<Grant[]> {
+    const { rows } = await this.pool.query(
+      `SELECT * FROM access_grants WHERE starts_at <= $1
+         AND LEAST(expires_at, COALESCE(revoked_at, expires_at)) > $2 ORDER BY starts_at, id`,
+      [nowMs, sinceMs],
+    );
+    return rows.map(grantFromRow);
+  }
+
+  async recordUses(uses: readonly GrantUse[]): Promise<void> {
+    if (uses.length === 0) return;
+    // No NOTIFY: grants did not change, only their counts.
+    await transaction(this.pool, async (c) => {
+      for (const u of uses) {
+        await c.query(
+          'UPDATE access_grants SET uses = uses + $1, last_used_at = GREATEST(COALESCE(last_used_at, 0), $2) WHERE id = $3',
+          [u.count, u.lastUsedAt, u.grantId],
+        );
+      }
+    });
+  }
+
   async csrfKey(period: number, candidate: string): Promise<string> {
     // No NOTIFY: grants did not change.
-    return transaction(
-      this.pool,
-      async (c) => {
-        await c.query(
-          'INSERT INTO access_csrf_keys (period, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (period) DO NOTHING',
-          [period, candidate, Date.now()],
-        );
-        await c.query('DELETE FROM access_csrf_keys WHERE period < $1', [period - 1]);
-        const { rows } = await c.query('SELECT secret FROM access_csrf_keys WHERE period = $1', [
-          period,
-        ]);
-        return String(rows[0]?.['secret']);
-      },
-      false,
-    );
+    return transaction(this.pool, async (c) => {
+      await c.query(
+        'INSERT INTO access_csrf_keys (period, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (period) DO NOTHING',
+        [period, candidate, Date.now()],
+      );
+      await c.query('DELETE FROM access_csrf_keys WHERE period < $1', [period - 1]);
+      const { rows } = await c.query('SELECT secret FROM access_csrf_keys WHERE period = $1', [
+        period,
+      ]);
+      return String(rows[0]?.['secret']);
+    });
   }
 
   async getCsrfKey(period: number): Promise<string | undefined> {
@@ -338,14 +348,47 @@ class PostgresStore implements AccessStore {
     return rows[0] === undefined ? undefined : String(rows[0]['secret']);
   }
 
+  async createSession(s: SessionRow, nowMs: number): Promise<void> {
+    // No NOTIFY: grants did not change.
+    await transaction(this.pool, async (c) => {
+      await c.query('DELETE FROM access_sessions WHERE expires_at <= $1', [nowMs]);
+      await c.query(
+        'INSERT INTO access_sessions (id_hash, issuer, subject, sealed_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [s.idHash, s.issuer, s.subject, s.sealedToken, s.createdAt, s.expiresAt],
+      );
+    });
+  }
+
+  async getSession(idHash: string, nowMs: number): Promise<SessionRow | undefined> {
+    const { rows } = await this.pool.query(
+      'SELECT * FROM access_sessions WHERE id_hash = $1 AND expires_at > $2',
+      [idHash, nowMs],
+    );
+    return rows[0] === undefined ? undefined : sessionFromRow(rows[0]);
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.pool.query('DELETE FROM access_sessions WHERE id_hash = $1', [idHash]);
+  }
+
+  async claimNonce(nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
+    // No NOTIFY: grants did not change.
+    return transaction(this.pool, async (c) => {
+      await c.query('DELETE FROM access_nonces WHERE expires_at <= $1', [nowMs]);
+      const inserted = await c.query(
+        'INSERT INTO access_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING',
+        [nonce, expiresAtMs],
+      );
+      return (inserted.rowCount ?? 0) > 0;
+    });
+  }
+
   onChange(l: () => void): void {
     this.listeners.push(l);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.retry) clearTimeout(this.retry);
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.close();
     await this.pool.end().catch(() => undefined);
   }
 
@@ -355,32 +398,10 @@ class PostgresStore implements AccessStore {
    * notifications sent while it was away are lost.
    */
   async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 2000 });
-    client.on('error', () => {
-      this.listener = undefined;
-      this.listenAgain();
+    this.listener = await listenChannel(this.url, CHANNEL, {
+      onNotification: () => this.changed(),
+      onConnected: () => this.changed(),
     });
-    client.on('notification', () => this.changed());
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-      this.listener = client;
-      // Anything missed while disconnected is picked up by one refresh now.
-      this.changed();
-    } catch {
-      await client.end().catch(() => undefined);
-      this.listenAgain();
-    }
-  }
-
-  /** Schedules one {@link listen} a second from now, unless closed or already scheduled. */
-  private listenAgain(): void {
-    if (this.closed || this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      void this.listen();
-    }, 1000);
-    this.retry.unref();
   }
 
   /** Tells every listener that grants may have changed. */

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { RolegateError, type ErrorCode } from '../errors.js';
 import { visibleLength } from './visible.js';
-import type { AccessEventType, AccessRequest, Grant } from './model.js';
+import { grantActive, type AccessEventType, type AccessRequest, type Grant } from './model.js';
 import type { AccessConfig } from './options.js';
 import type { AccessStore, ApproveResult } from './store.js';
 
@@ -29,7 +29,18 @@ export const ACCESS_ACTIONS = {
   approve: 'rolegate:ApproveAccessRequest',
   revoke: 'rolegate:RevokeGrant',
   list: 'rolegate:ListAccessRequests',
+  /** Evaluated on the requester's own roles when a request is made: rolegate approves it. */
+  autoApprove: 'rolegate:AutoApprove',
 } as const;
+
+/** Who a request approved by rolegate's own policy names as its approver. */
+export const POLICY_APPROVER = 'rolegate (policy)';
+
+/** Who revokes a grant nobody used for `access.revokeUnusedAfterSeconds`. */
+export const UNUSED_REVOKER = 'rolegate (unused)';
+
+/** Most roles in one request. */
+export const MAX_ROLES_PER_REQUEST = 5;
 
 /** One of {@link ACCESS_ACTIONS}. */
 export type AccessAction = (typeof ACCESS_ACTIONS)[keyof typeof ACCESS_ACTIONS];
@@ -46,6 +57,8 @@ export interface ActionVerdict {
   readonly allowed: boolean;
   /** Called only when the refusal is reported; never sent to the client. */
   readonly explain?: () => string;
+  /** For an allow: the role and statement(s) that allowed it (audit). */
+  readonly by?: string;
 }
 
 /**
@@ -116,6 +129,30 @@ export interface NewRequest {
   readonly reason: string;
   readonly ticket?: string;
   readonly breakGlass?: boolean;
+  /** An IAM policy document narrowing the role for the grant (as an STS session policy). */
+  readonly sessionPolicy?: unknown;
+}
+
+/** A request for several roles at once: approved role by role, ending together. */
+export interface NewBundle extends Omit<NewRequest, 'role'> {
+  readonly roles: readonly string[];
+}
+
+/**
+ * A session policy checked by the policy engine: its compact JSON text,
+ * or the problems (file, statement and JSON path) that refuse it.
+ */
+export type SessionPolicyCheck =
+  | { readonly ok: true; readonly json: string }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+/** A grant as a review lists it. */
+export interface ReviewedGrant {
+  readonly grant: Grant;
+  /** True while it is active at the review's time. */
+  readonly active: boolean;
+  /** Checks allowed under it (as last recorded). */
+  readonly uses: number;
 }
 
 export interface AccessServiceOptions {
@@ -134,6 +171,10 @@ export interface AccessServiceOptions {
   readonly changed?: () => Promise<unknown>;
   /** Request id generator. Default randomUUID. */
   readonly newId?: () => string;
+  /** Checks a session policy with the policy engine. Default: session policies are refused. */
+  readonly sessionPolicy?: (document: unknown) => SessionPolicyCheck;
+  /** Whether a requester is on call now (`rolegate:OnCall`). Default: never. */
+  readonly onCall?: (subject: string, groups: readonly string[]) => boolean;
 }
 
 const AUDITED = Symbol('rolegate.access.audited');
@@ -154,6 +195,37 @@ export const BREAK_GLASS_MIN_REASON = 10;
 /** Shortest reason accepted for any request, in visible characters (see `visible.ts`). */
 export const MIN_REASON = 1;
 
+/**
+ * Longest session policy, in characters of compact JSON: STS's bound for an
+ * inline session policy (AssumeRole `Policy`, IAM User Guide "Session
+ * policies").
+ */
+export const SESSION_POLICY_MAX_CHARS = 2048;
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+
+/**
+ * The minute of the day (0-1439) and the day of the week (`Mon`...) of
+ * `nowMs` in the IANA time zone `timeZone`, for `rolegate:MinuteOfDay` and
+ * `rolegate:DayOfWeek` (business hours, on-call windows).
+ */
+export function localMoment(
+  nowMs: number,
+  timeZone: string,
+): { minuteOfDay: number; dayOfWeek: string } {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    hour: '2-digit',
+    minute: '2-digit',
+    weekday: 'short',
+  }).formatToParts(nowMs);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  const minuteOfDay = Number(part('hour')) * 60 + Number(part('minute'));
+  const day = part('weekday');
+  return { minuteOfDay, dayOfWeek: WEEKDAYS.find((d) => d === day) ?? day };
+}
+
 /** Shortest duration of any request, in seconds. */
 export const MIN_DURATION_SECONDS = 60;
 
@@ -166,6 +238,21 @@ export function shown(v: unknown): string {
 /** What the API calls, per caller. */
 export interface AccessService {
   request(caller: Caller, authorize: ActionAuthorizer, input: NewRequest): Promise<AccessRequest>;
+  /** One request per role, sharing a bundle id; every role allowed or none is requested. */
+  requestRoles(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    input: NewBundle,
+  ): Promise<AccessRequest[]>;
+  /**
+   * Grants held at some time in the last `windowSeconds`, the caller's own
+   * and those they may list, with their use: unused first, then by use.
+   */
+  review(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    windowSeconds: number,
+  ): Promise<ReviewedGrant[]>;
   approve(
     caller: Caller,
     authorize: ActionAuthorizer,
@@ -190,6 +277,8 @@ export interface AccessService {
   grants(caller: Caller, authorize: ActionAuthorizer): Promise<Grant[]>;
   /** Reports grants that expired since the last call (audit, webhooks, metrics). */
   sweepExpired(): Promise<Grant[]>;
+  /** Revokes grants unused for `access.revokeUnusedAfterSeconds` (none when unset). */
+  revokeUnused(): Promise<Grant[]>;
 }
 
 const isSelf = (caller: Caller, issuer: string, subject: string) =>
@@ -218,8 +307,8 @@ function forbidden(
   };
 }
 
-/** The context values an action on request `r` is decided with. */
-function contextOf(r: AccessRequest): AccessContext {
+/** The context values of request `r` itself (the service adds the moment's, see `contextOf`). */
+function requestContext(r: AccessRequest): AccessContext {
   return {
     'rolegate:RequestedDuration': r.durationSeconds,
     'rolegate:Requester': r.requester,
@@ -264,37 +353,198 @@ class StoreAccessService implements AccessService {
     authorize: ActionAuthorizer,
     input: NewRequest,
   ): Promise<AccessRequest> {
+    const { role, ...rest } = input;
+    const [made] = await this.create(caller, authorize, { ...rest, roles: [role] }, undefined);
+    return made as AccessRequest;
+  }
+
+  async requestRoles(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    input: NewBundle,
+  ): Promise<AccessRequest[]> {
+    const roles = input.roles;
+    if (
+      roles.length === 0 ||
+      roles.length > MAX_ROLES_PER_REQUEST ||
+      new Set(roles).size !== roles.length
+    ) {
+      return this.refuse(
+        caller,
+        ACCESS_ACTIONS.request,
+        'ERR_ACCESS_INVALID',
+        {},
+        {
+          expected: `roles: 1 to ${MAX_ROLES_PER_REQUEST} distinct role names`,
+          actual: `roles ${shown(roles)}`,
+        },
+      );
+    }
+    return this.create(caller, authorize, input, roles.length > 1 ? this.newId() : undefined);
+  }
+
+  /**
+   * Checks every role of `input` against the rules and rolegate's own
+   * policies before storing any (all or none), stores them, and lets
+   * rolegate's policy approve those it allows (`rolegate:AutoApprove`).
+   */
+  private async create(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    input: NewBundle,
+    bundleId: string | undefined,
+  ): Promise<AccessRequest[]> {
     const action = ACCESS_ACTIONS.request;
-    const { roleArn, breakGlass, reason } = this.checkNewRequest(caller, input);
-    const about = { role: input.role };
-    const request: AccessRequest = {
-      id: this.newId(),
-      role: input.role,
-      roleArn,
-      issuer: caller.issuer,
-      requester: caller.subject,
-      groups: [...caller.groups],
-      durationSeconds: input.durationSeconds,
-      reason,
-      ...(input.ticket ? { ticket: input.ticket } : {}),
-      breakGlass,
-      status: 'pending',
-      createdAt: this.options.now(),
-      approvals: [],
+    const sessionPolicy = this.checkSessionPolicy(
+      caller,
+      input.roles[0] ?? '',
+      input.sessionPolicy,
+    );
+    const createdAt = this.options.now();
+    const requests = input.roles.map((role): AccessRequest => {
+      const { roleArn, breakGlass, reason } = this.checkNewRequest(caller, { ...input, role });
+      return {
+        id: this.newId(),
+        role,
+        roleArn,
+        issuer: caller.issuer,
+        requester: caller.subject,
+        groups: [...caller.groups],
+        durationSeconds: input.durationSeconds,
+        reason,
+        ...(input.ticket ? { ticket: input.ticket } : {}),
+        breakGlass,
+        status: 'pending',
+        createdAt,
+        approvals: [],
+        ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
+        ...(bundleId === undefined ? {} : { bundleId }),
+      };
+    });
+    for (const request of requests) {
+      const verdict = decide(authorize, action, request.roleArn, this.contextOf(request));
+      if (!verdict.allowed) {
+        return this.refuse(
+          caller,
+          action,
+          'ERR_ACCESS_FORBIDDEN',
+          { role: request.role },
+          forbidden(action, request.roleArn, request, verdict),
+        );
+      }
+    }
+    await this.guard(caller, action, () => this.store.createRequests(requests), {
+      role: input.roles.join(','),
+    });
+    const out: AccessRequest[] = [];
+    for (const request of requests) {
+      this.events.event({ type: 'requested', at: createdAt, request, actor: caller.subject });
+      out.push(await this.approveByPolicy(caller, authorize, request));
+    }
+    return out;
+  }
+
+  /**
+   * Approves `r` when the requester's own roles allow `rolegate:AutoApprove`
+   * on its role, from a statement that says so for the requester's own
+   * request (`rolegate:SelfApproval`; see {@link explicitlySelf}). The
+   * approval names the statement. Otherwise `r` stays pending.
+   */
+  private async approveByPolicy(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    r: AccessRequest,
+  ): Promise<AccessRequest> {
+    const action = ACCESS_ACTIONS.autoApprove;
+    const verdict = this.explicitlySelf(authorize, action, r);
+    if (verdict === undefined) return r;
+    const by = verdict.by ?? `${action} on ${r.roleArn}`;
+    const at = this.options.now();
+    const result = await this.guard(
+      caller,
+      action,
+      () => this.store.approve(r.id, POLICY_APPROVER, `approved by policy: ${by}`, 1, at, by),
+      { requestId: r.id, role: r.role },
+    );
+    await this.announceGrant(result, at, POLICY_APPROVER, `approved by policy: ${by}`);
+    return result.request;
+  }
+
+  /**
+   * The verdict on `action` for the requester's own request `r` when a
+   * statement allows it *because* it is their own (allowed with
+   * `rolegate:SelfApproval` true, not allowed without the key); undefined
+   * otherwise. A wildcard Allow (`rolegate:*`, `*`) with no condition on
+   * the key never lets anyone approve their own request.
+   */
+  private explicitlySelf(
+    authorize: ActionAuthorizer,
+    action: AccessAction,
+    r: AccessRequest,
+  ): ActionVerdict | undefined {
+    const { 'rolegate:SelfApproval': _, ...without } = this.contextOf(r);
+    const self = decide(authorize, action, r.roleArn, {
+      ...without,
+      'rolegate:SelfApproval': true,
+    });
+    if (!self.allowed) return undefined;
+    return decide(authorize, action, r.roleArn, without).allowed ? undefined : self;
+  }
+
+  /**
+   * The session policy's compact JSON, checked by the policy engine and
+   * bounded as STS bounds an inline session policy (2,048 characters); a
+   * refusal names what is wrong. Undefined when the request has none.
+   */
+  private checkSessionPolicy(caller: Caller, role: string, document: unknown): string | undefined {
+    if (document === undefined) return undefined;
+    const action = ACCESS_ACTIONS.request;
+    const checked = this.options.sessionPolicy?.(document) ?? {
+      ok: false as const,
+      problems: ['session policies are not enabled here'],
     };
-    const verdict = decide(authorize, action, roleArn, contextOf(request));
-    if (!verdict.allowed) {
+    if (!checked.ok) {
       return this.refuse(
         caller,
         action,
-        'ERR_ACCESS_FORBIDDEN',
-        about,
-        forbidden(action, roleArn, request, verdict),
+        'ERR_ACCESS_INVALID',
+        { role },
+        {
+          expected: 'sessionPolicy: a valid IAM policy document',
+          actual: `sessionPolicy: ${checked.problems.join('; ')}`,
+        },
       );
     }
-    await this.guard(caller, action, () => this.store.createRequest(request), about);
-    this.events.event({ type: 'requested', at: request.createdAt, request, actor: caller.subject });
-    return request;
+    if (checked.json.length > SESSION_POLICY_MAX_CHARS) {
+      return this.refuse(
+        caller,
+        action,
+        'ERR_ACCESS_INVALID',
+        { role },
+        {
+          expected: `sessionPolicy of at most ${SESSION_POLICY_MAX_CHARS} characters of compact JSON (as STS)`,
+          actual: `sessionPolicy of ${checked.json.length} characters`,
+        },
+      );
+    }
+    return checked.json;
+  }
+
+  /**
+   * The context an action on request `r` is decided with: the request's
+   * keys, whether the requester is on call, and the time of day and day of
+   * week in `access.timeZone` (default UTC).
+   */
+  private contextOf(r: AccessRequest): AccessContext {
+    const now = this.options.now();
+    const { minuteOfDay, dayOfWeek } = localMoment(now, this.options.config().timeZone);
+    return {
+      ...requestContext(r),
+      'rolegate:SelfApproval': false,
+      'rolegate:OnCall': this.options.onCall?.(r.requester, r.groups) ?? false,
+      'rolegate:MinuteOfDay': minuteOfDay,
+      'rolegate:DayOfWeek': dayOfWeek,
+    };
   }
 
   async approve(
@@ -307,13 +557,14 @@ class StoreAccessService implements AccessService {
     const r = await this.mustRequest(caller, action, id);
     const about = { requestId: id, role: r.role };
     const self = isSelf(caller, r.issuer, r.requester);
-    if (self && !r.breakGlass) {
+    // Nobody approves their own request, unless a statement says so for exactly that
+    // (rolegate:SelfApproval) or it is break-glass (authorized when it was requested).
+    if (self && !r.breakGlass && this.explicitlySelf(authorize, action, r) === undefined) {
       return this.refuse(caller, action, 'ERR_ACCESS_SELF_APPROVAL', about, {
-        expected: `an approver other than the requester ${r.requester} (${r.issuer}), or a break-glass request`,
-        actual: `the requester approving their own request, not break-glass`,
+        expected: `an approver other than the requester ${r.requester} (${r.issuer}), a break-glass request, or an Allow of ${action} that holds only with rolegate:SelfApproval true`,
+        actual: `the requester approving their own request, not break-glass, and no statement allows self-approval explicitly`,
       });
     }
-    // Break-glass self-approval was authorized when it was requested (rolegate:BreakGlass).
     if (!self) this.mustBeAllowed(caller, authorize, action, r, about);
     const config = this.options.config();
     const needed = r.breakGlass ? 1 : (config.roles[r.role]?.approvals ?? config.approvals);
@@ -324,17 +575,7 @@ class StoreAccessService implements AccessService {
       () => this.store.approve(id, caller.subject, comment, needed, at),
       about,
     );
-    if (result.granted && result.grant) {
-      await this.options.changed?.();
-      this.events.event({
-        type: 'approved',
-        at,
-        request: result.request,
-        grant: result.grant,
-        actor: caller.subject,
-        comment,
-      });
-    }
+    await this.announceGrant(result, at, caller.subject, comment);
     return result;
   }
 
@@ -385,7 +626,7 @@ class StoreAccessService implements AccessService {
     const verdict: ActionVerdict = isSelf(caller, g.issuer, g.subject)
       ? { allowed: true }
       : request
-        ? decide(authorize, action, g.roleArn, contextOf(request))
+        ? decide(authorize, action, g.roleArn, this.contextOf(request))
         : { allowed: false, explain: () => `the request ${g.requestId} of the grant is gone` };
     if (!verdict.allowed) {
       const why = forbidden(action, g.roleArn, request, verdict);
@@ -430,7 +671,7 @@ class StoreAccessService implements AccessService {
     const r = await this.mustRequest(caller, action, id);
     const verdict = isSelf(caller, r.issuer, r.requester)
       ? { allowed: true }
-      : decide(authorize, action, r.roleArn, contextOf(r));
+      : decide(authorize, action, r.roleArn, this.contextOf(r));
     if (!verdict.allowed) {
       const why = forbidden(action, r.roleArn, r, verdict);
       return this.refuse(
@@ -453,6 +694,54 @@ class StoreAccessService implements AccessService {
         isSelf(caller, g.issuer, g.subject) ||
         decide(authorize, ACCESS_ACTIONS.revoke, g.roleArn, grantContext(g)).allowed,
     );
+  }
+
+  async review(
+    caller: Caller,
+    authorize: ActionAuthorizer,
+    windowSeconds: number,
+  ): Promise<ReviewedGrant[]> {
+    const now = this.options.now();
+    const held = await this.guard(caller, ACCESS_ACTIONS.list, () =>
+      this.store.grantsBetween(now - windowSeconds * 1000, now),
+    );
+    const visible = held.filter(
+      (g) =>
+        isSelf(caller, g.issuer, g.subject) ||
+        decide(authorize, ACCESS_ACTIONS.list, g.roleArn, grantContext(g)).allowed,
+    );
+    return visible
+      .map((grant) => ({ grant, active: grantActive(grant, now), uses: grant.uses ?? 0 }))
+      .sort((a, b) => a.uses - b.uses || a.grant.startsAt - b.grant.startsAt);
+  }
+
+  /**
+   * Revokes active grants nobody used for `access.revokeUnusedAfterSeconds`
+   * (counted from the last recorded use, else from the grant's start), each
+   * with a `revoked` audit record by {@link UNUSED_REVOKER}.
+   */
+  async revokeUnused(): Promise<Grant[]> {
+    const idleSeconds = this.options.config().revokeUnusedAfterSeconds;
+    if (idleSeconds === undefined) return [];
+    const now = this.options.now();
+    const idle = (await this.store.activeGrants(now)).filter(
+      (g) => (g.lastUsedAt ?? g.startsAt) + idleSeconds * 1000 <= now,
+    );
+    const revoked: Grant[] = [];
+    for (const g of idle) {
+      const done = await this.store.revoke(g.id, UNUSED_REVOKER, now);
+      if (done.revokedAt !== now) continue;
+      revoked.push(done);
+      this.events.event({
+        type: 'revoked',
+        at: now,
+        grant: done,
+        actor: UNUSED_REVOKER,
+        comment: `no Check used it for ${idleSeconds} s (access.revokeUnusedAfterSeconds)`,
+      });
+    }
+    if (revoked.length > 0) await this.options.changed?.();
+    return revoked;
   }
 
   async sweepExpired(): Promise<Grant[]> {
@@ -519,6 +808,25 @@ class StoreAccessService implements AccessService {
     return { roleArn, breakGlass, reason };
   }
 
+  /** When an approval made the grant: the cache refreshed first, then the `approved` event. */
+  private async announceGrant(
+    result: ApproveResult,
+    at: number,
+    actor: string,
+    comment: string,
+  ): Promise<void> {
+    if (!result.granted || !result.grant) return;
+    await this.options.changed?.();
+    this.events.event({
+      type: 'approved',
+      at,
+      request: result.request,
+      grant: result.grant,
+      actor,
+      comment,
+    });
+  }
+
   /** Reports the refusal to {@link AccessEvents.refused} and throws it, marked audited. */
   /** Refuses (ERR_ACCESS_FORBIDDEN, audited with the layer and statement) unless rolegate's own policies allow `action` on request `r`. */
   private mustBeAllowed(
@@ -528,7 +836,7 @@ class StoreAccessService implements AccessService {
     r: AccessRequest,
     about: About,
   ): void {
-    const verdict = decide(authorize, action, r.roleArn, contextOf(r));
+    const verdict = decide(authorize, action, r.roleArn, this.contextOf(r));
     if (!verdict.allowed) {
       this.refuse(
         caller,
@@ -620,7 +928,7 @@ class StoreAccessService implements AccessService {
   private mayList(caller: Caller, authorize: ActionAuthorizer, r: AccessRequest): boolean {
     return (
       isSelf(caller, r.issuer, r.requester) ||
-      decide(authorize, ACCESS_ACTIONS.list, r.roleArn, contextOf(r)).allowed
+      decide(authorize, ACCESS_ACTIONS.list, r.roleArn, this.contextOf(r)).allowed
     );
   }
 }

@@ -10,9 +10,16 @@
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { RolegateError } from '../errors.js';
 import { grantIdFor, type AccessRequest, type Approval, type Grant } from './model.js';
-import type { AccessStore, ApproveResult, RequestFilter } from './store.js';
+import type { AccessStore, ApproveResult, GrantUse, RequestFilter, SessionRow } from './store.js';
 import { MIGRATIONS } from './migrations.js';
-import { grantFromRow, requestFromRow } from './rows.js';
+import {
+  grantEnd,
+  grantFromRow,
+  REQUEST_INSERT_COLUMNS,
+  requestFromRow,
+  requestInsertValues,
+  sessionFromRow,
+} from './rows.js';
 
 /** How long a statement waits for another process's lock on the file before failing (ms). */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
@@ -69,26 +76,25 @@ class SqliteStore implements AccessStore {
     this.db = db;
   }
 
+  async createRequests(requests: readonly AccessRequest[]): Promise<void> {
+    transaction(this.db, () => {
+      for (const r of requests) this.insertRequest(r);
+    });
+  }
+
   async createRequest(r: AccessRequest): Promise<void> {
+    this.insertRequest(r);
+  }
+
+  private insertRequest(r: AccessRequest): void {
     this.db
       .prepare(
-        `INSERT INTO access_requests (id, role, role_arn, issuer, requester, groups_json,
-           duration_seconds, reason, ticket, break_glass, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+        `INSERT INTO access_requests (${REQUEST_INSERT_COLUMNS})
+         VALUES (${requestInsertValues(r)
+           .map(() => '?')
+           .join(', ')})`,
       )
-      .run(
-        r.id,
-        r.role,
-        r.roleArn,
-        r.issuer,
-        r.requester,
-        JSON.stringify(r.groups),
-        r.durationSeconds,
-        r.reason,
-        r.ticket ?? null,
-        r.breakGlass ? 1 : 0,
-        r.createdAt,
-      );
+      .run(...requestInsertValues(r));
   }
 
   async getRequest(id: string): Promise<AccessRequest | undefined> {
@@ -119,6 +125,7 @@ class SqliteStore implements AccessStore {
     comment: string,
     needed: number,
     nowMs: number,
+    byPolicy?: string,
   ): Promise<ApproveResult> {
     return transaction(this.db, () => {
       const before = this.requireRequest(id);
@@ -139,6 +146,11 @@ class SqliteStore implements AccessStore {
           .get(id)?.['n'],
       );
       if (count < needed) return { request: this.requireRequest(id), added, granted: false };
+      if (byPolicy !== undefined) {
+        this.db
+          .prepare('UPDATE access_requests SET approved_by_policy = ? WHERE id = ?')
+          .run(byPolicy, id);
+      }
       return this.grantRequest(before, added, nowMs);
     });
   }
@@ -190,6 +202,26 @@ class SqliteStore implements AccessStore {
       .map(grantFromRow);
   }
 
+  async grantsBetween(sinceMs: number, nowMs: number): Promise<Grant[]> {
+    return this.db
+      .prepare(
+        `SELECT * FROM access_grants WHERE starts_at <= ?
+           AND MIN(expires_at, COALESCE(revoked_at, expires_at)) > ? ORDER BY starts_at, id`,
+      )
+      .all(nowMs, sinceMs)
+      .map(grantFromRow);
+  }
+
+  async recordUses(uses: readonly GrantUse[]): Promise<void> {
+    if (uses.length === 0) return;
+    transaction(this.db, () => {
+      const update = this.db.prepare(
+        'UPDATE access_grants SET uses = uses + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?',
+      );
+      for (const u of uses) update.run(u.count, u.lastUsedAt, u.grantId);
+    });
+  }
+
   async csrfKey(period: number, candidate: string): Promise<string> {
     return transaction(this.db, () => {
       this.db
@@ -209,6 +241,40 @@ class SqliteStore implements AccessStore {
   async getCsrfKey(period: number): Promise<string | undefined> {
     const row = this.db.prepare('SELECT secret FROM access_csrf_keys WHERE period = ?').get(period);
     return row === undefined ? undefined : String(row['secret']);
+  }
+
+  async createSession(s: SessionRow, nowMs: number): Promise<void> {
+    transaction(this.db, () => {
+      this.db.prepare('DELETE FROM access_sessions WHERE expires_at <= ?').run(nowMs);
+      this.db
+        .prepare(
+          'INSERT INTO access_sessions (id_hash, issuer, subject, sealed_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(s.idHash, s.issuer, s.subject, s.sealedToken, s.createdAt, s.expiresAt);
+    });
+  }
+
+  async getSession(idHash: string, nowMs: number): Promise<SessionRow | undefined> {
+    const row = this.db
+      .prepare('SELECT * FROM access_sessions WHERE id_hash = ? AND expires_at > ?')
+      .get(idHash, nowMs);
+    return row === undefined ? undefined : sessionFromRow(row);
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    this.db.prepare('DELETE FROM access_sessions WHERE id_hash = ?').run(idHash);
+  }
+
+  async claimNonce(nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
+    return transaction(this.db, () => {
+      this.db.prepare('DELETE FROM access_nonces WHERE expires_at <= ?').run(nowMs);
+      const inserted = this.db
+        .prepare(
+          'INSERT INTO access_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING',
+        )
+        .run(nonce, expiresAtMs);
+      return inserted.changes > 0;
+    });
   }
 
   async close(): Promise<void> {
@@ -250,10 +316,16 @@ class SqliteStore implements AccessStore {
   private grantRequest(before: AccessRequest, added: boolean, nowMs: number): ApproveResult {
     const id = before.id;
     const grantId = grantIdFor(id);
+    const bundleEnd =
+      before.bundleId === undefined
+        ? undefined
+        : this.db
+            .prepare('SELECT MIN(expires_at) AS e FROM access_grants WHERE bundle_id = ?')
+            .get(before.bundleId)?.['e'];
     this.db
       .prepare(
         `INSERT INTO access_grants (id, request_id, role, role_arn, issuer, subject, starts_at,
-           expires_at, break_glass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           expires_at, break_glass, session_policy, bundle_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         grantId,
@@ -263,8 +335,10 @@ class SqliteStore implements AccessStore {
         before.issuer,
         before.requester,
         nowMs,
-        nowMs + before.durationSeconds * 1000,
+        grantEnd(before, nowMs, bundleEnd),
         before.breakGlass ? 1 : 0,
+        before.sessionPolicy ?? null,
+        before.bundleId ?? null,
       );
     this.db
       .prepare(

@@ -22,6 +22,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AccessEvent } from './service.js';
 import { accessAuditRecord } from './observe.js';
 import type { WebhookConfig } from './options.js';
+import { slackApprovalBlocks } from './slack.js';
 
 /** The signature header. */
 export const SIGNATURE_HEADER = 'x-rolegate-signature';
@@ -70,8 +71,17 @@ export function slackText(s: string): string {
     .replace(/>/g, '&gt;');
 }
 
-/** The Slack-compatible message of an event; every value from a caller goes through {@link slackText}. */
-export function slackPayload(e: AccessEvent): { text: string; mrkdwn: false } {
+/**
+ * The Slack-compatible message of an event; every value from a caller goes
+ * through {@link slackText}. With `actions` (`access.slack` is set), a
+ * `requested` event also carries Block Kit approve and deny buttons whose
+ * clicks come back to `POST /slack/interactions` (`text` stays as the
+ * notification's fallback).
+ */
+export function slackPayload(
+  e: AccessEvent,
+  actions = false,
+): { text: string; mrkdwn: false; blocks?: object[] } {
   const r = e.request;
   const g = e.grant;
   const who = slackText(r?.requester ?? g?.subject ?? '');
@@ -83,10 +93,9 @@ export function slackPayload(e: AccessEvent): { text: string; mrkdwn: false } {
     r && e.type === 'requested'
       ? ` for ${Math.round(r.durationSeconds / 60)} min: ${slackText(r.reason)}`
       : '';
-  return {
-    text: `${flag}rolegate: ${who} ${role} access ${e.type}${by}${until}${why}`,
-    mrkdwn: false,
-  };
+  const text = `${flag}rolegate: ${who} ${role} access ${e.type}${by}${until}${why}`;
+  const pending = actions && e.type === 'requested' && r !== undefined;
+  return { text, mrkdwn: false, ...(pending ? { blocks: slackApprovalBlocks(text, r.id) } : {}) };
 }
 
 export interface WebhookDeliveryOptions {
@@ -96,6 +105,8 @@ export interface WebhookDeliveryOptions {
   /** Told of each delivery's final result, for metrics and logs. */
   readonly onResult?: (url: string, event: string, ok: boolean, attempts: number) => void;
   readonly now?: () => number;
+  /** Approve and deny buttons on Slack messages of requested events (`access.slack` is set). Default false. */
+  readonly slackActions?: boolean;
 }
 
 /** Returns the event sink that delivers to every webhook. */
@@ -113,7 +124,7 @@ export function createWebhookSender(options: WebhookDeliveryOptions): {
   const deliver = async (hook: WebhookConfig, e: AccessEvent): Promise<void> => {
     const body = JSON.stringify(
       hook.format === 'slack'
-        ? slackPayload(e)
+        ? slackPayload(e, options.slackActions === true)
         : { id: randomUUID(), type: `access.${e.type}`, ...accessAuditRecord(e) },
     );
     const secret = hook.secretEnv === undefined ? undefined : secretOf(hook.secretEnv);

@@ -50,6 +50,28 @@ export const DEFAULT_CREDENTIAL_HEADERS: AwsCredentialHeaders = Object.freeze(
   credentialHeadersSchema.parse({}),
 );
 
+/** `aws.iam.fleet`: replicas share one IAM reader through PostgreSQL. */
+const awsIamFleetSchema = fields({
+  urlEnv: text()
+    .default('ROLEGATE_ACCESS_DATABASE_URL')
+    .describe(
+      'Environment variable holding the PostgreSQL URL (never in the file); the same database as the access store by default. Default ROLEGATE_ACCESS_DATABASE_URL.',
+    ),
+  leaseSeconds: int(2, 600)
+    .default(15)
+    .describe(
+      'How long the reader holds its lease without renewing it (renewed every third of it): when the reader dies, another replica reads IAM within leaseSeconds * 4/3. Default 15.',
+    ),
+  replica: text()
+    .optional()
+    .describe(
+      'This replica in metrics, logs and GET /config (the lease holder). Default: <hostname>/<pid>.',
+    ),
+});
+
+/** `aws.iam.fleet` options; defaults in the schema. */
+export type AwsIamFleetConfig = z.output<typeof awsIamFleetSchema>;
+
 /** `aws.iam`: which IAM roles rolegate loads, and how often. */
 export const awsIamSchema = fields({
   pathPrefix: text()
@@ -68,6 +90,11 @@ export const awsIamSchema = fields({
     .default(10_000)
     .describe(
       'Timeout of each IAM API request of a sync (ms); a request past it fails the sync (retried with backoff, reported by rolegate_iam_syncs_total and ERR_IAM_SYNC), so a hanging IAM endpoint never stalls syncs silently.',
+    ),
+  fleet: awsIamFleetSchema
+    .optional()
+    .describe(
+      'Replicas elect one IAM reader through PostgreSQL and share its snapshot (LISTEN/NOTIFY); each still compiles it. Absent: every replica reads IAM itself. See docs/fleet.md.',
     ),
 });
 

@@ -16,6 +16,8 @@ export interface AwsMetrics {
   readonly iamRoles: Gauge<'state'>;
   /** `rolegate_sts_calls_total{api,result}`. */
   readonly sts: Counter<'api' | 'result'>;
+  /** `rolegate_iam_fleet_reader`: 1 while this process holds the fleet's reader lease. */
+  readonly fleetReader: Gauge;
   /** Adds the IAM sync metrics to the registry, or takes them out (reset, for a later return). */
   showIamMetrics(show: boolean): void;
 }
@@ -40,6 +42,11 @@ export function createAwsMetrics(registry: Registry | undefined): AwsMetrics {
     labelNames: ['state'] as const,
     registers: [],
   });
+  const fleetReader = new Gauge({
+    name: 'rolegate_iam_fleet_reader',
+    help: "1 while this process is the fleet's IAM reader (holds the lease, aws.iam.fleet), else 0. With a fleet, time() - rolegate_iam_last_sync_success_timestamp_seconds is the age of the snapshot this process decides with.",
+    registers: [],
+  });
   const sts = new Counter({
     name: 'rolegate_sts_calls_total',
     help: 'STS calls for upstream credentials, by API and result (success|failure).',
@@ -50,6 +57,7 @@ export function createAwsMetrics(registry: Registry | undefined): AwsMetrics {
     ['rolegate_iam_last_sync_success_timestamp_seconds', lastSync],
     ['rolegate_iam_syncs_total', syncs as Metric],
     ['rolegate_iam_roles', iamRoles as Metric],
+    ['rolegate_iam_fleet_reader', fleetReader],
   ];
   const showIamMetrics = (show: boolean) => {
     if (!registry) return;
@@ -69,5 +77,5 @@ export function createAwsMetrics(registry: Registry | undefined): AwsMetrics {
       syncs.inc({ result: 'failure' }, 0);
     }
   };
-  return { lastSync, syncs, iamRoles, sts, showIamMetrics };
+  return { lastSync, syncs, iamRoles, sts, fleetReader, showIamMetrics };
 }

@@ -16,6 +16,7 @@ import type { CompiledConfig, CheckSettings } from '../generation/compiled-confi
 import type { Logger } from '../observe/logger.js';
 import type { CacheMetrics } from '../observe/metrics.js';
 import { credentialHeaderNames, type AwsConfig } from './config.js';
+import type { FleetStatus } from './fleet.js';
 import { createIamLifecycle } from './iam-lifecycle.js';
 import { directIamReader, type IamReader } from './iam-reader.js';
 import type { IamSnapshot } from './iam-source.js';
@@ -47,6 +48,8 @@ export interface AwsIntegrationOptions {
    * worker asks its primary, which reads once for every worker.
    */
   readonly iamReader?: IamReader;
+  /** Environment variables (the fleet's database URL). Default: none set. */
+  readonly env?: (name: string) => string | undefined;
 }
 
 /** The options the AWS integration reads: a Check's, plus its own `aws` section. */
@@ -73,7 +76,12 @@ export interface AwsIntegration {
   lastIamSync(): number | undefined;
   /** Syncs IAM now; false on failure or without an IAM source. Never rejects. */
   syncNow(): Promise<boolean>;
-  stop(): void;
+  /** The IAM fleet as this replica sees it (`aws.iam.fleet`), else undefined. */
+  fleet(): FleetStatus | undefined;
+  /** Throws (ERR_IAM_FLEET) when `configure` could not apply `config`; changes nothing. */
+  preflight(config: RolegateConfig): void;
+  /** Stops the IAM sync; resolves once a fleet lease is given up. */
+  stop(): Promise<void>;
 }
 
 /** Creates the integration; nothing talks to AWS until `configure` or a credentials route. */
@@ -87,6 +95,9 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
     metrics,
     readIam: options.iamReader ?? directIamReader(now),
     onRolesChanged: options.onRolesChanged,
+    env: options.env ?? (() => undefined),
+    // A given reader belongs to a cluster primary, which is the fleet member.
+    joinFleet: options.iamReader === undefined,
   });
   const credentials = createCredentialsStep({
     logger,
@@ -102,6 +113,8 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
     ownedHeaders: (config) => credentialHeaderNames(config.aws),
     lastIamSync: () => iam.lastSuccess(),
     syncNow: () => iam.syncNow(),
+    fleet: () => iam.fleet(),
+    preflight: (config) => iam.preflight(config.aws),
     stop: () => iam.stop(),
   };
 }

@@ -29,6 +29,8 @@ export interface AccessActionVerdict {
   readonly allowed: boolean;
   /** The role that allowed it. */
   readonly role?: string;
+  /** For an allow: `role <name>: <layer> <policy> statement <sid>, ...`, the statements that allowed it. */
+  readonly by?: string;
   /**
    * For a refusal, for the operator only (the audit record, never the
    * client): which layer (trust, guardrail, identity policy, boundary) and
@@ -117,7 +119,10 @@ export function authorizeAccessAction(
     };
     const decision = evaluate(role.permissions, evaluation);
     if (decision.errors.length === 0 && decision.decision === 'Allow') {
-      return { allowed: true, role: role.name };
+      const statements = decision.determining.map((d) =>
+        statementName(d.layer, d.policy, d.statement),
+      );
+      return { allowed: true, role: role.name, by: `role ${role.name}: ${statements.join(', ')}` };
     }
     evaluated.push({ role, request: evaluation, decision });
   }

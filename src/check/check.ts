@@ -31,6 +31,7 @@ import { upstreamHeaders } from '../response/upstream-headers.js';
 import { requestContextResolver, roleSessionKeys } from './context.js';
 import { unsafeVariableClaim } from '../identity/variable-claims.js';
 import type { GrantLookup } from '../access/grants.js';
+import { sessionDecision } from './session-policy.js';
 import type { Grant } from '../access/model.js';
 
 /** The generation of configuration a check runs against; swapped whole on reload. */
@@ -195,13 +196,21 @@ export function authorize(
     const decision: Decision = evaluate(role.permissions, req);
     // A condition that could not be read against the request might have been
     // meant to deny: such a role never allows (fail closed).
-    if (decision.errors.length === 0 && decision.decision === 'Allow') {
+    // Under a grant with a session policy, that policy must allow too (the session layer).
+    const grant = decision.decision === 'Allow' ? grantOf(role) : undefined;
+    const session = grant === undefined ? undefined : sessionDecision(grant, req);
+    if (decision.errors.length === 0 && decision.decision === 'Allow' && allows(session)) {
       p.role = role;
-      const grant = grantOf(role);
       if (grant !== undefined) p.grant = grant;
-      p.determining = [...decision.determining];
-      p.determiningRoles = decision.determining.map(() => role.name);
+      p.determining = [...decision.determining, ...(session?.determining ?? [])];
+      p.determiningRoles = p.determining.map(() => role.name);
       return 'OK';
+    }
+    if (session !== undefined && decision.errors.length === 0 && decision.decision === 'Allow') {
+      if (session.decision === 'ExplicitDeny') sawExplicitDeny = true;
+      if (session.errors.length > 0) sawEvaluationError = true;
+      denied(role, session.determining);
+      continue;
     }
     // Only a deny is explained, so only roles that did not allow are kept for it.
     (evaluated ??= new Map()).set(role, { request: req, decision });
@@ -218,6 +227,11 @@ export function authorize(
   explain();
   if (sawExplicitDeny) return 'ERR_EXPLICIT_DENY';
   return sawEvaluationError ? 'ERR_POLICY_EVALUATION' : 'ERR_IMPLICIT_DENY';
+}
+
+/** True without a session layer, or when the session policy allows (no error). */
+function allows(session: Decision | undefined): boolean {
+  return session === undefined || (session.errors.length === 0 && session.decision === 'Allow');
 }
 
 /**
@@ -337,8 +351,9 @@ export async function check(
 ): Promise<CheckOutcome> {
   const p: Progress = { rolesConsidered: [], determining: [] };
   let reason: ErrorCode | 'OK';
+  const at = deps.now();
   try {
-    reason = await decide(request, generation, deps.now(), p, deps.grants);
+    reason = await decide(request, generation, at, p, deps.grants);
   } catch (err) {
     reason = errorCodeOf(err);
     // An identity refusal says why (actual against expected) on the deny's explanation.
@@ -346,10 +361,13 @@ export async function check(
     if (identity !== undefined) p.explanation = { identity, roles: [] };
   }
   const outcome = toOutcome(deps.newId(), reason, p, generation.compiled.settings.headers.claims);
-  if (!outcome.allowed || outcome.route?.credentials === undefined || !deps.credentials) {
-    return outcome;
-  }
-  return withCredentials(outcome, deps.credentials, generation, p);
+  const final =
+    !outcome.allowed || outcome.route?.credentials === undefined || !deps.credentials
+      ? outcome
+      : await withCredentials(outcome, deps.credentials, generation, p);
+  // Reviews count what each grant was used for.
+  if (final.allowed && p.grant !== undefined) deps.grants?.used?.(p.grant, at);
+  return final;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * `rolegate access request|approve|deny|revoke|list|show` and
  * `rolegate credentials`: clients of the access API (docs/access.md), with a
- * token from `--token` or `ROLEGATE_TOKEN` (never echoed), the API from
+ * token from `--token`, `ROLEGATE_TOKEN` or the file `rolegate login` wrote
+ * (never echoed), the API from
  * `--url` or `ROLEGATE_ACCESS_URL` (default `http://127.0.0.1:9004`). Output:
  * a table by default, `--format json` for scripts; an API error is one line
  * on stderr with its catalogue code, exit status 1. A call that never
@@ -9,10 +10,12 @@
  * `ERR_ACCESS_UNREACHABLE` with the URL, never a store error: the store is
  * behind the API, and nothing was asked of it.
  */
+import { readFileSync } from 'node:fs';
 import { processEnvironment, type Environment } from '../config/environment.js';
 import { ERROR_CATALOGUE, errorDocAnchor, isErrorCode, RolegateError } from '../errors.js';
 import { stringFlag, type ParsedArgs } from './args.js';
 import type { CliIo } from './io.js';
+import { readStoredToken, tokenFilePath } from './login.js';
 import { UsageError } from './usage-error.js';
 
 /** The API base when neither `--url` nor `ROLEGATE_ACCESS_URL` says otherwise. */
@@ -108,9 +111,12 @@ function client(args: ParsedArgs, command: string, env: Environment): Client {
     stringFlag(args, 'url', command) ?? env['ROLEGATE_ACCESS_URL'] ?? DEFAULT_ACCESS_URL,
     command,
   );
-  const token = stringFlag(args, 'token', command) ?? env['ROLEGATE_TOKEN'];
+  const token =
+    stringFlag(args, 'token', command) ??
+    env['ROLEGATE_TOKEN'] ??
+    readStoredToken(tokenFilePath(env));
   if (token === undefined || token === '') {
-    throw new UsageError('missing --token (or ROLEGATE_TOKEN)', command);
+    throw new UsageError('missing --token (or ROLEGATE_TOKEN, or run rolegate login)', command);
   }
   return {
     async call(method, path, body) {
@@ -169,6 +175,31 @@ const REQUEST_COLUMNS = [
   'reason',
 ];
 const GRANT_COLUMNS = ['id', 'role', 'subject', 'expiresAt', 'secondsLeft'];
+const REVIEW_COLUMNS = ['id', 'role', 'subject', 'startsAt', 'active', 'uses', 'lastUsedAt'];
+
+/** The `--role` flags (at least one). */
+function roleFlags(args: ParsedArgs): string[] {
+  const raw = args.values['role'];
+  const roles = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter(
+    (r): r is string => typeof r === 'string',
+  );
+  if (roles.length === 0) throw new UsageError('access request needs --role NAME', 'access');
+  return roles;
+}
+
+/** The JSON document `--session-policy FILE` names, if given; a usage error when unreadable. */
+function sessionPolicyFlag(args: ParsedArgs): unknown {
+  const file = stringFlag(args, 'session-policy', 'access');
+  if (file === undefined) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (err) {
+    throw new UsageError(
+      `--session-policy ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      'access',
+    );
+  }
+}
 
 function formatOf(args: ParsedArgs, command: string): 'table' | 'json' {
   const f = stringFlag(args, 'format', command) ?? 'table';
@@ -201,7 +232,7 @@ export async function runAccess(
   };
   switch (verb) {
     case 'request': {
-      const role = stringFlag(args, 'role', 'access', true);
+      const roles = roleFlags(args);
       const durationText = stringFlag(args, 'duration', 'access') ?? '1h';
       const durationSeconds = parseDuration(durationText);
       if (durationSeconds === undefined)
@@ -211,14 +242,30 @@ export async function runAccess(
         );
       const reason = stringFlag(args, 'reason', 'access', true);
       const ticket = stringFlag(args, 'ticket', 'access');
+      const sessionPolicy = sessionPolicyFlag(args);
       const created = await api.call('POST', '/v1/access/requests', {
-        role,
+        ...(roles.length === 1 ? { role: roles[0] } : { roles }),
         durationSeconds,
         reason,
         ...(ticket === undefined ? {} : { ticket }),
         ...(args.values['break-glass'] === true ? { breakGlass: true } : {}),
+        ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
       });
-      print(created, [created], REQUEST_COLUMNS);
+      const made = Array.isArray(created['requests']) ? (created['requests'] as Row[]) : [created];
+      print(created, made, REQUEST_COLUMNS);
+      return 0;
+    }
+    case 'review': {
+      const windowText = stringFlag(args, 'window', 'access') ?? '30d';
+      const windowSeconds = parseDuration(windowText);
+      if (windowSeconds === undefined) {
+        throw new UsageError(
+          `--window ${JSON.stringify(windowText)} is not a duration (e.g. 12h, 7d)`,
+          'access',
+        );
+      }
+      const out = await api.call('GET', `/v1/access/review?windowSeconds=${windowSeconds}`);
+      print(out, out['grants'] as Row[], REVIEW_COLUMNS);
       return 0;
     }
     case 'approve':
@@ -261,7 +308,7 @@ export async function runAccess(
     default:
       throw new UsageError(
         verb === undefined
-          ? 'missing verb: request, approve, deny, revoke, list or show'
+          ? 'missing verb: request, approve, deny, revoke, list, show or review'
           : `unknown verb ${JSON.stringify(verb)}`,
         'access',
       );

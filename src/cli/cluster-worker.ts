@@ -117,6 +117,9 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'iam-read':
       iam.answer(msg);
       return;
+    case 'iam-sync':
+      void instance?.syncIam();
+      return;
   }
 }
 

@@ -284,31 +284,39 @@ Examples:
       ...HELP_FLAG,
       url: { type: 'string' },
       token: { type: 'string' },
-      role: { type: 'string' },
+      role: { type: 'string', multiple: true },
       duration: { type: 'string' },
       reason: { type: 'string' },
       ticket: { type: 'string' },
       'break-glass': { type: 'boolean' },
+      'session-policy': { type: 'string' },
       comment: { type: 'string' },
       status: { type: 'string' },
       grants: { type: 'boolean' },
+      window: { type: 'string' },
       format: { type: 'string', short: 'o' },
     },
     positionals: true,
     help: `Just-in-time access through the access API (docs/access.md).
 
 Usage:
-  rolegate access request --role NAME [--duration 1h] --reason TEXT [--ticket REF] [--break-glass]
+  rolegate access request --role NAME [--role NAME...] [--duration 1h] --reason TEXT
+                          [--ticket REF] [--break-glass] [--session-policy FILE]
   rolegate access approve ID [--comment TEXT]
   rolegate access deny ID [--comment TEXT]
   rolegate access revoke GRANT_ID
   rolegate access list [--status pending|approved|denied] [--grants]
   rolegate access show ID
+  rolegate access review [--window 30d]
 
 Flags:
       --url URL           the access API (default $ROLEGATE_ACCESS_URL, else http://127.0.0.1:9004)
-      --token TOKEN       your token (default $ROLEGATE_TOKEN); never printed
+      --token TOKEN       your token (default $ROLEGATE_TOKEN, else the one rolegate
+                          login stored); never printed
       --duration D        seconds, or 30m, 1h, 1h30m (default 1h)
+      --role NAME         the role; repeated: one request for several roles, ending together
+      --session-policy F  a JSON IAM policy document narrowing the role(s) for the grant
+      --window W          review: grants held in the last W (seconds, or 12h, 7d; default 30d)
   -o, --format table|json table (default) or the API's JSON
   -h, --help              show this help
 
@@ -318,6 +326,38 @@ stderr), 2 for a usage error.
 Examples:
   rolegate access request --role staging-admin --duration 2h --reason "fix OPS-42"
   rolegate access list --status pending --format json | jq -r '.requests[].id'
+  rolegate access request --role staging-read --role staging-write --reason "INC-7" --session-policy readonly.json
+  rolegate access review --window 7d
+`,
+  },
+  login: {
+    summary: 'sign in with an OpenID provider and store the token rolegate access uses',
+    flags: {
+      ...HELP_FLAG,
+      issuer: { type: 'string' },
+      'client-id': { type: 'string' },
+      scope: { type: 'string' },
+      'token-file': { type: 'string' },
+    },
+    help: `Sign in with an OpenID provider (authorization code with PKCE, RFC 8252's
+loopback redirect: http://127.0.0.1:<port>/callback, a port the OS picks; register
+the client as a native/public one). Open the printed URL in a browser; the access
+token is stored (mode 0600) where rolegate access and rolegate credentials read it
+when neither --token nor ROLEGATE_TOKEN is given. The token is never printed.
+
+Usage:
+  rolegate login --issuer URL --client-id ID [--scope "openid ..."] [--token-file PATH]
+
+Flags:
+      --issuer URL        the OpenID provider (one of rolegate's issuers); required
+      --client-id ID      the public client registered for the CLI; required
+      --scope S           scopes, space-separated (default openid; openid always asked)
+      --token-file PATH   where the token goes (default $ROLEGATE_TOKEN_FILE, else
+                          ~/.config/rolegate/token)
+  -h, --help              show this help
+
+Exit status: 0 when signed in, 1 when the sign-in failed or did not come back
+within 5 minutes (ERR_SIGNIN_FAILED), 2 for a usage error.
 `,
   },
   migrate: {
@@ -377,6 +417,53 @@ Flags:
 
 Example:
   TOKEN=$(rolegate dev-token --sub alice --groups readers)
+`,
+  },
+  diff: {
+    summary: 'prove what a config change does to access, or check one config (not-granted, public)',
+    flags: {
+      ...HELP_FLAG,
+      ...CONFIG_FLAG,
+      old: { type: 'string' },
+      new: { type: 'string' },
+      'fail-on': { type: 'string' },
+      action: { type: 'string' },
+      resource: { type: 'string' },
+      format: { type: 'string', short: 'o' },
+      'max-cells': { type: 'string' },
+    },
+    positionals: true,
+    help: `Prove what a configuration change does to access: every class of request
+whose decision changes, newly allowed first, each with a witness request that
+was decided under both configurations by the live engine. Or check one
+configuration: no identity can perform an action (not-granted), or no route is
+reachable by every token of an issuer (public). The reasoning covers the whole
+request space (docs/diff.md); what it does not cover makes the answer unknown.
+
+Usage:
+  rolegate diff --old FILE --new FILE [--fail-on new-access|any-change]
+  rolegate diff not-granted --config FILE --action ACTION [--resource ARN]
+  rolegate diff public --config FILE
+
+Flags:
+      --old FILE, --new FILE   the configurations to compare (YAML or JSON)
+      --fail-on new-access     exit 1 when the new configuration allows a request
+                               the old one denied (any-change: any decision change)
+  -c, --config FILE            the configuration a check reads
+      --action ACTION          not-granted: the IAM action (case-insensitive)
+      --resource ARN           not-granted: an ARN pattern (* and ?); default *
+  -o, --format text|json       text (default) or one JSON document
+      --max-cells N            bound on the request cells decided (default 2000000)
+  -h, --help                   show this help
+
+Exit status: 0 proved (no failing finding), 1 a failing finding (new access
+with --fail-on, a granted or public action), 2 unknown (a construct outside the
+covered fragment, named with its file and JSON path) or a usage error.
+
+Examples:
+  rolegate diff --old main/rolegate.yaml --new rolegate.yaml --fail-on new-access
+  rolegate diff not-granted --config rolegate.yaml --action orders:PurgeOrders
+  rolegate diff public --config rolegate.yaml
 `,
   },
   version: {

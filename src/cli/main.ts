@@ -7,6 +7,7 @@
 import { baseDirOf, loadConfig } from '../config/load.js';
 import { migrateStore } from '../serve/access.js';
 import { runAccess, runCredentials } from './access.js';
+import { runLogin } from './login.js';
 import { parseCommandArgs, stringFlag, wantsHelp, type ParsedArgs } from './args.js';
 import {
   COMMANDS,
@@ -22,6 +23,7 @@ import { processIo, type CliIo } from './io.js';
 import { reportError } from './report.js';
 import { runServe } from './serve.js';
 import { runConfigSimulate } from './simulate-config.js';
+import { runDiff } from './diff.js';
 import { runPolicyTests } from './policy-test.js';
 import { parseDuration, readAuditFiles, requireAuditRecords } from './audit-files.js';
 import { runExplain } from './explain.js';
@@ -212,6 +214,8 @@ async function run(command: CommandName, args: ParsedArgs, io: CliIo): Promise<n
       return runAccess(args, io);
     case 'credentials':
       return runCredentials(args, io);
+    case 'login':
+      return runLogin(args, io);
     case 'migrate': {
       const file = stringFlag(args, 'config', 'migrate', true);
       const source = await configSourceOf(file, io, 'migrate');
@@ -220,6 +224,8 @@ async function run(command: CommandName, args: ParsedArgs, io: CliIo): Promise<n
       io.stdout.write(`access store (${kind}) is up to date\n`);
       return 0;
     }
+    case 'diff':
+      return runDiff(args, io);
     case 'version':
       io.stdout.write(`${rolegateVersion()}\n`);
       return 0;

@@ -28,6 +28,7 @@ export const ACCESS_API_ACTIONS: readonly string[] = [
   'rolegate:ApproveAccessRequest',
   'rolegate:RevokeGrant',
   'rolegate:ListAccessRequests',
+  'rolegate:AutoApprove',
 ];
 
 /**

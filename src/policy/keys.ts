@@ -37,6 +37,10 @@ export const DEFAULT_KEY_REGISTRY: KeyRegistry = {
     'rolegate:RequestedDuration',
     'rolegate:Requester',
     'rolegate:BreakGlass',
+    'rolegate:SelfApproval',
+    'rolegate:OnCall',
+    'rolegate:MinuteOfDay',
+    'rolegate:DayOfWeek',
   ],
   multiValued: ['aws:TagKeys', 'aws:PrincipalServiceNamesList', 'rolegate:RequesterGroups'],
 };

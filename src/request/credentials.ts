@@ -12,7 +12,8 @@ export interface FoundToken {
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)\s*$/i;
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
+/** The value of cookie `name` in a `Cookie` header, or undefined. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
   for (const part of header.split(/;\s*/)) {
     const eq = part.indexOf('=');

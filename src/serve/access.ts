@@ -13,7 +13,9 @@ import { createGrantCache, type GrantCache, type GrantLookup } from '../access/g
 import { auditingEvents, createAccessMetrics, type AccessMetrics } from '../access/observe.js';
 import type { AccessConfig } from '../access/options.js';
 import { createAccessService, markAudited, type AccessEvents } from '../access/service.js';
+import { onCallReader } from '../access/on-call.js';
 import { createWebhookSender } from '../access/webhooks.js';
+import { checkSessionPolicy } from '../check/session-policy.js';
 import { openSqliteStore } from '../access/sqlite-store.js';
 import type { AccessStore } from '../access/store.js';
 import { assumableForCredentials, authorizeAccessAction } from '../check/access-actions.js';
@@ -26,6 +28,9 @@ import { extractToken } from '../request/credentials.js';
 import type { AuthzRequest } from '../request/types.js';
 import { startAccessApi, type AccessApiOptions } from '../transport/http/access-api.js';
 import type { Principal } from '../identity/principal.js';
+import { principalFromClaims } from '../identity/jwt.js';
+import { createSignIn, type SignIn } from './signin.js';
+import type { SlackUserConfig } from '../access/options.js';
 
 export interface AccessWiringOptions {
   readonly config: AccessConfig;
@@ -104,6 +109,7 @@ function grantCacheOf(
     now,
     refreshMs: config.refreshMs,
     stalenessMs: config.stalenessSeconds * 1000,
+    usageFlushMs: config.usageFlushSeconds * 1000,
     onRefresh(ok, grants) {
       metrics.cacheRefreshes.inc({ result: ok ? 'success' : 'failure' });
       if (!ok && !staleLogged) {
@@ -188,16 +194,25 @@ function credentialsFor(
 /** The access API's view of callers: identity, credential source and rolegate's own policies. */
 function callersOf(
   options: AccessWiringOptions,
+  signIn: SignIn | undefined,
 ): Pick<ApiOptions, 'requestOf' | 'authenticate' | 'origins' | 'credentialSource' | 'authorizer'> {
   const { now } = options;
+  /** A token where an issuer's tokens travel wins; without one, the sign-in session (if any). */
+  const tokenFound = (request: AuthzRequest) =>
+    extractToken(request, options.generation().verifier.locations) !== undefined;
   return {
     requestOf: toAuthzRequest,
-    authenticate: (request) => identify(request, options.generation().verifier),
+    authenticate: async (request) =>
+      signIn !== undefined && !tokenFound(request) && signIn.hasSessionCookie(request)
+        ? signIn.principalOf(request)
+        : identify(request, options.generation().verifier),
     origins: () => options.generation().compiled.settings.access.origins,
     credentialSource(request) {
       try {
         const found = extractToken(request, options.generation().verifier.locations);
-        return found?.location.kind === 'cookie' ? 'cookie' : 'header';
+        // The session cookie is a cookie too: it never carries a state-changing API call.
+        if (found === undefined) return signIn?.hasSessionCookie(request) ? 'cookie' : 'header';
+        return found.location.kind === 'cookie' ? 'cookie' : 'header';
       } catch {
         return undefined;
       }
@@ -215,6 +230,72 @@ function callersOf(
   };
 }
 
+/**
+ * The identity a Slack user mapped in `access.slack.users` acts as: the
+ * principal its issuer's configuration would make of a token with that
+ * subject and those groups (groups at the issuer's `groupsClaim`, so
+ * `jwt:<claim>` and `rolegate:groups` both see them). The mapping is
+ * trusted operator config: no token is involved.
+ */
+function slackPrincipal(options: AccessWiringOptions, user: SlackUserConfig): Principal {
+  const issuer = options.generation().compiled.issuers.find((i) => i.issuer === user.issuer);
+  if (issuer === undefined) {
+    throw new RolegateError(
+      'ERR_ACCESS_SLACK_USER',
+      `the mapping names issuer ${user.issuer}, which is not under issuers`,
+    );
+  }
+  const path = (issuer.groupsClaim ?? 'groups').split('.');
+  let groups: unknown = [...user.groups];
+  for (const key of path.reverse()) groups = { [key]: groups };
+  const claims = { ...(groups as Record<string, unknown>), iss: issuer.issuer, sub: user.subject };
+  return principalFromClaims(claims, issuer);
+}
+
+/** Slack's interactive callback (`access.slack`): its config, secret, replay record and user mapping. */
+function slackOf(
+  options: AccessWiringOptions,
+  store: AccessStore,
+): NonNullable<ApiOptions['slack']> {
+  return {
+    config: () => options.generation().compiled.settings.access.slack,
+    secret: (name) => processEnvironment()[name],
+    claimNonce: (nonce, until, now) => store.claimNonce(nonce, until, now),
+    principalOf: (user) => slackPrincipal(options, user),
+  };
+}
+
+/**
+ * `rolegate:OnCall` for the live `access.onCall` (a reload that changes it
+ * gets a new reader; the file is relative to the config file).
+ */
+function onCallOf(
+  options: AccessWiringOptions,
+): (subject: string, groups: readonly string[]) => boolean {
+  let key = '';
+  let reader: (subject: string, groups: readonly string[]) => boolean = () => false;
+  return (subject, groups) => {
+    const config = options.generation().compiled.settings.access.onCall;
+    const next = JSON.stringify(config);
+    if (next !== key) {
+      key = next;
+      reader = onCallReader({
+        groups: config.groups,
+        ...(config.file === undefined ? {} : { file: resolvePath(options.baseDir, config.file) }),
+        onFile(ok, detail) {
+          if (ok) options.logger.info({ file: config.file, detail }, 'on-call file read');
+          else
+            options.logger.warn(
+              { file: config.file, detail },
+              'on-call file unreadable; nobody is on call by it',
+            );
+        },
+      });
+    }
+    return reader(subject, groups);
+  };
+}
+
 /** Opens the store (migrating it), fills the grant cache and starts the API. */
 export async function startAccess(options: AccessWiringOptions): Promise<AccessRuntime> {
   const { config, now, logger } = options;
@@ -225,6 +306,7 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
   const webhooks = createWebhookSender({
     webhooks: config.webhooks,
     secret: (name) => processEnvironment()[name],
+    slackActions: config.slack !== undefined,
     onResult(url, event, ok, attempts) {
       metrics.webhooks.inc({ result: ok ? 'success' : 'failure' });
       if (!ok) logger.warn({ url, event, attempts }, 'access webhook delivery failed');
@@ -238,12 +320,15 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
     now,
     events,
     changed: () => cache.refresh(),
+    sessionPolicy: checkSessionPolicy,
+    onCall: onCallOf(options),
   });
   await cache.refresh();
   cache.start();
   // Expired grants are swept, and the open-request gauge refreshed, every second.
   const sweep = setInterval(() => {
     service.sweepExpired().catch(() => undefined);
+    service.revokeUnused().catch(() => undefined);
     store.listRequests({ status: 'pending' }).then(
       (l) => {
         open = l.length;
@@ -253,16 +338,27 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
   }, 1000);
   sweep.unref();
 
+  const signIn =
+    config.signIn === undefined
+      ? undefined
+      : createSignIn({
+          generation: options.generation,
+          store,
+          now,
+          auditLogger: options.auditLogger,
+        });
   const api = await startAccessApi({
     host: config.listen.host,
     port: options.port ?? config.listen.port,
     service,
     events,
     now,
-    ...callersOf(options),
+    ...callersOf(options, signIn),
+    ...(signIn === undefined ? {} : { signIn }),
     csrf: createCsrfTokens({ store, now, rotateMs: config.csrfRotateSeconds * 1000 }),
     cacheRefreshedAt: () => cache.lastRefresh(),
     credentials: credentialsFor(options, cache, events),
+    ...(options.config.slack === undefined ? {} : { slack: slackOf(options, store) }),
   }).catch(async (err: unknown) => {
     cache.stop();
     clearInterval(sweep);
@@ -275,6 +371,7 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
     async stop() {
       cache.stop();
       clearInterval(sweep);
+      await cache.flushUses();
       await api.close();
       await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, 2000).unref())]);
       await store.close();

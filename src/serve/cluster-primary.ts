@@ -13,12 +13,13 @@ import { countedIamReader, directIamReader, sharedIamReader } from '../aws/iam-r
 import type { LoadedConfig } from '../config/compile.js';
 import { logLevelOf, processEnvironment } from '../config/environment.js';
 import type { ConfigSource } from '../config/load.js';
-import { isErrorCode, RolegateError } from '../errors.js';
+import { errorCodeOf, isErrorCode, RolegateError } from '../errors.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics, createPrimaryMetrics, type Metrics } from '../observe/metrics.js';
 import { aggregateMetrics } from '../transport/cluster/aggregate.js';
 import { parseFromWorker } from '../transport/cluster/protocol.js';
-import { configDump, type WorkerGeneration } from './config-dump.js';
+import { configDump, fleetReadiness, type WorkerGeneration } from './config-dump.js';
+import { createPrimaryFleet } from './primary-fleet.js';
 import type { GenerationStatus } from './generations.js';
 import { workerExecArgv } from './worker-flags.js';
 import { startAdminServer, type AdminServer } from '../transport/http/admin.js';
@@ -118,19 +119,30 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
   const recorder: ReloadRecorder = { logger, metrics, configName, now: Date.now };
 
   const primaryMetrics = createPrimaryMetrics(metrics.registry);
+  // With aws.iam.fleet, this primary is the replica's one member of the fleet.
+  let syncWorkers = (): void => undefined;
+  const fleet = createPrimaryFleet({
+    inner: sharedIamReader(countedIamReader(directIamReader(), primaryMetrics.iamRead)),
+    env: (name) => env[name],
+    logger,
+    registry: metrics.registry,
+    syncWorkers: () => syncWorkers(),
+  });
+  await fleet.configure(initial);
   const workers = new WorkerPool(
     {
       source,
       count: options.workers,
       logger,
       // Every worker's IAM sync reads through here: one read of IAM serves them all.
-      readIam: sharedIamReader(countedIamReader(directIamReader(), primaryMetrics.iamRead)),
+      readIam: fleet.read,
       // Workers are fresh heaps: the short-scavenge young generation unless the user chose one.
       execArgv: workerExecArgv(process.execArgv, env['NODE_OPTIONS']),
       onRestart: primaryMetrics.restarted,
     },
     initial.sources?.hash ?? '',
   );
+  syncWorkers = () => workers.syncIam();
   primaryMetrics.trackWorkers(() => workers.counts());
   const workerGenerations = followWorkerGenerations();
 
@@ -149,14 +161,17 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
         file: active,
         status: history.status(),
         workers: workerGenerations.list(),
+        fleet: fleet.status(),
         now: Date.now(),
       }),
+    readyDetail: () => fleetReadiness(fleet.status(), Date.now()),
     registry: {
       contentType: metrics.registry.contentType,
       metrics: () => scrape(metrics, workers),
     },
-  }).catch((err: unknown) => {
+  }).catch(async (err: unknown) => {
     workerGenerations.stop();
+    await fleet.close();
     throw listenError(err, { listener: 'admin', host, port, setting: 'server.admin.port' });
   });
   const failure = await workers.start();
@@ -164,6 +179,7 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
     workerGenerations.stop();
     await admin.close();
     await workers.stop(5000);
+    await fleet.close();
     throw new RolegateError(
       isErrorCode(failure.code) ? failure.code : 'ERR_LISTEN_FAILED',
       failure.message,
@@ -176,6 +192,13 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
       active = loaded;
       history.applied(loaded);
       recordReloaded(recorder, loaded, previousHash, 'config reloaded; loading in workers');
+      // The workers load at once; a fleet database unreachable now keeps the running membership.
+      fleet.configure(loaded).catch((err: unknown) => {
+        logger.error(
+          { code: errorCodeOf(err), error: err instanceof Error ? err.message : String(err) },
+          'IAM fleet not reconfigured; the running membership stays',
+        );
+      });
       workers.load(loaded.sources?.hash ?? '');
     },
     onReloadError(err) {
@@ -212,7 +235,10 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
       logger.info({ workers: workers.size }, 'draining all workers');
       // Each worker turns health NOT_SERVING, waits shutdownDelaySeconds, drains.
       const { shutdownDelaySeconds, drainSeconds } = active.settings.server;
+      // The lease is given up first: another replica reads IAM while these drain.
+      const leaving = fleet.close();
       await workers.stop((shutdownDelaySeconds + drainSeconds) * 1000 + 10_000);
+      await leaving;
       await admin.close();
       workerGenerations.stop();
       logger.info('rolegate stopped');

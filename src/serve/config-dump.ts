@@ -11,6 +11,7 @@
  * templates are named, not shown, and env-named secrets appear as booleans
  * (`hmac`, `signed`). See docs/observability.md#the-running-config.
  */
+import type { FleetStatus } from '../aws/fleet.js';
 import { isIamRole } from '../aws/merge.js';
 import type { CompiledRole, LoadedConfig } from '../config/compile.js';
 import type { PolicyRef, RolegateConfig } from '../config/schema.js';
@@ -40,6 +41,8 @@ export interface ConfigDumpInput {
   readonly roles?: readonly CompiledRole[];
   /** Epoch ms of the last successful IAM sync. */
   readonly lastIamSync?: number | undefined;
+  /** The IAM fleet as this process sees it (`aws.iam.fleet`). Default: not shown. */
+  readonly fleet?: FleetStatus | undefined;
   /** Each issuer's key set. Default: not shown. */
   readonly keySets?: readonly KeySetState[];
   /** A primary's workers. Default: not shown. */
@@ -172,6 +175,10 @@ function aws(a: RolegateConfig['aws']): Shown | undefined {
             'roleArnAsName',
             'requestTimeoutMs',
           ]),
+          // urlEnv names where the URL is read from; the URL itself is never read here.
+          ...(a.iam.fleet === undefined
+            ? {}
+            : { fleet: pick(a.iam.fleet, ['urlEnv', 'leaseSeconds', 'replica']) }),
         }),
     sts: {
       ...pick(a.sts, ['durationSeconds', 'sessionTags', 'webIdentity', 'timeoutMs']),
@@ -276,6 +283,7 @@ export function configDump(input: ConfigDumpInput): ConfigDump {
       ...(input.roles === undefined
         ? {}
         : { roles: roles.filter(isIamRole).length, lastSyncAt: iso(input.lastIamSync) }),
+      ...(input.fleet === undefined ? {} : { fleet: fleetShown(input.fleet, input.now) }),
     },
     ...(input.keySets === undefined ? {} : { keySets: input.keySets.map(keySet) }),
     ...(input.workers === undefined
@@ -289,6 +297,40 @@ export function configDump(input: ConfigDumpInput): ConfigDump {
   };
 }
 
+/** Who reads IAM for the fleet, and which snapshot this process decides with (its hash and age). */
+function fleetShown(f: FleetStatus, now: number): Shown {
+  return {
+    replica: f.replica,
+    reader: f.reader,
+    holder: f.holder ?? null,
+    listening: f.listening,
+    snapshot:
+      f.snapshot === undefined
+        ? null
+        : {
+            hash: f.snapshot.hash,
+            readBy: f.snapshot.reader,
+            publishedAt: iso(f.snapshot.publishedAt),
+            ageSeconds: Math.max(0, Math.round((now - f.snapshot.publishedAt) / 100) / 10),
+          },
+  };
+}
+
+/**
+ * The /readyz lines for the IAM fleet: who reads IAM and how old this
+ * process's snapshot is (readiness itself does not depend on it: the last
+ * good set keeps deciding). None without `aws.iam.fleet`.
+ */
+export function fleetReadiness(f: FleetStatus | undefined, now: number): string[] {
+  if (f === undefined) return [];
+  const reader = f.reader ? `this replica (${f.replica})` : (f.holder ?? 'none');
+  const snapshot =
+    f.snapshot === undefined
+      ? 'none yet'
+      : `${f.snapshot.hash.slice(0, 12)}, read by ${f.snapshot.reader} ${Math.max(0, Math.round((now - f.snapshot.publishedAt) / 1000))} s ago`;
+  return [`iam reader: ${reader}`, `iam snapshot: ${snapshot}`];
+}
+
 /** The dump of a running process: its active generation, merged roles and key sets. */
 export function liveConfigDump(generations: Generations, now: number): ConfigDump {
   return configDump({
@@ -297,6 +339,7 @@ export function liveConfigDump(generations: Generations, now: number): ConfigDum
     status: generations.status(),
     roles: generations.current().compiled.roles,
     lastIamSync: generations.aws.lastIamSync(),
+    fleet: generations.aws.fleet(),
     keySets: generations.keySets(),
     now,
   });

@@ -7,9 +7,11 @@
  */
 import { createAwsIntegration, type AwsIntegration } from '../aws/integration.js';
 import type { IamReader } from '../aws/iam-reader.js';
+import { errorCodeOf } from '../errors.js';
 import type { Generation } from '../check/check.js';
 import type { ShadowCandidate } from '../check/handler.js';
 import type { LoadedConfig } from '../config/compile.js';
+import { processEnvironment } from '../config/environment.js';
 import { createJwtVerifier, type PrefetchingJwtVerifier } from '../identity/jwt.js';
 import type { Logger } from '../observe/logger.js';
 import type { Metrics } from '../observe/metrics.js';
@@ -69,7 +71,8 @@ export interface Generations {
   apply(loaded: LoadedConfig): void;
   /** Records a reload that failed; the live generation stays. */
   failed(err: Error): void;
-  stop(): void;
+  /** Stops following; resolves once the IAM fleet lease (if any) is given up. */
+  stop(): Promise<void>;
 }
 
 /** True when two configs verify tokens alike, so the verifier (and its caches) can stay. */
@@ -127,6 +130,7 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
     logger,
     now,
     ...(options.iamReader === undefined ? {} : { iamReader: options.iamReader }),
+    env: (name) => processEnvironment()[name],
     registry: metrics.registry,
     caches: metrics.caches,
     onRolesChanged() {
@@ -147,6 +151,11 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
   for (const w of initial.warnings) logger.warn({ warning: w }, 'policy warning');
   shadows.follow(initial);
 
+  const failed = (err: Error): void => {
+    recordReloadFailed(recorder, err, file.sources?.hash);
+    status = { ...status, reloadsFailed: status.reloadsFailed + 1, lastFailedAt: now() };
+  };
+
   return {
     current: () => live,
     fileConfig: () => file,
@@ -156,10 +165,22 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
     keySets: () => keySets?.states() ?? [],
     keysPrefetched: () => firstVerifier.keysPrefetched(),
     apply(loaded) {
+      try {
+        aws.preflight(loaded.settings);
+      } catch (err) {
+        failed(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       const previousHash = file.sources?.hash;
       file = loaded;
       shadows.follow(loaded);
-      void aws.configure(loaded.settings);
+      // A fleet database unreachable now keeps the running IAM sync (and its roles).
+      aws.configure(loaded.settings).catch((err: unknown) => {
+        logger.error(
+          { code: errorCodeOf(err), error: err instanceof Error ? err.message : String(err) },
+          'IAM source not reconfigured; the running IAM sync stays',
+        );
+      });
       const next = aws.compose(loaded);
       const verifier = sameIssuers(next, live.compiled) ? live.verifier : verifierFor(next);
       live = { compiled: next, verifier };
@@ -172,13 +193,10 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
       };
       for (const w of next.warnings) logger.warn({ warning: w }, 'policy warning');
     },
-    failed(err) {
-      recordReloadFailed(recorder, err, file.sources?.hash);
-      status = { ...status, reloadsFailed: status.reloadsFailed + 1, lastFailedAt: now() };
-    },
+    failed,
     stop() {
       shadows.close();
-      aws.stop();
+      return aws.stop();
     },
   };
 }

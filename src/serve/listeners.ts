@@ -20,7 +20,7 @@ import { startHttpCheckServer, type HttpCheckServer } from '../transport/http/ch
 import type { HttpCheckAnswer } from '../wire/http-check.js';
 import { listenError, type ListenTarget } from '../transport/listen-error.js';
 import { startAccess, type AccessRuntime } from './access.js';
-import { liveConfigDump } from './config-dump.js';
+import { fleetReadiness, liveConfigDump } from './config-dump.js';
 import type { Generations } from './generations.js';
 
 /** What {@link openListeners} composes. */
@@ -174,6 +174,7 @@ export async function openListeners(o: ListenersOptions): Promise<Listeners> {
               registry: o.metrics.registry,
               ready: () => serving && !draining,
               config: () => liveConfigDump(o.generations, o.now()),
+              readyDetail: () => fleetReadiness(o.generations.aws.fleet(), o.now()),
             }),
           (a) => a.close(),
           {

@@ -94,6 +94,8 @@ export interface Rolegate {
   current(): LoadedConfig;
   /** Epoch ms of the last successful AWS IAM sync; undefined without one (docs/aws.md). */
   lastIamSync(): number | undefined;
+  /** Syncs IAM now (false on failure or without `aws.iam`); never rejects. */
+  syncIam(): Promise<boolean>;
   /** Reloads the config now; throws on an invalid file (the old one stays active). */
   reload(): void;
   /** Health NOT_SERVING, drain in-flight calls within the configured deadline, close. */
@@ -180,7 +182,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   if (options.listenOnceReady === true) await keysIn();
 
   const releaseOnFailure = async () => {
-    generations.stop();
+    await generations.stop();
     if (!options.tracing) await tracing.shutdown();
     await flushLogger(auditLogger);
   };
@@ -245,11 +247,14 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     decisions,
     current: () => generations.current().compiled,
     lastIamSync: () => generations.aws.lastIamSync(),
+    syncIam: () => generations.aws.syncNow(),
     reload: () => follower.reload(),
     async stop() {
       follower.close();
-      generations.stop();
+      // The fleet lease is given up while Checks drain, so another replica reads IAM at once.
+      const leaving = generations.stop();
       await listeners.drain(generations.current().compiled.settings.server);
+      await leaving;
       if (!options.tracing) await tracing.shutdown();
       await flushLogger(auditLogger);
       logger.info('rolegate stopped');

@@ -101,6 +101,11 @@ export class WorkerPool {
     for (const s of this.slots.values()) this.post(s.worker, { rolegate: 1, kind: 'load', hash });
   }
 
+  /** Orders every worker to sync IAM now (through this primary's reader). */
+  syncIam(): void {
+    for (const s of this.slots.values()) this.post(s.worker, { rolegate: 1, kind: 'iam-sync' });
+  }
+
   /** True while every worker serves the expected generation and none is draining. */
   ready(): boolean {
     return (

@@ -2,7 +2,9 @@
  * The chart's container spec run for real: the Deployment that `helm template`
  * renders (image, args, env, ports, probes, volume mounts, user, read-only
  * root filesystem, dropped capabilities) becomes a `docker run` of the real
- * image (rolegate:local, scripts/build-image.sh) on the host network. The
+ * image (rolegate:<package.json version>, scripts/build-image.sh) on the host
+ * network, with every shell in the image masked by /dev/null: nothing the
+ * pod does may need one. The image's OCI labels are checked too. The
  * config volume is laid out the way the kubelet lays out a ConfigMap
  * (`..<timestamp>/rolegate.yaml`, `..data -> ..<timestamp>`,
  * `rolegate.yaml -> ..data/rolegate.yaml`). The test calls the HTTP probes,
@@ -16,6 +18,7 @@ import {
   chmodSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -34,7 +37,47 @@ import { helmTemplate, parseObjects, type K8sObject } from '../harness/deploy.js
 import { freePort } from '../harness/ports.js';
 
 const run = promisify(execFile);
-const IMAGE = process.env['ROLEGATE_IMAGE'] ?? 'rolegate:local';
+const VERSION = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
+/** What scripts/build-image.sh tags by default (test/unit/deploy/image.test.ts holds it to that). */
+const IMAGE = process.env['ROLEGATE_IMAGE'] ?? `rolegate:${VERSION}`;
+
+/**
+ * `--mount` flags that lay /dev/null over every shell the image has (resolved
+ * through symlinks, so /bin/sh -> dash is masked once): a process that execs
+ * one gets EACCES. Found by asking node inside the image, which needs no shell.
+ */
+async function maskShells(): Promise<string[]> {
+  const candidates = [
+    '/bin/sh',
+    '/bin/bash',
+    '/bin/dash',
+    '/usr/bin/sh',
+    '/usr/bin/bash',
+    '/usr/bin/dash',
+    '/bin/busybox',
+  ];
+  const { stdout } = await run('docker', [
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--entrypoint',
+    'node',
+    IMAGE,
+    '-e',
+    `const fs = require('fs');
+     const found = ${JSON.stringify(candidates)}.filter((p) => fs.existsSync(p)).map((p) => fs.realpathSync(p));
+     process.stdout.write(JSON.stringify([...new Set(found)]));`,
+  ]);
+  return (JSON.parse(stdout) as string[]).flatMap((shell) => [
+    '--mount',
+    `type=bind,source=/dev/null,target=${shell},readonly`,
+  ]);
+}
 
 interface Probe {
   httpGet?: { path: string; port: string | number };
@@ -142,6 +185,7 @@ describe('the chart container spec under Docker', () => {
   let container: Container;
   let configMap: K8sObject;
   let id = '';
+  let noShell: string[] = [];
 
   beforeAll(async () => {
     try {
@@ -152,6 +196,7 @@ describe('the chart container spec under Docker', () => {
           'Start dockerd and run scripts/build-image.sh (bash .ci/run does both; docs/ci.md).',
       );
     }
+    noShell = await maskShells();
     grpcPort = await freePort();
     adminPort = await freePort();
     const objects = parseObjects(
@@ -209,6 +254,7 @@ describe('the chart container spec under Docker', () => {
         throw new Error(`volume ${m.name}: only configMap and emptyDir volumes are mapped`);
       }
     }
+    flags.push(...noShell);
     flags.push(container.image, ...container.args);
     id = (await run('docker', flags)).stdout.trim();
   }, 60_000);
@@ -225,6 +271,79 @@ describe('the chart container spec under Docker', () => {
     }));
     return stdout + stderr;
   };
+
+  it('masks the shells of the image for the whole run (a masked shell cannot start)', async () => {
+    // The image has one (the base images do); were the list empty, nothing would be proven.
+    expect(noShell.length).toBeGreaterThan(0);
+    const target = /target=([^,]+)/.exec(noShell[1] ?? '')?.[1] ?? '';
+    await expect(
+      run('docker', [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        ...noShell,
+        '--entrypoint',
+        target,
+        IMAGE,
+        '-c',
+        'true',
+      ]),
+    ).rejects.toThrow(/permission denied|exec/i);
+  });
+
+  it('answers --version read-only, as uid 1000, with no shell: ENTRYPOINT and CMD in exec form', async () => {
+    const { stdout } = await run('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--read-only',
+      '--user',
+      '1000:1000',
+      '--cap-drop',
+      'ALL',
+      ...noShell,
+      IMAGE,
+      '--version',
+    ]);
+    expect(stdout).toContain(VERSION);
+    const { stdout: config } = await run('docker', [
+      'image',
+      'inspect',
+      IMAGE,
+      '--format',
+      '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.Shell}}',
+    ]);
+    const [entrypoint, cmd] = config
+      .trim()
+      .split(' ')
+      .map((j) => JSON.parse(j) as unknown);
+    expect((entrypoint as string[])[0]).toBe('node');
+    expect(cmd).toEqual(['serve', '--config', '/etc/rolegate/rolegate.yaml']);
+  });
+
+  it('carries the OCI labels: version from package.json, revision the git commit', async () => {
+    const { stdout } = await run('docker', [
+      'image',
+      'inspect',
+      IMAGE,
+      '--format',
+      '{{json .Config.Labels}}',
+    ]);
+    const labels = JSON.parse(stdout) as Record<string, string>;
+    const pkg = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
+    ) as { license: string };
+    expect(labels).toMatchObject({
+      'org.opencontainers.image.title': 'rolegate',
+      'org.opencontainers.image.version': VERSION,
+      'org.opencontainers.image.licenses': pkg.license,
+    });
+    expect(labels['org.opencontainers.image.source']).toMatch(/^https:\/\/github\.com\//);
+    // scripts/build-image.sh passes `git rev-parse HEAD`; the Dockerfile's default is "unknown".
+    expect(labels['org.opencontainers.image.revision']).toMatch(/^[0-9a-f]{40}$/);
+  });
 
   it('carries the configured ports into the container spec', () => {
     expect(container.ports.map((p) => [p.name, p.containerPort])).toEqual([

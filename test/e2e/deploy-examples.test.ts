@@ -1,18 +1,20 @@
 /**
- * The files of docs/kubernetes.md, each checked here (no cluster needed):
- * - Envoy configs (the sidecar, the quickstart's) by the real Envoy binary in
+ * The files of docs/kubernetes.md and docs/eks.md, each checked here (no
+ * cluster needed):
+ * - Envoy configs (the sidecars, the quickstart's) by the real Envoy binary in
  *   `--mode validate` (envoy/find-envoy-bin.sh);
  * - Kubernetes core objects by kubernetes-validate --strict against the
  *   Kubernetes OpenAPI schemas;
- * - the chart rendered with the sidecar example's values, validated the same
- *   way, and its rolegate.yaml loaded by rolegate's own config loader;
+ * - the chart rendered with each example's values, validated the same way,
+ *   and its rolegate.yaml loaded by rolegate's own config loader; the EKS
+ *   example pulls the image docs/eks.md pushes (ECR, the package version);
  * - Istio and Envoy Gateway objects are CRDs: kubernetes-validate ships only
  *   the core schemas and says so (`Couldn't find schema`, checked below, so
  *   nothing passes silently); their CRD schemas are not on this machine, so
  *   they are checked structurally: the fields each needs and that their
  *   references meet (provider names, Service name, namespace and port).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -30,6 +32,11 @@ import {
 } from '../harness/deploy.js';
 
 const EX = join(REPO, 'examples', 'kubernetes');
+const VERSION = (
+  JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }
+).version;
+/** Where docs/eks.md pushes the image (the example account and region). */
+const ECR_REPOSITORY = '111122223333.dkr.ecr.eu-west-1.amazonaws.com/rolegate';
 const work = mkdtempSync(join(tmpdir(), 'rolegate-examples-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -272,6 +279,95 @@ describe('EKS example (docs/eks.md)', () => {
     const configFile = join(work, 'eks-config.yaml');
     writeFileSync(configFile, kind(objects, 'ConfigMap').data?.['rolegate.yaml'] ?? '');
     expect(loadConfig(configFile).settings.issuers).toHaveLength(1);
+    // The image pushed in docs/eks.md step 1: the ECR repository, tagged with the package version.
+    const container = (
+      kind(objects, 'Deployment').spec as {
+        template: { spec: { containers: { image: string }[] } };
+      }
+    ).template.spec.containers[0];
+    expect(container?.image).toBe(`${ECR_REPOSITORY}:${VERSION}`);
+  });
+
+  it("orders-envoy.yaml passes envoy --mode validate, fails closed, and asks the chart's headless Service", async () => {
+    const file = join(EKS, 'orders-envoy.yaml');
+    expect(await envoyValidate(file)).toContain(`configuration '${file}' OK`);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/failure_mode_allow: false/);
+    const envoy = parse(text) as {
+      static_resources: {
+        clusters: {
+          name: string;
+          type?: string;
+          load_assignment: {
+            endpoints: {
+              lb_endpoints: {
+                endpoint: { address: { socket_address: { address: string; port_value: number } } };
+              }[];
+            }[];
+          };
+        }[];
+      };
+    };
+    const cluster = envoy.static_resources.clusters.find((c) => c.name === 'rolegate');
+    const svc = await chartService('headless');
+    expect(cluster?.type).toBe('STRICT_DNS');
+    expect(
+      cluster?.load_assignment.endpoints[0]?.lb_endpoints[0]?.endpoint.address.socket_address,
+    ).toEqual({ address: svc.host, port_value: svc.grpcPort });
+  }, 60_000);
+
+  it('orders.yaml is valid, exposes only Envoy, and runs the echo upstream of the pushed image', async () => {
+    const file = join(EKS, 'orders.yaml');
+    const { code, output } = await kubernetesValidate([file]);
+    expect(output).not.toMatch(/Couldn't find schema|ERROR/);
+    expect(code).toBe(0);
+    const objects = objectsOf(file);
+    interface Container {
+      name: string;
+      image: string;
+      command?: string[];
+      env?: { name: string; value: string }[];
+      ports?: { name: string; containerPort: number }[];
+    }
+    const pod = (
+      kind(objects, 'Deployment').spec as {
+        template: {
+          spec: { containers: Container[]; volumes: { configMap?: { name: string } }[] };
+        };
+      }
+    ).template.spec;
+    const [orders, envoy] = pod.containers;
+    expect(orders?.image).toBe(`${ECR_REPOSITORY}:${VERSION}`);
+    // The image holds examples/ (Dockerfile), so the echo upstream is in it.
+    expect(orders?.command).toEqual(['node', 'examples/echo-upstream.mjs']);
+    expect(existsSync(join(REPO, 'examples', 'echo-upstream.mjs'))).toBe(true);
+    // The API listens on the pod's loopback, where the sidecar's orders cluster sends.
+    const env = Object.fromEntries((orders?.env ?? []).map((e) => [e.name, e.value]));
+    const envoyConfig = readFileSync(join(EKS, 'orders-envoy.yaml'), 'utf8');
+    const sidecar = parse(envoyConfig) as {
+      static_resources: {
+        listeners: { address: { socket_address: { port_value: number } } }[];
+        clusters: {
+          name: string;
+          load_assignment: {
+            endpoints: {
+              lb_endpoints: {
+                endpoint: { address: { socket_address: { address: string; port_value: number } } };
+              }[];
+            }[];
+          };
+        }[];
+      };
+    };
+    const upstream = sidecar.static_resources.clusters.find((c) => c.name === 'orders')
+      ?.load_assignment.endpoints[0]?.lb_endpoints[0]?.endpoint.address.socket_address;
+    expect(upstream).toEqual({ address: env['HOST'], port_value: Number(env['PORT']) });
+    expect(env['HOST']).toBe('127.0.0.1');
+    const listen = sidecar.static_resources.listeners[0]?.address.socket_address.port_value;
+    expect(envoy?.ports).toEqual([{ name: 'envoy-http', containerPort: listen }]);
+    const service = kind(objects, 'Service').spec as { ports: { targetPort: string }[] };
+    expect(service.ports.map((p) => p.targetPort)).toEqual(['envoy-http']);
+    expect(pod.volumes.map((v) => v.configMap?.name)).toContain('orders-envoy');
   });
 });
 

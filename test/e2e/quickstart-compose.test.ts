@@ -2,9 +2,12 @@
  * The README's docker-compose quickstart, run as written: the block that
  * builds the local images (node base, Envoy, Prometheus, and rolegate from
  * the Dockerfile with `npm ci`) and starts docker-compose.yml, then the
- * token line and the three curls, then `docker compose down`. With the
- * Compose plugin missing, `docker compose` runs Debian's `docker-compose`
- * (docs/ci.md). Every peer is real; a missing one fails the suite.
+ * token line and the three curls, then `docker compose down`. The README
+ * states the standalone `docker-compose` form of each compose command; with
+ * the Compose plugin missing, the test runs those forms (a `docker` shell
+ * function turns `docker compose` into Debian's `docker-compose`, as the
+ * README tells the reader to; docs/ci.md). Every peer is real; a missing one
+ * fails the suite.
  *
  * The example ports belong to a developer's `npm start` (and the port guard
  * holds them during a run), so COMPOSE_FILE adds an override to
@@ -202,6 +205,22 @@ afterAll(async () => {
 }, 150_000);
 
 describe('README docker-compose quickstart', () => {
+  it('states the standalone docker-compose form of every compose command it gives', () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const start = readme.indexOf(`\n${SECTION}\n`);
+    const after = readme.slice(start + SECTION.length + 1);
+    const section = after.slice(0, after.search(/\n#{1,3} /));
+    const subcommands = new Set(
+      blocks.flat().flatMap((line) => [...line.matchAll(/docker compose (\w+)/g)].map((m) => m[1])),
+    );
+    expect([...subcommands].sort()).toEqual(['down', 'exec', 'up']);
+    for (const sub of subcommands)
+      expect({ sub, stated: section.includes(`\`docker-compose ${sub ?? ''}`) }).toEqual({
+        sub,
+        stated: true,
+      });
+  });
+
   it('starts from the official images by default, and the local block names every stand-in', () => {
     expect(blocks[0]).toEqual(['docker compose up -d --build']);
     const compose = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');

@@ -3,12 +3,16 @@
  * tokens through the client-credentials grant and ID tokens through the
  * authorization-code flow (driven programmatically through its development
  * login). Keys can be rotated and the provider stopped and restarted on the
- * same port; every request it serves is counted by path.
+ * same port; every request it serves is counted by path. Tests can register
+ * clients of their own (`addClient`, e.g. with a redirect URI they listen
+ * on), give accounts groups (`groups`, also carried in access tokens of
+ * the authorization-code flow), and drive a login from any authorization URL
+ * (`authorize`).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import Provider from 'oidc-provider';
+import Provider, { type ClientMetadata } from 'oidc-provider';
 import { closeNow, listenLoopback } from './http-server.js';
 import { joinUrl, type Peer } from './peer.js';
 
@@ -30,6 +34,13 @@ async function signingKey(): Promise<JWK> {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** A form post of `fields`. */
+const form = (fields: Record<string, string>): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields),
+});
+
 export class OidcProviderPeer implements Peer {
   /** Requests served, by path. */
   readonly hits = new Map<string, number>();
@@ -38,6 +49,10 @@ export class OidcProviderPeer implements Peer {
   private port_ = 0;
   /** Signing keys, newest first (the provider signs with the first). */
   private keys: JWK[] = [];
+  /** Clients registered by tests, besides the two built in. */
+  private extraClients: ClientMetadata[] = [];
+  /** Groups of each account (login); an account not listed is in `readers`. */
+  readonly groups = new Map<string, string[]>();
 
   async start(): Promise<void> {
     if (this.server) return;
@@ -78,6 +93,22 @@ export class OidcProviderPeer implements Peer {
     return this.currentKid;
   }
 
+  /** Registers another client (the provider is rebuilt; sign-ins in progress are lost). */
+  addClient(client: ClientMetadata): void {
+    this.extraClients.push(client);
+    if (this.server) this.handler = this.provider().callback() as Handler;
+  }
+
+  /** Drops every signing key but the newest (tokens signed with the others stop verifying). */
+  async dropOldKeys(): Promise<void> {
+    this.keys = this.keys.slice(0, 1);
+    this.handler = this.provider().callback() as Handler;
+  }
+
+  private groupsOf(login: string): string[] {
+    return this.groups.get(login) ?? ['readers'];
+  }
+
   private provider(): Provider {
     const provider = new Provider(this.issuer, {
       jwks: { keys: this.keys as never },
@@ -98,6 +129,7 @@ export class OidcProviderPeer implements Peer {
           redirect_uris: [WEB_CLIENT.redirect],
           token_endpoint_auth_method: 'client_secret_post',
         },
+        ...this.extraClients,
       ],
       features: {
         clientCredentials: { enabled: true },
@@ -118,8 +150,13 @@ export class OidcProviderPeer implements Peer {
       pkce: { required: () => false },
       findAccount: (_ctx, sub) => ({
         accountId: sub,
-        claims: () => ({ sub, email: `${sub}@example.com`, groups: ['readers'] }),
+        claims: () => ({ sub, email: `${sub}@example.com`, groups: this.groupsOf(sub) }),
       }),
+      // Access tokens of a signed-in account carry its groups, as many providers can be told to.
+      extraTokenClaims: (_ctx, token) =>
+        'accountId' in token && typeof token.accountId === 'string'
+          ? { groups: this.groupsOf(token.accountId) }
+          : undefined,
       claims: { openid: ['sub'], email: ['email'], groups: ['groups'] },
       conformIdTokenClaims: false,
     });
@@ -146,10 +183,11 @@ export class OidcProviderPeer implements Peer {
   }
 
   /**
-   * An ID token for `login`, through the authorization-code flow with the
-   * provider's development login and consent pages, driven like a browser.
+   * Drives the provider's development login and consent pages for `login`,
+   * like a browser, from `authUrl` until the provider redirects to
+   * `redirectUri`; resolves to that redirect (with its code and state).
    */
-  async idToken(login: string): Promise<string> {
+  async authorize(authUrl: string, login: string, redirectUri: string): Promise<string> {
     const jar = new Map<string, string>();
     const send = async (url: string, init: RequestInit = {}): Promise<Response> => {
       const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -166,29 +204,11 @@ export class OidcProviderPeer implements Peer {
       return res;
     };
     const absolute = (location: string | null) => new URL(location ?? '/', this.issuer).toString();
-    const form = (fields: Record<string, string>): RequestInit => ({
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields),
-    });
-    const auth = new URL(this.url('/auth'));
-    auth.search = new URLSearchParams({
-      client_id: WEB_CLIENT.id,
-      response_type: 'code',
-      scope: 'openid email groups',
-      redirect_uri: WEB_CLIENT.redirect,
-      state: randomUUID(),
-      nonce: randomUUID(),
-    }).toString();
-    let res = await send(auth.toString());
-    let code: string | null = null;
-    // Follow the interaction pages (login, then consent) until the redirect carries a code.
-    for (let step = 0; step < 10 && code === null; step++) {
+    let res = await send(authUrl);
+    // Follow the interaction pages (login, then consent) until the redirect leaves the provider.
+    for (let step = 0; step < 10; step++) {
       const location = res.headers.get('location');
-      if (location?.startsWith(WEB_CLIENT.redirect)) {
-        code = new URL(location).searchParams.get('code');
-        break;
-      }
+      if (location?.startsWith(redirectUri)) return location;
       if (location) {
         res = await send(absolute(location));
         continue;
@@ -207,6 +227,25 @@ export class OidcProviderPeer implements Peer {
       }
       res = await send(absolute(action), form(fields));
     }
+    throw new Error('the login flow did not redirect back');
+  }
+
+  /**
+   * An ID token for `login`, through the authorization-code flow with the
+   * provider's development login and consent pages, driven like a browser.
+   */
+  async idToken(login: string): Promise<string> {
+    const auth = new URL(this.url('/auth'));
+    auth.search = new URLSearchParams({
+      client_id: WEB_CLIENT.id,
+      response_type: 'code',
+      scope: 'openid email groups',
+      redirect_uri: WEB_CLIENT.redirect,
+      state: randomUUID(),
+      nonce: randomUUID(),
+    }).toString();
+    const back = await this.authorize(auth.toString(), login, WEB_CLIENT.redirect);
+    const code = new URL(back).searchParams.get('code');
     if (!code) throw new Error('the login flow did not return a code');
     const token = await fetch(
       this.url('/token'),

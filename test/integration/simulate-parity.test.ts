@@ -28,23 +28,12 @@ import { loadAuthorizationClient } from '../support/authorization-client.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { captureLogger } from '../support/log-capture.js';
 import { ORDER_ROUTES } from '../support/fixtures.js';
+import { seededRandom } from '../support/random.js';
 import { startTestRolegate } from '../support/rolegate.js';
 
 /** Cases in the corpus; the generator is seeded, so every run sees the same ones. */
 const CORPUS_SIZE = 400;
 const SEED = 0x5eed_11;
-
-/** mulberry32: a small, seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const allow = (Action: string | string[], Resource: string | string[], Condition?: object) => ({
   Effect: 'Allow',
@@ -257,7 +246,7 @@ const SOURCES = [
 ];
 
 function generate(n: number, seed: number): Case[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const maybe = (p: number) => rnd() < p;
   const some = <T>(xs: readonly T[]): T[] => xs.filter(() => maybe(0.35));

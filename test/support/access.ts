@@ -1,5 +1,6 @@
 /** The just-in-time access scenario the access suites share: engineers, approvers, a staging admin role. */
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from './fixtures.js';
@@ -121,4 +122,39 @@ export async function until(
       throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A pending request of `role` (default staging-admin) for 15 minutes, made with `token`; its id. */
+export async function newAccessRequest(
+  port: number,
+  token: string,
+  reason: string,
+  role = 'staging-admin',
+): Promise<string> {
+  const { json } = await api(port, 'POST', '/requests', token, {
+    role,
+    durationSeconds: 900,
+    reason,
+  });
+  return json['id'] as string;
+}
+
+/**
+ * Another origin on 127.0.0.1 whose page auto-submits a form with `fields`
+ * to its `?target=` URL on load (a cross-site request forgery attempt).
+ */
+export async function startAutoPostSite(fields: Readonly<Record<string, string>>): Promise<Server> {
+  const inputs = Object.entries(fields)
+    .map(([name, value]) => `<input name="${name}" value="${value}">`)
+    .join('');
+  const server = createServer((req, res) => {
+    const target = new URL(req.url ?? '/', 'http://x').searchParams.get('target') ?? '';
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(
+      `<form id="f" method="post" action="${target}">${inputs}</form>` +
+        '<script>document.getElementById("f").submit()</script>',
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return server;
 }

@@ -50,6 +50,8 @@ export type ToWorker =
   | { readonly rolegate: 1; readonly kind: 'metrics'; readonly id: number }
   /** Health NOT_SERVING, drain, close, exit 0. */
   | { readonly rolegate: 1; readonly kind: 'stop' }
+  /** Sync IAM now: the fleet published a new snapshot (or the primary now reads IAM for it). */
+  | { readonly rolegate: 1; readonly kind: 'iam-sync' }
   /** The answer to the worker's `iam-read` with the same `id`: what IAM returned, or why not. */
   | {
       readonly rolegate: 1;
@@ -120,6 +122,8 @@ export function parseToWorker(msg: unknown): ToWorker | undefined {
       return id(msg['id']) ? { rolegate: 1, kind: 'metrics', id: msg['id'] } : undefined;
     case 'stop':
       return { rolegate: 1, kind: 'stop' };
+    case 'iam-sync':
+      return { rolegate: 1, kind: 'iam-sync' };
     case 'iam-read': {
       if (!id(msg['id'])) return undefined;
       const { fetch, error } = msg;

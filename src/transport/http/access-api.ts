@@ -49,6 +49,8 @@ import {
 } from './access-input.js';
 import { renderApprovalsPage, pageAction, type PageDeps } from './access-page.js';
 import type { ApiPrincipal, ApiRequest } from './access-input.js';
+import { slackInteraction, SLACK_INTERACTIONS_PATH, type SlackDeps } from './slack-interactions.js';
+import { signInRoute, signOutRoute, type SignInHandlers } from './signin-routes.js';
 
 export type { ApiPrincipal, ApiRequest } from './access-input.js';
 
@@ -58,13 +60,25 @@ export { MAX_BODY_BYTES } from './access-input.js';
 export const API_PREFIX = '/v1/access';
 
 /** `POST /v1/access/requests`: exactly these fields, typed (no coercion). */
-export const createRequestBody = z.strictObject({
-  role: z.string().min(1),
-  durationSeconds: z.number().int(),
-  reason: z.string(),
-  ticket: z.string().optional(),
-  breakGlass: z.boolean().optional(),
-});
+export const createRequestBody = z
+  .strictObject({
+    role: z.string().min(1).optional(),
+    /** Several roles in one request: approved role by role, ending together. */
+    roles: z.array(z.string().min(1)).min(1).optional(),
+    durationSeconds: z.number().int(),
+    reason: z.string(),
+    ticket: z.string().optional(),
+    breakGlass: z.boolean().optional(),
+    /** An IAM policy document narrowing the role(s) for the grant. */
+    sessionPolicy: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((b) => (b.role === undefined) !== (b.roles === undefined), {
+    error: 'exactly one of role and roles',
+    path: ['role'],
+  });
+
+/** `GET /v1/access/review?windowSeconds=N`: at most a year back; default 30 days. */
+const REVIEW_WINDOW = { default: 30 * 86_400, max: 366 * 86_400 };
 
 /** `POST /v1/access/requests/{id}/approve|deny`: an optional comment, nothing else. */
 export const decideBody = z.strictObject({ comment: z.string().optional() });
@@ -98,6 +112,10 @@ export interface AccessApiOptions<R extends ApiRequest, P extends ApiPrincipal> 
   readonly credentialSource?: (request: R) => CredentialSource | undefined;
   /** `access.origins`, read per call. Default none. */
   readonly origins?: () => readonly string[];
+  /** Sign-in routes (`/signin`, `/signin/callback`, `POST /logout`); absent: none. */
+  readonly signIn?: SignInHandlers<R>;
+  /** Slack's interactive callback (`POST /slack/interactions`); absent: no such endpoint. */
+  readonly slack?: Pick<SlackDeps<R, P>, 'config' | 'secret' | 'claimNonce' | 'principalOf'>;
 }
 
 export interface AccessApiServer {
@@ -129,6 +147,11 @@ export function requestJson(r: AccessRequest): Record<string, unknown> {
     })),
     ...(r.deniedBy === undefined ? {} : { deniedBy: r.deniedBy, denyComment: r.denyComment ?? '' }),
     ...(r.grantId === undefined ? {} : { grantId: r.grantId }),
+    ...(r.sessionPolicy === undefined
+      ? {}
+      : { sessionPolicy: JSON.parse(r.sessionPolicy) as unknown }),
+    ...(r.bundleId === undefined ? {} : { bundleId: r.bundleId }),
+    ...(r.approvedByPolicy === undefined ? {} : { approvedByPolicy: r.approvedByPolicy }),
   };
 }
 
@@ -147,6 +170,12 @@ export function grantJson(g: Grant, nowMs: number): Record<string, unknown> {
       g.revokedAt === undefined ? Math.max(0, Math.floor((g.expiresAt - nowMs) / 1000)) : 0,
     breakGlass: g.breakGlass,
     ...(g.revokedAt === undefined ? {} : { revokedAt: iso(g.revokedAt), revokedBy: g.revokedBy }),
+    ...(g.sessionPolicy === undefined
+      ? {}
+      : { sessionPolicy: JSON.parse(g.sessionPolicy) as unknown }),
+    ...(g.bundleId === undefined ? {} : { bundleId: g.bundleId }),
+    uses: g.uses ?? 0,
+    ...(g.lastUsedAt === undefined ? {} : { lastUsedAt: iso(g.lastUsedAt) }),
   };
 }
 
@@ -208,14 +237,45 @@ async function listRequests(c: Call): Promise<Reply> {
 /** `POST /requests`. */
 async function createRequest(c: Call): Promise<Reply> {
   const input = parseStrict(createRequestBody, c.body);
-  const created = await c.service.request(c.caller, c.authorize, {
-    role: input.role,
+  const common = {
     durationSeconds: input.durationSeconds,
     reason: input.reason,
     ...(input.ticket === undefined ? {} : { ticket: input.ticket }),
     breakGlass: input.breakGlass === true,
+    ...(input.sessionPolicy === undefined ? {} : { sessionPolicy: input.sessionPolicy }),
+  };
+  if (input.roles !== undefined) {
+    const made = await c.service.requestRoles(c.caller, c.authorize, {
+      ...common,
+      roles: input.roles,
+    });
+    return {
+      status: 201,
+      body: { bundleId: made[0]?.bundleId ?? null, requests: made.map(requestJson) },
+    };
+  }
+  const created = await c.service.request(c.caller, c.authorize, {
+    ...common,
+    role: input.role ?? '',
   });
   return { status: 201, body: requestJson(created) };
+}
+
+/** `GET /review[?windowSeconds=N]`: grants held in the window with their use, unused first. */
+async function reviewGrants(c: Call): Promise<Reply> {
+  const raw = c.url.searchParams.get('windowSeconds');
+  const window = raw === null ? REVIEW_WINDOW.default : Number(raw);
+  if (!/^\d{1,9}$/.test(raw ?? '0') || window < 1 || window > REVIEW_WINDOW.max) {
+    throw new AccessInputError('ERR_ACCESS_INVALID', {
+      expected: `windowSeconds an integer from 1 to ${REVIEW_WINDOW.max}`,
+      actual: `windowSeconds ${JSON.stringify((raw ?? '').slice(0, 40))}`,
+    });
+  }
+  const reviewed = await c.service.review(c.caller, c.authorize, window);
+  return ok({
+    windowSeconds: window,
+    grants: reviewed.map((r) => ({ ...grantJson(r.grant, c.now), active: r.active })),
+  });
 }
 
 /** `GET /requests/{id}`. */
@@ -284,6 +344,7 @@ const ROUTES: readonly Route[] = [
     handler: denyRequest,
   },
   { method: 'GET', path: '/grants', body: 'none', query: [], handler: listGrants },
+  { method: 'GET', path: '/review', body: 'none', query: ['windowSeconds'], handler: reviewGrants },
   { method: 'POST', path: '/grants/{id}/revoke', body: 'none', query: [], handler: revokeGrant },
   {
     method: 'GET',
@@ -374,8 +435,16 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
     events: options.events,
     csrf: options.csrf,
     origins: () => options.origins?.() ?? [],
+    signIn: () => options.signIn !== undefined,
   };
-  const server: Server = createServer((req, res) => handle(options, pageDeps, req, res));
+  const slackDeps: SlackDeps<R, P> | undefined = options.slack && {
+    ...options.slack,
+    service: options.service,
+    authorizer: options.authorizer,
+    events: options.events,
+    now: options.now,
+  };
+  const server: Server = createServer((req, res) => handle(options, pageDeps, slackDeps, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -390,10 +459,11 @@ export async function startAccessApi<R extends ApiRequest, P extends ApiPrincipa
   };
 }
 
-/** One request on the listener: the approvals page, the API, or 404. */
+/** One request on the listener: the approvals page, the API, sign-in, Slack's callback, or 404. */
 function handle<R extends ApiRequest, P extends ApiPrincipal>(
   options: AccessApiOptions<R, P>,
   pageDeps: PageDeps<R, P>,
+  slackDeps: SlackDeps<R, P> | undefined,
   req: IncomingMessage,
   res: ServerResponse,
 ): void {
@@ -407,6 +477,14 @@ function handle<R extends ApiRequest, P extends ApiPrincipal>(
         : renderApprovalsPage(res, url, authz, pageDeps);
   } else if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
     work = apiCall(options, req, res, url, authz);
+  } else if (options.signIn && req.method === 'GET' && url.pathname.startsWith('/signin')) {
+    work = ['/signin', '/signin/callback'].includes(url.pathname)
+      ? signInRoute(res, url, authz, pageDeps, options.signIn)
+      : Promise.resolve(sendNoEndpoint(res));
+  } else if (options.signIn && req.method === 'POST' && url.pathname === '/logout') {
+    work = signOutRoute(req, res, authz, pageDeps, options.signIn);
+  } else if (url.pathname === SLACK_INTERACTIONS_PATH && req.method === 'POST' && slackDeps) {
+    work = slackInteraction(req, res, authz, slackDeps);
   } else {
     sendNoEndpoint(res);
     return;

@@ -14,6 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiStatusOf, errorCodeOf, RolegateError, type ErrorCode } from '../../errors.js';
 import type { CsrfTokens } from '../../access/csrf.js';
+import type { AccessRequest } from '../../access/model.js';
 import {
   isAudited,
   type AccessEvents,
@@ -40,6 +41,8 @@ export interface PageDeps<R extends ApiRequest, P extends ApiPrincipal> {
   readonly csrf: CsrfTokens;
   /** `access.origins`. */
   readonly origins: () => readonly string[];
+  /** Whether rolegate signs people in itself (`access.signIn`): sign-in link, sign-out form. Default false. */
+  readonly signIn?: () => boolean;
 }
 
 /** The fields the page's forms send. */
@@ -63,7 +66,8 @@ const HEAD = `<!doctype html><html lang="en"><head><meta charset="utf-8">
 td,th{border:1px solid #ccc;padding:.4em .6em;text-align:left}.bg{color:#b00;font-weight:bold}
 form{display:inline}input[type=text]{width:12em}</style></head><body>`;
 
-function page(res: ServerResponse, status: number, body: string) {
+/** Sends an HTML page of the listener with its security headers. */
+export function page(res: ServerResponse, status: number, body: string) {
   res
     .writeHead(status, {
       'content-type': 'text/html; charset=utf-8',
@@ -79,7 +83,7 @@ function page(res: ServerResponse, status: number, body: string) {
 }
 
 /** The page of a refused action: the code, nothing else (the audit record says why). */
-function refusedPage(res: ServerResponse, code: ErrorCode) {
+export function refusedPage(res: ServerResponse, code: ErrorCode) {
   page(
     res,
     apiStatusOf(code),
@@ -87,9 +91,27 @@ function refusedPage(res: ServerResponse, code: ErrorCode) {
   );
 }
 
-/** The page of a caller whose credential did not verify (`code`: why). */
-function signInPage(res: ServerResponse, code: ErrorCode) {
-  page(res, apiStatusOf(code), '<h1>Sign in required</h1>');
+/** The page of a caller whose credential did not verify (`code`: why), with a sign-in link when rolegate signs people in. */
+function signInPage(res: ServerResponse, code: ErrorCode, signIn = false) {
+  const link = signIn ? '<p><a id="signin" href="/signin">Sign in</a></p>' : '';
+  page(res, apiStatusOf(code), `<h1>Sign in required</h1>${link}`);
+}
+
+/**
+ * What an approver must see besides the role: the session policy that
+ * narrows it (shown as the document, escaped) and the other roles of the
+ * same request.
+ */
+function requestScope(r: AccessRequest): string {
+  const bundle =
+    r.bundleId === undefined
+      ? ''
+      : ` <span class="bundle">one of several roles, request ${esc(r.bundleId)}</span>`;
+  const session =
+    r.sessionPolicy === undefined
+      ? ''
+      : `<details class="session"><summary>narrowed by a session policy</summary><pre>${esc(JSON.stringify(JSON.parse(r.sessionPolicy), null, 2))}</pre></details>`;
+  return bundle + session;
 }
 
 /** `GET /approvals`: the page for the authenticated caller. */
@@ -111,7 +133,7 @@ export async function renderApprovalsPage<R extends ApiRequest, P extends ApiPri
       issuer: '',
       ...refusal,
     });
-    signInPage(res, refusal.code);
+    signInPage(res, refusal.code, deps.signIn?.() === true);
     return;
   }
   const authorize = deps.authorizer(authz, principal);
@@ -131,7 +153,7 @@ export async function renderApprovalsPage<R extends ApiRequest, P extends ApiPri
     .map(
       (r) => `<tr data-request="${esc(r.id)}"><td>${esc(r.requester)}</td><td>${esc(r.role)}</td>
 <td>${Math.round(r.durationSeconds / 60)} min</td><td>${esc(r.reason)}${r.ticket ? ` (${esc(r.ticket)})` : ''}
-${r.breakGlass ? ' <span class="bg">BREAK-GLASS</span>' : ''}</td><td>${r.approvals.length}</td><td>
+${r.breakGlass ? ' <span class="bg">BREAK-GLASS</span>' : ''}${requestScope(r)}</td><td>${r.approvals.length}</td><td>
 <form method="post" action="/approvals/requests/${esc(r.id)}/approve"><input type="hidden" name="csrf" value="${csrf}">
 <input type="text" name="comment" placeholder="comment" aria-label="comment"><button name="do" value="approve">Approve</button></form>
 <form method="post" action="/approvals/requests/${esc(r.id)}/deny"><input type="hidden" name="csrf" value="${csrf}">
@@ -149,7 +171,11 @@ ${r.breakGlass ? ' <span class="bg">BREAK-GLASS</span>' : ''}</td><td>${r.approv
   page(
     res,
     200,
-    `<h1>Access approvals</h1><p>Signed in as <b>${esc(principal.subject)}</b></p>
+    `<h1>Access approvals</h1><p>Signed in as <b>${esc(principal.subject)}</b>${
+      deps.signIn?.() === true
+        ? ` <form method="post" action="/logout"><input type="hidden" name="csrf" value="${csrf}"><button id="signout">Sign out</button></form>`
+        : ''
+    }</p>
 ${notice ? `<p role="status">${esc(notice)}</p>` : ''}
 <h2>Pending requests</h2>${
       pending.length === 0
@@ -184,7 +210,7 @@ export async function pageAction<R extends ApiRequest, P extends ApiPrincipal>(
       ...refusal,
     });
     if (refusal.code === 'ERR_ACCESS_CROSS_SITE') refusedPage(res, refusal.code);
-    else signInPage(res, refusal.code);
+    else signInPage(res, refusal.code, deps.signIn?.() === true);
     return;
   }
   const { principal } = admission;

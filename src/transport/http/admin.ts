@@ -19,6 +19,8 @@ export interface AdminOptions {
    * by the caller (serve/config-dump.ts). Default: no /config (404).
    */
   readonly config?: () => unknown;
+  /** Lines /readyz adds after `ready` or `not ready` (such as who reads IAM). Default: none. */
+  readonly readyDetail?: () => readonly string[];
 }
 
 export interface AdminServer {
@@ -72,7 +74,8 @@ export async function startAdminServer(options: AdminOptions): Promise<AdminServ
     } else if (path === '/readyz') {
       const ready = options.ready();
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ready ? 'ready\n' : 'not ready\n');
+      const detail = options.readyDetail?.() ?? [];
+      res.end([ready ? 'ready' : 'not ready', ...detail].map((l) => `${l}\n`).join(''));
     } else if (path === '/config' && options.config !== undefined) {
       sendConfig(res, options.config);
     } else if (path === '/metrics') {

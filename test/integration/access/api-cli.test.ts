@@ -5,6 +5,9 @@
  * sees others' requests, the approval count is configurable, break-glass
  * self-approval is flagged, and every refusal is an audit record.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Rolegate } from '../../../src/main.js';
 import { JwksIssuer } from '../../harness/jwks.js';
@@ -100,6 +103,66 @@ describe('rolegate access (CLI) against the access API', () => {
     const revoked = await cli(await carol(), 'revoke', grant.id);
     expect(revoked.status).toBe(0);
     expect(revoked.out).toMatch(/REVOKEDAT/);
+  });
+
+  it('asks for several roles with a session policy from a file, and reviews grants with their use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rolegate-cli-session-'));
+    const file = join(dir, 'read-only.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'orders:GetOrder', Resource: '*' }],
+      }),
+    );
+    const req = await cli(
+      await alice(),
+      'request',
+      '--role',
+      'staging-admin',
+      '--role',
+      'staging-dba',
+      '--reason',
+      'INC-9',
+      '--duration',
+      '30m',
+      '--session-policy',
+      file,
+      '--format',
+      'json',
+    );
+    expect(req.status).toBe(0);
+    const made = JSON.parse(req.out) as {
+      bundleId: string;
+      requests: { id: string; role: string; bundleId: string; sessionPolicy: unknown }[];
+    };
+    expect(made.requests.map((r) => [r.role, r.bundleId])).toEqual([
+      ['staging-admin', made.bundleId],
+      ['staging-dba', made.bundleId],
+    ]);
+    expect(made.requests[0]?.sessionPolicy).toEqual(JSON.parse(readFileSync(file, 'utf8')));
+    const id = made.requests[0]?.id ?? '';
+    expect((await cli(await carol(), 'approve', id)).status).toBe(0);
+
+    const review = await cli(await carol(), 'review', '--window', '1h');
+    expect(review.status).toBe(0);
+    expect(lines(review.out)[0]).toMatch(
+      /^ID\s+ROLE\s+SUBJECT\s+STARTSAT\s+ACTIVE\s+USES\s+LASTUSEDAT$/,
+    );
+    expect(review.out).toContain(`grant-${id}`);
+
+    const bad = await cli(
+      await alice(),
+      'request',
+      '--role',
+      'staging-admin',
+      '--reason',
+      'x',
+      '--session-policy',
+      join(dir, 'missing.json'),
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.err).toContain('--session-policy');
   });
 
   it('refuses self-approval, others approving without permission, and reports the code on stderr', async () => {

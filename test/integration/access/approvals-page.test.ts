@@ -7,14 +7,14 @@
  * never markup. Screenshots go to test-output/approvals-page/.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Rolegate } from '../../../src/main.js';
 import { ChromiumPeer } from '../../harness/chromium.js';
 import { JwksIssuer } from '../../harness/jwks.js';
-import { accessScenario, api } from '../../support/access.js';
+import { accessScenario, api, newAccessRequest, startAutoPostSite } from '../../support/access.js';
 import { checkOnce } from '../../support/check-client.js';
 import { captureLogger } from '../../support/log-capture.js';
 import { startTestRolegate } from '../../support/rolegate.js';
@@ -34,14 +34,8 @@ const carol = () => token('carol', ['admins']);
 const canDelete = async () =>
   (await checkOnce(rolegate.grpcPort, 'DELETE', '/orders/5', await alice())).allowed;
 
-async function newRequest(reason: string): Promise<string> {
-  const { json } = await api(rolegate.accessPort as number, 'POST', '/requests', await alice(), {
-    role: 'staging-admin',
-    durationSeconds: 900,
-    reason,
-  });
-  return json['id'] as string;
-}
+const newRequest = async (reason: string) =>
+  newAccessRequest(rolegate.accessPort as number, await alice(), reason);
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -53,15 +47,7 @@ beforeAll(async () => {
   ));
   base = `http://127.0.0.1:${rolegate.accessPort as number}`;
   // Another origin whose page posts a form to the approvals page on load.
-  attacker = createServer((req, res) => {
-    const target = new URL(req.url ?? '/', 'http://x').searchParams.get('target') ?? '';
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(
-      `<form id="f" method="post" action="${target}"><input name="comment" value="pwned"></form>` +
-        '<script>document.getElementById("f").submit()</script>',
-    );
-  });
-  await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
+  attacker = await startAutoPostSite({ comment: 'pwned' });
 }, 60_000);
 
 afterAll(async () => {

@@ -169,6 +169,8 @@ describe('the access API against docs/access-api.openapi.json', () => {
       ).status,
     ).toBe(200);
     expect((await call('GET', '/v1/access/grants', carol)).status).toBe(200);
+    expect((await call('GET', '/v1/access/review?windowSeconds=3600', carol)).status).toBe(200);
+    expect((await call('GET', '/v1/access/review?windowSeconds=0', carol)).status).toBe(400);
     const grantId = (approved.json['grant'] as { id: string }).id;
     expect((await call('POST', `/v1/access/grants/${grantId}/revoke`, carol)).status).toBe(200);
     expect((await call('POST', '/v1/access/grants/nope/revoke', carol)).status).toBe(404);

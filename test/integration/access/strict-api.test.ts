@@ -301,7 +301,8 @@ describe('fields', () => {
     ]);
     expect(lastRefusal()).toMatchObject({
       reason: 'ERR_ACCESS_UNKNOWN_FIELD',
-      expected: 'only the fields role, durationSeconds, reason, ticket, breakGlass',
+      expected:
+        'only the fields role, roles, durationSeconds, reason, ticket, breakGlass, sessionPolicy',
       actual: 'unknown fields "id", "status", "approver", "createdAt", "grantId"',
     });
     const listed = await call('GET', '/v1/access/requests', { token: await alice() });

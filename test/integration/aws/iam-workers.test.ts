@@ -5,11 +5,12 @@
  * and an IAM failure reaches the workers' syncs as the SDK's own error would.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { AwsQueryProxy } from '../../harness/aws-proxy.js';
 import { JwksIssuer } from '../../harness/jwks.js';
 import { MOTO_ACCOUNT, MotoServer } from '../../harness/moto.js';
 import { checkOnce } from '../../support/check-client.js';
+import { createWebIdentityRole } from '../../support/moto-roles.js';
 import { RolegateProcess } from '../../support/rolegate-process.js';
 
 // moto accepts any credentials; the SDK (here and in rolegate) only needs some.
@@ -29,32 +30,13 @@ beforeAll(async () => {
   await proxy.start(moto.port);
   const iam = new IAMClient({ endpoint: `http://127.0.0.1:${moto.port}`, region: 'us-east-1' });
   for (const name of ['orders-reader', 'orders-auditor']) {
-    await iam.send(
-      new CreateRoleCommand({
-        RoleName: name,
-        Path: PATH,
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Federated: PROVIDER },
-              Action: 'sts:AssumeRoleWithWebIdentity',
-            },
-          ],
-        }),
-      }),
-    );
-    await iam.send(
-      new PutRolePolicyCommand({
-        RoleName: name,
-        PolicyName: 'read',
-        PolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'orders:GetOrder', Resource: '*' }],
-        }),
-      }),
-    );
+    await createWebIdentityRole(iam, {
+      name,
+      path: PATH,
+      provider: PROVIDER,
+      actions: ['orders:GetOrder'],
+      inline: 'read',
+    });
   }
   serve = new RolegateProcess(
     {

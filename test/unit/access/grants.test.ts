@@ -192,6 +192,49 @@ describe('grants in the decision', () => {
   });
 });
 
+describe('use of grants (reviews)', () => {
+  it('counts uses without touching the store until a flush, then adds them, keeping the latest time', async () => {
+    await store.createRequest(pending('r1', 'alice', 3600));
+    const { grant } = await store.approve('r1', 'carol', 'ok', 1, T0);
+    if (grant === undefined) throw new Error('no grant');
+    cache.used?.(grant, T0 + 5000);
+    cache.used?.(grant, T0 + 2000);
+    expect((await store.getGrant(grant.id))?.uses).toBe(0);
+    await cache.flushUses();
+    expect(await store.getGrant(grant.id)).toMatchObject({ uses: 2, lastUsedAt: T0 + 5000 });
+    cache.used?.(grant, T0 + 9000);
+    await cache.flushUses();
+    expect(await store.getGrant(grant.id)).toMatchObject({ uses: 3, lastUsedAt: T0 + 9000 });
+  });
+
+  it('keeps the counts for the next flush when the store fails', async () => {
+    await store.createRequest(pending('r1', 'alice', 3600));
+    const { grant } = await store.approve('r1', 'carol', 'ok', 1, T0);
+    if (grant === undefined) throw new Error('no grant');
+    let down = true;
+    const flaky = new Proxy(store, {
+      get(target, key) {
+        if (key === 'recordUses' && down) return () => Promise.reject(new Error('down'));
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const counting = createGrantCache({
+      store: flaky,
+      now: () => now,
+      refreshMs: 500,
+      stalenessMs: 10_000,
+    });
+    counting.used?.(grant, T0 + 1000);
+    await counting.flushUses();
+    expect((await store.getGrant(grant.id))?.uses).toBe(0);
+    down = false;
+    counting.used?.(grant, T0 + 2000);
+    await counting.flushUses();
+    expect(await store.getGrant(grant.id)).toMatchObject({ uses: 2, lastUsedAt: T0 + 2000 });
+  });
+});
+
 describe('the embedded store', () => {
   it('counts each approver once and makes one grant, with the request approved in the same step', async () => {
     await store.createRequest(pending('r6', 'alice', 600));

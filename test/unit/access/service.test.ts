@@ -132,16 +132,30 @@ describe('creating a request', () => {
     };
     expect(r).toEqual(want);
     expect(await store.getRequest('r1')).toEqual(r);
+    // 2030-01-01T00:00Z is a Tuesday, minute 0 of the day (access.timeZone UTC).
+    const context = {
+      'rolegate:RequestedDuration': 600,
+      'rolegate:Requester': 'alice',
+      'rolegate:RequesterGroups': ['engineers'],
+      'rolegate:BreakGlass': false,
+      'rolegate:SelfApproval': false,
+      'rolegate:OnCall': false,
+      'rolegate:MinuteOfDay': 0,
+      'rolegate:DayOfWeek': 'Tue',
+    };
     expect(asked).toEqual([
+      { action: 'rolegate:RequestAccess', roleArn: ARN('staging-admin'), context },
+      // Approval by policy is asked for the requester's own request; a blanket Allow
+      // (this authorizer allows everything) never approves it (see "approval by policy").
       {
-        action: 'rolegate:RequestAccess',
+        action: 'rolegate:AutoApprove',
         roleArn: ARN('staging-admin'),
-        context: {
-          'rolegate:RequestedDuration': 600,
-          'rolegate:Requester': 'alice',
-          'rolegate:RequesterGroups': ['engineers'],
-          'rolegate:BreakGlass': false,
-        },
+        context: { ...context, 'rolegate:SelfApproval': true },
+      },
+      {
+        action: 'rolegate:AutoApprove',
+        roleArn: ARN('staging-admin'),
+        context: { ...context, 'rolegate:SelfApproval': undefined },
       },
     ]);
     expect(events).toEqual([{ type: 'requested', at: T0, request: r, actor: 'alice' }]);
@@ -334,14 +348,18 @@ describe('creating a request', () => {
 });
 
 describe('approving', () => {
-  it('never lets the requester approve their own request, whatever the policies say', async () => {
+  it('never lets the requester approve their own request on a blanket Allow', async () => {
     const r = await ask(alice, {});
     asked = [];
     await expect(
       refusedWith(() => service.approve(alice, authorizeAs(alice), r.id, 'me')),
     ).resolves.toBe('ERR_ACCESS_SELF_APPROVAL');
-    // Refused before any policy was asked.
-    expect(asked).toEqual([]);
+    // Asked only whether an Allow holds *because* it is the requester's own request:
+    // with rolegate:SelfApproval true and without it. This authorizer allows both.
+    expect(asked.map((a) => [a.action, a.context['rolegate:SelfApproval']])).toEqual([
+      ['rolegate:ApproveAccessRequest', true],
+      ['rolegate:ApproveAccessRequest', undefined],
+    ]);
     expect(lastRefusal()).toEqual({
       at: T0,
       action: 'rolegate:ApproveAccessRequest',
@@ -350,8 +368,9 @@ describe('approving', () => {
       issuer: ISSUER,
       requestId: 'r1',
       role: 'staging-admin',
-      expected: `an approver other than the requester alice (${ISSUER}), or a break-glass request`,
-      actual: 'the requester approving their own request, not break-glass',
+      expected: `an approver other than the requester alice (${ISSUER}), a break-glass request, or an Allow of rolegate:ApproveAccessRequest that holds only with rolegate:SelfApproval true`,
+      actual:
+        'the requester approving their own request, not break-glass, and no statement allows self-approval explicitly',
     });
     expect(await store.getRequest(r.id)).toMatchObject({ status: 'pending', approvals: [] });
   });
@@ -401,6 +420,7 @@ describe('approving', () => {
       startsAt: T0 + 60_000,
       expiresAt: T0 + 60_000 + 1_800_000,
       breakGlass: false,
+      uses: 0,
     });
     expect(changed).toBe(1);
     expect(events.map((e) => [e.type, e.actor, e.at])).toEqual([
@@ -550,6 +570,7 @@ describe('a failing store', () => {
     const broken: AccessStore = {
       ...store,
       createRequest: () => Promise.reject(new Error('disk I/O error')),
+      createRequests: () => Promise.reject(new Error('disk I/O error')),
     };
     const s = createAccessService({
       store: broken,

@@ -93,9 +93,13 @@ const decide = (config: ReturnType<typeof compiled>, groups: string[], duration 
   );
 
 describe('authorizeAccessAction', () => {
-  it('allows through the role whose policies allow, explaining nothing', () => {
+  it('allows through the role whose policies allow, naming the statement that did', () => {
     const verdict = decide(compiled(), ['engineers']);
-    expect(verdict).toEqual({ allowed: true, role: 'engineer' });
+    expect(verdict).toEqual({
+      allowed: true,
+      role: 'engineer',
+      by: 'role engineer: identity policy request statement RequestUpToAnHour',
+    });
   });
 
   it('names the guardrail layer when a guardrail lacks the action', () => {
