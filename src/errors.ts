@@ -168,6 +168,8 @@ export const ERROR_CATALOGUE = {
     'no IAM snapshot has been published for the fleet yet; the replica waits for its reader',
   ERR_STS_FAILED:
     'temporary AWS credentials for the upstream could not be obtained from STS; the request is denied',
+  ERR_CREDENTIALS_NARROWED:
+    'the route requires upstream AWS credentials, but the caller holds the role through a grant narrowed by a session policy; none are minted',
   ERR_CHECK_ABANDONED:
     'the proxy stopped waiting for this check (its timeout, or the client went away) before rolegate answered; a proxy that fails closed denied the request',
 
@@ -351,6 +353,7 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: StatusEntry } = {
   ERR_IAM_SNAPSHOT_MISSING: null,
   ERR_IAM_FLEET: null,
   ERR_STS_FAILED: 403,
+  ERR_CREDENTIALS_NARROWED: 403,
   ERR_CHECK_ABANDONED: 403,
   ERR_ACCESS_INVALID: { api: 400 },
   ERR_ACCESS_FORBIDDEN: { api: 403 },
@@ -918,6 +921,11 @@ export const ERROR_HELP: { readonly [K in ErrorCode]: ErrorHelp } = {
     cause:
       "With `aws.iam.fleet`, a replica found no IAM snapshot in the database yet: the fleet's reader has not finished its first read of IAM.",
     fix: 'Wait for the reader (GET /config shows the lease holder); if none holds the lease, check that replicas reach the database and IAM (docs/fleet.md).',
+  },
+  ERR_CREDENTIALS_NARROWED: {
+    cause:
+      'The route asks for upstream AWS credentials (`credentials: required`), and the caller holds the role only through a just-in-time grant narrowed by a session policy. STS would mint credentials for the whole role, wider than the grant, so rolegate mints none and denies.',
+    fix: 'Request the grant without a session policy, use a route with `credentials: optional` (the request goes on without credentials), or let the caller assume the role by trust (docs/access.md, session policies).',
   },
   ERR_STS_FAILED: {
     cause:

@@ -81,8 +81,9 @@ export const REQUEST_INSERT_COLUMNS = `id, role, role_arn, issuer, requester, gr
 export function grantEnd(request: AccessRequest, nowMs: number, bundleEnd: unknown): number {
   const own = nowMs + request.durationSeconds * 1000;
   if (bundleEnd === null || bundleEnd === undefined) return own;
+  // Ended already: a role approved after its bundle ended gets no time (the task is over).
   const shared = Number(bundleEnd);
-  return Number.isFinite(shared) && shared > nowMs ? Math.min(shared, own) : own;
+  return Number.isFinite(shared) ? Math.min(shared, own) : own;
 }
 
 /** A grant row (same columns in sqlite and PostgreSQL). */

@@ -317,15 +317,6 @@ function requestContext(r: AccessRequest): AccessContext {
   };
 }
 
-/** The context values of a grant, for deciding whether the caller may revoke (so list) it. */
-function grantContext(g: Grant): AccessContext {
-  return {
-    'rolegate:RequestedDuration': Math.round((g.expiresAt - g.startsAt) / 1000),
-    'rolegate:Requester': g.subject,
-    'rolegate:BreakGlass': g.breakGlass,
-  };
-}
-
 /** Creates the service. */
 export function createAccessService(options: AccessServiceOptions): AccessService {
   return new StoreAccessService(options);
@@ -689,11 +680,22 @@ class StoreAccessService implements AccessService {
     const active = await this.guard(caller, ACCESS_ACTIONS.list, () =>
       this.store.activeGrants(this.options.now()),
     );
-    return active.filter(
-      (g) =>
-        isSelf(caller, g.issuer, g.subject) ||
-        decide(authorize, ACCESS_ACTIONS.revoke, g.roleArn, grantContext(g)).allowed,
+    // As revoke() decides: with the request's own context (a grant lacks keys a Deny may test).
+    const requests = await this.guard(caller, ACCESS_ACTIONS.list, () =>
+      Promise.all(
+        active.map((g) =>
+          isSelf(caller, g.issuer, g.subject) ? undefined : this.store.getRequest(g.requestId),
+        ),
+      ),
     );
+    return active.filter((g, i) => {
+      if (isSelf(caller, g.issuer, g.subject)) return true;
+      const r = requests[i];
+      return (
+        r !== undefined &&
+        decide(authorize, ACCESS_ACTIONS.revoke, g.roleArn, this.contextOf(r)).allowed
+      );
+    });
   }
 
   async review(
@@ -705,10 +707,19 @@ class StoreAccessService implements AccessService {
     const held = await this.guard(caller, ACCESS_ACTIONS.list, () =>
       this.store.grantsBetween(now - windowSeconds * 1000, now),
     );
+    // Another's grant is shown when its request could be listed (mayList), decided with the
+    // request's own context: a grant lacks keys (rolegate:RequesterGroups...) a Deny may test.
+    const others = held.filter((g) => !isSelf(caller, g.issuer, g.subject));
+    const requests = await this.guard(caller, ACCESS_ACTIONS.list, () =>
+      Promise.all(others.map((g) => this.store.getRequest(g.requestId))),
+    );
+    const listable = new Set(
+      requests
+        .filter((r): r is AccessRequest => r !== undefined && this.mayList(caller, authorize, r))
+        .map((r) => r.id),
+    );
     const visible = held.filter(
-      (g) =>
-        isSelf(caller, g.issuer, g.subject) ||
-        decide(authorize, ACCESS_ACTIONS.list, g.roleArn, grantContext(g)).allowed,
+      (g) => isSelf(caller, g.issuer, g.subject) || listable.has(g.requestId),
     );
     return visible
       .map((grant) => ({ grant, active: grantActive(grant, now), uses: grant.uses ?? 0 }))

@@ -364,10 +364,24 @@ export async function check(
   const final =
     !outcome.allowed || outcome.route?.credentials === undefined || !deps.credentials
       ? outcome
-      : await withCredentials(outcome, deps.credentials, generation, p);
+      : p.grant?.sessionPolicy !== undefined
+        ? withoutCredentials(outcome, p)
+        : await withCredentials(outcome, deps.credentials, generation, p);
   // Reviews count what each grant was used for.
   if (final.allowed && p.grant !== undefined) deps.grants?.used?.(p.grant, at);
   return final;
+}
+
+/**
+ * A credentials route under a grant narrowed by a session policy: STS
+ * would mint credentials for the whole role, so none are minted. A route
+ * that requires them denies (ERR_CREDENTIALS_NARROWED); one where they are
+ * optional goes on without them, which is narrower still.
+ */
+function withoutCredentials(outcome: CheckOutcome, p: Progress): CheckOutcome {
+  if (outcome.route?.credentials !== 'required') return outcome;
+  delete p.role;
+  return deny(outcome.decisionId, 'ERR_CREDENTIALS_NARROWED', p);
 }
 
 /**

@@ -15,8 +15,16 @@
  * credentials` (so AWS's `credential_process`) read it when neither
  * `--token` nor `ROLEGATE_TOKEN` is given. The token is never printed.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  closeSync,
+  fchmodSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
@@ -59,11 +67,29 @@ export function readStoredToken(path: string): string | undefined {
 /** Writes `token` to `path` (0600, directory 0700), replacing any old one atomically. */
 function storeToken(path: string, token: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${token}\n`, { mode: 0o600 });
-  // The mode of a file that already existed is not changed by writeFileSync's option.
-  chmodSync(temp, 0o600);
+  // The token file may sit in a directory others can write (/tmp): the temporary copy gets
+  // an unguessable name and is created exclusively ('wx': O_CREAT|O_EXCL, which never
+  // follows a symlink nor opens a file someone planted), so the token goes nowhere else.
+  const temp = `${path}.${randomBytes(12).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    // Through the descriptor: exactly 0600 (whatever the umask), on the file just created.
+    fchmodSync(fd, 0o600);
+    writeFileSync(fd, `${token}\n`);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(temp, path);
+}
+
+/** https, or plain http to this machine (a provider on a loopback address, development). */
+function overTls(url: string): boolean {
+  const u = URL.canParse(url) ? new URL(url) : undefined;
+  if (u === undefined) return false;
+  return (
+    u.protocol === 'https:' ||
+    (u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))
+  );
 }
 
 const same = (a: string, b: string) =>
@@ -153,6 +179,13 @@ export async function runLogin(
   if (!scopes.includes('openid')) scopes.unshift('openid');
   if (!URL.canParse(issuer))
     throw new UsageError(`--issuer ${JSON.stringify(issuer)} is not a URL`, 'login');
+  // The code, the code verifier and the tokens travel to the issuer, and the ID token's
+  // signature goes unchecked only because TLS vouches for it (OpenID Connect Core 3.1.3.7).
+  if (!overTls(issuer))
+    throw new UsageError(
+      `--issuer ${JSON.stringify(issuer)} must be https (plain http only for 127.0.0.1, localhost or [::1])`,
+      'login',
+    );
   const path = tokenFilePath(env, stringFlag(args, 'token-file', 'login'));
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -165,6 +198,11 @@ export async function runLogin(
       redirectUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`,
     };
     const endpoints = await discoverEndpoints(issuer);
+    if (!overTls(endpoints.token))
+      throw new RolegateError(
+        'ERR_SIGNIN_FAILED',
+        `the issuer's token_endpoint ${JSON.stringify(endpoints.token.slice(0, 120))} is not https`,
+      );
     const flow = newLoginFlow();
     const code = awaitCode(server, flow, waitMs);
     io.stderr.write(

@@ -152,11 +152,20 @@ function credentialsFor(
         actor: principal.subject,
         issuer: principal.issuer,
         role: roleName,
+        ...(message === undefined ? {} : { actual: message }),
       });
       return markAudited(new RolegateError(code, message));
     };
     const found = assumableForCredentials(compiled, request, principal, roleName, cache, at);
     if (found === undefined) throw refuse('ERR_ACCESS_FORBIDDEN');
+    // STS credentials would be the whole role: the session policy narrowing the grant
+    // (docs/access.md) would not travel with them. Fail closed rather than widen the grant.
+    if (found.grant?.sessionPolicy !== undefined) {
+      throw refuse(
+        'ERR_ACCESS_FORBIDDEN',
+        'the grant is narrowed by a session policy, which AWS credentials for the role would not carry',
+      );
+    }
     const stsSeconds = compiled.settings.aws?.sts.durationSeconds ?? 3600;
     const left = found.grant ? Math.floor((found.grant.expiresAt - at) / 1000) : stsSeconds;
     const duration = Math.min(stsSeconds, left);

@@ -108,6 +108,24 @@ function compiled() {
           ),
         },
       },
+      {
+        name: 'auditor',
+        trustPolicy: trust('auditors'),
+        policies: {
+          list: policy(
+            { Effect: 'Allow', Action: 'rolegate:ListAccessRequests', Resource: '*' },
+            {
+              Sid: 'NotTheOnCallRota',
+              Effect: 'Deny',
+              Action: 'rolegate:ListAccessRequests',
+              Resource: '*',
+              Condition: {
+                'ForAnyValue:StringEquals': { 'rolegate:RequesterGroups': 'sre-oncall' },
+              },
+            },
+          ),
+        },
+      },
       { name: 'staging-read', trustPolicy: trust('nobody'), policies: {} },
       { name: 'staging-write', trustPolicy: trust('nobody'), policies: {} },
     ],
@@ -137,6 +155,7 @@ const alice = who('alice', ['engineers', 'sre-oncall']);
 const erin = who('erin', ['engineers']);
 const carol = who('carol', ['admins']);
 const lena = who('lena', ['leads']);
+const olga = who('olga', ['auditors']);
 
 let now: number;
 let timeZone: string;
@@ -387,6 +406,11 @@ describe('reviews', () => {
     ]);
     // Alice (no list permission) sees her own grants only; erin sees none.
     expect((await service.review(erin, authorizer(erin), 3600)).length).toBe(0);
+
+    // The review shows what listing shows: the auditor may not list the on-call rota's
+    // requests (a Deny on rolegate:RequesterGroups), so not their grants either.
+    expect(await service.list(olga, authorizer(olga))).toEqual([]);
+    expect(await service.review(olga, authorizer(olga), 3600)).toEqual([]);
 
     // 600.5 s after the write grant started (never used), 599.5 s after the read grant's last use.
     now += 600_500;

@@ -8,7 +8,7 @@
  * --token and no ROLEGATE_TOKEN, and the access API accepts the token. A
  * callback with another state is refused and does not end the login.
  */
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -122,6 +122,44 @@ describe('rolegate login', () => {
     expect(created.status).toBe(0);
     expect(JSON.parse(created.out)).toMatchObject({ requester: 'alice', status: 'pending' });
   }, 30_000);
+
+  it('never writes the token through a link planted at a temporary name beside the token file', async () => {
+    // ROLEGATE_TOKEN_FILE in a shared directory (/tmp in CI): whoever can write there must
+    // not get the token by planting a symlink where the CLI writes its temporary copy.
+    const dir = mkdtempSync(join(tmpdir(), 'rolegate-login-'));
+    const file = join(dir, 'token');
+    const stolen = join(mkdtempSync(join(tmpdir(), 'rolegate-elsewhere-')), 'stolen');
+    symlinkSync(stolen, `${file}.${process.pid}.tmp`);
+    const err = sink();
+    const run = main(
+      ['login', '--issuer', op.issuer, '--client-id', 'rolegate-cli', '--token-file', file],
+      { stdin: Readable.from(['']), stdout: sink().stream, stderr: err.stream },
+    );
+    await until(() => /https?:\/\/\S+/.test(err.text()));
+    const authUrl = /https?:\/\/\S+/.exec(err.text())?.[0] as string;
+    const redirect = new URL(authUrl).searchParams.get('redirect_uri') as string;
+    expect((await fetch(await op.authorize(authUrl, 'alice', redirect))).status).toBe(200);
+    await expect(run).resolves.toBe(0);
+    expect(existsSync(stolen)).toBe(false);
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').trim().split('.')).toHaveLength(3);
+  }, 30_000);
+
+  it('refuses an issuer reached over plain http beyond this machine', async () => {
+    // The code and code verifier would cross the network in clear, and the ID token's
+    // signature is left unchecked only because TLS vouches for the token endpoint.
+    const file = join(mkdtempSync(join(tmpdir(), 'rolegate-login-')), 'token');
+    const res = await runCli(
+      ['login', '--issuer', 'http://idp.example.com', '--client-id', 'rolegate-cli'].concat([
+        '--token-file',
+        file,
+      ]),
+    );
+    expect(res.status).toBe(2);
+    expect(res.err).toContain('must be https');
+    expect(() => statSync(file)).toThrow();
+  });
 
   it('fails with ERR_SIGNIN_FAILED when the issuer answers an error', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'rolegate-login-')), 'token');

@@ -42,12 +42,13 @@ async function credentials(tok: string, role: string) {
   ]);
 }
 
-async function grantFor(seconds: number): Promise<{ expiresAt: string }> {
+async function grantFor(seconds: number, sessionPolicy?: object): Promise<{ expiresAt: string }> {
   const port = rolegate.accessPort as number;
   const { json } = await api(port, 'POST', '/requests', await token('alice', ['engineers']), {
     role: 'staging-admin',
     durationSeconds: seconds,
     reason: 'aws console',
+    ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
   });
   const approved = await api(
     port,
@@ -135,6 +136,34 @@ describe('rolegate credentials', () => {
     const who = await sts.send(new GetCallerIdentityCommand({}));
     sts.destroy();
     expect(who.Arn).toMatch(/:assumed-role\/engineer\/alice/);
+  });
+
+  it('refuses credentials under a grant narrowed by a session policy, audited', async () => {
+    // AWS credentials for the role would carry none of the session policy: the whole role.
+    await grantFor(1200, {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'orders:GetOrder', Resource: '*' }],
+    });
+    const res = await credentials(await token('alice', ['engineers']), 'staging-admin');
+    expect(res.status).toBe(1);
+    expect(res.err).toMatch(/ERR_ACCESS_FORBIDDEN/);
+    expect(res.out).toBe('');
+    const refused = audit
+      .records()
+      .map((r) => r['access'] as Record<string, unknown> | undefined)
+      .filter((a) => a?.['event'] === 'refused' && a['action'] === 'rolegate:GetCredentials');
+    expect(refused.at(-1)).toMatchObject({
+      reason: 'ERR_ACCESS_FORBIDDEN',
+      role: 'staging-admin',
+      actual: expect.stringContaining('session policy'),
+    });
+    // Given back, so the next test starts from a role without a grant.
+    const port = rolegate.accessPort as number;
+    const alice = await token('alice', ['engineers']);
+    const { json } = await api(port, 'GET', '/grants', alice);
+    for (const g of (json['grants'] ?? []) as { id: string }[]) {
+      expect((await api(port, 'POST', `/grants/${g.id}/revoke`, alice)).status).toBe(200);
+    }
   });
 
   it('bounds credentials under a grant by the time the grant has left', async () => {

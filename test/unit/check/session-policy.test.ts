@@ -8,7 +8,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { GrantLookup } from '../../../src/access/grants.js';
 import type { Grant } from '../../../src/access/model.js';
-import { authorize, type Progress } from '../../../src/check/check.js';
+import { authorize, check, type Generation, type Progress } from '../../../src/check/check.js';
+import { ExpiringLru } from '../../../src/cache/expiring-lru.js';
 import { checkSessionPolicy } from '../../../src/check/session-policy.js';
 import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
@@ -40,7 +41,16 @@ const { config: validated, problems } = validateConfig({
       },
     },
   ],
-  routes: ORDER_ROUTES,
+  routes: [
+    ...ORDER_ROUTES,
+    ...(['required', 'optional'] as const).map((credentials) => ({
+      method: 'GET',
+      path: `/${credentials}/{id}`,
+      action: 'orders:GetOrder',
+      resource: 'arn:rolegate:orders:::order/{id}',
+      credentials,
+    })),
+  ],
 });
 if (!validated) throw new Error(JSON.stringify(problems));
 const config = compileConfig(validated, (ref) => ({
@@ -156,5 +166,72 @@ describe('a grant with a session policy', () => {
       decide(grant('{"Version":"2012-10-17","Statement":[{"Effect":"Maybe"}]}'), 'GET').reason,
     ).toBe('ERR_IMPLICIT_DENY');
     expect(decide(grant('not json'), 'GET').reason).toBe('ERR_IMPLICIT_DENY');
+  });
+});
+
+describe('upstream credentials under a grant with a session policy', () => {
+  const generation: Generation = {
+    compiled: config,
+    verifier: {
+      locations: [{ kind: 'bearer' }],
+      cache: new ExpiringLru({ maxEntries: 0, maxBytes: 0 }),
+      verify: async () => alice,
+    },
+  };
+  const minted: string[] = [];
+  const run = (g: Grant, path: string) =>
+    check(
+      {
+        requestId: 'r',
+        method: 'GET',
+        path,
+        query: new Map(),
+        host: 'api.example.com',
+        headers: { authorization: 'Bearer a.b.c' },
+        secure: true,
+        contextExtensions: {},
+      },
+      {
+        generation: () => generation,
+        now: () => NOW,
+        newId: () => 'd1',
+        grants: holding(g),
+        credentials: async (outcome) => {
+          minted.push(outcome.route?.source ?? '');
+          return { outcome, headers: { 'x-rolegate-aws-session-token': 'minted' } };
+        },
+      },
+    );
+  const readOrder7 = sessionOf(
+    policy({
+      Effect: 'Allow',
+      Action: 'orders:GetOrder',
+      Resource: 'arn:rolegate:orders:::order/7',
+    }),
+  );
+
+  it('mints none (STS would give the whole role): a route that requires them denies', async () => {
+    minted.length = 0;
+    const outcome = await run(grant(readOrder7), '/required/7');
+    expect(outcome).toMatchObject({ allowed: false, reason: 'ERR_CREDENTIALS_NARROWED' });
+    expect(minted).toEqual([]);
+  });
+
+  it('goes on without them where they are optional', async () => {
+    minted.length = 0;
+    const outcome = await run(grant(readOrder7), '/optional/7');
+    expect(outcome).toMatchObject({ allowed: true, reason: 'OK' });
+    expect(outcome.credentialHeaders).toBeUndefined();
+    expect(minted).toEqual([]);
+  });
+
+  it('mints them as before under a grant without a session policy', async () => {
+    minted.length = 0;
+    const outcome = await run(grant(), '/required/7');
+    expect(outcome).toMatchObject({
+      allowed: true,
+      credentialHeaders: { 'x-rolegate-aws-session-token': 'minted' },
+    });
+    expect(minted).toEqual(['route[2]']);
   });
 });
