@@ -42,6 +42,7 @@ import {
   newLoginFlow,
   type LoginClient,
   type LoginFlow,
+  type OidcEndpoints,
   type TokenAnswer,
 } from '../identity/oidc-login.js';
 import type { Principal } from '../identity/principal.js';
@@ -138,6 +139,9 @@ export function createSignIn(options: SignInOptions): SignIn {
   return new SessionSignIn(options);
 }
 
+/** How long the issuer's discovered endpoints are used before discovery is read again: 5 minutes. */
+const DISCOVERY_CACHE_MS = 300_000;
+
 /** Who an audit record of a sign-in or sign-out is about. */
 type Who = { readonly issuer: string; readonly subject: string };
 
@@ -147,6 +151,12 @@ class SessionSignIn implements SignIn {
   private readonly sessions: Sessions;
   /** The ID token verifier of each generation (its issuer's keys and settings). */
   private readonly idVerifiers = new WeakMap<object, JwtVerifier>();
+  /**
+   * The issuer's endpoints, read again after {@link DISCOVERY_CACHE_MS}: every
+   * unauthenticated `GET /signin` fetching discovery let anyone make rolegate
+   * send requests out at their pace.
+   */
+  private discovered: { issuer: string; at: number; endpoints: Promise<OidcEndpoints> } | undefined;
 
   constructor(options: SignInOptions) {
     this.options = options;
@@ -158,7 +168,7 @@ class SessionSignIn implements SignIn {
     const flow = newLoginFlow();
     const scopes = config.scopes.includes('openid') ? config.scopes : ['openid', ...config.scopes];
     const client = this.client(config, originOf(config, request));
-    const location = authorizationUrl(await discoverEndpoints(config.issuer), client, scopes, flow);
+    const location = authorizationUrl(await this.endpoints(config.issuer), client, scopes, flow);
     const value = `${flow.state}.${flow.nonce}.${flow.verifier}`;
     return { location, cookies: [flowCookie(secureOf(config), value, SIGN_IN_FLOW_SECONDS)] };
   }
@@ -188,10 +198,25 @@ class SessionSignIn implements SignIn {
       const actual = error === null ? 'no code' : `error ${JSON.stringify(error.slice(0, 60))}`;
       throw refuse('ERR_SIGNIN_FAILED', 'a code from the issuer', `the issuer answered ${actual}`);
     }
-    const endpoints = await discoverEndpoints(config.issuer);
+    const endpoints = await this.endpoints(config.issuer);
     const tokens = await exchangeCode(endpoints, this.client(config, origin), code, flow.verifier);
     const principal = await this.verified(config, tokens, flow.nonce);
     return this.open(config, principal, tokens.accessToken as string);
+  }
+
+  /** The issuer's endpoints, from discovery at most every {@link DISCOVERY_CACHE_MS}; a failure is not kept. */
+  private endpoints(issuer: string): Promise<OidcEndpoints> {
+    const now = this.options.now();
+    const held = this.discovered;
+    if (held !== undefined && held.issuer === issuer && now - held.at < DISCOVERY_CACHE_MS) {
+      return held.endpoints;
+    }
+    const endpoints = discoverEndpoints(issuer);
+    this.discovered = { issuer, at: now, endpoints };
+    endpoints.catch(() => {
+      if (this.discovered?.endpoints === endpoints) this.discovered = undefined;
+    });
+    return endpoints;
   }
 
   async end(request: AuthzRequest): Promise<readonly string[]> {

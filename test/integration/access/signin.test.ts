@@ -187,6 +187,19 @@ describe('signing in to the approvals page', () => {
     expect(JSON.stringify(audit.records())).not.toContain(cookie?.value as string);
   }, 60_000);
 
+  it('reads the issuer discovery once for many sign-in starts (no outbound request per visitor)', async () => {
+    const path = '/.well-known/openid-configuration';
+    await fetch(`${base}/signin`, { redirect: 'manual' });
+    const before = op.hits.get(path) ?? 0;
+    // Discovery was read (the count is of the provider's real path).
+    expect(before).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${base}/signin`, { redirect: 'manual' });
+      expect(res.status).toBe(303);
+    }
+    expect(op.hits.get(path) ?? 0).toBe(before);
+  });
+
   it('refuses a forged session cookie', async () => {
     const forged = `rolegate-session=${randomBytes(32).toString('base64url')}`;
     expect(await page401(forged)).toBe(401);
