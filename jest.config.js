@@ -1,5 +1,6 @@
-// Two projects: `unit` (fast, parallel: unit, conformance, integration) and
-// `e2e` (real Envoy and other peers, run in band). `npm test` runs both.
+// Three projects: `unit` (fast, parallel: unit, conformance, integration),
+// `e2e` (real Envoy and other peers, run in band) and `backstage` (real
+// Backstage parts, integrations/backstage). `npm test` runs all three.
 const transform = {
   '^.+\\.ts$': [
     '@swc/jest',
@@ -38,6 +39,15 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+    },
+    {
+      // Real Backstage parts, installed apart (integrations/backstage/package.json):
+      // the setup file fails every test with the install command when they are missing.
+      ...common,
+      displayName: 'backstage',
+      testMatch: ['<rootDir>/integrations/backstage/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/'],
+      setupFiles: ['<rootDir>/integrations/backstage/test/support/installed.ts'],
     },
   ],
 };

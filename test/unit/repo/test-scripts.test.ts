@@ -46,12 +46,12 @@ describe('the npm test scripts', () => {
     expect(all).toContain('test/unit/errors.test.ts');
   }, 60_000);
 
-  it('npm test is lint, typecheck, test:unit, test:e2e', () => {
+  it('npm test is lint, typecheck, test:unit, test:e2e, test:backstage', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
     expect(pkg.scripts['test']).toBe(
-      'npm run lint && npm run typecheck && npm run test:unit && npm run test:e2e',
+      'npm run lint && npm run typecheck && npm run test:unit && npm run test:e2e && npm run test:backstage',
     );
   });
 });

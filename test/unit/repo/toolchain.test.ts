@@ -40,11 +40,16 @@ export function missingOptionalBinaries(lock: { packages: Record<string, LockEnt
   return missing;
 }
 
-describe('package-lock.json', () => {
-  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+/** The package-lock.json of the package in `dir`. */
+function readLock(dir: string) {
+  return JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as {
     lockfileVersion: number;
     packages: Record<string, LockEntry>;
   };
+}
+
+describe('package-lock.json', () => {
+  const lock = readLock(root);
 
   it('lists every optional platform binary of every package (npm ci refuses it otherwise)', () => {
     expect(lock.lockfileVersion).toBe(3);
@@ -59,6 +64,27 @@ describe('package-lock.json', () => {
     expect(missingOptionalBinaries({ packages })).toEqual([
       'node_modules/@swc/core -> @swc/core-darwin-arm64',
     ]);
+  });
+});
+
+describe('integrations/backstage', () => {
+  const dir = join(root, 'integrations', 'backstage');
+  const lock = readLock(dir);
+
+  it('locks every optional platform binary too (its own npm ci runs on every platform)', () => {
+    expect(lock.lockfileVersion).toBe(3);
+    expect(missingOptionalBinaries(lock)).toEqual([]);
+  });
+
+  it('pins exact versions in package.json', () => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const ranges = Object.entries({ ...pkg.dependencies, ...pkg.devDependencies }).filter(
+      ([, version]) => !/^\d+\.\d+\.\d+$/.test(version),
+    );
+    expect(ranges).toEqual([]);
   });
 });
 
