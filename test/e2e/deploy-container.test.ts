@@ -290,7 +290,8 @@ describe('the chart container spec under Docker', () => {
         'true',
       ]),
     ).rejects.toThrow(/permission denied|exec/i);
-  });
+    // docker run on a busy machine takes seconds: more than jest's default 5 s.
+  }, 30_000);
 
   it('answers --version read-only, as uid 1000, with no shell: ENTRYPOINT and CMD in exec form', async () => {
     const { stdout } = await run('docker', [
@@ -321,7 +322,8 @@ describe('the chart container spec under Docker', () => {
       .map((j) => JSON.parse(j) as unknown);
     expect((entrypoint as string[])[0]).toBe('node');
     expect(cmd).toEqual(['serve', '--config', '/etc/rolegate/rolegate.yaml']);
-  });
+    // docker run on a busy machine takes seconds: more than jest's default 5 s.
+  }, 30_000);
 
   it('carries the OCI labels: version from package.json, revision the git commit', async () => {
     const { stdout } = await run('docker', [
@@ -343,7 +345,8 @@ describe('the chart container spec under Docker', () => {
     expect(labels['org.opencontainers.image.source']).toMatch(/^https:\/\/github\.com\//);
     // scripts/build-image.sh passes `git rev-parse HEAD`; the Dockerfile's default is "unknown".
     expect(labels['org.opencontainers.image.revision']).toMatch(/^[0-9a-f]{40}$/);
-  });
+    // docker run on a busy machine takes seconds: more than jest's default 5 s.
+  }, 30_000);
 
   it('carries the configured ports into the container spec', () => {
     expect(container.ports.map((p) => [p.name, p.containerPort])).toEqual([
