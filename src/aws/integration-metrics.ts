@@ -22,6 +22,18 @@ export interface AwsMetrics {
   showIamMetrics(show: boolean): void;
 }
 
+/**
+ * `rolegate_iam_fleet_reader`, registered in `registers`: a single process's
+ * (shown with the IAM metrics) and a cluster primary's (the replica's member).
+ */
+export function fleetReaderGauge(registers: Registry[]): Gauge {
+  return new Gauge({
+    name: 'rolegate_iam_fleet_reader',
+    help: "1 while this replica is the fleet's IAM reader (holds the lease, aws.iam.fleet), else 0. With a fleet, time() - rolegate_iam_last_sync_success_timestamp_seconds is the age of the snapshot it decides with.",
+    registers,
+  });
+}
+
 /** The metrics; without a registry they still count, but nothing exports them. */
 export function createAwsMetrics(registry: Registry | undefined): AwsMetrics {
   // The IAM ones are registered by `showIamMetrics`, not here.
@@ -42,11 +54,7 @@ export function createAwsMetrics(registry: Registry | undefined): AwsMetrics {
     labelNames: ['state'] as const,
     registers: [],
   });
-  const fleetReader = new Gauge({
-    name: 'rolegate_iam_fleet_reader',
-    help: "1 while this process is the fleet's IAM reader (holds the lease, aws.iam.fleet), else 0. With a fleet, time() - rolegate_iam_last_sync_success_timestamp_seconds is the age of the snapshot this process decides with.",
-    registers: [],
-  });
+  const fleetReader = fleetReaderGauge([]);
   const sts = new Counter({
     name: 'rolegate_sts_calls_total',
     help: 'STS calls for upstream credentials, by API and result (success|failure).',

@@ -7,9 +7,10 @@
  * the lease won, orders every worker to sync. The primary's /config,
  * /readyz and `rolegate_iam_fleet_reader` say which replica reads.
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { joinConfiguredFleet, type FleetMember, type FleetStatus } from '../aws/fleet.js';
 import type { IamReader } from '../aws/iam-reader.js';
+import { fleetReaderGauge } from '../aws/integration-metrics.js';
 import type { LoadedConfig } from '../config/compile.js';
 import { RolegateError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
@@ -42,11 +43,7 @@ export interface PrimaryFleet {
 
 /** Nothing joined until `configure` sees an `aws.iam.fleet` section. */
 export function createPrimaryFleet(options: PrimaryFleetOptions): PrimaryFleet {
-  const reader = new Gauge({
-    name: 'rolegate_iam_fleet_reader',
-    help: "1 while this replica is the fleet's IAM reader (holds the lease, aws.iam.fleet), else 0.",
-    registers: [options.registry],
-  });
+  const reader = fleetReaderGauge([options.registry]);
   reader.set(0);
   let member: FleetMember | undefined;
   let key = '';

@@ -35,6 +35,7 @@ import { accessScenario, api, until } from '../support/access.js';
 import { captureLogger } from '../support/log-capture.js';
 import { startTestRolegate } from '../support/rolegate.js';
 import { runCli, sink } from '../unit/cli/cli-io.js';
+import { keepEnv } from '../support/env.js';
 
 const OUT = join(process.cwd(), 'test-output', 'access-people');
 const URL_ENV = 'ROLEGATE_TEST_PEOPLE_PG_URL';
@@ -51,7 +52,7 @@ const audit = captureLogger();
 let envoy: EnvoyPeer;
 let a: Rolegate;
 let b: Rolegate;
-const saved = { token: process.env['ROLEGATE_TOKEN'], file: process.env['ROLEGATE_TOKEN_FILE'] };
+const restoreEnv = keepEnv('ROLEGATE_TOKEN', 'ROLEGATE_TOKEN_FILE');
 let tokenFile: string;
 
 const base = (r: Rolegate) => `http://127.0.0.1:${r.accessPort as number}`;
@@ -209,13 +210,7 @@ afterAll(async () => {
   await db.stop();
   delete process.env[URL_ENV];
   delete process.env[SECRET_ENV];
-  for (const [name, value] of [
-    ['ROLEGATE_TOKEN', saved.token],
-    ['ROLEGATE_TOKEN_FILE', saved.file],
-  ] as const) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreEnv();
 }, 60_000);
 
 describe('just-in-time access for people', () => {

@@ -34,7 +34,7 @@ let localhost: string;
 /** The orders config; `trustKeyHost` spells the issuer in the trust condition key. */
 function ordersConfig(trustKeyHost: string) {
   return {
-    server: { shutdownDelaySeconds: 0, drainSeconds: 1, http: { enabled: true } },
+    server: { shutdownDelaySeconds: 0, drainSeconds: 1, http: { enabled: true, port: 0 } },
     issuers: [{ issuer: idp.issuer, audiences: ['orders-api'], clockToleranceSeconds: 30 }],
     roles: [
       {

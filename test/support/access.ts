@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allowPolicy, ORDER_ROUTES, webIdentityTrust } from './fixtures.js';
+import type { AuthzRequest } from '../../src/request/types.js';
 
 export const ADMIN_ARN = 'arn:rolegate:iam:::role/staging-admin';
 
@@ -158,3 +159,15 @@ export async function startAutoPostSite(fields: Readonly<Record<string, string>>
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return server;
 }
+
+/** An access API call as the identity and policy phases read it (for deciding access actions directly). */
+export const ACCESS_API_CALL: AuthzRequest = {
+  requestId: 'r',
+  method: 'POST',
+  path: '/v1/access/requests',
+  query: new Map(),
+  host: 'rolegate.example.com',
+  headers: {},
+  secure: true,
+  contextExtensions: {},
+};

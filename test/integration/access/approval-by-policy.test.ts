@@ -36,7 +36,7 @@ import { checkSessionPolicy } from '../../../src/check/session-policy.js';
 import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import { RolegateError } from '../../../src/errors.js';
-import type { AuthzRequest } from '../../../src/request/types.js';
+import { ACCESS_API_CALL } from '../../support/access.js';
 
 const ISSUER = 'https://idp.example.com';
 const ARN = (name: string) => `arn:rolegate:iam:::role/${name}`;
@@ -139,16 +139,7 @@ function compiled() {
   }));
 }
 
-const request: AuthzRequest = {
-  requestId: 'r',
-  method: 'POST',
-  path: '/v1/access/requests',
-  query: new Map(),
-  host: 'rolegate.example.com',
-  headers: {},
-  secure: true,
-  contextExtensions: {},
-};
+const request = ACCESS_API_CALL;
 
 const who = (subject: string, groups: string[]): Caller => ({ issuer: ISSUER, subject, groups });
 const alice = who('alice', ['engineers', 'sre-oncall']);

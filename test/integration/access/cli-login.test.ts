@@ -21,10 +21,11 @@ import { until } from '../../support/access.js';
 import { captureLogger } from '../../support/log-capture.js';
 import { startTestRolegate } from '../../support/rolegate.js';
 import { runCli, sink } from '../../unit/cli/cli-io.js';
+import { keepEnv } from '../../support/env.js';
 
 const op = new OidcProviderPeer();
 let rolegate: Rolegate;
-const saved = { token: process.env['ROLEGATE_TOKEN'], file: process.env['ROLEGATE_TOKEN_FILE'] };
+const restoreEnv = keepEnv('ROLEGATE_TOKEN', 'ROLEGATE_TOKEN_FILE');
 
 beforeAll(async () => {
   await op.start();
@@ -50,13 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await rolegate?.stop().catch(() => undefined);
   await op.stop();
-  for (const [name, value] of [
-    ['ROLEGATE_TOKEN', saved.token],
-    ['ROLEGATE_TOKEN_FILE', saved.file],
-  ] as const) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreEnv();
 }, 30_000);
 
 describe('rolegate login', () => {

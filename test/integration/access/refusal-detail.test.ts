@@ -21,8 +21,7 @@ import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import { errorDocAnchor } from '../../../src/errors.js';
 import type { Principal } from '../../../src/identity/principal.js';
-import type { AuthzRequest } from '../../../src/request/types.js';
-import { accessScenario, ADMIN_ARN } from '../../support/access.js';
+import { accessScenario, ADMIN_ARN, ACCESS_API_CALL } from '../../support/access.js';
 import { captureLogger } from '../../support/log-capture.js';
 
 const ISSUER = 'https://idp.example.com';
@@ -51,16 +50,7 @@ const principal = (subject: string, groups: string[]): Principal => ({
   federated: [ISSUER, 'idp.example.com'],
 });
 
-const call: AuthzRequest = {
-  requestId: 'r',
-  method: 'POST',
-  path: '/v1/access/requests',
-  query: new Map(),
-  host: 'rolegate.example.com',
-  headers: {},
-  secure: true,
-  contextExtensions: {},
-};
+const call = ACCESS_API_CALL;
 
 let store: AccessStore;
 let audit: ReturnType<typeof captureLogger>;

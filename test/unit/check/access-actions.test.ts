@@ -9,7 +9,7 @@ import { authorizeAccessAction } from '../../../src/check/access-actions.js';
 import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/schema.js';
 import type { Principal } from '../../../src/identity/principal.js';
-import type { AuthzRequest } from '../../../src/request/types.js';
+import { ACCESS_API_CALL } from '../../support/access.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 const ISSUER = 'https://idp.example.com';
@@ -70,16 +70,7 @@ const caller = (groups: string[]): Principal => ({
   federated: [ISSUER, 'idp.example.com'],
 });
 
-const request: AuthzRequest = {
-  requestId: 'r',
-  method: 'POST',
-  path: '/v1/access/requests',
-  query: new Map(),
-  host: 'rolegate.example.com',
-  headers: {},
-  secure: true,
-  contextExtensions: {},
-};
+const request = ACCESS_API_CALL;
 
 const decide = (config: ReturnType<typeof compiled>, groups: string[], duration = 600) =>
   authorizeAccessAction(
