@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     // A test whose assertions sit inside if/catch can pass without asserting.
-    files: ['test/**'],
+    files: ['test/**', 'integrations/backstage/test/**'],
     plugins: { jest },
     rules: { 'jest/no-conditional-expect': 'error' },
   },

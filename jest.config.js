@@ -45,8 +45,32 @@ export default {
       // the setup file fails every test with the install command when they are missing.
       ...common,
       displayName: 'backstage',
-      testMatch: ['<rootDir>/integrations/backstage/**/*.test.ts'],
+      testMatch: ['<rootDir>/integrations/backstage/**/*.test.{ts,tsx}'],
       testPathIgnorePatterns: ['/node_modules/'],
+      extensionsToTreatAsEsm: ['.ts', '.tsx'],
+      transform: {
+        ...transform,
+        // The frontend plugin and its card tests (React's automatic JSX runtime).
+        '^.+\\.tsx$': [
+          '@swc/jest',
+          {
+            jsc: {
+              parser: { syntax: 'typescript', tsx: true },
+              transform: { react: { runtime: 'automatic' } },
+              target: 'es2023',
+            },
+            module: { type: 'es6' },
+          },
+        ],
+        // Backstage's frontend packages ship ES modules as `.esm.js` in
+        // packages without `"type": "module"`, which jest loads as CommonJS.
+        '/node_modules/.+\\.esm\\.js$': [
+          '@swc/jest',
+          { jsc: { target: 'es2023' }, module: { type: 'commonjs' } },
+        ],
+        '\\.svg$': '<rootDir>/integrations/backstage/test/support/asset-transform.js',
+      },
+      transformIgnorePatterns: ['/node_modules/(?!@backstage/)'],
       setupFiles: ['<rootDir>/integrations/backstage/test/support/installed.ts'],
     },
   ],

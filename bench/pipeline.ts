@@ -5,16 +5,9 @@
  * the gRPC benchmark's ratio. Not a test.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { stringify } from 'yaml';
 import { check } from '../src/check/check.js';
-import { loadConfig } from '../src/config/load.js';
 import { createJwtVerifier } from '../src/identity/jwt.js';
 import { createAuditor } from '../src/observe/audit.js';
 import { createAuditLogger } from '../src/observe/logger.js';
@@ -25,7 +18,7 @@ import { decodeCheckRequest } from '../src/transport/grpc/decode-check-request.j
 import { encodeCheckResponse } from '../src/transport/grpc/encode-check-response.js';
 import type { CheckRequest, CheckResponse } from '../src/wire/ext-authz.js';
 import { loadAuthorizationService } from '../src/transport/grpc/protos.js';
-import { benchConfig } from './lib/bench-config.js';
+import { withBenchConfig } from './lib/bench-config.js';
 import { benchCheckRequest } from './lib/request.js';
 
 async function perCall(fn: () => unknown, n = 20_000): Promise<number> {
@@ -40,14 +33,7 @@ export async function runPipelineBench(print: (line: string) => void): Promise<v
   const jwks = JSON.stringify({
     keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }],
   });
-  const idp = createServer((_req, res) => res.end(jwks));
-  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
-  const dir = mkdtempSync(join(tmpdir(), 'rolegate-pipeline-'));
-  try {
-    const file = join(dir, 'rolegate.yaml');
-    writeFileSync(file, stringify(benchConfig(issuer, 10_000)));
-    const config = loadConfig(file);
+  return withBenchConfig(jwks, 10_000, async (issuer, config) => {
     const verifier = createJwtVerifier({
       issuers: config.issuers,
       maxTokenBytes: 16_384,
@@ -117,10 +103,7 @@ export async function runPipelineBench(print: (line: string) => void): Promise<v
     print(
       `  full pipeline                   ${full.toFixed(2).padStart(7)}   (+${(full - baseline).toFixed(1)} µs per call)`,
     );
-  } finally {
-    idp.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -15,7 +15,9 @@
  * as the candidate, so every Check is evaluated twice (the "(b)" side of
  * bench/shadow.ts).
  * `--http` announces the HTTP check listener (nginx door, `/nginx`) instead
- * of the gRPC port: the "(b)" side of the HTTP mode.
+ * of the gRPC port: the "(b)" side of the HTTP mode. `--http-door forward`
+ * announces the forward-auth door (`/forward`, `X-Forwarded-*`) instead
+ * (bench/http-door.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -40,10 +42,22 @@ const observability = argValue('--observability') !== 'off';
 const auditToFile = process.argv.includes('--audit-file');
 const shadow = process.argv.includes('--shadow');
 const httpMode = process.argv.includes('--http');
+const forwardDoor = argValue('--http-door') === 'forward';
+/** The original request as each HTTP door is told it (nginx auth_request, forward-auth). */
+const doorHeaders: Record<string, string> = forwardDoor
+  ? {
+      'x-forwarded-method': 'GET',
+      'x-forwarded-uri': '/inventory/42',
+      'x-forwarded-host': 'api.example.com',
+      'x-forwarded-proto': 'https',
+    }
+  : { 'x-original-method': 'GET', 'x-original-uri': '/inventory/42' };
 
-const { publicKey, privateKey } = await generateKeyPair('ES256');
+/** `--alg RS256` signs the bench token with RSA-2048 instead of ES256 (the fresh-token rows). */
+const alg = argValue('--alg') === 'RS256' ? 'RS256' : 'ES256';
+const { publicKey, privateKey } = await generateKeyPair(alg);
 const jwks = JSON.stringify({
-  keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }],
+  keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg }],
 });
 const idp = createServer((_req, res) =>
   res.writeHead(200, { 'content-type': 'application/json' }).end(jwks),
@@ -71,7 +85,7 @@ const rolegate = await startRolegate({
   observability,
 });
 const token = await new SignJWT({ groups: ['inventory-team'], email: 'bench@example.com' })
-  .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+  .setProtectedHeader({ alg, kid: 'bench' })
   .setIssuer(issuer)
   .setAudience('bench-api')
   .setSubject('bench-user')
@@ -84,9 +98,9 @@ announceToParent({
   counts: () => ({ ...rolegate.decisions }),
   headers: {
     authorization: `Bearer ${token}`,
-    ...(httpMode ? { 'x-original-method': 'GET', 'x-original-uri': '/inventory/42' } : {}),
+    ...(httpMode ? doorHeaders : {}),
   },
-  path: httpMode ? '/nginx' : '/inventory/42',
+  path: httpMode ? (forwardDoor ? '/forward' : '/nginx') : '/inventory/42',
   method: 'GET',
   shutdown: async () => {
     await rolegate.stop();

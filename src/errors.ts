@@ -173,6 +173,18 @@ export const ERROR_CATALOGUE = {
   ERR_CHECK_ABANDONED:
     'the proxy stopped waiting for this check (its timeout, or the client went away) before rolegate answered; a proxy that fails closed denied the request',
 
+  // Backstage catalog ownership (catalog.backstage; see docs/backstage.md).
+  ERR_CATALOG_UNAVAILABLE:
+    'a route takes its resource tags from the Backstage catalog, and no read of the catalog has succeeded yet; the request is denied',
+  ERR_CATALOG_STALE:
+    'a route takes its resource tags from the Backstage catalog, and the last good read is older than catalog.backstage.staleAfterSeconds; the request is denied',
+  ERR_CATALOG_ENTITY_UNKNOWN:
+    "a route's entity is not in the catalog rolegate last read; the request is denied",
+  ERR_CATALOG_READ:
+    'reading the Backstage catalog failed (connection, status, body too large or malformed); the last good copy stays',
+  ERR_CATALOG_TOO_LARGE:
+    'the Backstage catalog holds more entities than catalog.backstage.maxEntities; the read is refused and the last good copy stays',
+
   // Just-in-time access (the access API; see docs/access.md).
   ERR_ACCESS_INVALID:
     'an access API call is malformed (unknown role, duration out of bounds, missing reason)',
@@ -355,6 +367,11 @@ export const HTTP_STATUS: { readonly [K in ErrorCode]: StatusEntry } = {
   ERR_STS_FAILED: 403,
   ERR_CREDENTIALS_NARROWED: 403,
   ERR_CHECK_ABANDONED: 403,
+  ERR_CATALOG_UNAVAILABLE: { deny: 403, api: 503 },
+  ERR_CATALOG_STALE: { deny: 403, api: 503 },
+  ERR_CATALOG_ENTITY_UNKNOWN: 403,
+  ERR_CATALOG_READ: null,
+  ERR_CATALOG_TOO_LARGE: null,
   ERR_ACCESS_INVALID: { api: 400 },
   ERR_ACCESS_FORBIDDEN: { api: 403 },
   ERR_ACCESS_SELF_APPROVAL: { api: 403 },
@@ -936,6 +953,31 @@ export const ERROR_HELP: { readonly [K in ErrorCode]: ErrorHelp } = {
     cause:
       'The proxy stopped waiting for the check (its timeout, or the client went away) before rolegate answered; a proxy that fails closed denied the request.',
     fix: "Compare the proxy's ext_authz timeout with rolegate's check latency (`rolegate_check_duration_seconds`); an unreachable issuer or STS is the usual cause.",
+  },
+  ERR_CATALOG_UNAVAILABLE: {
+    cause:
+      'A route names a Backstage `entity`, and rolegate has not read the catalog successfully since it started, so the route has no owner, system or lifecycle tags to decide with (fail closed).',
+    fix: 'Check `catalog.backstage.baseUrl`, the static token in the variable `tokenEnv` names, and that Backstage lists it under `backend.auth.externalAccess`; the ops log has the read error (`ERR_CATALOG_READ`) and `/readyz` a catalog line.',
+  },
+  ERR_CATALOG_STALE: {
+    cause:
+      "A route names a Backstage `entity`, and the last successful read of the catalog is older than `catalog.backstage.staleAfterSeconds` (default 600): ownership may have changed since, so the route's requests are denied until a read succeeds.",
+    fix: "Restore the catalog (or rolegate's path to it); the next successful read (every `refreshSeconds`) serves the route again. `rolegate_catalog_last_sync_success_timestamp_seconds` shows the age.",
+  },
+  ERR_CATALOG_ENTITY_UNKNOWN: {
+    cause:
+      'A route names a Backstage `entity` that the catalog rolegate last read does not hold (renamed, removed, or spelled differently), so the route has no tags to decide with.',
+    fix: "The audit record names the entity ref; fix the route's `entity` (kind and namespace default as Backstage's: `payments-api` is `component:default/payments-api`) or register the entity in the catalog.",
+  },
+  ERR_CATALOG_READ: {
+    cause:
+      "A read of the Backstage catalog API (`/api/catalog/entities/by-query`) failed: connection refused or timed out, a status other than 200 (401: the static token is not accepted), a body over the byte bound, or a page that is not the catalog's shape. The last good copy stays until `staleAfterSeconds`.",
+    fix: "Check the catalog's URL and health and the static token; the ops log line has the status and the page (never the token).",
+  },
+  ERR_CATALOG_TOO_LARGE: {
+    cause:
+      'The catalog returned more entities than `catalog.backstage.maxEntities` (default 10000); rolegate refuses to hold an unbounded copy, keeps the last good one and counts the failure.',
+    fix: 'Raise `catalog.backstage.maxEntities` if the catalog really is that large.',
   },
   ERR_ACCESS_INVALID: {
     cause:

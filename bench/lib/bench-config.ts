@@ -4,6 +4,15 @@
  * policies each (wildcards, a policy variable, IP and numeric conditions),
  * a permissions boundary, guardrails with a Deny, and twenty routes.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
+import type { LoadedConfig } from '../../src/config/compile.js';
+
 /** A realistic config: what a mid-size API would carry. */
 export function benchConfig(issuer: string, tokenCacheEntries: number): object {
   const prefix = issuer.replace(/^https?:\/\//, '');
@@ -117,4 +126,29 @@ export function benchConfig(issuer: string, tokenCacheEntries: number): object {
     roles,
     routes,
   };
+}
+
+/**
+ * Serves `jwks` as a local issuer's key set on a free loopback port, writes
+ * {@link benchConfig} for it (token cache of `tokenCacheEntries`) to a temp
+ * file, and runs `body` with the issuer's URL and the loaded config; both
+ * are removed afterwards.
+ */
+export async function withBenchConfig<T>(
+  jwks: string,
+  tokenCacheEntries: number,
+  body: (issuer: string, config: LoadedConfig) => Promise<T>,
+): Promise<T> {
+  const idp = createServer((_req, res) => res.end(jwks));
+  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'rolegate-bench-'));
+  try {
+    const file = join(dir, 'rolegate.yaml');
+    writeFileSync(file, stringify(benchConfig(issuer, tokenCacheEntries)));
+    return await body(issuer, loadConfig(file));
+  } finally {
+    idp.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

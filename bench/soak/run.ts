@@ -16,9 +16,11 @@ import { LoadGenerator } from './loadgen.js';
 import { BAD_KINDS, REFUSED_STATUSES } from './mix.js';
 import { cpuSeconds, openFds, rssBytes } from './proc.js';
 import { Reconciler, type Reconciliation } from './reconcile.js';
+import { peerAvailable, runPeerSoak, type PeerSoakResult } from './peer.js';
 import { startSoakStack, type SoakStack } from './stack.js';
 import { Histogram, judgeWindows, percentile, type Verdict, type Window } from './stats.js';
 import type { SoakSummary } from './table.js';
+import { tailRows, type TailRows } from './tail.js';
 import { startSoakIssuer } from './tokens.js';
 
 /** Options of {@link runSoak}. */
@@ -39,6 +41,11 @@ export interface SoakOptions {
   readonly windowSec?: number;
   /** Judge p99, RSS and fd trends (default: when the run is 3 minutes or longer). */
   readonly judgeTrends?: boolean;
+  /**
+   * After rolegate's soak, hold the same soak against OPA-Envoy for the
+   * tail comparison (default: when `npm run bench:peers` has built it).
+   */
+  readonly peer?: boolean;
   /** Progress lines (default: none). */
   readonly print?: (line: string) => void;
 }
@@ -50,6 +57,16 @@ export interface SoakResult {
   readonly windows: readonly Window[];
   readonly reconciliation: Reconciliation;
   readonly errorSamples: readonly string[];
+  /**
+   * The tail target's rows (issue 29). Not part of `ok`: latency on a shared
+   * machine is not a reliability judgement, and the short soak test must
+   * not depend on it; bench/soak.ts prints and records it as a target.
+   */
+  readonly tail: TailRows;
+  /** The same soak against OPA-Envoy, when it ran. */
+  readonly peer?: PeerSoakResult;
+  /** Why the peer soak did not run or failed, when it did not. */
+  readonly peerNote?: string;
 }
 
 async function readLines(file: string, each: (line: string) => void): Promise<void> {
@@ -212,6 +229,25 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     await readLines(bed.auditFile, (l) => reconciler.addAuditLine(l));
     const rec = reconciler.result();
 
+    let peer: PeerSoakResult | undefined;
+    let peerNote: string | undefined;
+    if (options.peer ?? peerAvailable()) {
+      try {
+        peer = await runPeerSoak({
+          issuer,
+          tokens,
+          minutes,
+          windowSec,
+          peakFraction: options.peakFraction ?? 0.8,
+          pinning,
+          print,
+        });
+      } catch (err) {
+        peerNote = `OPA-Envoy soak failed: ${(err as Error).message}`;
+        print(peerNote);
+      }
+    } else peerNote = 'OPA-Envoy not built: run npm run bench:peers';
+
     let badTried = 0;
     let badRefused = 0;
     const badStatuses: Record<number, number> = {};
@@ -291,6 +327,9 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       windows,
       reconciliation: rec,
       errorSamples: totals.errorSamples,
+      tail: tailRows(overall.percentile(99), windows),
+      ...(peer === undefined ? {} : { peer }),
+      ...(peerNote === undefined ? {} : { peerNote }),
     };
   } catch (err) {
     if (stack !== undefined) print(stack.logTail());

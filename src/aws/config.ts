@@ -130,10 +130,14 @@ export const awsStsSchema = section({
     ),
   cacheEntries: int(1, 1_000_000)
     .default(1000)
-    .describe('Cached credential sets (per role and subject).'),
+    .describe(
+      'Cached credential sets (per role and subject) for the whole rolegate serve; with server.workers N each worker holds its share (the bound / N).',
+    ),
   cacheMaxBytes: int(65_536, 2 ** 34)
     .default(8_388_608)
-    .describe('Credential cache bound in estimated bytes (a set is about 1-2 KB).'),
+    .describe(
+      'Credential cache bound in estimated bytes (a set is about 1-2 KB) for the whole rolegate serve, split between server.workers like cacheEntries.',
+    ),
 });
 
 /** `aws.sts` options; defaults in {@link awsStsSchema}. */

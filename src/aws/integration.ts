@@ -11,6 +11,7 @@
  * (upstream-credentials.ts); role composition is here.
  */
 import type { Registry } from 'prom-client';
+import type { CacheShare } from '../cache/share.js';
 import type { CheckOutcome } from '../decision/outcome.js';
 import type { CompiledConfig, CheckSettings } from '../generation/compiled-config.js';
 import type { Logger } from '../observe/logger.js';
@@ -41,6 +42,8 @@ export interface AwsIntegrationOptions {
   readonly registry?: Registry;
   /** The credential cache's size and eviction metrics (`cache="sts_credentials"`). Default: none. */
   readonly caches?: CacheMetrics;
+  /** This process's part of the `aws.sts` cache bounds with `server.workers`. Default: all. */
+  readonly cacheShare?: CacheShare;
   /** Called after a sync changed the IAM roles: recompose the generation. */
   readonly onRolesChanged: () => void;
   /**
@@ -104,6 +107,7 @@ export function createAwsIntegration(options: AwsIntegrationOptions): AwsIntegra
     now,
     onStsCall: (api, ok) => metrics.sts.inc({ api, result: ok ? 'success' : 'failure' }),
     ...(options.caches ? { caches: options.caches } : {}),
+    ...(options.cacheShare ? { cacheShare: options.cacheShare } : {}),
   });
   const compose = roleComposer(logger, metrics);
   return {

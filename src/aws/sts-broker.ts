@@ -17,6 +17,7 @@ import {
   type STSClient,
 } from '@aws-sdk/client-sts';
 import { ExpiringLru, type CacheHooks, type CacheStats } from '../cache/expiring-lru.js';
+import { shareOfBound, type CacheShare } from '../cache/share.js';
 import { DEFAULT_STS_CACHE_MAX_BYTES } from './config.js';
 import { RolegateError } from '../errors.js';
 import { claimText } from '../identity/claims.js';
@@ -132,6 +133,8 @@ export interface StsBrokerOptions {
   };
   /** Eviction and oversize counters of the credential cache (metrics). */
   readonly cacheHooks?: Omit<CacheHooks, 'onLookup'>;
+  /** This process's part of the cache bounds with `server.workers` (docs/workers.md). Default: all. */
+  readonly cacheShare?: CacheShare;
   /** Clock in epoch ms. Default `Date.now`. */
   readonly now?: () => number;
   /** Called once per STS call, for metrics. */
@@ -156,8 +159,11 @@ export function createStsBroker(options: StsBrokerOptions): StsBroker {
   const now = options.now ?? Date.now;
   const { settings, calls } = options;
   const cache = new ExpiringLru<UpstreamCredentials>({
-    maxEntries: settings.cacheEntries,
-    maxBytes: settings.cacheMaxBytes ?? DEFAULT_STS_CACHE_MAX_BYTES,
+    maxEntries: shareOfBound(settings.cacheEntries, options.cacheShare),
+    maxBytes: shareOfBound(
+      settings.cacheMaxBytes ?? DEFAULT_STS_CACHE_MAX_BYTES,
+      options.cacheShare,
+    ),
     ...options.cacheHooks,
   });
   const inflight = new Map<string, Promise<UpstreamCredentials>>();

@@ -9,6 +9,7 @@ import { decodeJwt } from 'jose';
 import type { CheckOutcome } from '../decision/outcome.js';
 import { errorCodeOf } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
+import type { CacheShare } from '../cache/share.js';
 import type { CacheMetrics } from '../observe/metrics.js';
 import { clientConfig } from './client-config.js';
 import {
@@ -40,6 +41,8 @@ export interface CredentialsStepOptions {
   readonly onStsCall: (api: 'AssumeRole' | 'AssumeRoleWithWebIdentity', ok: boolean) => void;
   /** The credential cache's size and eviction metrics (`cache="sts_credentials"`). */
   readonly caches?: CacheMetrics;
+  /** This process's part of `aws.sts` cache bounds with `server.workers`. Default: all. */
+  readonly cacheShare?: CacheShare;
 }
 
 /** Adds upstream credentials to an allow whose route asks for them; `token` is the caller's raw token. */
@@ -91,6 +94,7 @@ function brokerCache(options: CredentialsStepOptions): (aws: AwsConfig | undefin
         now: options.now,
         onCall: options.onStsCall,
         ...(options.caches ? { cacheHooks: options.caches.hooks('sts_credentials') } : {}),
+        ...(options.cacheShare ? { cacheShare: options.cacheShare } : {}),
       }),
     };
     options.caches?.track('sts_credentials', current.broker.cache);

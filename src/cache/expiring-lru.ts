@@ -47,6 +47,10 @@ export interface CacheStats {
   readonly size: number;
   /** Estimated bytes held, never above the byte bound. */
   readonly bytes: number;
+  /** The entry bound this cache holds to (0: caching off). */
+  readonly maxEntries: number;
+  /** The byte bound this cache holds to (0: caching off). */
+  readonly maxBytes: number;
 }
 
 export interface ExpiringLruOptions extends CacheHooks {
@@ -66,8 +70,8 @@ interface Entry<T> {
 
 export class ExpiringLru<T> implements CacheStats {
   private readonly entries = new Map<string, Entry<T>>();
-  private readonly maxEntries: number;
-  private readonly maxBytes: number;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
   private readonly sizeOf: (key: string, value: unknown) => number;
   private readonly hooks: CacheHooks;
   private heldBytes = 0;

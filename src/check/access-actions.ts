@@ -1,7 +1,8 @@
 /**
  * Authorization of the access API itself by rolegate's own IAM engine: an
  * access action (`rolegate:RequestAccess`, `rolegate:ApproveAccessRequest`,
- * `rolegate:RevokeGrant`, `rolegate:ListAccessRequests`) on a role's ARN is
+ * `rolegate:RevokeGrant`, `rolegate:ListAccessRequests`) on a role's ARN, or
+ * `rolegate:GetReach` on a Backstage entity's ARN, is
  * allowed when one of the roles the caller may assume *statically* (trust
  * policy; never through a grant) allows it, evaluated exactly like a Check
  * (guardrails, role policies, boundary), with the request's context keys
@@ -23,6 +24,18 @@ import { requestContextResolver, roleSessionKeys } from './context.js';
 import type { CompiledConfig, CompiledRole } from '../generation/compiled-config.js';
 import type { GrantLookup } from '../access/grants.js';
 import type { Grant } from '../access/model.js';
+
+/**
+ * `GET /v1/access/reach`: a read-only action on a Backstage entity. Like
+ * `rolegate:ListAccessRequests`, nobody may unless a role they assume by
+ * trust allows it (docs/access.md).
+ */
+export const GET_REACH_ACTION = 'rolegate:GetReach';
+
+/** The resource of {@link GET_REACH_ACTION}: `arn:rolegate:catalog:::entity/<kind>/<namespace>/<name>`. */
+export function entityArn(ref: { kind: string; namespace: string; name: string }): string {
+  return `arn:rolegate:catalog:::entity/${ref.kind}/${ref.namespace}/${ref.name}`;
+}
 
 /** The verdict on one access action: which role allowed it, or why none did. */
 export interface AccessActionVerdict {

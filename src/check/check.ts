@@ -33,11 +33,15 @@ import { unsafeVariableClaim } from '../identity/variable-claims.js';
 import type { GrantLookup } from '../access/grants.js';
 import { sessionDecision } from './session-policy.js';
 import type { Grant } from '../access/model.js';
+import type { CatalogLookup } from '../catalog/snapshot.js';
+import { withCatalogTags } from './catalog-tags.js';
 
 /** The generation of configuration a check runs against; swapped whole on reload. */
 export interface Generation<R extends CompiledConfig = CompiledConfig> {
   readonly compiled: R;
   readonly verifier: JwtVerifier;
+  /** Ownership tags of routes with an `entity` (catalog.backstage); absent: such routes deny. */
+  readonly catalog?: CatalogLookup;
 }
 
 export interface CheckDeps {
@@ -129,12 +133,17 @@ export function authorize(
   nowMs: number,
   p: Progress,
   grants?: GrantLookup,
+  catalog?: CatalogLookup,
 ): ErrorCode | 'OK' {
-  const route = resolveRoute(request, {
+  const matched = resolveRoute(request, {
     routes: config.routes,
     unmatchedRoutes: config.settings.unmatchedRoutes,
   });
-  if (!route) return 'ERR_ROUTE_UNMATCHED';
+  if (!matched) return 'ERR_ROUTE_UNMATCHED';
+  p.route = matched;
+  const tagged = withCatalogTags(matched, catalog, nowMs);
+  if (!tagged.ok) return tagged.code;
+  const route = tagged.route;
   p.route = route;
 
   // One context per request; each role only adds its session keys on top.
@@ -289,7 +298,7 @@ async function decide(
     }
     p.principal = peer;
   }
-  return authorize(request, p.principal, generation.compiled, nowMs, p, grants);
+  return authorize(request, p.principal, generation.compiled, nowMs, p, grants, generation.catalog);
 }
 
 /**

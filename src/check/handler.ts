@@ -20,6 +20,7 @@ import { resolveRoute } from '../route/resolve.js';
 import type { DenyOptions } from '../response/deny-options.js';
 import { mergeDeny, type DenyContext } from '../response/deny.js';
 import { disagrees, shadowDecide, shadowLabel } from './shadow.js';
+import type { CatalogLookup } from '../catalog/snapshot.js';
 
 /** The candidate configuration of shadow mode, as the pipeline reads it per check. */
 export interface ShadowCandidate {
@@ -61,8 +62,9 @@ function runShadow(
   candidate: ShadowCandidate,
   nowMs: number,
   observe: CheckHandlerDeps['observe'],
+  catalog: CatalogLookup | undefined,
 ): void {
-  const result = shadowDecide(request, live, candidate.compiled, nowMs);
+  const result = shadowDecide(request, live, candidate.compiled, nowMs, catalog);
   if (!observe) return;
   try {
     observe.metrics.shadowDecisions.inc({
@@ -177,7 +179,9 @@ export function createCheckPipeline(deps: CheckHandlerDeps): CheckPipeline {
         outcome = await check(request, { ...checkDeps, now: () => nowMs }, generation);
         const live = outcome;
         // Off the response path: after this check has answered.
-        setImmediate(() => runShadow(request, live, candidate, nowMs, deps.observe));
+        setImmediate(() =>
+          runShadow(request, live, candidate, nowMs, deps.observe, generation.catalog),
+        );
       }
       const config = generation.compiled.settings;
       const deny = outcome.allowed ? undefined : denyFor(request, outcome, generation.compiled);

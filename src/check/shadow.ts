@@ -18,6 +18,7 @@ import { section, text } from '../options/fields.js';
 import type { AuthzRequest } from '../request/types.js';
 import { authorize, toOutcome, type Progress } from './check.js';
 import type { CompiledConfig } from '../generation/compiled-config.js';
+import type { CatalogLookup } from '../catalog/snapshot.js';
 
 /** The `shadow` section: absent (default) means no shadow evaluation. */
 export const shadowSchema = section({
@@ -38,13 +39,17 @@ export type ShadowResult =
 
 /**
  * Evaluates `request` against `candidate` with the principal of the live
- * `live` outcome, at `nowMs` (the live decision's clock). Pure; never throws.
+ * `live` outcome, at `nowMs` (the live decision's clock), reading routes'
+ * ownership tags from the live `catalog` (the candidate has no catalog
+ * source of its own; without one, a route with an `entity` denies). Pure;
+ * never throws.
  */
 export function shadowDecide(
   request: AuthzRequest,
   live: CheckOutcome,
   candidate: CompiledConfig,
   nowMs: number,
+  catalog?: CatalogLookup,
 ): ShadowResult {
   try {
     const p: Progress = { rolesConsidered: [], determining: [] };
@@ -54,7 +59,15 @@ export function shadowDecide(
     }
     p.principal = live.principal;
     // Anything thrown here is a candidate `error` (counted, recorded), never a live concern.
-    const reason: ErrorCode | 'OK' = authorize(request, live.principal, candidate, nowMs, p);
+    const reason: ErrorCode | 'OK' = authorize(
+      request,
+      live.principal,
+      candidate,
+      nowMs,
+      p,
+      undefined,
+      catalog,
+    );
     return {
       kind: 'decided',
       outcome: toOutcome(live.decisionId, reason, p, candidate.settings.headers.claims),

@@ -5,7 +5,7 @@
  * stops only when the primary says so: signals sent to the whole process
  * group (Ctrl-C) reach the primary, which drains every worker in order.
  */
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { loadConfig, type ConfigSource } from '../config/load.js';
 import { RolegateError } from '../errors.js';
 import { startRolegate, type Rolegate } from '../serve/start.js';
@@ -40,6 +40,34 @@ function countDecisions(r: Rolegate, slot: number): void {
   });
 }
 
+/** Each cache's own gauges, copied under this worker's slot label (`rolegate_worker_cache_*`). */
+const PER_WORKER_CACHE = ['entries', 'bytes', 'max_entries', 'max_bytes'] as const;
+
+/**
+ * The aggregated `/metrics` sums `rolegate_cache_*` over the workers; these
+ * copies under the `worker` label show each worker's part, so each bound
+ * share can be checked against what that worker holds (docs/workers.md).
+ */
+function reportCachesPerWorker(r: Rolegate, slot: number): void {
+  const worker = String(slot);
+  const { registry } = r.metrics;
+  for (const what of PER_WORKER_CACHE) {
+    new Gauge({
+      name: `rolegate_worker_cache_${what}`,
+      help: `rolegate_cache_${what} of each worker process (label: worker slot).`,
+      labelNames: ['worker', 'cache'] as const,
+      registers: [registry],
+      async collect() {
+        const source = registry.getSingleMetric(`rolegate_cache_${what}`);
+        if (source === undefined) return;
+        for (const { labels, value } of (await source.get()).values) {
+          this.set({ worker, cache: String(labels['cache']) }, value);
+        }
+      },
+    });
+  }
+}
+
 async function start(msg: Extract<ToWorker, { kind: 'start' }>): Promise<void> {
   try {
     const source: ConfigSource =
@@ -56,10 +84,13 @@ async function start(msg: Extract<ToWorker, { kind: 'start' }>): Promise<void> {
       // The primary hands connections to every worker that listens: listen only once able to decide.
       listenOnceReady: true,
       iamReader: iam.read,
+      // Every configured cache bound is for the whole process group: this worker holds its part.
+      cacheShare: { slot: msg.slot, of: msg.workers },
       ...(toStdout ? { auditLogger: createAuditLogger(sharedPipeOutput(1)) } : {}),
     });
     instance = started;
     countDecisions(started, msg.slot);
+    reportCachesPerWorker(started, msg.slot);
     send({
       rolegate: 1,
       kind: 'serving',

@@ -40,6 +40,15 @@ export function proveConfigOf(loaded: LoadedConfig, file: string): ProveConfig {
   const s = loaded.settings;
   if (loaded.documents === undefined)
     throw new RolegateError('ERR_INTERNAL', 'configuration loaded without its documents');
+  // Its tags are whatever the catalog holds at request time: nothing offline can prove them.
+  const owned = s.routes.find((r) => r.entity !== undefined);
+  if (owned !== undefined) {
+    throw new ProveUnknown(
+      'ERR_DIFF_UNKNOWN',
+      `route ${owned.method.toUpperCase()} ${owned.path} takes its resource tags from the Backstage catalog (entity ${owned.entity ?? ''}), which diff does not read`,
+      { file, path: `${owned.jsonPath}.entity` },
+    );
+  }
   return {
     label: file,
     compiled: loaded,

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { accessSchema } from '../access/options.js';
+import { catalogSchema } from '../catalog/options.js';
 import { awsSchema } from '../aws/config.js';
 import { issuersSchema, mtlsSchema, tokensSchema } from '../identity/options.js';
 import {
@@ -127,6 +128,7 @@ export const rolegateSchema = fields({
   access: accessSchema.describe(
     'Just-in-time access: requests, approvals, grants; see docs/access.md.',
   ),
+  catalog: catalogSchema,
 });
 
 type Parsed = z.output<typeof rolegateSchema>;
@@ -200,5 +202,22 @@ export function validateConfig(
 ): { config: RolegateConfig; problems: [] } | { config?: undefined; problems: ConfigProblem[] } {
   const result = rolegateSchema.safeParse(value);
   if (!result.success) return { problems: problemsOf(result.error) };
+  const catalogless = catalogProblems(result.data);
+  if (catalogless.length > 0) return { problems: catalogless };
   return { config: located(result.data), problems: [] };
+}
+
+/** A route's `entity` needs a catalog to read it from: without `catalog.backstage`, it never has tags. */
+function catalogProblems(parsed: Parsed): ConfigProblem[] {
+  if (parsed.catalog?.backstage !== undefined) return [];
+  return parsed.routes.flatMap((r, i) =>
+    r.entity === undefined
+      ? []
+      : [
+          {
+            path: `$.routes[${i}].entity`,
+            message: `names the Backstage entity ${r.entity}, but catalog.backstage is not configured to read it from`,
+          },
+        ],
+  );
 }

@@ -33,6 +33,12 @@ export interface RouteMatch {
   readonly source: string;
   /** `aws:ResourceTag/<k>` values. */
   readonly tags: Readonly<Record<string, string>>;
+  /**
+   * The Backstage entity (normalised ref) whose catalog tags join `tags`
+   * (owner, system, lifecycle) before any policy reads them; absent for
+   * routes without one.
+   */
+  readonly entity?: string;
   /** Temporary AWS credentials for the upstream: `required` or `optional`; absent = none. */
   readonly credentials?: 'required' | 'optional';
 }

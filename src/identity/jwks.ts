@@ -34,6 +34,8 @@ import {
 } from 'jose';
 import { IdentityRefusal, quoted, shown } from './refusal.js';
 import { issuerSpellingDifference } from './issuer-spelling.js';
+import type { JwsAlgorithm } from './jws-algorithms.js';
+import { prepareKeySet, type KeyMatch, type PreparedKeySet } from './verify-keys.js';
 
 /**
  * A URL as refusals and logs may show it: scheme, host and path only. A
@@ -118,7 +120,18 @@ export type KeyResolver = (
 ) => ReturnType<LocalResolver>;
 
 export interface KeyStore {
+  /** jose's view of the keys (WebCrypto keys), for `jwtVerify` outside the request path. */
   readonly getKey: KeyResolver;
+  /**
+   * The key for a token of `algorithm` with `kid`, as a `KeyObject` prepared
+   * when the key set was read (see `verify-keys.ts`): the request path's
+   * lookup. Fetches and refetches exactly as {@link getKey} does (an unknown
+   * kid refetches at most once per cooldown, waiting at most `maxWaitMs`);
+   * resolves `none` when no key matches after that. Answers at once (no
+   * promise) when keys younger than `maxAgeMs` hold a match: the common case
+   * costs no asynchronous hop.
+   */
+  findKey(algorithm: JwsAlgorithm, kid: string | undefined): KeyMatch | Promise<KeyMatch>;
   /** Epoch ms of the last successful fetch (0 = never). */
   lastSuccess(): number;
   /**
@@ -341,12 +354,24 @@ function keysUnavailable(
   });
 }
 
+/** One key set as read: jose's resolver and the same keys prepared for node:crypto. */
+interface LoadedKeys {
+  readonly resolver: LocalResolver;
+  readonly prepared: PreparedKeySet;
+}
+
+/** Reads a key set both ways; throws (jose's `JWKSInvalid`) when it is malformed. */
+function loadKeys(jwks: JSONWebKeySet): LoadedKeys {
+  const resolver = createLocalJWKSet(jwks);
+  return { resolver, prepared: prepareKeySet(jwks) };
+}
+
 /** Creates the key store of one issuer. */
 export function createKeyStore(options: KeyStoreOptions): KeyStore {
   const { timing, now } = options;
   const limits = options.limits ?? DEFAULT_KEY_LIMITS;
   let jwksUri = options.jwksUri;
-  let resolver = options.jwks ? createLocalJWKSet(options.jwks) : undefined;
+  let loaded = options.jwks ? loadKeys(options.jwks) : undefined;
   let kids: readonly string[] = options.jwks ? kidsOf(options.jwks) : [];
   let lastError: string | undefined;
   let fetchedAt = options.jwks ? Number.POSITIVE_INFINITY : 0;
@@ -359,7 +384,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       jwksUri ??= await discoverJwksUri(options, limits);
       // Checked before anything is replaced: a refused document keeps the last good keys.
       const jwks = await fetchKeySet(options, limits, jwksUri);
-      resolver = createLocalJWKSet(jwks);
+      loaded = loadKeys(jwks);
       kids = kidsOf(jwks);
       fetchedAt = now();
       lastError = undefined;
@@ -389,37 +414,62 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   const coolingDown = () => now() - lastAttempt < timing.cooldownMs;
   const mayFetch = () => inflight !== undefined || !coolingDown();
   const servable = () =>
-    resolver !== undefined && now() - fetchedAt < timing.maxAgeMs + timing.staleMs;
+    loaded !== undefined && now() - fetchedAt < timing.maxAgeMs + timing.staleMs;
 
-  async function usableResolver(): Promise<NonNullable<typeof resolver>> {
-    if (resolver && now() - fetchedAt < timing.maxAgeMs) return resolver;
-    if (resolver && servable()) {
+  async function usableKeys(): Promise<LoadedKeys> {
+    if (loaded && now() - fetchedAt < timing.maxAgeMs) return loaded;
+    if (loaded && servable()) {
       // Past the maximum age: the cached keys serve while one refresh runs.
       if (mayFetch()) void refresh();
-      return resolver;
+      return loaded;
     }
     const outcome = mayFetch() ? await waitAtMost(refresh(), timing.maxWaitMs) : 'cooldown';
-    if (resolver && servable()) return resolver;
-    throw keysUnavailable(options, resolver !== undefined, lastError, outcome);
+    if (loaded && servable()) return loaded;
+    throw keysUnavailable(options, loaded !== undefined, lastError, outcome);
+  }
+
+  /**
+   * Looks `find` up in the keys in use; when it finds no key (`missed`), in
+   * keys that arrived meanwhile, else after one refetch: an unknown kid
+   * usually means the IdP rotated, so the keys are fetched again, but at
+   * most once per cooldown, and all waiting requests share that one fetch.
+   * `undefined` when nothing newer could be looked in.
+   */
+  async function lookAgain<T>(current: LoadedKeys, find: (keys: LoadedKeys) => T) {
+    if (options.jwks) return undefined;
+    if (loaded && loaded !== current) return find(loaded);
+    if (!mayFetch()) return undefined;
+    const outcome = await waitAtMost(refresh(), timing.maxWaitMs);
+    if (outcome === 'timeout') throw keysUnavailable(options, true, lastError, 'timeout');
+    const next = loaded;
+    return !next || next === current ? undefined : find(next);
   }
 
   const getKey: KeyResolver = async (header, token) => {
-    const current = await usableResolver();
+    const current = await usableKeys();
     try {
-      return await current(header, token);
+      return await current.resolver(header, token);
     } catch (err) {
-      if (!(err instanceof joseErrors.JWKSNoMatchingKey) || options.jwks) throw err;
-      // Keys refreshed while this request waited: look again before fetching.
-      if (resolver && resolver !== current) return resolver(header, token);
-      // An unknown kid usually means the IdP rotated: refetch, but at most
-      // once per cooldown, and all waiting requests share that one fetch.
-      if (!mayFetch()) throw err;
-      const outcome = await waitAtMost(refresh(), timing.maxWaitMs);
-      if (outcome === 'timeout') throw keysUnavailable(options, true, lastError, 'timeout');
-      const next = resolver;
-      if (!next || next === current) throw err;
-      return next(header, token);
+      if (!(err instanceof joseErrors.JWKSNoMatchingKey)) throw err;
+      const again = await lookAgain(current, (keys) => keys.resolver(header, token));
+      if (again === undefined) throw err;
+      return again;
     }
+  };
+
+  async function findKeyWaiting(algorithm: JwsAlgorithm, kid: string | undefined) {
+    const current = await usableKeys();
+    const match = current.prepared.select(algorithm, kid);
+    if (match.kind !== 'none') return match;
+    return (await lookAgain(current, (keys) => keys.prepared.select(algorithm, kid))) ?? match;
+  }
+
+  const findKey = (algorithm: JwsAlgorithm, kid: string | undefined) => {
+    if (loaded && now() - fetchedAt < timing.maxAgeMs) {
+      const match = loaded.prepared.select(algorithm, kid);
+      if (match.kind !== 'none') return match;
+    }
+    return findKeyWaiting(algorithm, kid);
   };
 
   const prefetch =
@@ -432,6 +482,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
 
   return {
     getKey,
+    findKey,
     lastSuccess: () => (Number.isFinite(fetchedAt) ? fetchedAt : 0),
     keysServable: servable,
     prefetched: () => prefetch,

@@ -4,11 +4,18 @@
  * an unknown issuer costs no network traffic; every failure maps to its own
  * catalogue code and is explained (`explain.ts`): the token's `iss`, `aud`,
  * `kid`, `alg` or time claim against what the issuer configures.
+ *
+ * The token is read once (compact-jws.ts) and its signature checked with
+ * `node:crypto` on keys prepared when the key set was read
+ * (jws-algorithms.ts, verify-keys.ts), then its registered claims
+ * (registered-claims.ts): the checks jose's `jwtVerify` made, in its order
+ * and with its errors, at the cost of the signature alone (docs/performance.md,
+ * "Fresh tokens"). test/unit/identity/signature-equivalence.test.ts holds
+ * the two to the same answers on valid and hostile tokens.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import {
-  decodeJwt,
-  decodeProtectedHeader,
-  jwtVerify,
+  errors as joseErrors,
   type JSONWebKeySet,
   type JWTPayload,
   type ProtectedHeaderParameters,
@@ -26,11 +33,17 @@ import {
 import { DEFAULT_TOKEN_CACHE_MAX_BYTES, HMAC_ALGORITHMS, type IssuerConfig } from './options.js';
 import type { TokenLocation } from '../request/options.js';
 import { createKeyStore, DEFAULT_KEY_TIMING, type FetchJson, type KeyStore } from './jwks.js';
+import type { KeyMatch } from './verify-keys.js';
 import { claimAt, claimText, claimTexts, claimValue } from './claims.js';
 import { issuerKeyPrefix, type Principal } from './principal.js';
 import { ExpiringLru, type CacheHooks } from '../cache/expiring-lru.js';
+import { shareOfBound, type CacheShare } from '../cache/share.js';
 import { tokenCacheKey } from './token-cache.js';
 import { IdentityRefusal } from './refusal.js';
+import { readCompactJws } from './compact-jws.js';
+import { decodeBase64urlStrict } from './base64url.js';
+import { jwsAlgorithm, rsaModulusBits, verifyJwsSignature } from './jws-algorithms.js';
+import { checkRegisteredClaims } from './registered-claims.js';
 
 /** An issuer with what the config loader resolved for it. */
 export interface ResolvedIssuer extends IssuerConfig {
@@ -51,6 +64,11 @@ export interface JwtVerifierOptions {
    * disables the cache. Default {@link DEFAULT_TOKEN_CACHE_MAX_BYTES} (64 MiB).
    */
   readonly cacheMaxBytes?: number;
+  /**
+   * This process's part of both bounds when `server.workers` processes share
+   * them (docs/workers.md). Default: the whole bound.
+   */
+  readonly cacheShare?: CacheShare;
   /** Eviction and oversize counters of the token cache (metrics). */
   readonly cacheHooks?: Omit<CacheHooks, 'onLookup'>;
   /** Fetch every issuer's keys at once, in the background. Default false (the server sets it). */
@@ -92,28 +110,35 @@ interface Peeked {
   readonly header: ProtectedHeaderParameters;
   readonly alg: string;
   readonly payload: JWTPayload;
+  /** What the signature signs: `header.payload` as sent. */
+  readonly signingInput: string;
+  /** The signature segment, decoded once a key is found. */
+  readonly signature: string;
 }
 
 /** Reads the unverified header and payload, refusing what no issuer could have signed. */
 function peek(token: string): Peeked {
-  const parts = token.split('.');
-  if (parts.length === 5) {
-    throw badToken('ERR_TOKEN_ENCRYPTED', 'the token is a JWE (5 parts); a signed JWS is expected');
-  }
-  if (parts.length !== 3) {
+  const jws = readCompactJws(token);
+  if ('refused' in jws) {
+    if (jws.refused === 'encrypted') {
+      throw badToken(
+        'ERR_TOKEN_ENCRYPTED',
+        'the token is a JWE (5 parts); a signed JWS is expected',
+      );
+    }
+    if (jws.refused === 'parts') {
+      throw badToken(
+        'ERR_TOKEN_MALFORMED',
+        `the token has ${jws.parts} dot-separated parts; a JWS compact serialization has 3`,
+      );
+    }
     throw badToken(
       'ERR_TOKEN_MALFORMED',
-      `the token has ${parts.length} dot-separated parts; a JWS compact serialization has 3`,
+      'the token header or payload is not canonical base64url of a JSON object',
     );
   }
-  let header: ProtectedHeaderParameters;
-  let payload: JWTPayload;
-  try {
-    header = decodeProtectedHeader(token);
-    payload = decodeJwt(token);
-  } catch {
-    throw badToken('ERR_TOKEN_MALFORMED', 'the token header or payload is not valid JSON');
-  }
+  const header = jws.header as ProtectedHeaderParameters;
+  const payload = jws.payload as JWTPayload;
   if (typeof header.alg !== 'string')
     throw badToken('ERR_TOKEN_MALFORMED', 'the header has no alg');
   if (header.alg === 'none') {
@@ -132,7 +157,13 @@ function peek(token: string): Peeked {
       throw badToken('ERR_TOKEN_KID_INVALID', 'the kid header is not a plausible key id');
     }
   }
-  return { header, alg: header.alg, payload };
+  return {
+    header,
+    alg: header.alg,
+    payload,
+    signingInput: jws.signingInput,
+    signature: jws.signature,
+  };
 }
 
 function sameLocation(a: TokenLocation, b: TokenLocation): boolean {
@@ -159,6 +190,36 @@ interface IssuerState {
   readonly config: ResolvedIssuer;
   readonly federated: readonly string[];
   readonly keys: KeyStore;
+  /** The HMAC secret as a key, when the issuer has a (non-empty) one. */
+  readonly hmacKey?: KeyObject;
+}
+
+/**
+ * The key that checks a token's signature: the HMAC secret, or the one key
+ * of the issuer's key set that matches `alg` and `kid`. Throws the jose
+ * error `jwtVerify` threw for the same key trouble (explain.ts explains it).
+ * Answers at once (no asynchronous hop) when the key is ready, as it is on
+ * the common path; a promise otherwise.
+ */
+function signingKey(
+  state: IssuerState,
+  algorithm: NonNullable<ReturnType<typeof jwsAlgorithm>>,
+  kid: string | undefined,
+): KeyObject | Promise<KeyObject> {
+  if (algorithm.family === 'HMAC') {
+    // WebCrypto refuses an empty HMAC key; so does rolegate.
+    if (state.hmacKey === undefined) throw new TypeError('the HMAC secret is empty');
+    return state.hmacKey;
+  }
+  const found = state.keys.findKey(algorithm, kid);
+  if (found instanceof Promise) return found.then(keyOf);
+  return keyOf(found);
+}
+
+function keyOf(match: KeyMatch): KeyObject | Promise<KeyObject> {
+  if (match.kind === 'none') throw new joseErrors.JWKSNoMatchingKey();
+  if (match.kind === 'several') throw new joseErrors.JWKSMultipleMatchingKeys();
+  return match.key.ready() ?? match.key.load();
 }
 
 /**
@@ -265,6 +326,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
     issuers.set(config.issuer, {
       config,
       federated: federatedNames(config),
+      ...(config.hmacSecret !== undefined && config.hmacSecret.length > 0
+        ? { hmacKey: createSecretKey(config.hmacSecret) }
+        : {}),
       keys: createKeyStore({
         issuer: config.issuer,
         ...(config.jwksUri === undefined ? {} : { jwksUri: config.jwksUri }),
@@ -286,14 +350,18 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
     if (!locations.some((l) => sameLocation(l, config.token))) locations.push(config.token);
   }
   const cache = new ExpiringLru<Principal>({
-    maxEntries: options.cacheEntries,
-    maxBytes: options.cacheMaxBytes ?? DEFAULT_TOKEN_CACHE_MAX_BYTES,
+    maxEntries: shareOfBound(options.cacheEntries, options.cacheShare),
+    maxBytes: shareOfBound(
+      options.cacheMaxBytes ?? DEFAULT_TOKEN_CACHE_MAX_BYTES,
+      options.cacheShare,
+    ),
     ...options.cacheHooks,
     ...(options.onCacheLookup ? { onLookup: options.onCacheLookup } : {}),
   });
 
   async function verifyUncached(token: string, nowMs: number): Promise<Principal> {
-    const { alg, payload, header } = peek(token);
+    const peeked = peek(token);
+    const { alg, payload, header } = peeked;
     const state = typeof payload.iss === 'string' ? issuers.get(payload.iss) : undefined;
     if (!state) throw unknownIssuer(payload.iss, [...issuers.keys()]);
     const { config } = state;
@@ -302,34 +370,44 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
     if (hmac && config.hmacSecret === undefined) {
       throw algorithmRefused(config, alg, 'needs hmacSecretEnv, which this issuer does not set');
     }
-    let verified: JWTPayload;
+    const kid = typeof header.kid === 'string' ? header.kid : undefined;
     try {
-      const verifyOptions = {
-        issuer: config.issuer,
-        audience: [...config.audiences],
-        algorithms: [...config.algorithms],
-        clockTolerance: config.clockToleranceSeconds,
-        currentDate: new Date(nowMs),
-        requiredClaims: ['sub', 'exp'],
-      };
-      ({ payload: verified } =
-        hmac && config.hmacSecret
-          ? await jwtVerify(token, config.hmacSecret, verifyOptions)
-          : await jwtVerify(token, state.keys.getKey, verifyOptions));
+      const algorithm = jwsAlgorithm(alg);
+      if (algorithm === undefined) {
+        throw new joseErrors.JOSENotSupported(`alg ${alg} is not supported`);
+      }
+      const found = signingKey(state, algorithm, hmac ? undefined : kid);
+      const key = found instanceof Promise ? await found : found;
+      const signature = decodeBase64urlStrict(peeked.signature);
+      if (signature === undefined) {
+        throw new joseErrors.JWSInvalid('the signature is not canonical base64url');
+      }
+      const bits = algorithm.minRsaBits === undefined ? 0 : rsaModulusBits(key);
+      if (bits < (algorithm.minRsaBits ?? 0)) {
+        throw algorithmRefused(
+          config,
+          alg,
+          `needs an RSA key of at least ${algorithm.minRsaBits} bits; the matching key has ${bits}`,
+        );
+      }
+      const input = Buffer.from(peeked.signingInput, 'latin1');
+      if (!verifyJwsSignature(algorithm, key, input, signature)) {
+        throw new joseErrors.JWSSignatureVerificationFailed();
+      }
+      checkRegisteredClaims(payload, config, nowMs);
     } catch (err) {
       throw verifyRefused(err, {
         config,
         payload,
         alg,
-        ...(typeof header.kid === 'string' ? { kid: header.kid } : {}),
+        ...(kid === undefined ? {} : { kid }),
         nowS: nowMs / 1000,
         kids: () => state.keys.kids(),
       });
     }
-    checkTokenTimes(config, verified, nowMs / 1000);
-    return principalFromClaims(verified, config, state.federated);
+    checkTokenTimes(config, payload, nowMs / 1000);
+    return principalFromClaims(payload, config, state.federated);
   }
-
   async function verify(token: string, location: TokenLocation = { kind: 'bearer' }) {
     // UTF-8 takes at least one byte and at most three per UTF-16 unit: the
     // length alone decides, except in between, where the bytes are counted.

@@ -214,11 +214,13 @@ export const tokensSchema = section({
   maxBytes: int(256, 1_048_576).default(16_384).describe('Largest accepted token in bytes.'),
   cacheEntries: int(0, 10_000_000)
     .default(10_000)
-    .describe('Verified-token cache entries; 0 disables the cache.'),
+    .describe(
+      'Verified-token cache entries for the whole rolegate serve; with server.workers N each worker holds its share (the bound / N, the remainder one each to the first workers); 0 disables the cache.',
+    ),
   cacheMaxBytes: int(0, 2 ** 40)
     .default(67_108_864)
     .describe(
-      'Verified-token cache bound in estimated bytes (JSON length of each principal plus overhead); least recently used entries are evicted; 0 disables the cache.',
+      'Verified-token cache bound in estimated bytes (JSON length of each principal plus overhead) for the whole rolegate serve, split between server.workers like cacheEntries; least recently used entries are evicted; 0 disables the cache.',
     ),
 });
 

@@ -25,7 +25,9 @@ export const CACHE_NAMES: readonly CacheName[] = ['tokens', 'sts_credentials'];
 /**
  * Size and eviction metrics of the bounded caches:
  * `rolegate_cache_entries{cache}`, `rolegate_cache_bytes{cache}` (gauges,
- * read from the live cache at each scrape), `rolegate_cache_evictions_total{cache}`
+ * read from the live cache at each scrape), their bounds
+ * `rolegate_cache_max_entries{cache}` and `rolegate_cache_max_bytes{cache}`,
+ * `rolegate_cache_evictions_total{cache}`
  * and `rolegate_cache_oversize_total{cache}` (entries refused because each
  * alone exceeded the byte bound).
  */
@@ -239,6 +241,17 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
     'rolegate_cache_bytes',
     'Estimated bytes held by each bounded cache (JSON length of the values plus a fixed overhead per entry).',
     (c) => c.bytes,
+  );
+  // The bounds in force: summed over a cluster's workers, the configured bound (docs/workers.md).
+  gauge(
+    'rolegate_cache_max_entries',
+    'Entry bound of each bounded cache in this process (0 until the cache exists, or caching off).',
+    (c) => c.maxEntries,
+  );
+  gauge(
+    'rolegate_cache_max_bytes',
+    'Byte bound of each bounded cache in this process (0 until the cache exists, or caching off).',
+    (c) => c.maxBytes,
   );
   const counter = (name: string, help: string) => {
     const c = new Counter({ name, help, labelNames: ['cache'] as const, registers: [registry] });

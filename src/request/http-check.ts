@@ -45,12 +45,52 @@ export interface HttpCheckRequestOptions {
 }
 
 /** The headers that carry the original request; they never reach the pipeline's header map. */
-const FORWARD_HEADERS = [
+const FORWARD_HEADERS: ReadonlySet<string> = new Set([
   'x-forwarded-method',
   'x-forwarded-uri',
   'x-forwarded-host',
   'x-forwarded-proto',
-] as const;
+]);
+
+/** Envoy's `http_service` sends the original request as the check itself: no control headers. */
+const NO_CONTROL_HEADERS: ReadonlySet<string> = new Set();
+
+/** nginx's control header names, one set per options object (read on every call). */
+const nginxControl = new WeakMap<HttpCheckRequestOptions, ReadonlySet<string>>();
+
+function controlHeaders(door: FrontDoor, options: HttpCheckRequestOptions): ReadonlySet<string> {
+  if (door === 'forward') return FORWARD_HEADERS;
+  if (door !== 'nginx') return NO_CONTROL_HEADERS;
+  let names = nginxControl.get(options);
+  if (names === undefined) {
+    names = new Set([
+      options.originalMethodHeader,
+      options.originalUriHeader,
+      options.originalHostHeader,
+    ]);
+    nginxControl.set(options, names);
+  }
+  return names;
+}
+
+/** The original request's headers, repeats joined with `,`, without the door's control headers. */
+function requestHeaders(call: HttpCheckCall, control: ReadonlySet<string>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const names = Object.keys(call.headers);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const values = call.headers[name];
+    if (values === undefined || control.has(name)) continue;
+    // Nearly every header arrives once: no array join for it.
+    headers[name] = values.length === 1 ? (values[0] as string) : values.join(',');
+  }
+  return headers;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The HTTP doors carry no Envoy context extensions: one shared, frozen, empty map. */
+const NO_CONTEXT_EXTENSIONS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** `trustedProxies` parsed once per options object. */
 const parsedLists = new WeakMap<readonly string[], readonly Cidr[]>();
@@ -167,17 +207,7 @@ export function httpCheckRequest(
   call: HttpCheckCall,
   options: HttpCheckRequestOptions,
 ): AuthzRequest {
-  const control = new Set<string>(
-    door === 'nginx'
-      ? [options.originalMethodHeader, options.originalUriHeader, options.originalHostHeader]
-      : door === 'forward'
-        ? FORWARD_HEADERS
-        : [],
-  );
-  const headers: Record<string, string> = {};
-  for (const [name, values] of Object.entries(call.headers)) {
-    if (values !== undefined && !control.has(name)) headers[name] = values.join(',');
-  }
+  const headers = requestHeaders(call, controlHeaders(door, options));
   const source = forwarded(call, options);
   if (source.refused !== undefined) return refusedRequest(source.refused, headers, source.ip);
 
@@ -221,14 +251,15 @@ export function httpCheckRequest(
     return refusedRequest('ERR_REQUEST_ORIGINAL_IS_CHECK', headers, source.ip);
   }
   headers['host'] = host;
-  const raw: RawRequest = {
+  // No spread of a temporary object per call: the optional field is set when present.
+  const raw: Mutable<RawRequest> = {
     method,
     target,
     host,
     headers,
-    ...(source.ip ? { sourceIp: source.ip } : {}),
     secure: source.secure,
-    contextExtensions: {},
+    contextExtensions: NO_CONTEXT_EXTENSIONS,
   };
+  if (source.ip) raw.sourceIp = source.ip;
   return canonicalRequest(raw);
 }

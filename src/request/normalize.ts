@@ -91,7 +91,9 @@ export function canonicalRequest(raw: RawRequest): AuthzRequest {
   const q = raw.target.indexOf('?');
   const pathPart = q === -1 ? raw.target : raw.target.slice(0, q);
   const query = q === -1 ? '' : raw.target.slice(q + 1);
-  const host = raw.host.toLowerCase().replace(/\.$/, '');
+  const lowerHost = raw.host.toLowerCase();
+  // One trailing dot (the root label) is dropped; no regex on every request.
+  const host = lowerHost.endsWith('.') ? lowerHost.slice(0, -1) : lowerHost;
   const method = raw.method.toUpperCase();
   const sourceAddress = raw.sourceIp ? canonicalIp(raw.sourceIp) : undefined;
   const targetForm = raw.target.startsWith('/');

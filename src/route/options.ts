@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { always, fields, list, oneOf, problem, stringMap, text } from '../options/fields.js';
 import { routeTemplateProblems } from './template.js';
 import { denySchema } from '../response/deny-options.js';
+import { normaliseEntityRef, parseEntityRef, ROUTE_ENTITY_KIND } from '../catalog/entity-ref.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
 const METHOD_MESSAGE = `must be one of: ${HTTP_METHODS.join(', ')}`;
@@ -15,6 +16,9 @@ const METHOD_PATTERN = new RegExp(
     m === '*' ? '\\*' : m.replace(/[A-Z]/g, (c) => `[${c}${c.toLowerCase()}]`),
   ).join('|')})$`,
 );
+
+/** The tags a route with an `entity` takes from the catalog, never from its own `tags`. */
+export const CATALOG_TAGS: ReadonlySet<string> = new Set(['owner', 'system', 'lifecycle']);
 
 /** One entry of `routes`. */
 export const routeSchema = fields({
@@ -32,6 +36,16 @@ export const routeSchema = fields({
     .describe('IAM action, service:ActionName.'),
   resource: text().describe('Resource template; {name} is replaced by the captured segment.'),
   tags: stringMap().default({}).describe('aws:ResourceTag/<key> values for this route.'),
+  entity: text()
+    .superRefine((ref, ctx) => {
+      const parsed = parseEntityRef(ref, { kind: ROUTE_ENTITY_KIND });
+      if (!parsed.ok) problem(ctx, [], `not a Backstage entity ref: ${parsed.message}`);
+    })
+    .transform((ref) => normaliseEntityRef(ref, { kind: ROUTE_ENTITY_KIND }) ?? ref)
+    .optional()
+    .describe(
+      'Backstage entity ref ([kind:][namespace/]name; kind component, namespace default) whose owner, system and lifecycle from catalog.backstage become aws:ResourceTag/owner|system|lifecycle. Default: none.',
+    ),
   credentials: oneOf(['required', 'optional'])
     .optional()
     .describe(
@@ -43,8 +57,20 @@ export const routeSchema = fields({
       'How denies on this route look; over the global deny, field by field. Default: the global deny.',
     ),
 }).superRefine((o, ctx) => {
-  const { path, action, resource } = o as Partial<Record<string, unknown>>;
+  const { path, action, resource, entity, tags } = o as Partial<Record<string, unknown>>;
   const given = (s: unknown): s is string => typeof s === 'string' && s !== '';
+  // The catalog owns these tags for a route with an entity: two sources would disagree.
+  if (given(entity) && tags !== null && typeof tags === 'object') {
+    for (const key of Object.keys(tags)) {
+      if (CATALOG_TAGS.has(key.toLowerCase())) {
+        problem(
+          ctx,
+          ['tags', key],
+          `set by the catalog for a route with an entity (${entity}); remove it here`,
+        );
+      }
+    }
+  }
   if (!given(path) || !given(action) || !given(resource)) return;
   for (const p of routeTemplateProblems({ path, action, resource })) {
     problem(ctx, [p.field], p.message);

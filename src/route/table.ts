@@ -26,6 +26,8 @@ export interface CompiledRoute {
   readonly action: Template;
   readonly resource: Template;
   readonly tags: Readonly<Record<string, string>>;
+  /** The Backstage entity whose catalog tags the route takes (normalised ref). */
+  readonly entity?: string;
   readonly credentials?: 'required' | 'optional';
   readonly index: number;
 }
@@ -64,6 +66,7 @@ export function compileRoute(route: RouteConfig, index: number): CompiledRoute {
     action: splitTemplate(route.action),
     resource: splitTemplate(route.resource),
     tags: route.tags,
+    ...(route.entity === undefined ? {} : { entity: route.entity }),
     ...(route.credentials === undefined ? {} : { credentials: route.credentials }),
     index,
   };
@@ -111,6 +114,7 @@ export function matchRoute(
       resource: fillTemplate(route.resource, values, route.params),
       source: `route[${route.index}]`,
       tags: route.tags,
+      ...(route.entity === undefined ? {} : { entity: route.entity }),
       ...(route.credentials === undefined ? {} : { credentials: route.credentials }),
     };
   }

@@ -18,7 +18,15 @@ import { createWebhookSender } from '../access/webhooks.js';
 import { checkSessionPolicy } from '../check/session-policy.js';
 import { openSqliteStore } from '../access/sqlite-store.js';
 import type { AccessStore } from '../access/store.js';
-import { assumableForCredentials, authorizeAccessAction } from '../check/access-actions.js';
+import {
+  assumableForCredentials,
+  authorizeAccessAction,
+  entityArn,
+  GET_REACH_ACTION,
+} from '../check/access-actions.js';
+import { formatEntityRef, parseEntityRef, ROUTE_ENTITY_KIND } from '../catalog/entity-ref.js';
+import { entityReach } from '../prove/reach.js';
+import { AccessInputError } from '../transport/http/access-input.js';
 import { credentialProcess, STS_MIN_SECONDS } from '../aws/credential-process.js';
 import { identify, type Generation } from '../check/check.js';
 import type { LoadedConfig } from '../config/compile.js';
@@ -200,6 +208,68 @@ function credentialsFor(
   };
 }
 
+/**
+ * `GET /v1/access/reach?entity=REF`: authorized by `rolegate:GetReach` on
+ * the entity's ARN, then the routes naming the entity and the roles whose
+ * policies can allow them, with the entity's catalog tags. A catalog with
+ * no tags to give (no read yet, stale) is its code (503): never an answer
+ * computed without the tags Check would use.
+ */
+function reachFor(
+  options: AccessWiringOptions,
+  events: AccessEvents,
+): NonNullable<ApiOptions['reach']> {
+  return (request, principal, text) => {
+    const parsed = parseEntityRef(text, { kind: ROUTE_ENTITY_KIND });
+    if (!parsed.ok) {
+      return Promise.reject(
+        new AccessInputError('ERR_ACCESS_INVALID', {
+          expected: 'entity a Backstage entity ref ([kind:][namespace/]name)',
+          actual: `entity ${JSON.stringify(text.slice(0, 80))}: ${parsed.message}`,
+        }),
+      );
+    }
+    const entity = formatEntityRef(parsed.ref);
+    const at = options.now();
+    const generation = options.generation();
+    const arn = entityArn(parsed.ref);
+    const verdict = authorizeAccessAction(
+      generation.compiled,
+      request,
+      principal,
+      GET_REACH_ACTION,
+      arn,
+      {},
+      at,
+    );
+    if (!verdict.allowed) {
+      events.refused({
+        at,
+        action: GET_REACH_ACTION,
+        code: 'ERR_ACCESS_FORBIDDEN',
+        actor: principal.subject,
+        issuer: principal.issuer,
+        expected: `an Allow of ${GET_REACH_ACTION} on ${arn} in the caller's roles (by trust), and no Deny`,
+        actual: verdict.explain?.() ?? 'no role allows it',
+      });
+      return Promise.reject(markAudited(new RolegateError('ERR_ACCESS_FORBIDDEN')));
+    }
+    const answer = generation.catalog?.tagsFor(entity, at) ?? {
+      ok: false as const,
+      code: 'ERR_CATALOG_UNAVAILABLE' as const,
+      detail: 'no catalog source',
+    };
+    if (!answer.ok && answer.code !== 'ERR_CATALOG_ENTITY_UNKNOWN') {
+      return Promise.reject(new RolegateError(answer.code, answer.detail));
+    }
+    const tags = answer.ok ? answer.tags : {};
+    const routes = generation.compiled.settings.routes;
+    // Check denies every route of an entity the catalog does not hold: no role reaches them.
+    const reach = entityReach(answer.ok ? generation.compiled.roles : [], routes, entity, tags);
+    return Promise.resolve({ entity, tags, routes: reach });
+  };
+}
+
 /** The access API's view of callers: identity, credential source and rolegate's own policies. */
 function callersOf(
   options: AccessWiringOptions,
@@ -367,6 +437,7 @@ export async function startAccess(options: AccessWiringOptions): Promise<AccessR
     csrf: createCsrfTokens({ store, now, rotateMs: config.csrfRotateSeconds * 1000 }),
     cacheRefreshedAt: () => cache.lastRefresh(),
     credentials: credentialsFor(options, cache, events),
+    reach: reachFor(options, events),
     ...(options.config.slack === undefined ? {} : { slack: slackOf(options, store) }),
   }).catch(async (err: unknown) => {
     cache.stop();

@@ -16,6 +16,7 @@ import { isIamRole } from '../aws/merge.js';
 import type { CompiledRole, LoadedConfig } from '../config/compile.js';
 import type { PolicyRef, RolegateConfig } from '../config/schema.js';
 import type { KeySetState } from './key-sets.js';
+import type { CatalogStatus } from '../catalog/source.js';
 import type { GenerationStatus, Generations } from './generations.js';
 
 /** A JSON object of the dump. */
@@ -47,6 +48,8 @@ export interface ConfigDumpInput {
   readonly keySets?: readonly KeySetState[];
   /** A primary's workers. Default: not shown. */
   readonly workers?: readonly WorkerGeneration[];
+  /** The catalog source's state, when this process reads one. Default: not shown. */
+  readonly catalog?: CatalogStatus | undefined;
   /** Clock reading (epoch ms) the dump is stamped with. */
   readonly now: number;
 }
@@ -61,6 +64,7 @@ export interface ConfigDump {
   readonly iam: Shown;
   readonly keySets?: readonly Shown[];
   readonly workers?: readonly Shown[];
+  readonly catalog?: Shown;
 }
 
 const iso = (ms: number | undefined): string | undefined =>
@@ -230,7 +234,7 @@ export function redactConfig(c: RolegateConfig): Shown {
     })),
     guardrails: c.guardrails.map(policy),
     routes: c.routes.map((r) => ({
-      ...pick(r, ['method', 'path', 'action', 'resource', 'tags', 'credentials']),
+      ...pick(r, ['method', 'path', 'action', 'resource', 'tags', 'entity', 'credentials']),
       ...(r.deny === undefined ? {} : { deny: deny(r.deny) }),
     })),
     unmatchedRoutes: c.unmatchedRoutes,
@@ -242,6 +246,23 @@ export function redactConfig(c: RolegateConfig): Shown {
     shadow: pick(c.shadow, ['config']),
     ...(c.aws === undefined ? {} : { aws: aws(c.aws) }),
     access: access(c.access),
+    ...(c.catalog?.backstage === undefined
+      ? {}
+      : {
+          catalog: {
+            // The token's variable is named; its value is never read here.
+            backstage: {
+              baseUrl: redactUrl(c.catalog.backstage.baseUrl),
+              ...pick(c.catalog.backstage, [
+                'tokenEnv',
+                'refreshSeconds',
+                'staleAfterSeconds',
+                'maxEntities',
+                'pageSize',
+              ]),
+            },
+          },
+        }),
   };
 }
 
@@ -294,6 +315,18 @@ export function configDump(input: ConfigDumpInput): ConfigDump {
             current: w.hash === status.hash,
           })),
         }),
+    ...(input.catalog === undefined
+      ? {}
+      : {
+          catalog: {
+            entities: input.catalog.entities,
+            lastSuccessAt: iso(input.catalog.lastSuccessAt),
+            lastFailureAt: iso(input.catalog.lastFailureAt),
+            ...(input.catalog.lastError === undefined
+              ? {}
+              : { lastError: input.catalog.lastError }),
+          },
+        }),
   };
 }
 
@@ -341,6 +374,7 @@ export function liveConfigDump(generations: Generations, now: number): ConfigDum
     lastIamSync: generations.aws.lastIamSync(),
     fleet: generations.aws.fleet(),
     keySets: generations.keySets(),
+    catalog: generations.catalog.status(),
     now,
   });
 }

@@ -18,6 +18,7 @@ import type { Metrics } from '../observe/metrics.js';
 import { observeKeySets, type KeySetObserver, type KeySetState } from './key-sets.js';
 import { recordReloaded, recordReloadFailed, type ReloadRecorder } from './reload-log.js';
 import { createShadowFollower } from './shadow-follower.js';
+import { createCatalogRuntime, type CatalogRuntime } from './catalog.js';
 
 /** What {@link createGenerations} needs. */
 export interface GenerationsOptions {
@@ -36,6 +37,11 @@ export interface GenerationsOptions {
   readonly watch?: boolean;
   /** Who reads IAM for `aws.iam` syncs. Default: this process. */
   readonly iamReader?: IamReader;
+  /**
+   * This worker's slot of `of` sharing every configured cache bound
+   * (`server.workers`, docs/workers.md). Default: one process, the whole bound.
+   */
+  readonly cacheShare?: { readonly slot: number; readonly of: number };
 }
 
 /** The active generation's history, for the admin listener's `/config`; times in epoch ms. */
@@ -61,6 +67,8 @@ export interface Generations {
   /** The shadow candidate, if the live config names one that loaded. */
   shadow(): ShadowCandidate | undefined;
   readonly aws: AwsIntegration;
+  /** The Backstage catalog source (`catalog.backstage`), following reloads. */
+  readonly catalog: CatalogRuntime;
   /** Hash, time applied and reload counts of the active generation. */
   status(): GenerationStatus;
   /** Each issuer's key set in the active verifier (key ids and fetch times only). */
@@ -102,6 +110,7 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
       maxTokenBytes: config.settings.tokens.maxBytes,
       cacheEntries: config.settings.tokens.cacheEntries,
       cacheMaxBytes: config.settings.tokens.cacheMaxBytes,
+      ...(options.cacheShare ? { cacheShare: options.cacheShare } : {}),
       cacheHooks: metrics.caches.hooks('tokens'),
       prefetchKeys: true,
       now,
@@ -124,7 +133,18 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
 
   let file = initial;
   const firstVerifier = verifierFor(initial);
-  let live: Generation<LoadedConfig> = { compiled: initial, verifier: firstVerifier };
+  // Every generation reads the same live catalog: a reload does not reset ownership.
+  const catalog = createCatalogRuntime({
+    logger,
+    registry: metrics.registry,
+    now,
+    env: (name) => processEnvironment()[name],
+  });
+  let live: Generation<LoadedConfig> = {
+    compiled: initial,
+    verifier: firstVerifier,
+    catalog: catalog.lookup,
+  };
   // IAM roles join the file's roles in every generation; a sync that changes them recomposes.
   const aws = createAwsIntegration({
     logger,
@@ -133,13 +153,15 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
     env: (name) => processEnvironment()[name],
     registry: metrics.registry,
     caches: metrics.caches,
+    ...(options.cacheShare ? { cacheShare: options.cacheShare } : {}),
     onRolesChanged() {
-      live = { compiled: aws.compose(file), verifier: live.verifier };
+      live = { compiled: aws.compose(file), verifier: live.verifier, catalog: catalog.lookup };
       metrics.policyStatements.set(live.compiled.statementCount);
     },
   });
   await aws.configure(initial.settings);
-  live = { compiled: aws.compose(initial), verifier: firstVerifier };
+  await catalog.configure(initial.settings.catalog?.backstage);
+  live = { compiled: aws.compose(initial), verifier: firstVerifier, catalog: catalog.lookup };
   metrics.policyStatements.set(live.compiled.statementCount);
   metrics.config.applied(initial.sources?.hash ?? '', now());
   let status: GenerationStatus = {
@@ -161,6 +183,7 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
     fileConfig: () => file,
     shadow: () => shadows.candidate(),
     aws,
+    catalog,
     status: () => status,
     keySets: () => keySets?.states() ?? [],
     keysPrefetched: () => firstVerifier.keysPrefetched(),
@@ -181,9 +204,10 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
           'IAM source not reconfigured; the running IAM sync stays',
         );
       });
+      catalog.configure(loaded.settings.catalog?.backstage).catch(() => undefined);
       const next = aws.compose(loaded);
       const verifier = sameIssuers(next, live.compiled) ? live.verifier : verifierFor(next);
-      live = { compiled: next, verifier };
+      live = { compiled: next, verifier, catalog: catalog.lookup };
       recordReloaded(recorder, next, previousHash);
       status = {
         ...status,
@@ -196,6 +220,7 @@ export async function createGenerations(options: GenerationsOptions): Promise<Ge
     failed,
     stop() {
       shadows.close();
+      catalog.stop();
       return aws.stop();
     },
   };

@@ -21,6 +21,7 @@ import type { HttpCheckAnswer } from '../wire/http-check.js';
 import { listenError, type ListenTarget } from '../transport/listen-error.js';
 import { startAccess, type AccessRuntime } from './access.js';
 import { fleetReadiness, liveConfigDump } from './config-dump.js';
+import { catalogReadiness } from './catalog.js';
 import type { Generations } from './generations.js';
 
 /** What {@link openListeners} composes. */
@@ -174,7 +175,10 @@ export async function openListeners(o: ListenersOptions): Promise<Listeners> {
               registry: o.metrics.registry,
               ready: () => serving && !draining,
               config: () => liveConfigDump(o.generations, o.now()),
-              readyDetail: () => fleetReadiness(o.generations.aws.fleet(), o.now()),
+              readyDetail: () => [
+                ...fleetReadiness(o.generations.aws.fleet(), o.now()),
+                ...catalogReadiness(o.generations.catalog, o.now()),
+              ],
             }),
           (a) => a.close(),
           {

@@ -77,6 +77,12 @@ export interface StartOptions {
    * that worker's health says (docs/workers.md).
    */
   readonly listenOnceReady?: boolean;
+  /**
+   * This cluster worker's slot of `of` workers: each configured cache bound
+   * (`tokens.cache*`, `aws.sts.cache*`) is split between them so the process
+   * group holds at most the bound (docs/workers.md). Default: the whole bound.
+   */
+  readonly cacheShare?: { readonly slot: number; readonly of: number };
 }
 
 export interface Rolegate {
@@ -171,6 +177,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
     countTokenCache: observe,
     ...(options.watch === undefined ? {} : { watch: options.watch }),
     ...(options.iamReader === undefined ? {} : { iamReader: options.iamReader }),
+    ...(options.cacheShare === undefined ? {} : { cacheShare: options.cacheShare }),
   });
   const decisions = { allow: 0, deny: 0 };
   const auditor = observe ? auditorOf(generations, auditLogger, now) : undefined;

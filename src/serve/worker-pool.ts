@@ -178,6 +178,7 @@ export class WorkerPool {
         rolegate: 1,
         kind: 'start',
         slot,
+        workers: this.options.count,
         file: source.file,
         hash: this.hash,
         ...(source.text === undefined ? {} : { text: source.text }),

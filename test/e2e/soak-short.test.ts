@@ -37,6 +37,7 @@ describe('npm run soak (short)', () => {
         '2000',
         '--fault-every',
         '5',
+        '--no-peer',
         '--out',
         md,
         '--json',

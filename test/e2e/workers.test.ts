@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:http';
+import { connect, constants as h2 } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import { stringify } from 'yaml';
 import { runChild, stopChild, waitReady, type RunningChild } from '../harness/child.js';
 import { EchoUpstream } from '../harness/echo-upstream.js';
 import { assertEnvoyImage, EnvoyPeer } from '../harness/envoy.js';
+import { cluster, type JsonObject } from '../harness/envoy-config.js';
 import { JwksIssuer } from '../harness/jwks.js';
 import { freePorts } from '../harness/ports.js';
 import { accessScenario } from '../support/access.js';
@@ -135,6 +137,52 @@ const getVia = (agent: Agent, token: string) =>
     headers: { authorization: `Bearer ${token}` },
   });
 
+/**
+ * `bursts` bursts of `size` concurrent GET /orders/42 on ONE HTTP/2
+ * connection to Envoy's listener: one downstream connection is served by one
+ * Envoy worker thread, so only the rolegate cluster's own connection settings
+ * decide how many connections that thread opens to rolegate. The statuses.
+ */
+async function burstsOnOneConnection(
+  port: number,
+  token: string,
+  bursts: number,
+  size: number,
+): Promise<number[]> {
+  const session = connect(`http://127.0.0.1:${port}`);
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const stream = session.request({
+        [h2.HTTP2_HEADER_PATH]: '/orders/42',
+        authorization: `Bearer ${token}`,
+      });
+      let status = 0;
+      stream.on('response', (headers) => (status = Number(headers[h2.HTTP2_HEADER_STATUS])));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(status));
+      stream.resume();
+      stream.end();
+    });
+  try {
+    const statuses: number[] = [];
+    for (let b = 0; b < bursts; b++) {
+      statuses.push(...(await Promise.all(Array.from({ length: size }, one))));
+    }
+    return statuses;
+  } finally {
+    session.close();
+  }
+}
+
+/** Connections Envoy has opened to the rolegate cluster so far (health checks' included). */
+async function rolegateConnections(peer: EnvoyPeer): Promise<number> {
+  return (
+    (await peer.stats('cluster\\.rolegate\\.upstream_cx_total')).get(
+      'cluster.rolegate.upstream_cx_total',
+    ) ?? 0
+  );
+}
+
 /** The pid of each serving worker, by slot, from the "worker serving" log lines (latest wins). */
 function workerPids(): Map<number, number> {
   const pids = new Map<number, number>();
@@ -231,6 +279,52 @@ describe('rolegate serve with server.workers: 2', () => {
     const deltas = [after[1] - before[1], after[2] - before[2]].sort((a, b) => a - b);
     expect(deltas).toEqual([0, 20]);
   }, 60_000);
+
+  it("the shipped Envoy settings spread one Envoy thread's concurrent Checks over both workers", async () => {
+    const token = await idp.mint({}, { subject: 'alice' });
+    const before = await perWorker();
+    // 10 bursts of 16 on one downstream connection (one Envoy thread): more
+    // in flight than max_concurrent_streams (4, envoy/envoy.template.yaml).
+    const statuses = await burstsOnOneConnection(envoy.listenerPort, token, 10, 16);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const after = await perWorker();
+    const deltas = [after[1] - before[1], after[2] - before[2]];
+    expect(deltas[0]! + deltas[1]!).toBe(160);
+    // That thread opened several connections; the cluster handed them to both workers.
+    expect(await rolegateConnections(envoy)).toBeGreaterThanOrEqual(3);
+    expect(Math.min(...deltas)).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('without a stream cap, the same bursts from one Envoy thread all land on one worker', async () => {
+    // The contrast that shows which setting spreads: the shipped config with
+    // the rolegate cluster's HTTP/2 options left at Envoy's defaults.
+    const uncapped = new EnvoyPeer({
+      rolegatePort: ports.grpc,
+      upstreamPort: upstream.port,
+      mutate: (config: JsonObject) => {
+        const options = cluster(config, 'rolegate')['typed_extension_protocol_options'] as Record<
+          string,
+          { explicit_http_config: { http2_protocol_options: JsonObject } }
+        >;
+        const http = options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+        if (http === undefined) throw new Error('no HttpProtocolOptions on the rolegate cluster');
+        http.explicit_http_config.http2_protocol_options = {};
+      },
+    });
+    await uncapped.start();
+    try {
+      await uncapped.waitForCluster('rolegate', true, 20_000);
+      const token = await idp.mint({}, { subject: 'alice' });
+      const before = await perWorker();
+      const statuses = await burstsOnOneConnection(uncapped.listenerPort, token, 10, 16);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      const after = await perWorker();
+      const deltas = [after[1] - before[1], after[2] - before[2]].sort((a, b) => a - b);
+      expect(deltas).toEqual([0, 160]);
+    } finally {
+      await uncapped.stop();
+    }
+  }, 90_000);
 
   it('answers concurrent calls on both workers, counted in one aggregated /metrics', async () => {
     const token = await idp.mint({}, { subject: 'alice' });

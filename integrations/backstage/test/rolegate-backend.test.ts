@@ -13,9 +13,18 @@ import { PostgresPeer } from '../../../test/harness/postgres.js';
 import { RolegateProcess } from '../../../test/support/rolegate-process.js';
 import rolegatePlugin from '../plugins/rolegate-backend/src/index.js';
 import { startBackstage, type BackstageBed } from './support/backstage.js';
-import { backstageRolegateConfig, PAYMENTS_GROUP } from './support/rolegate.js';
+import {
+  backstageGroupTrust,
+  backstageRolegateConfig,
+  PAYMENTS_GROUP,
+} from './support/rolegate.js';
 
 const ALICE = 'user:default/alice';
+/** A lead of the payments team: approves payments-admin requests. */
+const BOB = {
+  userEntityRef: 'user:default/bob',
+  ownershipEntityRefs: ['user:default/bob', 'group:default/payments-leads'],
+};
 const ADMIN_ROLE = 'payments-admin';
 /** Requestable, but not by the payments group. */
 const LEDGER_ROLE = 'ledger-admin';
@@ -59,6 +68,22 @@ function accessConfig(issuer: string): Record<string, unknown> {
                 Sid: 'RequestPaymentsAdmin',
                 Effect: 'Allow',
                 Action: 'rolegate:RequestAccess',
+                Resource: `arn:rolegate:iam:::role/${ADMIN_ROLE}`,
+              },
+            ],
+          },
+        },
+      },
+      {
+        name: 'payments-lead',
+        trustPolicy: backstageGroupTrust(issuer, 'group:default/payments-leads'),
+        policies: {
+          approve: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['rolegate:ApproveAccessRequest', 'rolegate:ListAccessRequests'],
                 Resource: `arn:rolegate:iam:::role/${ADMIN_ROLE}`,
               },
             ],
@@ -198,5 +223,77 @@ describe('the rolegate backend plugin', () => {
       reason: 'x',
     });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('approvals through the plugin', () => {
+  const alice = { userEntityRef: ALICE, ownershipEntityRefs: [ALICE, PAYMENTS_GROUP] };
+  const ask = async (token: string, reason: string) => {
+    const created = await plugin('/requests', token, {
+      role: ADMIN_ROLE,
+      durationSeconds: 900,
+      reason,
+    });
+    expect(created.status).toBe(201);
+    return String(created.body['id']);
+  };
+
+  it('refuses the requester’s own approval, as rolegate does', async () => {
+    const token = await backstage.userTokenOf(alice);
+    const id = await ask(token, 'reconcile the October payouts');
+    const refused = await plugin(`/requests/${id}/approve`, token, {});
+    expect(refused.status).toBe(403);
+    expect(refused.body['error']).toBe('ERR_ACCESS_SELF_APPROVAL');
+  });
+
+  it('approves with the approver’s own token: the grant is the requester’s', async () => {
+    const id = await ask(await backstage.userTokenOf(alice), 'refund the double charges of PAY-20');
+    const bob = await backstage.userTokenOf(BOB);
+    const approved = await plugin(`/requests/${id}/approve`, bob, { comment: 'ok, PAY-20' });
+    expect(approved.status).toBe(200);
+    expect(approved.body['request']).toMatchObject({
+      id,
+      status: 'approved',
+      approvals: [expect.objectContaining({ approver: BOB.userEntityRef, comment: 'ok, PAY-20' })],
+    });
+    const grants = await plugin('/grants', await backstage.userTokenOf(alice));
+    expect(grants.body['grants']).toContainEqual(
+      expect.objectContaining({ requestId: id, subject: ALICE, role: ADMIN_ROLE }),
+    );
+  });
+
+  it('denies, and refuses a second decision with rolegate’s state error', async () => {
+    const id = await ask(await backstage.userTokenOf(alice), 'look at the ledger export job');
+    const bob = await backstage.userTokenOf(BOB);
+    const denied = await plugin(`/requests/${id}/deny`, bob, { comment: 'use the read role' });
+    expect(denied.status).toBe(200);
+    expect(denied.body['request']).toMatchObject({
+      status: 'denied',
+      deniedBy: BOB.userEntityRef,
+      denyComment: 'use the read role',
+    });
+    const again = await plugin(`/requests/${id}/approve`, bob, {});
+    expect(again.status).toBe(409);
+    expect(again.body['error']).toBe('ERR_ACCESS_STATE');
+  });
+
+  it('passes rolegate’s refusal of a reach question on, for the page’s requests too', async () => {
+    // No role here allows rolegate:GetReach (the card test has one that does).
+    const token = await backstage.userTokenOf(alice);
+    for (const path of ['/reach', '/entity-requests']) {
+      const refused = await plugin(`${path}?entity=component:default/payments-api`, token);
+      expect(refused.status).toBe(403);
+      expect(refused.body['error']).toBe('ERR_ACCESS_FORBIDDEN');
+    }
+  });
+
+  it('checks the decision’s body and the entity ref before asking rolegate', async () => {
+    const bob = await backstage.userTokenOf(BOB);
+    const bad = await plugin('/requests/x/approve', bob, { comment: 7 });
+    expect(bad.status).toBe(400);
+    const extra = await plugin('/requests/x/deny', bob, { comment: 'x', status: 'approved' });
+    expect(extra.status).toBe(400);
+    expect((await plugin('/reach?entity=payments-api', bob)).status).toBe(400);
+    expect((await plugin('/entity-requests', bob)).status).toBe(400);
   });
 });

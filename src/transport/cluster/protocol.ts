@@ -35,11 +35,14 @@ export type ToWorker =
    * Start serving `file` (expecting generation `hash`); `text` is the config
    * itself when it came from standard input. `slot` (1..workers) is the
    * `worker` metric label, inherited by a replacement so series stay bounded.
+   * `workers` is how many slots there are: each holds its part of every
+   * configured cache bound.
    */
   | {
       readonly rolegate: 1;
       readonly kind: 'start';
       readonly slot: number;
+      readonly workers: number;
       readonly file: string;
       readonly hash: string;
       readonly text?: string;
@@ -107,11 +110,13 @@ export function parseToWorker(msg: unknown): ToWorker | undefined {
   switch (msg['kind']) {
     case 'start':
       if (!str(msg['hash']) || !str(msg['file']) || !id(msg['slot'])) return undefined;
+      if (!id(msg['workers']) || msg['workers'] < 1) return undefined;
       if (msg['text'] !== undefined && !str(msg['text'])) return undefined;
       return {
         rolegate: 1,
         kind: 'start',
         slot: msg['slot'],
+        workers: msg['workers'],
         file: msg['file'],
         hash: msg['hash'],
         ...(str(msg['text']) ? { text: msg['text'] } : {}),

@@ -103,6 +103,12 @@ export interface AccessApiOptions<R extends ApiRequest, P extends ApiPrincipal> 
   readonly cacheRefreshedAt?: () => number;
   /** Temporary credentials for `GET /v1/access/credentials?role=NAME`, when AWS is configured. */
   readonly credentials?: (request: R, principal: P, role: string) => Promise<object>;
+  /**
+   * `GET /v1/access/reach?entity=REF`: the routes of a Backstage entity and
+   * the roles that can reach them (authorized, audited and computed by the
+   * composition root). Absent: no such endpoint.
+   */
+  readonly reach?: (request: R, principal: P, entity: string) => Promise<object>;
   /** The approvals page's CSRF tokens (keys shared through the store). */
   readonly csrf: CsrfTokens;
   /**
@@ -193,6 +199,8 @@ interface Call {
   readonly now: number;
   /** Temporary credentials for a role of the caller's, when AWS is configured. */
   readonly credentials: ((role: string) => Promise<object>) | undefined;
+  /** The reach of a Backstage entity, when the composition root supplies it. */
+  readonly reach: ((entity: string) => Promise<object>) | undefined;
 }
 
 /** A handler's answer: sent as JSON. */
@@ -215,7 +223,7 @@ interface Route {
   /** The query parameters it reads, each at most once (any other is refused). */
   readonly query: readonly string[];
   /** The route exists only when the composition root supplies this. */
-  readonly requires?: 'credentials';
+  readonly requires?: 'credentials' | 'reach';
   readonly handler: (call: Call) => Promise<Reply>;
 }
 
@@ -324,6 +332,20 @@ async function roleCredentials(c: Call): Promise<Reply> {
   return ok(await c.credentials(role));
 }
 
+/** `GET /reach?entity=REF`: the entity's routes and the roles that reach them. */
+async function entityReach(c: Call): Promise<Reply> {
+  const entity = c.url.searchParams.get('entity');
+  if (!entity) {
+    throw new AccessInputError('ERR_ACCESS_INVALID', {
+      expected: 'the query parameter entity (a Backstage entity ref)',
+      actual: entity === null ? 'no entity parameter' : 'an empty entity',
+    });
+  }
+  // Never undefined here: the route requires reach.
+  if (c.reach === undefined) throw new RolegateError('ERR_INTERNAL');
+  return ok(await c.reach(entity));
+}
+
 /** The API's endpoints (docs/access-api.openapi.json). */
 const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/requests', body: 'none', query: ['status'], handler: listRequests },
@@ -354,6 +376,14 @@ const ROUTES: readonly Route[] = [
     requires: 'credentials',
     handler: roleCredentials,
   },
+  {
+    method: 'GET',
+    path: '/reach',
+    body: 'none',
+    query: ['entity'],
+    requires: 'reach',
+    handler: entityReach,
+  },
 ];
 
 /** The `{id}` of `parts` (path segments) under `pattern` ('' when it has none), or undefined. */
@@ -373,11 +403,12 @@ function matchPath(pattern: string, parts: readonly string[]): string | undefine
 function routeOf(
   method: string,
   pathname: string,
-  credentials: boolean,
+  supplied: ReadonlySet<NonNullable<Route['requires']>>,
 ): { route: Route; id: string } | undefined {
   const parts = pathname.slice(API_PREFIX.length).split('/').filter(Boolean);
   for (const route of ROUTES) {
-    if (route.method !== method || (route.requires === 'credentials' && !credentials)) continue;
+    if (route.method !== method) continue;
+    if (route.requires !== undefined && !supplied.has(route.requires)) continue;
     const id = matchPath(route.path, parts);
     if (id !== undefined) return { route, id };
   }
@@ -527,8 +558,12 @@ async function apiCall<R extends ApiRequest, P extends ApiPrincipal>(
   const { principal } = admission;
   const caller = callerOf(principal);
   const credentials = options.credentials;
+  const reach = options.reach;
+  const supplied = new Set<NonNullable<Route['requires']>>();
+  if (credentials !== undefined) supplied.add('credentials');
+  if (reach !== undefined) supplied.add('reach');
   try {
-    const found = routeOf(authz.method, url.pathname, credentials !== undefined);
+    const found = routeOf(authz.method, url.pathname, supplied);
     if (found === undefined) {
       sendNoEndpoint(res);
       return;
@@ -543,6 +578,7 @@ async function apiCall<R extends ApiRequest, P extends ApiPrincipal>(
       body,
       now: options.now(),
       credentials: credentials && ((role) => credentials(authz, principal, role)),
+      reach: reach && ((entity) => reach(authz, principal, entity)),
     });
     sendJson(res, reply.status, reply.body);
   } catch (err) {

@@ -60,10 +60,31 @@ function doorOf(path: string, envoyPrefix: string): FrontDoor | undefined {
   return undefined;
 }
 
+/**
+ * Writes an answer: status line and headers in one `writeHead` (a flat
+ * name/value list, no copy of the answer's map), `cache-control: no-store`
+ * and the body's `content-length` (no chunked framing for the empty body of
+ * an allow), then the body.
+ */
 function send(res: ServerResponse, answer: HttpCheckAnswer): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(answer.status, { ...answer.headers, 'cache-control': 'no-store' });
+  const headers = answer.headers;
+  const names = Object.keys(headers);
+  const list: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    // Ours, below: an answer never sets them, but one header of each is sent whatever it holds.
+    if (name === 'cache-control' || name === 'content-length') continue;
+    list.push(name, headers[name] as string);
+  }
+  list.push('cache-control', 'no-store', 'content-length', String(Buffer.byteLength(answer.body)));
+  res.writeHead(answer.status, list);
   res.end(answer.body);
+}
+
+/** True when the request head announces a body (HTTP/1.1 frames one only by these two). */
+function announcesBody(headers: IncomingMessage['headersDistinct']): boolean {
+  return headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
 }
 
 /**
@@ -78,15 +99,20 @@ export async function startHttpCheckServer(
   const limits = options.options();
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const settings = options.options();
-    // The body is never read: drain it, bounded.
-    let bodyBytes = 0;
-    req.on('data', (chunk: Buffer) => {
-      bodyBytes += chunk.length;
-      if (bodyBytes > settings.maxBodyBytes) {
-        res.shouldKeepAlive = false;
-        req.destroy();
-      }
-    });
+    // Built once per request, here; the handler reads this same map.
+    const headers = req.headersDistinct;
+    // The body is never read: drain it, bounded. Most checks have none, and
+    // get no listener.
+    if (announcesBody(headers)) {
+      let bodyBytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        bodyBytes += chunk.length;
+        if (bodyBytes > settings.maxBodyBytes) {
+          res.shouldKeepAlive = false;
+          req.destroy();
+        }
+      });
+    }
     req.resume();
     // Node would drop headers past a count limit silently: refuse instead.
     if (req.rawHeaders.length / 2 > settings.maxHeaders) {
@@ -101,19 +127,13 @@ export async function startHttpCheckServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
+    const peerIp = req.socket.remoteAddress;
+    const call: HttpCheckCall = peerIp
+      ? { method: req.method ?? 'GET', target, headers, peerIp }
+      : { method: req.method ?? 'GET', target, headers };
     let answered: Promise<HttpCheckAnswer>;
     try {
-      answered = options.handle(
-        door,
-        {
-          method: req.method ?? 'GET',
-          target,
-          headers: req.headersDistinct,
-          ...(req.socket.remoteAddress ? { peerIp: req.socket.remoteAddress } : {}),
-        },
-        settings,
-        () => res.destroyed || req.socket.destroyed,
-      );
+      answered = options.handle(door, call, settings, () => res.destroyed || req.socket.destroyed);
     } catch (err) {
       // A handler that throws before returning its promise still gets the deny, not a crash.
       send(res, options.onError(err));

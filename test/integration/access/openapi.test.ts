@@ -179,6 +179,10 @@ describe('the access API against docs/access-api.openapi.json', () => {
       403,
     );
     expect((await call('GET', '/v1/access/credentials', alice)).status).toBe(400);
+    // The reach of a Backstage entity: refused without rolegate:GetReach, 400 without an entity.
+    // (Its 200 is validated against this file by integrations/backstage/test/catalog.test.ts.)
+    expect((await call('GET', '/v1/access/reach?entity=payments-api', carol)).status).toBe(403);
+    expect((await call('GET', '/v1/access/reach', carol)).status).toBe(400);
 
     expect(problems).toEqual([]);
     const all = Object.values(spec.paths).flatMap((ops) =>

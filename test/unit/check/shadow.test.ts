@@ -12,11 +12,43 @@ import { TRACING_OFF } from '../../../src/observe/tracing.js';
 import { canonicalRequest } from '../../../src/request/normalize.js';
 import type { CheckRequest } from '../../../src/wire/ext-authz.js';
 import { captureLogger } from '../../support/log-capture.js';
+import type { CatalogLookup, TagsAnswer } from '../../../src/catalog/snapshot.js';
 
 const LIVE = fileURLToPath(new URL('../../../examples/rolegate.yaml', import.meta.url));
 const CANDIDATE = fileURLToPath(new URL('../../fixtures/safety/candidate.yaml', import.meta.url));
 const ISSUER = 'http://127.0.0.1:9100';
 const NOW = Date.parse('2026-06-01T00:00:00Z');
+
+/** `GET /orders/42`, canonical. */
+const ordersRequest = () =>
+  canonicalRequest({
+    method: 'GET',
+    target: '/orders/42',
+    host: 'h',
+    headers: {},
+    secure: false,
+    contextExtensions: {},
+  });
+
+/** The live outcome's principal: alice, a reader. */
+const alice = () => ({
+  kind: 'jwt' as const,
+  issuer: ISSUER,
+  subject: 'alice',
+  claims: { iss: ISSUER, sub: 'alice', aud: 'rolegate-dev', groups: ['readers'] },
+  federated: [ISSUER],
+});
+
+/** What live answered alice: allowed as orders-reader. */
+const aliceAllowed = (decisionId: string) => ({
+  decisionId,
+  allowed: true,
+  status: 200 as const,
+  reason: 'OK' as const,
+  principal: alice(),
+  rolesConsidered: ['orders-reader'],
+  determining: [],
+});
 
 function runtime(config: LoadedConfig): Generation {
   return {
@@ -93,30 +125,8 @@ describe('shadow mode', () => {
   it('shadowDecide: the candidate denies what live allows, with its own determining statements', () => {
     const live = loadConfig(LIVE);
     const candidate = loadConfig(CANDIDATE);
-    const request = canonicalRequest({
-      method: 'GET',
-      target: '/orders/42',
-      host: 'h',
-      headers: {},
-      secure: false,
-      contextExtensions: {},
-    });
-    const principal = {
-      kind: 'jwt' as const,
-      issuer: ISSUER,
-      subject: 'alice',
-      claims: { iss: ISSUER, sub: 'alice', aud: 'rolegate-dev', groups: ['readers'] },
-      federated: [ISSUER],
-    };
-    const liveOutcome = {
-      decisionId: 'd1',
-      allowed: true,
-      status: 200 as const,
-      reason: 'OK' as const,
-      principal,
-      rolesConsidered: ['orders-reader'],
-      determining: [],
-    };
+    const request = ordersRequest();
+    const liveOutcome = aliceAllowed('d1');
     const result = shadowDecide(request, liveOutcome, candidate, NOW);
     expect(shadowLabel(result)).toBe('deny');
     expect(disagrees(liveOutcome, result)).toBe(true);
@@ -126,6 +136,45 @@ describe('shadow mode', () => {
     // Same candidate as live: agreement.
     const same = shadowDecide(request, liveOutcome, live, NOW);
     expect(disagrees(liveOutcome, same)).toBe(false);
+  });
+
+  it('shadowDecide: a candidate route with an entity reads the live catalog, and denies without one', () => {
+    const live = loadConfig(LIVE);
+    // The candidate ties every route to a catalog entity; its policies do not read the tags.
+    const candidate = {
+      ...live,
+      routes: live.routes.map((r) => ({ ...r, entity: 'component:default/orders' })),
+    };
+    const request = ordersRequest();
+    const liveOutcome = aliceAllowed('d2');
+    const asked: [string, number][] = [];
+    const catalog = (answer: TagsAnswer): CatalogLookup => ({
+      tagsFor: (entity, nowMs) => {
+        asked.push([entity, nowMs]);
+        return answer;
+      },
+    });
+    const fresh = shadowDecide(
+      request,
+      liveOutcome,
+      candidate,
+      NOW,
+      catalog({ ok: true, tags: { owner: 'group:default/orders' } }),
+    );
+    expect(disagrees(liveOutcome, fresh)).toBe(false);
+    expect(asked).toEqual([['component:default/orders', NOW]]);
+    const stale = shadowDecide(
+      request,
+      liveOutcome,
+      candidate,
+      NOW,
+      catalog({ ok: false, code: 'ERR_CATALOG_STALE', detail: 'last read 700 s ago' }),
+    );
+    if (stale.kind !== 'decided') throw new Error('expected a decision');
+    expect(stale.outcome.reason).toBe('ERR_CATALOG_STALE');
+    const none = shadowDecide(request, liveOutcome, candidate, NOW);
+    if (none.kind !== 'decided') throw new Error('expected a decision');
+    expect(none.outcome.reason).toBe('ERR_CATALOG_UNAVAILABLE');
   });
 
   it('answers with the live decision first, then counts and records the disagreement', async () => {

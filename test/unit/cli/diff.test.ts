@@ -47,6 +47,13 @@ const UNCOVERED = variant(
   "Resource: 'arn:rolegate:orders:::order/*'\n            Condition: { StringEquals: { 'aws:userid': 'x' } }\n\n  - name: orders-admin",
 );
 
+/** The list route takes its tags from a Backstage catalog. */
+const OWNED = variant(
+  'owned.yaml',
+  'routes:\n  - {\n      method: GET,\n      path: /orders,\n',
+  "catalog: { backstage: { baseUrl: 'http://127.0.0.1:7007', tokenEnv: 'CATALOG_TOKEN' } }\nroutes:\n  - {\n      method: GET,\n      path: /orders,\n      entity: 'component:default/orders',\n",
+);
+
 async function diff(argv: string[]): Promise<{ status: number; out: string; err: string }> {
   const out = sink();
   const err = sink();
@@ -119,6 +126,16 @@ describe('rolegate diff --old --new', () => {
     expect(r.err).toContain('context key aws:userid');
     expect(r.err).toContain('statement ReadOrders');
     expect(r.err).toContain('.Condition["StringEquals"]["aws:userid"]');
+  });
+});
+
+describe('rolegate diff and the catalog', () => {
+  it('answers unknown (exit 2) for a route whose tags come from the catalog, naming it', async () => {
+    const r = await diff(['--old', EXAMPLE, '--new', OWNED]);
+    expect(r.status).toBe(2);
+    expect(r.err).toContain('ERR_DIFF_UNKNOWN');
+    expect(r.err).toContain('route GET /orders takes its resource tags from the Backstage catalog');
+    expect(r.err).toContain('$.routes[0].entity');
   });
 });
 

@@ -52,6 +52,7 @@ describe('schema/rolegate.schema.json', () => {
         'access',
         'audit',
         'aws',
+        'catalog',
         'deny',
         'guardrails',
         'headers',

@@ -14,6 +14,8 @@ const OWN = [
   ['rolegate_jwks_fetches_total', 'counter', ['issuer', 'result']],
   ['rolegate_cache_entries', 'gauge', ['cache']],
   ['rolegate_cache_bytes', 'gauge', ['cache']],
+  ['rolegate_cache_max_entries', 'gauge', ['cache']],
+  ['rolegate_cache_max_bytes', 'gauge', ['cache']],
   ['rolegate_cache_evictions_total', 'counter', ['cache']],
   ['rolegate_cache_oversize_total', 'counter', ['cache']],
   ['rolegate_shadow_decisions_total', 'counter', ['live', 'candidate']],
@@ -104,6 +106,7 @@ describe('metrics', () => {
     for (const cache of ['tokens', 'sts_credentials']) {
       expect(zero).toContain(`rolegate_cache_entries{cache="${cache}"} 0`);
       expect(zero).toContain(`rolegate_cache_bytes{cache="${cache}"} 0`);
+      expect(zero).toContain(`rolegate_cache_max_bytes{cache="${cache}"} 0`);
       expect(zero).toContain(`rolegate_cache_evictions_total{cache="${cache}"} 0`);
       expect(zero).toContain(`rolegate_cache_oversize_total{cache="${cache}"} 0`);
     }
@@ -127,6 +130,8 @@ describe('metrics', () => {
     let text = await m.registry.metrics();
     expect(text).toContain('rolegate_cache_entries{cache="tokens"} 2');
     expect(text).toContain('rolegate_cache_bytes{cache="tokens"} 2000');
+    expect(text).toContain('rolegate_cache_max_entries{cache="tokens"} 2');
+    expect(text).toContain('rolegate_cache_max_bytes{cache="tokens"} 10000');
     expect(text).toContain('rolegate_cache_evictions_total{cache="tokens"} 2');
     expect(text).toContain('rolegate_cache_oversize_total{cache="tokens"} 1');
     expect(text).toContain('rolegate_cache_entries{cache="sts_credentials"} 0');

@@ -2,7 +2,7 @@
  * A real Backstage backend for the integration tests, started with
  * Backstage's own test utilities (`startTestBackend`): the real auth plugin
  * (`@backstage/plugin-auth-backend`) with the guest sign-in provider, the
- * real auth and HTTP auth services of `@backstage/backend-defaults`, and a
+ * real auth, HTTP auth and user info services of `@backstage/backend-defaults`, and a
  * real PostgreSQL behind Backstage's database service. The root HTTP router
  * and discovery are the test utilities' own (a free port, announced as
  * `http://localhost:PORT`; `startTestBackend` owns the listener and binds
@@ -25,6 +25,7 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { authServiceFactory } from '@backstage/backend-defaults/auth';
 import { DatabaseManager } from '@backstage/backend-defaults/database';
 import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
+import { userInfoServiceFactory } from '@backstage/backend-defaults/userInfo';
 import type { JsonObject } from '@backstage/types';
 // CommonJS packages: their default export is the `default` of module.exports.
 import authBackend from '@backstage/plugin-auth-backend';
@@ -46,6 +47,12 @@ export interface BackstageBed {
   readonly issuer: string;
   /** Signs in through the guest provider and returns the Backstage user token it issues. */
   userToken(): Promise<string>;
+  /**
+   * Signs `user` in instead (the guest provider reads its config at each
+   * sign-in) and returns their user token; later `userToken` calls sign
+   * `user` in too.
+   */
+  userTokenOf(user: SignedInUser): Promise<string>;
   /** A plugin-to-plugin token minted by the `token-minter` plugin for `targetPluginId`. */
   pluginToken(targetPluginId: string): Promise<string>;
   /** The limited user token (the kind Backstage puts in cookies) of `userToken`'s user. */
@@ -135,6 +142,22 @@ const databaseServiceFactory = createServiceFactory({
   },
 });
 
+/** The auth section: the guest provider signs in `user`. */
+function authConfig(user: SignedInUser): JsonObject {
+  return {
+    // The default (true) leaves `ent` out of user tokens; rolegate's trust
+    // policies read it, so the bed keeps it, as docs/backstage.md says.
+    omitIdentityTokenOwnershipClaim: false,
+    providers: {
+      guest: {
+        userEntityRef: user.userEntityRef,
+        ownershipEntityRefs: [...user.ownershipEntityRefs],
+        dangerouslyAllowOutsideDevelopment: true,
+      },
+    },
+  };
+}
+
 /** The app-config of the bed: PostgreSQL, the guest provider signing in `options.user`. */
 function bedConfig(options: BackstageBedOptions): JsonObject {
   const db = new URL(options.database.url());
@@ -149,27 +172,21 @@ function bedConfig(options: BackstageBedOptions): JsonObject {
         prefix: `bs_${randomBytes(4).toString('hex')}_`,
       },
     },
-    auth: {
-      // The default (true) leaves `ent` out of user tokens; rolegate's trust
-      // policies read it, so the bed keeps it, as docs/backstage.md says.
-      omitIdentityTokenOwnershipClaim: false,
-      providers: {
-        guest: {
-          userEntityRef: options.user.userEntityRef,
-          ownershipEntityRefs: [...options.user.ownershipEntityRefs],
-          dangerouslyAllowOutsideDevelopment: true,
-        },
-      },
-    },
+    auth: authConfig(options.user),
     ...options.config,
   };
 }
 
-/** Starts the backend on a free port; throws with Backstage's error when it cannot. */
-export async function startBackstage(options: BackstageBedOptions): Promise<BackstageBed> {
-  let data = bedConfig(options);
-  // Backstage's observable root config, which plugins subscribe to for reloads.
-  const rootConfig = mockServices.rootConfig({ data });
+/**
+ * A test backend on a free port with the services every bed shares: the
+ * given root config (so a test can update it, as a reloaded app-config
+ * file would), PostgreSQL, and the real auth and HTTP auth services;
+ * `features` add the plugins under test.
+ */
+export async function startBedBackend(
+  rootConfig: ReturnType<typeof mockServices.rootConfig>,
+  features: readonly BackendFeature[],
+): Promise<{ backend: Awaited<ReturnType<typeof startTestBackend>>; baseUrl: string }> {
   const backend = await startTestBackend({
     features: [
       createServiceFactory({
@@ -180,17 +197,33 @@ export async function startBackstage(options: BackstageBedOptions): Promise<Back
       databaseServiceFactory,
       authServiceFactory,
       httpAuthServiceFactory,
-      authBackend.default,
-      guestProviderModule.default,
-      tokenMinter,
-      ...(options.features ?? []),
+      ...features,
     ],
   });
-  const baseUrl = `http://localhost:${backend.server.port()}`;
+  return { backend, baseUrl: `http://localhost:${backend.server.port()}` };
+}
+
+/** Starts the backend on a free port; throws with Backstage's error when it cannot. */
+export async function startBackstage(options: BackstageBedOptions): Promise<BackstageBed> {
+  let data = bedConfig(options);
+  // Backstage's observable root config, which plugins subscribe to for reloads.
+  const rootConfig = mockServices.rootConfig({ data });
+  const { backend, baseUrl } = await startBedBackend(rootConfig, [
+    userInfoServiceFactory,
+    authBackend.default,
+    guestProviderModule.default,
+    tokenMinter,
+    ...(options.features ?? []),
+  ]);
   return {
     baseUrl,
     issuer: `${baseUrl}/api/auth`,
     userToken: () => guestSignIn(baseUrl),
+    userTokenOf: (user) => {
+      data = { ...data, auth: authConfig(user) };
+      rootConfig.update({ data });
+      return guestSignIn(baseUrl);
+    },
     limitedUserToken: async (userToken) => {
       const body = await getJson(`${baseUrl}/api/${MINTER_ID}/limited-token`, {
         authorization: `Bearer ${userToken}`,

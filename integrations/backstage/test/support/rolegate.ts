@@ -101,7 +101,7 @@ export function backstageRolegateConfig(
 /** One audit record's `audit` object. */
 export type AuditRecord = Record<string, unknown>;
 
-/** The first audit record `match` accepts, once the batched writer has flushed it (within `timeoutMs`). */
+/** The first decision record `match` accepts, once the batched writer has flushed it (within `timeoutMs`). */
 export async function auditRecord(
   file: string,
   match: (r: AuditRecord) => boolean,
@@ -109,7 +109,11 @@ export async function auditRecord(
 ): Promise<AuditRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const records = readLines(file).map((l) => (JSON.parse(l) as { audit: AuditRecord }).audit);
+    // Decision records only: the access API's lifecycle records carry `access` instead.
+    const records = readLines(file).flatMap((l) => {
+      const { audit } = JSON.parse(l) as { audit?: AuditRecord };
+      return audit === undefined ? [] : [audit];
+    });
     const found = records.find(match);
     if (found !== undefined) return found;
     if (Date.now() > deadline) {

@@ -8,8 +8,16 @@ import {
 
 describe('primary -> worker messages', () => {
   const valid: ToWorker[] = [
-    { rolegate: 1, kind: 'start', slot: 1, file: '/etc/rolegate.yaml', hash: 'abc' },
-    { rolegate: 1, kind: 'start', slot: 2, file: '<stdin>', hash: 'abc', text: 'server: {}' },
+    { rolegate: 1, kind: 'start', slot: 1, workers: 2, file: '/etc/rolegate.yaml', hash: 'abc' },
+    {
+      rolegate: 1,
+      kind: 'start',
+      slot: 2,
+      workers: 2,
+      file: '<stdin>',
+      hash: 'abc',
+      text: 'server: {}',
+    },
     { rolegate: 1, kind: 'load', hash: 'def' },
     { rolegate: 1, kind: 'metrics', id: 7 },
     { rolegate: 1, kind: 'stop' },
@@ -31,9 +39,12 @@ describe('primary -> worker messages', () => {
     { rolegate: 2, kind: 'stop' },
     { type: 'prom-client:getMetricsReq', requestId: 1 },
     { rolegate: 1, kind: 'load' },
-    { rolegate: 1, kind: 'start', slot: 1, hash: 'a' },
-    { rolegate: 1, kind: 'start', slot: 'x', file: 'f', hash: 'a' },
-    { rolegate: 1, kind: 'start', slot: 1, file: 'f', hash: 'a', text: 3 },
+    { rolegate: 1, kind: 'start', slot: 1, workers: 2, hash: 'a' },
+    { rolegate: 1, kind: 'start', slot: 'x', workers: 2, file: 'f', hash: 'a' },
+    { rolegate: 1, kind: 'start', slot: 1, workers: 2, file: 'f', hash: 'a', text: 3 },
+    // Without the worker count a worker cannot know its part of the cache bounds.
+    { rolegate: 1, kind: 'start', slot: 1, file: 'f', hash: 'a' },
+    { rolegate: 1, kind: 'start', slot: 1, workers: 0, file: 'f', hash: 'a' },
     { rolegate: 1, kind: 'metrics', id: 1.5 },
     { rolegate: 1, kind: 'reboot' },
     { rolegate: 1, kind: 'iam-read', id: 4 },

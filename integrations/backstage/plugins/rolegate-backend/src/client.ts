@@ -55,6 +55,32 @@ export class RolegateAccessClient {
     return this.call('GET', `/v1/access/requests${query}`, authorization);
   }
 
+  /**
+   * Which roles reach the catalog entity `entity` (an entity ref), and the
+   * entity's tags as rolegate's catalog source holds them.
+   */
+  reach(authorization: string, entity: string): Promise<RolegateAnswer> {
+    return this.call('GET', `/v1/access/reach?entity=${encodeURIComponent(entity)}`, authorization);
+  }
+
+  /**
+   * Approves or denies request `id` as the viewer; rolegate's own policies
+   * (`rolegate:ApproveAccessRequest` on the role) decide whether they may.
+   */
+  decide(
+    authorization: string,
+    id: string,
+    decision: 'approve' | 'deny',
+    comment?: string,
+  ): Promise<RolegateAnswer> {
+    return this.call(
+      'POST',
+      `/v1/access/requests/${encodeURIComponent(id)}/${decision}`,
+      authorization,
+      comment === undefined ? {} : { comment },
+    );
+  }
+
   /** Creates an access request in the viewer's name. */
   createRequest(authorization: string, input: AccessRequestInput): Promise<RolegateAnswer> {
     const body: Record<string, unknown> = {};

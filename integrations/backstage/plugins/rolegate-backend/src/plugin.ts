@@ -8,7 +8,10 @@ import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api
 import { RolegateAccessClient } from './client.js';
 import { createRouter } from './router.js';
 
-/** `rolegate`: the viewer's grants and access requests, asked of rolegate with the viewer's token. */
+/**
+ * `rolegate`: the viewer's grants and access requests, approvals, and the
+ * roles that reach an entity, asked of rolegate with the viewer's token.
+ */
 export const rolegatePlugin = createBackendPlugin({
   pluginId: 'rolegate',
   register(env) {
@@ -18,8 +21,9 @@ export const rolegatePlugin = createBackendPlugin({
         httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
         logger: coreServices.logger,
+        userInfo: coreServices.userInfo,
       },
-      async init({ config, httpAuth, httpRouter, logger }) {
+      async init({ config, httpAuth, httpRouter, logger, userInfo }) {
         // Fails the plugin's start, not its first call, when the URL is not configured.
         config.getString('rolegate.accessUrl');
         const timeoutMs = config.getOptionalNumber('rolegate.timeoutMs');
@@ -27,7 +31,7 @@ export const rolegatePlugin = createBackendPlugin({
           accessUrl: () => config.getString('rolegate.accessUrl'),
           ...(timeoutMs === undefined ? {} : { timeoutMs }),
         });
-        httpRouter.use(createRouter({ client, httpAuth, logger }));
+        httpRouter.use(createRouter({ client, httpAuth, userInfo, logger }));
       },
     });
   },
