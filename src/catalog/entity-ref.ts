@@ -11,8 +11,21 @@ export const DEFAULT_NAMESPACE = 'default';
 
 /** Backstage's kind rule: a letter, then letters and digits. */
 const KIND = /^[a-zA-Z][a-zA-Z0-9]{0,62}$/;
-/** Backstage's namespace and name rule: alphanumerics joined by single `-`, `_` or `.`, at most 63. */
-const PART = /^[a-zA-Z0-9]+(?:[-_.][a-zA-Z0-9]+)*$/;
+/**
+ * Backstage's name rule (its `isValidObjectName`): starts and ends with a
+ * letter or digit, letters, digits, `-`, `_` and `.` between, at most 63.
+ */
+const NAME = /^[a-zA-Z0-9](?:[-_.a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+/**
+ * Backstage's namespace rule (a DNS label, its `isValidDnsLabel`): letters
+ * and digits joined by runs of `-`, at most 63. Backstage stores it
+ * lower-case; a ref may spell it in any case, as refs compare without case.
+ */
+const NAMESPACE = /^[a-zA-Z0-9]+(?:-+[a-zA-Z0-9]+)*$/;
+
+/** A refused value as messages show it: JSON-quoted, at most 80 characters of it. */
+const shownPart = (value: string) =>
+  JSON.stringify(value.slice(0, 80)) + (value.length > 80 ? '...' : '');
 
 /** One parsed reference, lower-cased. */
 export interface EntityRef {
@@ -44,18 +57,19 @@ export function parseEntityRef(
   const namespace = slash < 0 ? (defaults.namespace ?? DEFAULT_NAMESPACE) : rest.slice(0, slash);
   const name = slash < 0 ? rest : rest.slice(slash + 1);
   if (!KIND.test(kind)) {
-    return { ok: false, message: `kind ${JSON.stringify(kind)} is not a Backstage kind` };
+    return { ok: false, message: `kind ${shownPart(kind)} is not a Backstage kind` };
   }
-  for (const [what, value] of [
-    ['namespace', namespace],
-    ['name', name],
-  ] as const) {
-    if (value.length > 63 || !PART.test(value)) {
-      return {
-        ok: false,
-        message: `${what} ${JSON.stringify(value)} is not a Backstage ${what} (letters, digits, and - _ . between them, at most 63)`,
-      };
-    }
+  if (namespace.length > 63 || !NAMESPACE.test(namespace)) {
+    return {
+      ok: false,
+      message: `namespace ${shownPart(namespace)} is not a Backstage namespace (letters and digits, and - between them, at most 63)`,
+    };
+  }
+  if (name.length > 63 || !NAME.test(name)) {
+    return {
+      ok: false,
+      message: `name ${shownPart(name)} is not a Backstage name (letters, digits, and - _ . between them, at most 63)`,
+    };
   }
   return {
     ok: true,

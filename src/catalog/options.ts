@@ -6,11 +6,33 @@
 import type { z } from 'zod';
 import { fields, int, text, url } from '../options/fields.js';
 
+/**
+ * A base URL the page reader can send the token to: http or https, and no
+ * credentials, query or fragment (fetch refuses a URL with credentials with
+ * an error that quotes it whole, and a query would ride on every request).
+ */
+function plainBaseUrl(text: string): boolean {
+  if (!URL.canParse(text)) return true; // url() says what is wrong
+  const u = new URL(text);
+  return (
+    (u.protocol === 'http:' || u.protocol === 'https:') &&
+    u.username === '' &&
+    u.password === '' &&
+    u.search === '' &&
+    !text.includes('?') &&
+    !text.includes('#')
+  );
+}
+
 /** `catalog.backstage`: Backstage's catalog API as the source of route tags. */
 export const backstageCatalogSchema = fields({
-  baseUrl: url().describe(
-    "Backstage backend's base URL; entities are read from <baseUrl>/api/catalog/entities/by-query.",
-  ),
+  baseUrl: url()
+    .refine(plainBaseUrl, {
+      error: 'must be an http(s) URL without credentials, query or fragment',
+    })
+    .describe(
+      "Backstage backend's base URL; entities are read from <baseUrl>/api/catalog/entities/by-query.",
+    ),
   tokenEnv: text()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
     .describe(

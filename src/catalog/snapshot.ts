@@ -62,7 +62,8 @@ export function entityEntry(item: CatalogItem): [string, EntityTags] | undefined
   const tags: Record<string, string> = {};
   const spec = item.spec ?? {};
   if (nonEmpty(spec.owner)) {
-    const owner = normaliseEntityRef(spec.owner.trim(), {
+    // Untrimmed, as Backstage resolves it: ' team-a ' is not team-a there, so not here.
+    const owner = normaliseEntityRef(spec.owner, {
       kind: OWNER_KIND,
       namespace: parsed.ref.namespace,
     });
@@ -74,17 +75,40 @@ export function entityEntry(item: CatalogItem): [string, EntityTags] | undefined
   return [formatEntityRef(parsed.ref), tags];
 }
 
-/** A snapshot of `items`, read at `syncedAt`; items without a usable ref are left out and counted. */
+const sameTags = (a: EntityTags, b: EntityTags) =>
+  a.owner === b.owner && a.system === b.system && a.lifecycle === b.lifecycle;
+
+/**
+ * A snapshot of `items`, read at `syncedAt`; items without a usable ref are
+ * left out and counted, and so is a ref listed twice with different tags
+ * (Backstage holds one entity per ref: which copy is right is unknown, so
+ * neither decides and its routes deny). A repeat with the same tags counts
+ * once.
+ */
 export function snapshotOf(
   items: readonly CatalogItem[],
   syncedAt: number,
 ): { snapshot: CatalogSnapshot; skipped: number } {
   const entities = new Map<string, EntityTags>();
+  const conflicting = new Set<string>();
   let skipped = 0;
   for (const item of items) {
     const entry = entityEntry(item);
-    if (entry === undefined) skipped++;
-    else entities.set(entry[0], entry[1]);
+    if (entry === undefined) {
+      skipped++;
+      continue;
+    }
+    const [ref, tags] = entry;
+    const held = entities.get(ref);
+    if (conflicting.has(ref)) skipped++;
+    else if (held === undefined) entities.set(ref, tags);
+    else if (sameTags(held, tags)) skipped++;
+    else {
+      // Both copies leave: the one held and this one.
+      entities.delete(ref);
+      conflicting.add(ref);
+      skipped += 2;
+    }
   }
   return { snapshot: { entities, syncedAt }, skipped };
 }

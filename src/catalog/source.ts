@@ -53,9 +53,11 @@ export function createCatalogSource(options: CatalogSourceOptions): CatalogSourc
   let status: CatalogStatus = { entities: 0 };
   let running: Promise<SyncResult> | undefined;
   const once = async (): Promise<SyncResult> => {
+    // The copy is as old as its first page: staleness counts from the read's start.
+    const startedAt = options.now();
     try {
       const items = await readAllEntities(options.readPage, options);
-      const read = snapshotOf(items, options.now());
+      const read = snapshotOf(items, startedAt);
       snapshot = read.snapshot;
       status = { entities: snapshot.entities.size, lastSuccessAt: snapshot.syncedAt };
       return { ok: true, entities: snapshot.entities.size, skipped: read.skipped };

@@ -100,7 +100,8 @@ export function createCatalogRuntime(options: CatalogRuntimeOptions): CatalogRun
     const m = (metrics ??= catalogMetrics(options.registry));
     if (result.ok) {
       m.entities.set(result.entities);
-      m.lastSync.set(now() / 1000);
+      // The source's clock: a read counts from its start (its first page is that old).
+      m.lastSync.set((running.source.status().lastSuccessAt ?? now()) / 1000);
       if (failing) logger.info({ entities: result.entities }, 'catalog read again');
       failing = false;
       return true;

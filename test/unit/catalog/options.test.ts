@@ -39,6 +39,33 @@ describe('catalog.backstage', () => {
   });
 });
 
+describe('catalog.backstage.baseUrl', () => {
+  // fetch refuses a URL with credentials with a message that quotes it whole, password
+  // included, and that message reached ERR_CATALOG_READ and the ops log line.
+  it.each([
+    ['credentials', 'http://reader:pa55word@backstage.internal:7007'],
+    ['a query', 'http://backstage.internal:7007/?token=pa55word'],
+    ['a fragment', 'http://backstage.internal:7007/#pa55word'],
+    ['a scheme other than http(s)', 'file:///etc/pa55word'],
+  ])('refuses %s, without quoting it', (_what, baseUrl) => {
+    const { problems } = validateConfig({
+      catalog: { backstage: { ...CATALOG.backstage, baseUrl } },
+    });
+    expect(problems).toEqual([
+      { path: '$.catalog.backstage.baseUrl', message: expect.any(String) },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('pa55word');
+  });
+
+  it('takes a path (Backstage behind a prefix)', () => {
+    const baseUrl = 'https://portal.example/backstage';
+    const { problems } = validateConfig({
+      catalog: { backstage: { ...CATALOG.backstage, baseUrl } },
+    });
+    expect(problems).toEqual([]);
+  });
+});
+
 describe("a route's entity", () => {
   it('is normalised as Backstage normalises refs (kind component, namespace default)', () => {
     const { config } = validateConfig({

@@ -92,6 +92,7 @@ const K = {
   e384: testKey('e384', ecKey('P-384')),
   e521: testKey('e521', ecKey('P-521')),
   ed: testKey(undefined, generateKeyPairSync('ed25519')),
+  ed448: testKey('ed448', generateKeyPairSync('ed448')),
   ops: testKey('ops', ecKey('P-256'), { key_ops: ['sign', 'verify'] }),
   dupA: testKey('dup', ecKey('P-256')),
   dupB: testKey('dup', ecKey('P-256')),
@@ -890,6 +891,69 @@ const hostile: Case[] = [
         Buffer.from(s.map((b, i) => (i === 0 ? b ^ 1 : b))),
       ),
     expect: 'ERR_TOKEN_SIGNATURE',
+  },
+  // Numeric dates JSON can spell but no issuer means, and keys JSON.parse treats specially.
+  {
+    name: 'exp 1e400 (Infinity once parsed): refused by the lifetime bound',
+    token: () =>
+      valid('ES256', K.e256, {
+        payload: JSON.stringify(claims({ exp: 0 })).replace('"exp":0', '"exp":1e400'),
+      }),
+    expect: 'ERR_TOKEN_LIFETIME',
+  },
+  {
+    name: 'exp negative',
+    token: () => valid('ES256', K.e256, { payload: claims({ exp: -1 }) }),
+    expect: 'ERR_TOKEN_EXPIRED',
+  },
+  {
+    name: 'sub and aud only under a __proto__ key (an own key, never inherited)',
+    token: () =>
+      valid('ES256', K.e256, {
+        payload: JSON.stringify(claims({ sub: undefined })).replace(
+          '{',
+          '{"__proto__":{"sub":"admin"},',
+        ),
+      }),
+    expect: 'ERR_TOKEN_CLAIM',
+  },
+  {
+    name: 'a header naming alg twice, none last (the last one counts)',
+    token: () => valid('ES256', K.e256, { header: '{"alg":"ES256","kid":"e256","alg":"none"}' }),
+    expect: 'ERR_TOKEN_ALG',
+  },
+  {
+    name: 'a header naming alg twice, ES256 last (the last one counts)',
+    token: () => valid('ES256', K.e256, { header: '{"alg":"none","kid":"e256","alg":"ES256"}' }),
+    expect: 'accept',
+  },
+  {
+    name: 'a payload naming iss twice, a foreign issuer first (the last one counts)',
+    token: () =>
+      valid('ES256', K.e256, {
+        payload: JSON.stringify(claims()).replace('{', '{"iss":"https://evil.example",'),
+      }),
+    expect: 'accept',
+  },
+  {
+    name: 'iss with a trailing slash (exact match only)',
+    token: () => valid('ES256', K.e256, { payload: claims({ iss: `${ISS}/` }) }),
+    expect: 'ERR_TOKEN_ISSUER_UNKNOWN',
+  },
+  {
+    name: 'aud as an array holding a number and the audience',
+    token: () => valid('ES256', K.e256, { payload: claims({ aud: [7, 'api'] }) }),
+    expect: 'accept',
+  },
+  {
+    name: 'EdDSA signed with an Ed448 key the key set holds (EdDSA is Ed25519 only, as in jose)',
+    token: () => valid('EdDSA', K.ed448),
+    expect: 'ERR_TOKEN_KID_UNKNOWN',
+  },
+  {
+    name: 'aud as the audience in another case',
+    token: () => valid('ES256', K.e256, { payload: claims({ aud: 'API' }) }),
+    expect: 'ERR_TOKEN_AUDIENCE',
   },
 ];
 
