@@ -36,6 +36,8 @@ export interface GrpcBenchOptions {
   /** Child entry for (a); defaults to the no-op server. */
   readonly baselineEntry?: string;
   readonly baselineArgs?: readonly string[];
+  /** Node flags for (a), e.g. when (a) is another rolegate build; default none. */
+  readonly baselineNodeArgs?: readonly string[];
   /** Names printed for the two sides. */
   readonly baselineLabel?: string;
   readonly rolegateLabel?: string;
@@ -134,6 +136,7 @@ export async function runGrpcBench(
       await startSide(opts.baselineLabel ?? 'a: no-op grpc-js', {
         entry: opts.baselineEntry ?? NOOP_SERVER_ENTRY,
         args: opts.baselineArgs ?? [],
+        nodeArgs: opts.baselineNodeArgs ?? [],
         core: pin.server,
         http,
       }),

@@ -15,6 +15,7 @@ import { defaultPinning } from '../lib/cpu.js';
 import { LoadGenerator } from './loadgen.js';
 import { BAD_KINDS, REFUSED_STATUSES } from './mix.js';
 import { cpuSeconds, openFds, rssBytes } from './proc.js';
+import { scrapeMaxLagMs, summariseStalls } from './stall-probe.js';
 import { Reconciler, type Reconciliation } from './reconcile.js';
 import { peerAvailable, runPeerSoak, type PeerSoakResult } from './peer.js';
 import { startSoakStack, type SoakStack } from './stack.js';
@@ -175,6 +176,9 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
 
     const windows: Window[] = [];
     const overall = new Histogram();
+    // A scrape resets rolegate's event-loop delay record: from here on, one per window.
+    await scrapeMaxLagMs(bed.rolegateAdminPort);
+    const stalls: Promise<number | undefined>[] = [];
     const soakStart = Date.now();
     const cpuStart = cpuSeconds(bed.rolegatePid);
     const rssStartBytes = rssBytes(bed.rolegatePid);
@@ -188,6 +192,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       minutes * 60_000,
       () => {
         const w = gen.takeWindow();
+        stalls.push(scrapeMaxLagMs(bed.rolegateAdminPort));
         const [cpuNow, at] = [cpuSeconds(bed.rolegatePid), Date.now()];
         const cpu = (cpuNow - lastCpu) / ((at - lastAt) / 1000);
         [lastCpu, lastAt] = [cpuNow, at];
@@ -212,6 +217,10 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     );
     clearInterval(faultTimer);
     for (const t of timers) clearTimeout(t);
+    const stall = summariseStalls(await Promise.all(stalls));
+    print(
+      `rolegate's own event-loop stalls (max delay per ${windowSec} s window): median ${stall.medianMs.toFixed(1)} ms, max ${stall.maxMs.toFixed(1)} ms, ${stall.over25} of ${stall.windows} windows > 25 ms`,
+    );
     const requests = gen.sent - sent0;
     const heldCpu = (cpuSeconds(bed.rolegatePid) - cpuStart) / ((Date.now() - soakStart) / 1000);
     const rssEndBytes = rssBytes(bed.rolegatePid);
@@ -246,7 +255,12 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
         peerNote = `OPA-Envoy soak failed: ${(err as Error).message}`;
         print(peerNote);
       }
-    } else peerNote = 'OPA-Envoy not built: run npm run bench:peers';
+    } else {
+      peerNote =
+        options.peer === false
+          ? 'OPA-Envoy skipped (--no-peer)'
+          : 'OPA-Envoy not built: run npm run bench:peers';
+    }
 
     let badTried = 0;
     let badRefused = 0;

@@ -40,6 +40,8 @@ export interface SoakStack {
   readonly dir: string;
   readonly upstream: ServerProcess;
   readonly rolegatePid: number;
+  /** rolegate's admin listener (`/metrics`). */
+  readonly rolegateAdminPort: number;
   readonly envoyPid: number;
   /** Envoy's HTTP listener. */
   readonly listenerPort: number;
@@ -244,6 +246,7 @@ export async function startSoakStack(
       dir,
       upstream,
       rolegatePid: rolegate.child.pid ?? -1,
+      rolegateAdminPort: admin,
       envoyPid: envoy.child.pid ?? -1,
       listenerPort: listener,
       envoyAdminPort: envoyAdmin,
