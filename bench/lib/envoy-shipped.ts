@@ -4,19 +4,13 @@
  * user who copies the quickstart config gets, so a bench through it
  * measures the shipped connection settings, not the bench's own.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse, stringify } from 'yaml';
+import { cluster, renderEnvoyYaml, type JsonObject } from '../../test/harness/envoy-config.js';
 import { ENVOY_BIN } from '../peers/envoy.js';
 import { freePort } from '../peers/opa-envoy.js';
 import { startPeer } from './children.js';
 import { taskset } from './cpu.js';
-
-/** The template the shipped envoy/envoy.yaml is rendered from (run from dist/bench/lib). */
-export const ENVOY_TEMPLATE = fileURLToPath(
-  new URL('../../../envoy/envoy.template.yaml', import.meta.url),
-);
 
 export interface ShippedEnvoyOptions {
   readonly name: string;
@@ -40,56 +34,53 @@ export interface ShippedEnvoy {
   stop(): Promise<void>;
 }
 
-/** The shipped template with every placeholder filled (health checks every 5 s, as shipped). */
+/**
+ * The shipped template with every placeholder filled (health checks every
+ * 5 s, as shipped), by the test bed's own renderer; `http2Options`, for
+ * experiments only, replaces the rolegate cluster's HTTP/2 options.
+ */
 export function renderShippedEnvoy(o: {
   adminPort: number;
   listenerPort: number;
   rolegatePort: number;
   upstreamPort: number;
+  http2Options?: Readonly<Record<string, unknown>> | undefined;
 }): string {
-  const values: Record<string, string> = {
-    ADMIN_PORT: String(o.adminPort),
-    LISTENER_PORT: String(o.listenerPort),
-    ROLEGATE_HOST: '127.0.0.1',
-    ROLEGATE_PORT: String(o.rolegatePort),
-    UPSTREAM_HOST: '127.0.0.1',
-    UPSTREAM_PORT: String(o.upstreamPort),
-    HEALTH_CHECK_INTERVAL: '5s',
-  };
-  return readFileSync(ENVOY_TEMPLATE, 'utf8').replace(/\$\{([A-Z_]+)\}/g, (_m, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`envoy template: unknown placeholder ${name}`);
-    return value;
+  const { http2Options } = o;
+  return renderEnvoyYaml({
+    adminPort: o.adminPort,
+    listenerPort: o.listenerPort,
+    rolegatePort: o.rolegatePort,
+    upstreamPort: o.upstreamPort,
+    healthCheckInterval: '5s',
+    ...(http2Options === undefined
+      ? {}
+      : {
+          mutate: (config: JsonObject) => {
+            const protocol = (
+              cluster(config, 'rolegate')['typed_extension_protocol_options'] as
+                JsonObject | undefined
+            )?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'] as JsonObject | undefined;
+            const explicit = protocol?.['explicit_http_config'] as JsonObject | undefined;
+            if (explicit === undefined)
+              throw new Error('envoy template: no rolegate HTTP/2 options');
+            explicit['http2_protocol_options'] = http2Options;
+          },
+        }),
   });
-}
-
-type Json = Record<string, unknown>;
-
-/** Only for experiments: the rolegate cluster's HTTP/2 options replaced. */
-function withHttp2Options(text: string, options: Readonly<Record<string, unknown>>): string {
-  const config = parse(text) as Json;
-  const clusters = (config['static_resources'] as Json)['clusters'] as Json[];
-  const rolegate = clusters.find((c) => c['name'] === 'rolegate');
-  const protocol = (rolegate?.['typed_extension_protocol_options'] as Json | undefined)?.[
-    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions'
-  ] as Json | undefined;
-  const explicit = protocol?.['explicit_http_config'] as Json | undefined;
-  if (explicit === undefined) throw new Error('envoy template: no rolegate HTTP/2 options');
-  explicit['http2_protocol_options'] = options;
-  return stringify(config);
 }
 
 /** Starts Envoy with the shipped config; resolves once its admin /ready says LIVE. */
 export async function startShippedEnvoy(o: ShippedEnvoyOptions): Promise<ShippedEnvoy> {
   const adminPort = await freePort();
   const listenerPort = await freePort();
-  let text = renderShippedEnvoy({
+  const text = renderShippedEnvoy({
     adminPort,
     listenerPort,
     rolegatePort: o.rolegatePort,
     upstreamPort: o.upstreamPort,
+    http2Options: o.http2Options,
   });
-  if (o.http2Options !== undefined) text = withHttp2Options(text, o.http2Options);
   const file = join(o.dir, `envoy-${o.name}.yaml`);
   writeFileSync(file, text);
   const [cmd, args] = taskset(o.core, ENVOY_BIN, [

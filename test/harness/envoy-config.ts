@@ -1,16 +1,26 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { parse, stringify } from 'yaml';
 
-/** Path of the template the test bed renders (placeholders `${NAME}`). */
-export const ENVOY_TEMPLATE_PATH = fileURLToPath(
-  new URL('../../envoy/envoy.template.yaml', import.meta.url),
-);
+/**
+ * Path of the template the test bed renders (placeholders `${NAME}`): two
+ * levels up from this file in the checkout, three when the benches run it
+ * compiled from dist/test/harness.
+ */
+export const ENVOY_TEMPLATE_PATH = [
+  '../../envoy/envoy.template.yaml',
+  '../../../envoy/envoy.template.yaml',
+]
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((path) => existsSync(path)) as string;
 /** Path of the human-readable example (the template rendered with EXAMPLE_PORTS). */
 export const ENVOY_EXAMPLE_PATH = fileURLToPath(new URL('../../envoy/envoy.yaml', import.meta.url));
 
-/** The values envoy/envoy.yaml is rendered with (quickstart / docker-compose). */
+/**
+ * The values envoy/envoy.yaml is rendered with (quickstart / docker-compose):
+ * text compared with the committed example, never ports a test binds.
+ */
 export const EXAMPLE_PORTS = {
   adminPort: 9901,
   listenerPort: 8080,

@@ -42,7 +42,10 @@ describe('GET /config', () => {
     }
     await idp.start();
     const dir = mkdtempSync(join(tmpdir(), 'rolegate-config-dump-'));
-    config = { ...canaryConfig(dir, { issuer: idp.issuer }), server: { http: { enabled: true } } };
+    config = {
+      ...canaryConfig(dir, { issuer: idp.issuer }),
+      server: { http: { enabled: true, port: 0 } },
+    };
     // Reloads only when the test says so: the counts below are exact.
     ({ rolegate, configFile } = await startTestRolegate(config, { ops, audit }, { watch: false }));
   });

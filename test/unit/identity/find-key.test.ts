@@ -29,6 +29,16 @@ function idp(keys: JWK[]) {
   return { state, fetchJson };
 }
 
+/** A key store on `server` whose clock is `clock.now`. */
+const storeOf = (server: ReturnType<typeof idp>, clock: { now: number }) =>
+  createKeyStore({
+    issuer: ISSUER,
+    jwksUri: `${ISSUER}/keys`,
+    timing: DEFAULT_KEY_TIMING,
+    now: () => clock.now,
+    fetchJson: server.fetchJson,
+  });
+
 const kind = async (m: KeyMatch | Promise<KeyMatch>) => (await m).kind;
 
 describe('KeyStore.findKey', () => {
@@ -36,22 +46,16 @@ describe('KeyStore.findKey', () => {
 
   it('answers without a promise from keys younger than maxAge', async () => {
     const server = idp([jwk('k1')]);
-    let now = 1_000_000;
-    const store = createKeyStore({
-      issuer: ISSUER,
-      jwksUri: `${ISSUER}/keys`,
-      timing: DEFAULT_KEY_TIMING,
-      now: () => now,
-      fetchJson: server.fetchJson,
-    });
+    const clock = { now: 1_000_000 };
+    const store = storeOf(server, clock);
     const first = store.findKey(ES256, 'k1');
     expect(first).toBeInstanceOf(Promise); // nothing loaded yet: it fetches
     expect(await kind(first)).toBe('one');
-    now += 1_000;
+    clock.now += 1_000;
     const second = store.findKey(ES256, 'k1');
     expect(second).not.toBeInstanceOf(Promise);
     expect(await kind(second)).toBe('one');
-    now += DEFAULT_KEY_TIMING.maxAgeMs; // past maxAge: served, refreshed in the background
+    clock.now += DEFAULT_KEY_TIMING.maxAgeMs; // past maxAge: served, refreshed in the background
     expect(await kind(store.findKey(ES256, 'k1'))).toBe('one');
     const deadline = Date.now() + 2_000;
     while (server.state.fetches < 2 && Date.now() < deadline) {
@@ -62,17 +66,11 @@ describe('KeyStore.findKey', () => {
 
   it('refetches for an unknown kid once per cooldown, one fetch for many callers', async () => {
     const server = idp([jwk('k1')]);
-    let now = 1_000_000;
-    const store = createKeyStore({
-      issuer: ISSUER,
-      jwksUri: `${ISSUER}/keys`,
-      timing: DEFAULT_KEY_TIMING,
-      now: () => now,
-      fetchJson: server.fetchJson,
-    });
+    const clock = { now: 1_000_000 };
+    const store = storeOf(server, clock);
     expect(await kind(store.findKey(ES256, 'k1'))).toBe('one');
     server.state.keys = [jwk('k1'), jwk('k2')]; // the IdP rotates
-    now += DEFAULT_KEY_TIMING.cooldownMs + 1;
+    clock.now += DEFAULT_KEY_TIMING.cooldownMs + 1;
     const answers = await Promise.all(
       Array.from({ length: 100 }, () => kind(store.findKey(ES256, 'k2'))),
     );
@@ -81,7 +79,7 @@ describe('KeyStore.findKey', () => {
     // A kid nobody has: within the cooldown, no fetch; after it, one.
     expect(await kind(store.findKey(ES256, 'gone'))).toBe('none');
     expect(server.state.fetches).toBe(2);
-    now += DEFAULT_KEY_TIMING.cooldownMs + 1;
+    clock.now += DEFAULT_KEY_TIMING.cooldownMs + 1;
     expect(await kind(store.findKey(ES256, 'gone'))).toBe('none');
     expect(server.state.fetches).toBe(3);
   });
