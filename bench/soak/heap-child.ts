@@ -31,7 +31,12 @@ import { createAuditLogger, createLogger } from '../../src/observe/logger.js';
 import { startGrpcServer } from '../../src/transport/grpc/server.js';
 import { RpcCode, type CheckResponse } from '../../src/wire/ext-authz.js';
 import { benchConfig } from '../lib/bench-config.js';
-import { oldGenerationStats, survivingSites, type HeapWindowReport } from './heap-stats.js';
+import {
+  oldGenerationStats,
+  survivingSites,
+  type HeapWindowReport,
+  type TokenCacheActivity,
+} from './heap-stats.js';
 
 const argValue = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -44,6 +49,7 @@ const cacheEntries = Number(argValue('--cache') ?? 10_000);
 
 let port: number;
 let decided = (): number => 0;
+let tokenCache = (): Promise<TokenCacheActivity | undefined> => Promise.resolve(undefined);
 let stop: () => Promise<void>;
 if (transportOnly) {
   let calls = 0;
@@ -79,6 +85,21 @@ if (transportOnly) {
   });
   port = rolegate.grpcPort;
   decided = () => rolegate.decisions.allow + rolegate.decisions.deny;
+  const { registry } = rolegate.metrics;
+  const read = async (name: string, labels: Record<string, string>): Promise<number> => {
+    const metric = registry.getSingleMetric(name);
+    const values = metric === undefined ? [] : (await metric.get()).values;
+    const found = values.find((v) =>
+      Object.entries(labels).every(([k, want]) => v.labels[k] === want),
+    );
+    return found?.value ?? 0;
+  };
+  tokenCache = async () => ({
+    hits: await read('rolegate_token_cache_lookups_total', { result: 'hit' }),
+    misses: await read('rolegate_token_cache_lookups_total', { result: 'miss' }),
+    evictions: await read('rolegate_cache_evictions_total', { cache: 'tokens' }),
+    refused: await read('rolegate_cache_admissions_refused_total', { cache: 'tokens' }),
+  });
   stop = async () => {
     await rolegate.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -89,6 +110,7 @@ const session = new Session();
 session.connect();
 let gc: GCProfiler | undefined;
 let calls0 = 0;
+let cache0: TokenCacheActivity | undefined;
 
 async function begin(): Promise<void> {
   // Samples about every 16 KiB allocated; those that die in a scavenge are
@@ -99,6 +121,7 @@ async function begin(): Promise<void> {
     includeObjectsCollectedByMinorGC: false,
   });
   calls0 = decided();
+  cache0 = await tokenCache();
   gc = new GCProfiler();
   gc.start();
 }
@@ -108,10 +131,21 @@ async function end(): Promise<HeapWindowReport> {
   const stats = gc?.stop();
   gc = undefined;
   const { profile } = await session.post('HeapProfiler.stopSampling');
+  const cache1 = await tokenCache();
   return {
     calls,
     ...oldGenerationStats(stats?.statistics ?? []),
     sites: survivingSites(profile, 12),
+    ...(cache0 === undefined || cache1 === undefined
+      ? {}
+      : {
+          tokenCache: {
+            hits: cache1.hits - cache0.hits,
+            misses: cache1.misses - cache0.misses,
+            evictions: cache1.evictions - cache0.evictions,
+            refused: cache1.refused - cache0.refused,
+          },
+        }),
   };
 }
 

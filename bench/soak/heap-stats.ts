@@ -20,6 +20,17 @@ export interface HeapWindowReport {
   readonly majorMs: number;
   /** Allocation sites of sampled objects that were not collected by a scavenge, largest first. */
   readonly sites: readonly SurvivingSite[];
+  /** What the token cache did in the window (rolegate children only). */
+  readonly tokenCache?: TokenCacheActivity;
+}
+
+/** Token cache counters over a window, read from rolegate's own metrics. */
+export interface TokenCacheActivity {
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  /** New tokens its doorkeeper kept out of the full cache. */
+  readonly refused: number;
 }
 
 /** An allocation site (the allocating function and the nearest caller outside node's internals). */

@@ -157,6 +157,12 @@ export async function runSoakHeapBench(
         `${per10k(r.scavenges).toFixed(0)} scavenges (${per10k(r.scavengeMs).toFixed(1)} ms), ` +
         `${per10k(r.majors).toFixed(2)} major GCs (${per10k(r.majorMs).toFixed(1)} ms)`,
     );
+    const tc = r.tokenCache;
+    if (tc !== undefined)
+      print(
+        `    token cache: ${tc.hits} hits, ${tc.misses} misses, ${tc.evictions} evictions, ` +
+          `${tc.refused} kept out by the doorkeeper`,
+      );
     print('    survived a scavenge (sampled bytes per 10,000 Checks, allocation site):');
     for (const s of r.sites) print(`      ${kb(per10k(s.bytes)).padStart(9)}  ${s.site}`);
   }

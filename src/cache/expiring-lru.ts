@@ -10,6 +10,8 @@
  * {@link estimateEntryBytes}), and never recomputed.
  */
 
+import { Doorkeeper } from './doorkeeper.js';
+
 /** Fixed bytes added to every entry's estimate: the Map slot, the entry record, the key's string header. */
 export const ENTRY_OVERHEAD_BYTES = 128;
 
@@ -39,6 +41,8 @@ export interface CacheHooks {
   readonly onEvict?: () => void;
   /** For every entry refused because it alone exceeds the byte bound. */
   readonly onOversize?: () => void;
+  /** For every new key not let into a full cache by its doorkeeper. */
+  readonly onRefuse?: () => void;
 }
 
 /** What a cache's size gauges read. */
@@ -60,6 +64,12 @@ export interface ExpiringLruOptions extends CacheHooks {
   readonly maxBytes: number;
   /** Size estimate of one entry. Default {@link estimateEntryBytes}. */
   readonly sizeOf?: (key: string, value: unknown) => number;
+  /**
+   * Admission by {@link Doorkeeper} once the cache is full: a new key evicts
+   * the least recently used entry only when it was already offered within
+   * the last `maxEntries` new keys. Default false (every key is let in).
+   */
+  readonly doorkeeper?: boolean;
 }
 
 interface Entry<T> {
@@ -83,12 +93,19 @@ export class ExpiringLru<T> implements CacheStats {
   evictions = 0;
   /** Entries refused because each alone exceeded `maxBytes`. */
   oversize = 0;
+  /** New keys the doorkeeper kept out of the full cache. */
+  refused = 0;
+  private readonly doorkeeper: Doorkeeper | undefined;
 
   constructor(options: ExpiringLruOptions) {
     this.maxEntries = options.maxEntries;
     this.maxBytes = options.maxBytes;
     this.sizeOf = options.sizeOf ?? estimateEntryBytes;
     this.hooks = options;
+    this.doorkeeper =
+      options.doorkeeper === true && this.maxEntries > 0
+        ? new Doorkeeper(this.maxEntries)
+        : undefined;
   }
 
   get(key: string, nowMs: number): T | undefined {
@@ -115,12 +132,22 @@ export class ExpiringLru<T> implements CacheStats {
     if (this.maxEntries === 0 || this.maxBytes === 0) return;
     const previous = this.entries.get(key);
     if (previous !== undefined) this.remove(key, previous);
+    // The entry bound is checked before the size estimate, which is the
+    // costly part of an insert, so a refused key costs only the filter.
+    else if (this.entries.size >= this.maxEntries && !this.admits(key)) return;
     const bytes = this.sizeOf(key, value);
     if (bytes > this.maxBytes) {
       this.oversize++;
       this.hooks.onOversize?.();
       return;
     }
+    if (
+      previous === undefined &&
+      this.entries.size < this.maxEntries &&
+      this.heldBytes + bytes > this.maxBytes &&
+      !this.admits(key)
+    )
+      return;
     this.entries.set(key, { value, expiresAtMs, bytes });
     this.newest = key;
     this.heldBytes += bytes;
@@ -131,6 +158,14 @@ export class ExpiringLru<T> implements CacheStats {
       this.evictions++;
       this.hooks.onEvict?.();
     }
+  }
+
+  /** Whether the doorkeeper (if any) lets `key` into the full cache; counts a refusal. */
+  private admits(key: string): boolean {
+    if (this.doorkeeper === undefined || this.doorkeeper.seenBefore(key)) return true;
+    this.refused++;
+    this.hooks.onRefuse?.();
+    return false;
   }
 
   private remove(key: string, entry: Entry<T>): void {

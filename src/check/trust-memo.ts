@@ -6,7 +6,8 @@
  * (`principalOnlyKey`), its verdict for that principal object is computed
  * once per configuration generation. A verified token's principal is the
  * same object on every cache hit, so warm callers skip the trust
- * evaluation; any role whose trust reads a request, route or time key is
+ * evaluation; only principals the token cache holds (`memoise`) are
+ * memoised, since another would never be asked about again; any role whose trust reads a request, route or time key is
  * evaluated on every call, as without the memo.
  */
 import { contextKeysRead, type EvaluationContext } from '../policy/index.js';
@@ -58,7 +59,8 @@ export function memoisedAssumableRoles<R extends TrustedRole>(
       ? generationRoles
       : generationRoles.filter((r) => r.name === requested || r.arn === requested);
   const memo = generationMemo(generationRoles);
-  let verdicts = memo.memoisable.size === 0 ? undefined : memo.byPrincipal.get(principal);
+  const keep = principal.memoise === true;
+  let verdicts = !keep || memo.memoisable.size === 0 ? undefined : memo.byPrincipal.get(principal);
   const assumable: R[] = [];
   for (const role of considered) {
     const at = memo.memoisable.get(role);
@@ -68,7 +70,7 @@ export function memoisedAssumableRoles<R extends TrustedRole>(
     }
     if (verdicts === undefined) {
       verdicts = new Uint8Array(memo.size);
-      memo.byPrincipal.set(principal, verdicts);
+      if (keep) memo.byPrincipal.set(principal, verdicts);
     }
     let verdict = verdicts[at];
     if (verdict === 0) {

@@ -23,6 +23,14 @@ export interface Principal {
   readonly tags?: Readonly<Record<string, string>>;
   /** `exp` in epoch seconds, when the token has one. */
   readonly expiresAt?: number;
+  /**
+   * Set on the copy the token cache holds, which later calls read again:
+   * only such a principal gets per-principal memos (trust verdicts, claim
+   * header values). A principal verified for one call gets none, because a
+   * weak map's values outlive their key through V8's scavenges and a memo
+   * of a one-off token was measured to be promoted to old space.
+   */
+  readonly memoise?: true;
 }
 
 /** The IAM view of one HTTP request. */

@@ -355,6 +355,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
       options.cacheMaxBytes ?? DEFAULT_TOKEN_CACHE_MAX_BYTES,
       options.cacheShare,
     ),
+    // One-off tokens must not churn a full cache (see Doorkeeper).
+    doorkeeper: true,
     ...options.cacheHooks,
     ...(options.onCacheLookup ? { onLookup: options.onCacheLookup } : {}),
   });
@@ -433,7 +435,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
     }
     if (principal === undefined) {
       principal = await verifyUncached(token, nowMs);
-      if (principal.expiresAt !== undefined) cache.set(key, principal, principal.expiresAt * 1000);
+      if (principal.expiresAt !== undefined)
+        cache.set(key, { ...principal, memoise: true }, principal.expiresAt * 1000);
     }
     // A token is only accepted where its issuer sends tokens: a cookie-borne
     // token replayed in a header (or the reverse) is refused.

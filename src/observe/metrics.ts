@@ -28,12 +28,13 @@ export const CACHE_NAMES: readonly CacheName[] = ['tokens', 'sts_credentials'];
  * read from the live cache at each scrape), their bounds
  * `rolegate_cache_max_entries{cache}` and `rolegate_cache_max_bytes{cache}`,
  * `rolegate_cache_evictions_total{cache}`
- * and `rolegate_cache_oversize_total{cache}` (entries refused because each
- * alone exceeded the byte bound).
+ * `rolegate_cache_oversize_total{cache}` (entries refused because each
+ * alone exceeded the byte bound) and `rolegate_cache_admissions_refused_total{cache}`
+ * (new keys a full cache's doorkeeper kept out).
  */
 export interface CacheMetrics {
   /** Counting callbacks to pass to the cache named `name`. */
-  hooks(name: CacheName): Required<Pick<CacheHooks, 'onEvict' | 'onOversize'>>;
+  hooks(name: CacheName): Required<Pick<CacheHooks, 'onEvict' | 'onOversize' | 'onRefuse'>>;
   /** Reports `cache` as `name` from now on (a reload's new cache replaces the old one). */
   track(name: CacheName, cache: CacheStats): void;
 }
@@ -266,10 +267,15 @@ function createCacheMetrics(registry: Registry): CacheMetrics {
     'rolegate_cache_oversize_total',
     'Entries not cached because each alone was larger than the cache byte bound.',
   );
+  const refused = counter(
+    'rolegate_cache_admissions_refused_total',
+    'New keys not cached because the cache was full and they had not been offered before within the last cache-size new keys (the token cache admits on a second sighting).',
+  );
   return {
     hooks: (cache) => ({
       onEvict: () => evictions.inc({ cache }),
       onOversize: () => oversize.inc({ cache }),
+      onRefuse: () => refused.inc({ cache }),
     }),
     track(cache, stats) {
       sources.set(cache, stats);

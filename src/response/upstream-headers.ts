@@ -67,7 +67,8 @@ const IDENTITY_HEADERS: readonly string[] = [
  * Claim headers per principal object. The token cache hands out the same
  * principal object for every call with its token (trust-memo.ts relies on
  * the same), so a warm caller's claims are looked up and checked once per
- * configuration's `claimHeaders`.
+ * configuration's `claimHeaders`. Only principals the cache holds
+ * (`memoise`) are kept here.
  */
 const claimHeaderMemo = new WeakMap<Principal, ClaimHeaderValues>();
 
@@ -87,7 +88,7 @@ function claimHeaderValues(
   }
   const collides = IDENTITY_HEADERS.some((name) => Object.hasOwn(claimHeaders, name));
   const computed: ClaimHeaderValues = { from: claimHeaders, values, unsafe, collides };
-  claimHeaderMemo.set(principal, computed);
+  if (principal.memoise === true) claimHeaderMemo.set(principal, computed);
   return computed;
 }
 

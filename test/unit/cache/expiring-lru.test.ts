@@ -157,3 +157,70 @@ describe('ExpiringLru', () => {
     expect(sizes.every(([a, b]) => a === b)).toBe(true);
   });
 });
+
+describe('ExpiringLru with a doorkeeper', () => {
+  const guarded = (maxEntries: number, maxBytes = 1 << 30, onRefuse?: () => void) =>
+    new ExpiringLru<number>({
+      maxEntries,
+      maxBytes,
+      sizeOf: () => 10,
+      doorkeeper: true,
+      ...(onRefuse ? { onRefuse } : {}),
+    });
+
+  it('lets every key in while there is room', () => {
+    const c = guarded(3);
+    for (const k of ['a', 'b', 'c']) c.set(k, 1, BIG);
+    expect([c.size, c.refused]).toEqual([3, 0]);
+  });
+
+  it('keeps a key seen once out of a full cache and lets it in the second time', () => {
+    const refusals: number[] = [];
+    const c = guarded(2, 1 << 30, () => refusals.push(1));
+    c.set('a', 1, BIG);
+    c.set('b', 2, BIG);
+    c.set('c', 3, BIG);
+    expect(c.get('c', 0)).toBeUndefined();
+    expect([c.get('a', 0), c.get('b', 0)]).toEqual([1, 2]);
+    expect([c.refused, refusals.length, c.evictions]).toEqual([1, 1, 0]);
+    c.set('c', 3, BIG); // offered again: let in, the least recently used (a) goes
+    expect(c.get('c', 0)).toBe(3);
+    expect(c.get('a', 0)).toBeUndefined();
+    expect([c.refused, c.evictions]).toEqual([1, 1]);
+  });
+
+  it('applies to the byte bound too', () => {
+    const c = guarded(100, 25); // two entries of 10 bytes fit
+    c.set('a', 1, BIG);
+    c.set('b', 2, BIG);
+    c.set('c', 3, BIG);
+    expect([c.size, c.refused]).toEqual([2, 1]);
+    c.set('c', 3, BIG);
+    expect([c.size, c.get('c', 0), c.get('a', 0)]).toEqual([2, 3, undefined]);
+  });
+
+  it('replaces a held key without asking the doorkeeper', () => {
+    const c = guarded(1);
+    c.set('a', 1, BIG);
+    c.set('a', 2, BIG);
+    expect([c.get('a', 0), c.refused]).toEqual([2, 0]);
+  });
+
+  it('stops the churn of more distinct keys than it holds, round robin', () => {
+    // 10x more keys than entries, each offered in turn: without admission
+    // every set evicts an entry that is never asked for again.
+    const plain = new ExpiringLru<number>({ maxEntries: 100, maxBytes: 1 << 30, sizeOf: () => 1 });
+    const c = guarded(100);
+    for (let round = 0; round < 5; round++)
+      for (let i = 0; i < 1000; i++) {
+        const k = `k${i}`;
+        for (const cache of [plain, c]) if (cache.get(k, 0) === undefined) cache.set(k, i, BIG);
+      }
+    expect(plain.evictions).toBe(4900);
+    expect(plain.hits).toBe(0);
+    // Only the filter's false positives get in (4 of 3,600 offers here).
+    expect(c.evictions).toBeLessThan(4900 * 0.01);
+    // The first 100 keys mostly stay and hit in every later round.
+    expect(c.hits).toBeGreaterThan(4 * 100 * 0.95);
+  });
+});

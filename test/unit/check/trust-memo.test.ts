@@ -89,8 +89,11 @@ const principalArb = fc
     email: fc.option(fc.constantFrom(...WORDS), { nil: undefined }),
     team: fc.option(fc.constantFrom('red', 'blue'), { nil: undefined }),
     mfa: fc.boolean(),
+    // A principal the token cache holds is memoised; a one-off one is not.
+    memoise: fc.boolean(),
   })
   .map((c): Principal => ({
+    ...(c.memoise ? { memoise: true as const } : {}),
     kind: 'jwt',
     issuer: ISS,
     subject: c.sub,
@@ -249,5 +252,61 @@ describe('memoised role selection', () => {
       'http:header/x-team',
       'jwt:email',
     ]);
+  });
+});
+
+describe('which principals are memoised', () => {
+  const compiled = compilePolicy(
+    trustDocument([
+      {
+        effect: 'Allow',
+        conditions: [{ op: 'StringEquals', key: 'jwt:sub', value: 'alice' }],
+      },
+    ]),
+    { name: 'trust', kind: 'trust' },
+  );
+  const roles: TrustedRole[] = compiled.policy
+    ? [
+        {
+          name: 'r',
+          arn: 'arn:aws:iam::1:role/r',
+          trust: createPolicySet({ identity: [compiled.policy] }),
+        },
+      ]
+    : [];
+  const principal = (memoise: boolean): Principal => ({
+    kind: 'jwt',
+    issuer: ISS,
+    subject: 'alice',
+    claims: { iss: ISS, sub: 'alice' },
+    federated: [ISS],
+    ...(memoise ? { memoise: true as const } : {}),
+  });
+  const request = canonicalRequest({
+    method: 'GET',
+    target: '/',
+    host: 'api.example.com',
+    headers: {},
+    secure: true,
+    sourceIp: '10.0.0.1',
+    contextExtensions: {},
+  });
+  const route = { action: 'a:b', resource: 'arn:x:::y', source: 'default', tags: {} };
+  const context = (p: Principal) => resolvingContext(requestContextResolver(request, p, route, 0));
+
+  it('keeps the verdicts of a principal the cache holds', () => {
+    expect(roles).toHaveLength(1);
+    const p = principal(true);
+    expect(memoisedAssumableRoles(roles, p, context(p)).assumable).toHaveLength(1);
+    // One principal object's claims never change; changing them here shows the memo is read.
+    (p.claims as Record<string, unknown>)['sub'] = 'bob';
+    expect(memoisedAssumableRoles(roles, p, context(p)).assumable).toHaveLength(1);
+  });
+
+  it('evaluates a one-off principal every time, keeping nothing for it', () => {
+    const p = principal(false);
+    expect(memoisedAssumableRoles(roles, p, context(p)).assumable).toHaveLength(1);
+    (p.claims as Record<string, unknown>)['sub'] = 'bob';
+    expect(memoisedAssumableRoles(roles, p, context(p)).assumable).toHaveLength(0);
   });
 });

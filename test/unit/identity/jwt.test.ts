@@ -65,13 +65,38 @@ describe('createJwtVerifier', () => {
       now: () => NOW_MS,
     });
     const token = await idp.mint({}, { subject: 'bob', issuedAt: NOW_S, expiresIn: 300 });
-    await v.verify(token);
-    await v.verify(token);
+    const first = await v.verify(token);
+    const second = await v.verify(token);
     expect(v.cache.size).toBe(1);
     expect(v.cache.hits).toBe(1);
+    // Only the copy the cache holds, which later calls get, is memoised.
+    expect(first.memoise).toBeUndefined();
+    expect(second.memoise).toBe(true);
+    expect(await v.verify(token)).toBe(second);
+    expect({ ...first, memoise: true }).toEqual(second);
     // A token without exp is refused: nothing would bound how long it stays valid.
     const forever = await idp.mint({}, { subject: 'bob', issuedAt: NOW_S, expiresIn: null });
     expect(await codeOf(v.verify(forever))).toBe('ERR_TOKEN_CLAIM');
+  });
+
+  it('keeps one-off tokens out of a full cache and lets a repeated one in', async () => {
+    const refused: number[] = [];
+    const v = createJwtVerifier({
+      issuers: [issuerConfig(idp.issuer)],
+      maxTokenBytes: 16384,
+      cacheEntries: 2,
+      cacheHooks: { onRefuse: () => refused.push(1) },
+      now: () => NOW_MS,
+    });
+    const mintFor = (subject: string) => idp.mint({}, { subject, issuedAt: NOW_S, expiresIn: 300 });
+    const [a, b, c] = await Promise.all([mintFor('a'), mintFor('b'), mintFor('c')]);
+    for (const t of [a, b, c]) await v.verify(t);
+    expect([v.cache.size, refused.length]).toEqual([2, 1]);
+    expect((await v.verify(a)).memoise).toBe(true); // held
+    expect((await v.verify(c)).subject).toBe('c'); // second sighting: let in, b (least recent) out
+    expect((await v.verify(c)).memoise).toBe(true);
+    expect((await v.verify(b)).memoise).toBeUndefined();
+    expect([v.cache.evictions, refused.length]).toEqual([1, 2]);
   });
 
   const cases: [string, () => Promise<string>, string][] = [
@@ -305,13 +330,18 @@ describe('verified-token cache bounds', () => {
     const secret = new TextEncoder().encode('b'.repeat(40));
     let evictions = 0;
     let oversize = 0;
+    let refused = 0;
     const maxBytes = 1024 * 1024;
     const v = createJwtVerifier({
       issuers: [{ ...issuerConfig(ISS, { algorithms: ['HS256'] }), hmacSecret: secret }],
       maxTokenBytes: 256 * 1024,
       cacheEntries: 10_000,
       cacheMaxBytes: maxBytes,
-      cacheHooks: { onEvict: () => evictions++, onOversize: () => oversize++ },
+      cacheHooks: {
+        onEvict: () => evictions++,
+        onOversize: () => oversize++,
+        onRefuse: () => refused++,
+      },
       now: () => NOW_MS,
     });
     const token = (i: number, padBytes: number) =>
@@ -325,13 +355,19 @@ describe('verified-token cache bounds', () => {
         .sign(secret);
     let peak = 0;
     for (let i = 0; i < 200; i++) {
-      await v.verify(await token(i, 100_000)); // ~133 KB tokens
-      peak = Math.max(peak, v.cache.bytes);
+      // Twice each: once the cache is full, a token gets in on its second sighting.
+      const t = await token(i, 100_000); // ~133 KB tokens
+      for (let n = 0; n < 2; n++) {
+        await v.verify(t);
+        peak = Math.max(peak, v.cache.bytes);
+      }
     }
     expect(peak).toBeLessThanOrEqual(maxBytes);
     expect(v.cache.size).toBeGreaterThan(0);
     expect(v.cache.size).toBeLessThanOrEqual(10); // 1 MiB / ~100 KB principals
     expect(evictions).toBe(200 - v.cache.size);
+    expect(refused).toBe(evictions); // each newcomer to the full cache waited one sighting
+    expect(v.cache.hits).toBe(v.cache.size); // the first fill's second sightings hit
     // A principal bigger than the whole bound is verified but not cached.
     const huge = await token(999, 800_000); // an ~800 KB principal
     const before = v.cache.size;

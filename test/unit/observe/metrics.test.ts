@@ -18,6 +18,7 @@ const OWN = [
   ['rolegate_cache_max_bytes', 'gauge', ['cache']],
   ['rolegate_cache_evictions_total', 'counter', ['cache']],
   ['rolegate_cache_oversize_total', 'counter', ['cache']],
+  ['rolegate_cache_admissions_refused_total', 'counter', ['cache']],
   ['rolegate_shadow_decisions_total', 'counter', ['live', 'candidate']],
   ['rolegate_statement_matches_total', 'counter', ['role', 'policy', 'statement']],
 ] as const;
@@ -109,6 +110,7 @@ describe('metrics', () => {
       expect(zero).toContain(`rolegate_cache_max_bytes{cache="${cache}"} 0`);
       expect(zero).toContain(`rolegate_cache_evictions_total{cache="${cache}"} 0`);
       expect(zero).toContain(`rolegate_cache_oversize_total{cache="${cache}"} 0`);
+      expect(zero).toContain(`rolegate_cache_admissions_refused_total{cache="${cache}"} 0`);
     }
     const make = () =>
       new ExpiringLru<string>({
@@ -127,6 +129,13 @@ describe('metrics', () => {
       ...m.caches.hooks('tokens'),
     });
     sized.set('too-big', 'x'.repeat(500), 1e12);
+    const guarded = new ExpiringLru<string>({
+      maxEntries: 1,
+      maxBytes: 10_000,
+      doorkeeper: true,
+      ...m.caches.hooks('tokens'),
+    });
+    for (const k of ['first', 'once', 'twice']) guarded.set(k, k, 1e12);
     let text = await m.registry.metrics();
     expect(text).toContain('rolegate_cache_entries{cache="tokens"} 2');
     expect(text).toContain('rolegate_cache_bytes{cache="tokens"} 2000');
@@ -134,6 +143,7 @@ describe('metrics', () => {
     expect(text).toContain('rolegate_cache_max_bytes{cache="tokens"} 10000');
     expect(text).toContain('rolegate_cache_evictions_total{cache="tokens"} 2');
     expect(text).toContain('rolegate_cache_oversize_total{cache="tokens"} 1');
+    expect(text).toContain('rolegate_cache_admissions_refused_total{cache="tokens"} 2');
     expect(text).toContain('rolegate_cache_entries{cache="sts_credentials"} 0');
     // A reload's new cache replaces the old one in the gauges.
     m.caches.track('tokens', make());
