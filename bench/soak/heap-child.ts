@@ -18,7 +18,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { devNull, tmpdir } from 'node:os';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -32,6 +32,7 @@ import { startGrpcServer } from '../../src/transport/grpc/server.js';
 import { RpcCode, type CheckResponse } from '../../src/wire/ext-authz.js';
 import { benchConfig } from '../lib/bench-config.js';
 import {
+  memoryBreakdown,
   oldGenerationStats,
   survivingSites,
   type HeapWindowReport,
@@ -50,6 +51,7 @@ const cacheEntries = Number(argValue('--cache') ?? 10_000);
 let port: number;
 let decided = (): number => 0;
 let tokenCache = (): Promise<TokenCacheActivity | undefined> => Promise.resolve(undefined);
+let tokenCacheBytes = (): Promise<number | undefined> => Promise.resolve(undefined);
 let stop: () => Promise<void>;
 if (transportOnly) {
   let calls = 0;
@@ -94,6 +96,7 @@ if (transportOnly) {
     );
     return found?.value ?? 0;
   };
+  tokenCacheBytes = () => read('rolegate_cache_bytes', { cache: 'tokens' });
   tokenCache = async () => ({
     hits: await read('rolegate_token_cache_lookups_total', { result: 'hit' }),
     misses: await read('rolegate_token_cache_lookups_total', { result: 'miss' }),
@@ -132,7 +135,12 @@ async function end(): Promise<HeapWindowReport> {
   gc = undefined;
   const { profile } = await session.post('HeapProfiler.stopSampling');
   const cache1 = await tokenCache();
+  const memory = memoryBreakdown(
+    () => readFileSync('/proc/self/status', 'utf8'),
+    await tokenCacheBytes(),
+  );
   return {
+    memory,
     calls,
     ...oldGenerationStats(stats?.statistics ?? []),
     sites: survivingSites(profile, 12),

@@ -22,6 +22,51 @@ export interface HeapWindowReport {
   readonly sites: readonly SurvivingSite[];
   /** What the token cache did in the window (rolegate children only). */
   readonly tokenCache?: TokenCacheActivity;
+  /** Where the child's resident memory is at the window's end. */
+  readonly memory?: MemoryBreakdown;
+}
+
+/** A process's resident memory by part, in bytes (Linux: from /proc/self/status). */
+export interface MemoryBreakdown {
+  readonly rss: number;
+  /** Pages mapped from files: the node binary and shared libraries, shared with other processes. */
+  readonly rssFile: number;
+  /** Anonymous pages: the V8 heap, native allocations, thread stacks. */
+  readonly rssAnon: number;
+  /** V8 heap: committed to the OS, and in use by live objects (after the last collection). */
+  readonly heapCommitted: number;
+  readonly heapUsed: number;
+  /** Memory outside the heap that V8 knows of: Buffers and other array buffers. */
+  readonly external: number;
+  /** The token cache's own estimate of what it holds (rolegate children only). */
+  readonly tokenCacheBytes?: number;
+}
+
+/** This process's {@link MemoryBreakdown} (zeros for the /proc figures off Linux). */
+export function memoryBreakdown(
+  readStatus: () => string,
+  tokenCacheBytes?: number,
+): MemoryBreakdown {
+  let status = '';
+  try {
+    status = readStatus();
+  } catch {
+    status = '';
+  }
+  const kb = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
+  };
+  const usage = process.memoryUsage();
+  return {
+    rss: usage.rss,
+    rssFile: kb('RssFile'),
+    rssAnon: kb('RssAnon'),
+    heapCommitted: usage.heapTotal,
+    heapUsed: usage.heapUsed,
+    external: usage.external,
+    ...(tokenCacheBytes === undefined ? {} : { tokenCacheBytes }),
+  };
 }
 
 /** Token cache counters over a window, read from rolegate's own metrics. */

@@ -83,6 +83,7 @@ async function startHeapChild(args: readonly string[], core?: number): Promise<H
 }
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
 
 /** Runs both sides one after the other and prints the comparison. */
 export async function runSoakHeapBench(
@@ -157,6 +158,15 @@ export async function runSoakHeapBench(
         `${per10k(r.scavenges).toFixed(0)} scavenges (${per10k(r.scavengeMs).toFixed(1)} ms), ` +
         `${per10k(r.majors).toFixed(2)} major GCs (${per10k(r.majorMs).toFixed(1)} ms)`,
     );
+    const m = r.memory;
+    if (m !== undefined)
+      print(
+        `    memory at the end: RSS ${mb(m.rss)} = file-backed ${mb(m.rssFile)} (node binary, libraries) ` +
+          `+ anonymous ${mb(m.rssAnon)}: V8 heap committed ${mb(m.heapCommitted)} (live ${mb(m.heapUsed)}` +
+          (m.tokenCacheBytes === undefined ? '' : `, token cache ~${mb(m.tokenCacheBytes)}`) +
+          `), external ${mb(m.external)}, the rest native ${mb(Math.max(0, m.rssAnon - m.heapCommitted - m.external))} ` +
+          `(malloc: OpenSSL, nghttp2, libuv; thread stacks)`,
+      );
     const tc = r.tokenCache;
     if (tc !== undefined)
       print(

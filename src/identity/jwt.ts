@@ -423,9 +423,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
         `the token is longer than tokens.maxBytes (${options.maxTokenBytes} bytes)`,
       );
     }
-    const key = tokenCacheKey(token);
     const nowMs = options.now();
-    let principal = cache.get(key, nowMs);
+    // With caching off there is nothing to look up, so no digest to take.
+    const key = cache.maxEntries === 0 || cache.maxBytes === 0 ? '' : tokenCacheKey(token);
+    let principal = key === '' ? undefined : cache.get(key, nowMs);
     // A cached verification is only as good as the keys that proved it: once
     // its issuer's keys are past the stale window it is verified again, which
     // fails closed while the issuer stays unreachable (an HMAC token does not
@@ -435,7 +436,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
     }
     if (principal === undefined) {
       principal = await verifyUncached(token, nowMs);
-      if (principal.expiresAt !== undefined)
+      if (principal.expiresAt !== undefined && key !== '')
         cache.set(key, { ...principal, memoise: true }, principal.expiresAt * 1000);
     }
     // A token is only accepted where its issuer sends tokens: a cookie-borne
