@@ -5,11 +5,11 @@
  * SourceIdentity, so CloudTrail shows who), and the duration the caller's
  * access allows. The answer holds secrets: never log it.
  */
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { RolegateError } from '../errors.js';
 import type { AwsConfig } from './config.js';
 import { clientConfig } from './integration.js';
 import { sessionNameFor } from './sts-broker.js';
+import { stsSdk } from './sdk.js';
 
 /** The shortest session STS issues, in seconds. */
 export const STS_MIN_SECONDS = 900;
@@ -32,6 +32,7 @@ export async function credentialProcess(
   durationSeconds: number,
 ): Promise<CredentialProcessOutput> {
   const name = sessionNameFor(subject);
+  const { AssumeRoleCommand, STSClient } = await stsSdk();
   const client = new STSClient(clientConfig(aws));
   try {
     const c = (

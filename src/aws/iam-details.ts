@@ -9,12 +9,7 @@
  * whole AWS catalogue); the ones a selected role attaches are read one by
  * one, like the per-role read does.
  */
-import {
-  GetAccountAuthorizationDetailsCommand,
-  type IAMClient,
-  type ManagedPolicyDetail,
-  type RoleDetail,
-} from '@aws-sdk/client-iam';
+import type { IAMClient, ManagedPolicyDetail, RoleDetail } from '@aws-sdk/client-iam';
 import {
   byName,
   InvalidDocument,
@@ -28,6 +23,7 @@ import {
   type IamRoleProblem,
   type IamSourceOptions,
 } from './iam-source.js';
+import { iamSdk } from './sdk.js';
 
 /** Everything one paged read of the account's authorization details returned. */
 interface AccountDetails {
@@ -40,6 +36,7 @@ async function readAccountDetails(
   client: IAMClient,
   pageSize: number | undefined,
 ): Promise<AccountDetails> {
+  const { GetAccountAuthorizationDetailsCommand } = await iamSdk();
   const roles: RoleDetail[] = [];
   const policies = new Map<string, ManagedPolicyDetail>();
   let marker: string | undefined;

@@ -5,10 +5,11 @@
  * (IAM's request rate is limited per account, and a throttled sync leaves
  * every replica on stale roles). Workers still compile what they get.
  */
-import { IAMClient } from '@aws-sdk/client-iam';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { AwsIamConfig } from './config.js';
 import { fetchIamRolesByDetails } from './iam-details.js';
 import { fetchIamRoles, type IamFetch, type IamSourceOptions } from './iam-source.js';
+import { iamSdk } from './sdk.js';
 
 /** What one read of IAM needs: where to call, and which roles to read. Plain JSON. */
 export interface IamReadRequest {
@@ -25,7 +26,8 @@ const CLIENTS_KEPT = 4;
 
 /** One IAM client and what it learnt: managed policy versions, and whether the details call is allowed. */
 interface ClientEntry {
-  readonly client: IAMClient;
+  /** Made once the SDK is loaded (see sdk.ts). */
+  readonly client: Promise<IAMClient>;
   readonly versions: Map<string, unknown>;
   perRole: boolean;
 }
@@ -50,13 +52,16 @@ async function readWithFewestCalls(
 ): Promise<IamFetch> {
   if (!entry.perRole) {
     try {
-      return { ...(await fetchIamRolesByDetails(entry.client, options)), readWith: 'details' };
+      return {
+        ...(await fetchIamRolesByDetails(await entry.client, options)),
+        readWith: 'details',
+      };
     } catch (err) {
       if (!isAccessDenied(err)) throw err;
       entry.perRole = true;
     }
   }
-  return { ...(await fetchIamRoles(entry.client, options)), readWith: 'per-role' };
+  return { ...(await fetchIamRoles(await entry.client, options)), readWith: 'per-role' };
 }
 
 /**
@@ -75,22 +80,28 @@ export function directIamReader(now: () => number = Date.now): IamReader {
       entry = {
         // IAM is global: in the aws partition it answers in us-east-1.
         // Without a timeout a hanging IAM endpoint would hold the sync forever, unreported.
-        client: new IAMClient({
-          region: 'us-east-1',
-          ...request.client,
-          requestHandler: {
-            connectionTimeout: iam.requestTimeoutMs,
-            requestTimeout: iam.requestTimeoutMs,
-            throwOnRequestTimeout: true,
-          },
-        }),
+        client: iamSdk().then(
+          ({ IAMClient }) =>
+            new IAMClient({
+              region: 'us-east-1',
+              ...request.client,
+              requestHandler: {
+                connectionTimeout: iam.requestTimeoutMs,
+                requestTimeout: iam.requestTimeoutMs,
+                throwOnRequestTimeout: true,
+              },
+            }),
+        ),
         versions: new Map(),
         perRole: false,
       };
       clients.set(key, entry);
       for (const old of clients.keys()) {
         if (clients.size <= CLIENTS_KEPT) break;
-        clients.get(old)?.client.destroy();
+        void clients
+          .get(old)
+          ?.client.then((c) => c.destroy())
+          .catch(() => undefined);
         clients.delete(old);
       }
     }

@@ -6,18 +6,9 @@
  * the others load. Throttling, 5xx and network errors reject the whole load
  * so the caller keeps its last good set instead of a partial one.
  */
-import {
-  GetPolicyCommand,
-  GetPolicyVersionCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  paginateListAttachedRolePolicies,
-  paginateListRolePolicies,
-  paginateListRoles,
-  type IAMClient,
-  type Role,
-} from '@aws-sdk/client-iam';
+import type { IAMClient, Role } from '@aws-sdk/client-iam';
 import type { ErrorCode } from '../errors.js';
+import { iamSdk } from './sdk.js';
 import { compilePolicy, formatDiagnostic } from '../policy/index.js';
 import type { CompiledPolicy } from '../policy/types.js';
 
@@ -229,6 +220,7 @@ export function managedPolicyReader(
     let pending = managed.get(arn);
     if (!pending) {
       pending = (async () => {
+        const { GetPolicyCommand, GetPolicyVersionCommand } = await iamSdk();
         const policy = await client.send(new GetPolicyCommand({ PolicyArn: arn }));
         const version = policy.Policy?.DefaultVersionId;
         if (version === undefined) throw new InvalidDocument(`${arn}: no default version`);
@@ -254,6 +246,13 @@ export async function fetchIamRoles(
   client: IAMClient,
   options: IamSourceOptions = {},
 ): Promise<IamFetch> {
+  const {
+    GetRoleCommand,
+    GetRolePolicyCommand,
+    paginateListAttachedRolePolicies,
+    paginateListRolePolicies,
+    paginateListRoles,
+  } = await iamSdk();
   const now = options.now ?? Date.now;
   const wantTags = Object.entries(options.tags ?? {});
   const versions = options.versionCache ?? new Map<string, unknown>();

@@ -10,13 +10,9 @@
  * wait for it, in a bounded LRU.
  */
 import { createHash } from 'node:crypto';
-import {
-  AssumeRoleCommand,
-  AssumeRoleWithWebIdentityCommand,
-  type Credentials,
-  type STSClient,
-} from '@aws-sdk/client-sts';
+import type { Credentials, STSClient } from '@aws-sdk/client-sts';
 import { ExpiringLru, type CacheHooks, type CacheStats } from '../cache/expiring-lru.js';
+import { stsSdk } from './sdk.js';
 import { shareOfBound, type CacheShare } from '../cache/share.js';
 import { DEFAULT_STS_CACHE_MAX_BYTES } from './config.js';
 import { RolegateError } from '../errors.js';
@@ -61,22 +57,29 @@ export interface StsCalls {
 }
 
 /**
- * {@link StsCalls} over an SDK client. Each call, the SDK's retries
- * included, is abandoned after `timeoutMs` (default: none): the SDK sets no
- * timeout of its own, so a hanging STS endpoint would otherwise hold a
- * Check until Envoy gave up on it.
+ * {@link StsCalls} over an SDK client, or a function that makes one at the
+ * first call (so the SDK loads only when STS is used; see sdk.ts). Each
+ * call, the SDK's retries included, is abandoned after `timeoutMs`
+ * (default: none): the SDK sets no timeout of its own, so a hanging STS
+ * endpoint would otherwise hold a Check until Envoy gave up on it.
  */
-export function stsCalls(client: STSClient, timeoutMs?: number): StsCalls {
+export function stsCalls(
+  client: STSClient | (() => Promise<STSClient>),
+  timeoutMs?: number,
+): StsCalls {
+  let made: Promise<STSClient> | undefined;
+  const ready = () => (typeof client === 'function' ? (made ??= client()) : client);
   const options = () =>
     timeoutMs === undefined ? {} : { abortSignal: AbortSignal.timeout(timeoutMs) };
   return {
     async assumeRole(input) {
+      const [c, { AssumeRoleCommand }] = await Promise.all([ready(), stsSdk()]);
       const input_ = input.Tags.length === 0 ? { ...input, Tags: undefined } : input;
-      return (await client.send(new AssumeRoleCommand(input_), options())).Credentials;
+      return (await c.send(new AssumeRoleCommand(input_), options())).Credentials;
     },
     async assumeRoleWithWebIdentity(input) {
-      return (await client.send(new AssumeRoleWithWebIdentityCommand(input), options()))
-        .Credentials;
+      const [c, { AssumeRoleWithWebIdentityCommand }] = await Promise.all([ready(), stsSdk()]);
+      return (await c.send(new AssumeRoleWithWebIdentityCommand(input), options())).Credentials;
     },
   };
 }

@@ -4,7 +4,6 @@
  * upstream headers. STS failing turns a required step into a deny and an
  * optional one into an allow without headers; the step itself never throws.
  */
-import { STSClient } from '@aws-sdk/client-sts';
 import { decodeJwt } from 'jose';
 import type { CheckOutcome } from '../decision/outcome.js';
 import { errorCodeOf } from '../errors.js';
@@ -12,6 +11,7 @@ import type { Logger } from '../observe/logger.js';
 import type { CacheShare } from '../cache/share.js';
 import type { CacheMetrics } from '../observe/metrics.js';
 import { clientConfig } from './client-config.js';
+import { stsSdk } from './sdk.js';
 import {
   DEFAULT_CREDENTIAL_HEADERS,
   DEFAULT_STS_CACHE_MAX_BYTES,
@@ -89,7 +89,10 @@ function brokerCache(options: CredentialsStepOptions): (aws: AwsConfig | undefin
     current = {
       key,
       broker: createStsBroker({
-        calls: stsCalls(new STSClient(clientConfig(aws)), settings.timeoutMs),
+        calls: stsCalls(
+          () => stsSdk().then(({ STSClient }) => new STSClient(clientConfig(aws))),
+          settings.timeoutMs,
+        ),
         settings,
         now: options.now,
         onCall: options.onStsCall,

@@ -7,31 +7,8 @@
  *
  * Spans carry the decision, never a header value, a token or a claim.
  */
-import {
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  defaultTextMapGetter,
-  type Attributes,
-  type Span,
-  type Tracer,
-} from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-  type Sampler,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace';
+
 import type { CheckOutcome } from '../decision/outcome.js';
-import { formatDetermining } from './audit.js';
 
 /** Span name of one Check. */
 export const CHECK_SPAN_NAME = 'rolegate.check';
@@ -72,9 +49,11 @@ export class TracingConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** The process environment, or a test's stand-in. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
-const nonEmpty = (v: string | undefined): v is string => v !== undefined && v.trim() !== '';
+/** True for a set, non-blank variable. */
+export const nonEmpty = (v: string | undefined): v is string => v !== undefined && v.trim() !== '';
 
 /**
  * Which exporters the environment asks for; empty when tracing is off.
@@ -109,66 +88,16 @@ export function tracesExportersFromEnv(env: Env): ('otlp' | 'console')[] {
   return out;
 }
 
-/** The sampler `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` name; default `parentbased_always_on`. */
-export function samplerFromEnv(env: Env): Sampler {
-  const name = (env['OTEL_TRACES_SAMPLER'] ?? '').trim().toLowerCase() || 'parentbased_always_on';
-  const argText = env['OTEL_TRACES_SAMPLER_ARG'];
-  const ratio = () => {
-    if (!nonEmpty(argText)) return 1;
-    const r = Number(argText);
-    if (!Number.isFinite(r) || r < 0 || r > 1) {
-      throw new TracingConfigError('OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1');
-    }
-    return r;
-  };
-  switch (name) {
-    case 'always_on':
-      return new AlwaysOnSampler();
-    case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio());
-    case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-    case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
-    default:
-      throw new TracingConfigError(`OTEL_TRACES_SAMPLER: unsupported sampler "${name}"`);
-  }
-}
-
-export interface TracingOptions {
-  /** Where finished spans go (tests pass a SimpleSpanProcessor over an InMemorySpanExporter). */
-  readonly spanProcessors: readonly SpanProcessor[];
-  /** Default: parent-based, always on for roots. */
-  readonly sampler?: Sampler;
-  /** Resource attributes; `service.name` defaults to `rolegate`. */
-  readonly resourceAttributes?: Readonly<Record<string, string>>;
-}
-
-/** Tracing on, with the given processors. */
-export function createTracing(options: TracingOptions): Tracing {
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({
-      'service.name': 'rolegate',
-      ...options.resourceAttributes,
-    }),
-    spanProcessors: [...options.spanProcessors],
-    ...(options.sampler ? { sampler: options.sampler } : {}),
-  });
-  return tracingWith(provider.getTracer('rolegate'), () => provider.shutdown());
-}
-
 /**
  * Tracing as the standard `OTEL_*` variables say (see
  * {@link tracesExportersFromEnv}); {@link TRACING_OFF} when they ask for none.
+ * The OpenTelemetry SDK (tracing-sdk.ts) is imported only when they ask for
+ * an exporter: it is about 7 MB of heap that tracing off would never use.
  * The OTLP exporter reads its own endpoint, headers and timeout variables;
  * `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the resource.
- * Throws {@link TracingConfigError} for settings it cannot honour.
+ * Rejects with {@link TracingConfigError} for settings it cannot honour.
  */
-export function tracingFromEnv(env: Env): Tracing {
+export async function tracingFromEnv(env: Env): Promise<Tracing> {
   const exporters = tracesExportersFromEnv(env);
   if (exporters.length === 0) return TRACING_OFF;
   const protocol =
@@ -179,30 +108,20 @@ export function tracingFromEnv(env: Env): Tracing {
     );
   }
   const batch = batchOptionsFromEnv(env);
-  const processors: SpanProcessor[] = exporters.map(
-    (name) =>
-      new BatchSpanProcessor({
-        ...batch,
-        exporter: name === 'otlp' ? new OTLPTraceExporter() : new ConsoleSpanExporter(),
-      }),
-  );
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'rolegate' }).merge(
-      detectResources({ detectors: [envDetector] }),
-    ),
-    spanProcessors: processors,
-    sampler: samplerFromEnv(env),
-  });
-  return tracingWith(provider.getTracer('rolegate'), () => provider.shutdown());
+  const { sdkTracing } = await import('./tracing-sdk.js');
+  return sdkTracing(env, exporters, batch);
+}
+
+/** The batch span processor's settings from `OTEL_BSP_*`; each absent one keeps the SDK's default. */
+export interface BatchOptions {
+  readonly scheduledDelayMillis?: number;
+  readonly maxQueueSize?: number;
+  readonly maxExportBatchSize?: number;
+  readonly exportTimeoutMillis?: number;
 }
 
 /** `OTEL_BSP_*`: the batch span processor's delay, queue, batch size and export timeout. */
-export function batchOptionsFromEnv(env: Env): {
-  scheduledDelayMillis?: number;
-  maxQueueSize?: number;
-  maxExportBatchSize?: number;
-  exportTimeoutMillis?: number;
-} {
+export function batchOptionsFromEnv(env: Env): BatchOptions {
   const read = (name: string): number | undefined => {
     const text = env[name];
     if (!nonEmpty(text)) return undefined;
@@ -212,7 +131,7 @@ export function batchOptionsFromEnv(env: Env): {
     }
     return n;
   };
-  const out: ReturnType<typeof batchOptionsFromEnv> = {};
+  const out: { -readonly [K in keyof BatchOptions]: BatchOptions[K] } = {};
   const delay = read('OTEL_BSP_SCHEDULE_DELAY');
   const queue = read('OTEL_BSP_MAX_QUEUE_SIZE');
   const size = read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE');
@@ -222,56 +141,4 @@ export function batchOptionsFromEnv(env: Env): {
   if (size !== undefined) out.maxExportBatchSize = size;
   if (timeout !== undefined) out.exportTimeoutMillis = timeout;
   return out;
-}
-
-const propagator = new W3CTraceContextPropagator();
-
-function tracingWith(tracer: Tracer, shutdown: () => Promise<void>): Tracing {
-  return {
-    enabled: true,
-    startCheck(headers, startTime) {
-      const parent =
-        headers['traceparent'] === undefined
-          ? ROOT_CONTEXT
-          : propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
-      const span = tracer.startSpan(
-        CHECK_SPAN_NAME,
-        { kind: SpanKind.SERVER, ...(startTime !== undefined ? { startTime } : {}) },
-        parent,
-      );
-      return checkSpan(span);
-    },
-    shutdown,
-  };
-}
-
-function checkSpan(span: Span): CheckSpan {
-  return {
-    end(outcome) {
-      if (span.isRecording()) {
-        const attributes: Attributes = {
-          'rolegate.decision': outcome.allowed ? 'allow' : 'deny',
-          'rolegate.reason': outcome.reason,
-          'rolegate.decision_id': outcome.decisionId,
-          'rolegate.determining': outcome.determining.map(formatDetermining),
-          'rolegate.roles_considered': [...outcome.rolesConsidered],
-        };
-        if (outcome.role) attributes['rolegate.role'] = outcome.role.arn;
-        if (outcome.route) {
-          attributes['rolegate.action'] = outcome.route.action;
-          attributes['rolegate.resource'] = outcome.route.resource;
-        }
-        span.setAttributes(attributes);
-        if (outcome.reason === 'ERR_INTERNAL') {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: 'ERR_INTERNAL' });
-        }
-      }
-      span.end();
-    },
-    fail() {
-      span.setAttributes({ 'rolegate.decision': 'deny', 'rolegate.reason': 'ERR_INTERNAL' });
-      span.setStatus({ code: SpanStatusCode.ERROR, message: 'ERR_INTERNAL' });
-      span.end();
-    },
-  };
 }

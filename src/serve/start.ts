@@ -116,9 +116,9 @@ export interface Rolegate {
 export const STARTUP_KEYS_WAIT_MS = 5_000;
 
 /** Tracing from the `OTEL_*` variables; settings it cannot honour become `ERR_TRACING_CONFIG`. */
-function tracingOrError(): Tracing {
+async function tracingOrError(): Promise<Tracing> {
   try {
-    return tracingFromEnv(processEnvironment());
+    return await tracingFromEnv(processEnvironment());
   } catch (err) {
     if (err instanceof TracingConfigError)
       throw new RolegateError('ERR_TRACING_CONFIG', err.message);
@@ -161,7 +161,7 @@ export async function startRolegate(options: StartOptions): Promise<Rolegate> {
   const now = options.now ?? Date.now;
   const observe = options.observability ?? true;
   const metrics = createMetrics(options.defaultMetrics ?? true);
-  const tracing = observe ? (options.tracing ?? tracingOrError()) : TRACING_OFF;
+  const tracing = observe ? (options.tracing ?? (await tracingOrError())) : TRACING_OFF;
   const source = sourceOf(options);
   const initial = loadConfig(source);
   // Log lines name the config file by its absolute path, or the stdin label.

@@ -7,11 +7,10 @@ import {
   SimpleSpanProcessor,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
+import { createTracing, samplerFromEnv } from '../../../src/observe/tracing-sdk.js';
 import {
   batchOptionsFromEnv,
   CHECK_SPAN_NAME,
-  createTracing,
-  samplerFromEnv,
   tracesExportersFromEnv,
   TracingConfigError,
   tracingFromEnv,
@@ -117,8 +116,8 @@ describe('check spans', () => {
 });
 
 describe('configuration from OTEL_* variables', () => {
-  it('is off unless the environment asks', () => {
-    expect(tracingFromEnv({})).toBe(TRACING_OFF);
+  it('is off unless the environment asks', async () => {
+    expect(await tracingFromEnv({})).toBe(TRACING_OFF);
     expect(TRACING_OFF.startCheck({ traceparent: TRACEPARENT })).toBeUndefined();
     expect(tracesExportersFromEnv({ OTEL_TRACES_EXPORTER: 'none' })).toEqual([]);
     expect(
@@ -149,13 +148,13 @@ describe('configuration from OTEL_* variables', () => {
     ]);
   });
 
-  it('refuses what it cannot honour', () => {
+  it('refuses what it cannot honour', async () => {
     expect(() => tracesExportersFromEnv({ OTEL_TRACES_EXPORTER: 'zipkin' })).toThrow(
       TracingConfigError,
     );
-    expect(() =>
+    await expect(
       tracingFromEnv({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
-    ).toThrow(/grpc/);
+    ).rejects.toThrow(/grpc/);
     expect(() => samplerFromEnv({ OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(TracingConfigError);
     expect(() =>
       samplerFromEnv({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' }),
@@ -177,7 +176,7 @@ describe('configuration from OTEL_* variables', () => {
   });
 
   it('builds an enabled console tracer from the environment', async () => {
-    const t = tracingFromEnv({
+    const t = await tracingFromEnv({
       OTEL_TRACES_EXPORTER: 'console',
       OTEL_TRACES_SAMPLER: 'always_off',
     });

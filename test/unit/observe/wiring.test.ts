@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { stringify } from 'yaml';
 import { startRolegate, type Rolegate } from '../../../src/main.js';
-import { createTracing } from '../../../src/observe/tracing.js';
+import { createTracing } from '../../../src/observe/tracing-sdk.js';
 import { loadAuthorizationClient } from '../../support/authorization-client.js';
 import { captureLogger } from '../../support/log-capture.js';
 
