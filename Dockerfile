@@ -58,7 +58,7 @@ LABEL org.opencontainers.image.title="rolegate" \
       org.opencontainers.image.revision="${ROLEGATE_REVISION}"
 # Exec form, no shell: the image runs where /bin/sh is absent or masked
 # (test/e2e/deploy-container.test.ts runs it so, read-only and as uid 1000).
-# A small young generation keeps scavenge pauses near a millisecond and RSS
-# down under load (docs/performance.md, "Node flags").
-ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/rolegate.js"]
+# The GC flags of src/serve/worker-flags.ts (ROLEGATE_GC_FLAGS), each with
+# why there and in docs/performance.md ("GC flags the image ships").
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--no-allocation-site-pretenuring", "--single-threaded-gc", "bin/rolegate.js"]
 CMD ["serve", "--config", "/etc/rolegate/rolegate.yaml"]

