@@ -62,7 +62,10 @@ export async function runSoakCommand(
   // The tail target (issue 29), rolegate beside OPA-Envoy.
   print('');
   print(
-    `Soak tail, ${(result.summary.durationS / 60).toFixed(1)} min at 80 % of each side's peak:`,
+    `Soak tail, ${(result.summary.durationS / 60).toFixed(1)} min, ` +
+      (rate === undefined
+        ? 'each side at 80 % of its own peak:'
+        : `rolegate at the fixed --rate ${rate} req/s, OPA-Envoy at 80 % of its own peak:`),
   );
   const sides = [{ label: 'rolegate', rate: result.summary.rate, rows: result.tail }];
   if (result.peer !== undefined)
