@@ -73,12 +73,14 @@ export function stsCalls(
     timeoutMs === undefined ? {} : { abortSignal: AbortSignal.timeout(timeoutMs) };
   return {
     async assumeRole(input) {
-      const [c, { AssumeRoleCommand }] = await Promise.all([ready(), stsSdk()]);
+      const { AssumeRoleCommand } = await stsSdk();
+      const c = await ready();
       const input_ = input.Tags.length === 0 ? { ...input, Tags: undefined } : input;
       return (await c.send(new AssumeRoleCommand(input_), options())).Credentials;
     },
     async assumeRoleWithWebIdentity(input) {
-      const [c, { AssumeRoleWithWebIdentityCommand }] = await Promise.all([ready(), stsSdk()]);
+      const { AssumeRoleWithWebIdentityCommand } = await stsSdk();
+      const c = await ready();
       return (await c.send(new AssumeRoleWithWebIdentityCommand(input), options())).Credentials;
     },
   };

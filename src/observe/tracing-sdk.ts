@@ -35,7 +35,7 @@ import {
   type CheckSpan,
   type Env,
   type Tracing,
-} from './tracing.js';
+} from './tracing-shared.js';
 
 /** The sampler `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` name; default `parentbased_always_on`. */
 export function samplerFromEnv(env: Env): Sampler {

@@ -2,7 +2,9 @@
  * The permission policy of rolegate's own IAM role (iam/rolegate-policy.json,
  * the IRSA role of docs/eks.md) grants exactly what the code calls: the AWS
  * API calls are read from src/ (every `XxxCommand` and `paginateXxx`
- * imported from @aws-sdk/client-iam and @aws-sdk/client-sts), each becomes
+ * imported from @aws-sdk/client-iam and @aws-sdk/client-sts, or taken from
+ * the module src/aws/sdk.ts loads on first use: `const { XxxCommand } =
+ * await iamSdk()`), each becomes
  * the IAM actions it needs, and the policy's actions must be that set, none
  * missing (a sync or an STS call failing with AccessDenied in production) and
  * none extra (privilege nobody uses). docs/eks.md shows the file verbatim.
@@ -26,18 +28,29 @@ const sources: [string, string][] = readdirSync(join(root, 'src'), {
 
 const SERVICES = { '@aws-sdk/client-iam': 'iam', '@aws-sdk/client-sts': 'sts' } as const;
 
-/** `iam:Xxx` / `sts:Xxx` for each command or paginator a file imports (type-only imports aside). */
+const LAZY = { iamSdk: 'iam', stsSdk: 'sts' } as const;
+
+/**
+ * `iam:Xxx` / `sts:Xxx` for each command or paginator a file imports
+ * (type-only imports aside) or destructures from `await iamSdk()` /
+ * `await stsSdk()`.
+ */
 function apiCalls(text: string): Set<string> {
   const calls = new Set<string>();
+  const lists: [string, string][] = [];
   for (const m of text.matchAll(
     /^import\s+(type\s+)?\{([^}]*)\}\s+from\s+'(@aws-sdk\/client-(?:iam|sts))';/gm,
   )) {
     if (m[1] !== undefined) continue;
-    const service = SERVICES[m[3] as keyof typeof SERVICES];
-    for (const raw of (m[2] ?? '').split(',')) {
+    lists.push([SERVICES[m[3] as keyof typeof SERVICES], m[2] ?? '']);
+  }
+  for (const m of text.matchAll(/\bconst\s*\{([^}]*)\}\s*=\s*await\s+(iamSdk|stsSdk)\(\)/g))
+    lists.push([LAZY[m[2] as keyof typeof LAZY], m[1] ?? '']);
+  for (const [service, names] of lists) {
+    for (const raw of names.split(',')) {
       const name = raw.trim();
       if (name === '' || name.startsWith('type ')) continue;
-      const imported = name.split(/\s+as\s+/)[0] ?? '';
+      const imported = name.split(/\s+as\s+|\s*:\s*/)[0] ?? '';
       const api = /^(\w+)Command$/.exec(imported)?.[1] ?? /^paginate(\w+)$/.exec(imported)?.[1];
       if (api !== undefined) calls.add(`${service}:${api}`);
     }
@@ -106,6 +119,9 @@ describe(`${POLICY_FILE} and the AWS calls in src/`, () => {
       ),
     ).toEqual(new Set(['iam:Foo', 'iam:Bar']));
     expect(apiCalls("import type { FooCommand } from '@aws-sdk/client-sts';")).toEqual(new Set());
+    expect(apiCalls('const { QuxCommand, paginateQuux, STSClient } = await stsSdk();\n')).toEqual(
+      new Set(['sts:Qux', 'sts:Quux']),
+    );
   });
 
   it('grants every action the calls need, and nothing else', () => {
