@@ -17,16 +17,7 @@ import {
   type Tracing,
 } from './tracing-shared.js';
 
-export {
-  CHECK_SPAN_NAME,
-  nonEmpty,
-  TRACING_OFF,
-  TracingConfigError,
-  type BatchOptions,
-  type CheckSpan,
-  type Env,
-  type Tracing,
-} from './tracing-shared.js';
+export * from './tracing-shared.js';
 
 /**
  * Which exporters the environment asks for; empty when tracing is off.

@@ -107,12 +107,16 @@ describe('configured cache bounds with server.workers: 2', () => {
   it('large tokens fill each worker up to its share and never the group beyond the bound', async () => {
     const bigClaim = 'x'.repeat(CLAIM_BYTES);
     const answers: boolean[] = [];
-    // 30 distinct tokens, three times the bound: 15 per worker, each verified and cached there.
+    // 30 distinct tokens, three times the bound, each checked four times on
+    // new connections, which the cluster hands to the workers in turn: each
+    // worker sees a token about twice, and once its share is full it lets a
+    // token in on the second sighting (the doorkeeper), evicting one.
     for (let i = 0; i < 30; i++) {
       const token = await idp.mint({ blob: bigClaim }, { subject: `user-${i}` });
-      answers.push((await checkOnce(ports.grpc, 'GET', '/orders/1', token)).allowed);
+      for (let n = 0; n < 4; n++)
+        answers.push((await checkOnce(ports.grpc, 'GET', '/orders/1', token)).allowed);
     }
-    expect(answers).toEqual(Array(30).fill(true));
+    expect(answers).toEqual(Array(120).fill(true));
     const text = await metrics();
     const held = [
       tokens(text, 'rolegate_worker_cache_bytes', '1'),
@@ -128,6 +132,7 @@ describe('configured cache bounds with server.workers: 2', () => {
     expect(held[0]! + held[1]!).toBeLessThanOrEqual(CACHE_MAX_BYTES);
     expect(tokens(text, 'rolegate_cache_bytes')).toBe(held[0]! + held[1]!);
     expect(tokens(text, 'rolegate_cache_evictions_total')).toBeGreaterThan(0);
+    expect(tokens(text, 'rolegate_cache_admissions_refused_total')).toBeGreaterThan(0);
     // Both workers verified and cached tokens: four entries of ~100 KB each fit a 500 KB share.
     expect(tokens(text, 'rolegate_worker_cache_entries', '1')).toBe(4);
     expect(tokens(text, 'rolegate_worker_cache_entries', '2')).toBe(4);
