@@ -57,7 +57,7 @@ export interface CacheStats {
   readonly maxBytes: number;
 }
 
-export interface ExpiringLruOptions extends CacheHooks {
+export interface ExpiringLruOptions<T = unknown> extends CacheHooks {
   /** Bound on entries; 0 disables caching. */
   readonly maxEntries: number;
   /** Bound on the estimated bytes of all entries; 0 disables caching. */
@@ -70,6 +70,11 @@ export interface ExpiringLruOptions extends CacheHooks {
    * the last `maxEntries` new keys. Default false (every key is let in).
    */
   readonly doorkeeper?: boolean;
+  /**
+   * What the cache keeps of a value it lets in, made only then (so a value
+   * refused costs no copy). Default: the value itself.
+   */
+  readonly held?: (value: T) => T;
 }
 
 interface Entry<T> {
@@ -96,12 +101,14 @@ export class ExpiringLru<T> implements CacheStats {
   /** New keys the doorkeeper kept out of the full cache. */
   refused = 0;
   private readonly doorkeeper: Doorkeeper | undefined;
+  private readonly held: ((value: T) => T) | undefined;
 
-  constructor(options: ExpiringLruOptions) {
+  constructor(options: ExpiringLruOptions<T>) {
     this.maxEntries = options.maxEntries;
     this.maxBytes = options.maxBytes;
     this.sizeOf = options.sizeOf ?? estimateEntryBytes;
     this.hooks = options;
+    this.held = options.held;
     this.doorkeeper =
       options.doorkeeper === true && this.maxEntries > 0
         ? new Doorkeeper(this.maxEntries)
@@ -148,7 +155,7 @@ export class ExpiringLru<T> implements CacheStats {
       !this.admits(key)
     )
       return;
-    this.entries.set(key, { value, expiresAtMs, bytes });
+    this.entries.set(key, { value: this.held ? this.held(value) : value, expiresAtMs, bytes });
     this.newest = key;
     this.heldBytes += bytes;
     while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) {

@@ -357,6 +357,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
     ),
     // One-off tokens must not churn a full cache (see Doorkeeper).
     doorkeeper: true,
+    // Only the copy later calls get is memoised (Principal.memoise).
+    held: (principal) => ({ ...principal, memoise: true }),
     ...options.cacheHooks,
     ...(options.onCacheLookup ? { onLookup: options.onCacheLookup } : {}),
   });
@@ -437,7 +439,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): PrefetchingJwtVe
     if (principal === undefined) {
       principal = await verifyUncached(token, nowMs);
       if (principal.expiresAt !== undefined && key !== '')
-        cache.set(key, { ...principal, memoise: true }, principal.expiresAt * 1000);
+        cache.set(key, principal, principal.expiresAt * 1000);
     }
     // A token is only accepted where its issuer sends tokens: a cookie-borne
     // token replayed in a header (or the reverse) is refused.

@@ -14,20 +14,8 @@ export const ENVOY_TEMPLATE_PATH = [
 ]
   .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
   .find((path) => existsSync(path)) as string;
-/** Path of the human-readable example (the template rendered with EXAMPLE_PORTS). */
+/** Path of the human-readable example (the template rendered with the quickstart's ports). */
 export const ENVOY_EXAMPLE_PATH = fileURLToPath(new URL('../../envoy/envoy.yaml', import.meta.url));
-
-/**
- * The values envoy/envoy.yaml is rendered with (quickstart / docker-compose):
- * text compared with the committed example, never ports a test binds.
- */
-export const EXAMPLE_PORTS = {
-  adminPort: 9901,
-  listenerPort: 8080,
-  rolegatePort: 9001,
-  upstreamPort: 8081,
-  healthCheckInterval: '5s',
-} as const;
 
 export type JsonObject = Record<string, unknown>;
 

@@ -199,6 +199,27 @@ describe('ExpiringLru with a doorkeeper', () => {
     expect([c.size, c.get('c', 0), c.get('a', 0)]).toEqual([2, 3, undefined]);
   });
 
+  it('makes what it keeps only for a value it lets in', () => {
+    const made: number[] = [];
+    const c = new ExpiringLru<number>({
+      maxEntries: 2,
+      maxBytes: 1 << 30,
+      sizeOf: () => 1,
+      doorkeeper: true,
+      held: (v) => {
+        made.push(v);
+        return v * 10;
+      },
+    });
+    c.set('a', 1, BIG);
+    c.set('c', 3, BIG);
+    c.set('b', 2, BIG); // full, first sighting: refused, nothing made
+    expect(made).toEqual([1, 3]);
+    c.set('b', 2, BIG);
+    expect(made).toEqual([1, 3, 2]);
+    expect(c.get('b', 0)).toBe(20);
+  });
+
   it('replaces a held key without asking the doorkeeper', () => {
     const c = guarded(1);
     c.set('a', 1, BIG);
