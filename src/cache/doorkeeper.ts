@@ -52,7 +52,8 @@ export class Doorkeeper {
   /** `window`: keys remembered per window, normally the cache's entry bound. */
   constructor(window: number) {
     this.window = Math.max(1, Math.floor(window));
-    let bits = 64;
+    // At least 1,024 bits: a tiny cache's filter would otherwise let new keys in by false positive.
+    let bits = 1024;
     while (bits < this.window * BITS_PER_KEY) bits *= 2;
     this.words = new Uint32Array(bits / 32);
     this.mask = bits - 1;
